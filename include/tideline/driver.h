@@ -1,0 +1,232 @@
+/*
+ * driver.h - the one small interface every database kind implements.
+ *
+ * A driver (src/connectors/<kind>*.c) exports `const struct tl_driver_ops
+ * tl_driver_<kind>`; registry.c finds it by the task's db_type ("mysql", "pg", "mongo").
+ * The migrator calls drivers only through this table and checks `caps` instead of
+ * asking which database it talks to. Only a driver's own files include mysql.h,
+ * libpq-fe.h or mongoc.h.
+ *
+ * Identifiers are always quoted by the driver (embedded quote characters doubled) and
+ * values always bound or escaped by the client library. Errors carry the server's own
+ * message and code (err->native / err->sqlstate) and name the table.
+ *
+ * Threads: a tl_conn is used by one thread at a time; different connections may be used
+ * concurrently. Tables returned by describe are immutable and may be shared.
+ */
+#ifndef TL_DRIVER_H
+#define TL_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tideline/batch.h"
+#include "tideline/buf.h"
+#include "tideline/error.h"
+
+typedef struct tl_conn tl_conn;     /* driver-defined */
+typedef struct tl_reader tl_reader; /* driver-defined */
+
+/* What a server is reached with (from a task's [extractor]/[sinker]/[resumer]). */
+typedef struct tl_endpoint {
+	const char *db_type;  /* "mysql", "pg", "mongo" */
+	const char *url;      /* mysql://u:p@h:port[/db], postgres://…, mongodb://… */
+	const char *username; /* overrides the URL's when non-empty */
+	const char *password;
+	const char *app_name; /* "tideline" */
+} tl_endpoint;
+
+enum tl_col_kind {
+	TL_COL_OTHER = 0,
+	TL_COL_INT,      /* signed integer of any width */
+	TL_COL_UINT,     /* unsigned integer */
+	TL_COL_FLOAT,    /* float/double/real */
+	TL_COL_DECIMAL,  /* decimal/numeric */
+	TL_COL_TEXT,     /* char/varchar/text/enum/set/uuid */
+	TL_COL_BINARY,   /* binary/varbinary/blob/bytea: positions render lowercase hex */
+	TL_COL_DATE,     /* date, datetime, timestamp[tz], time, year */
+	TL_COL_BOOL,
+	TL_COL_BIT,      /* MySQL BIT: positions render unsigned decimal */
+	TL_COL_JSON,
+	TL_COL_DOCUMENT  /* a whole MongoDB document */
+};
+
+typedef struct tl_column {
+	char *name;
+	char *type;    /* the server's type text, e.g. "bigint(20) unsigned", "numeric(20,8)" */
+	enum tl_col_kind kind;
+	int nullable;
+} tl_column;
+
+/* Which key the table is ordered by (ape-dts-resume.md §3.3). */
+enum tl_key_kind {
+	TL_KEYK_NONE = 0,     /* no PK/UK */
+	TL_KEYK_PRIMARY,      /* primary key */
+	TL_KEYK_UNIQUE,       /* unique key, all columns NOT NULL */
+	TL_KEYK_UNIQUE_NULLABLE /* unique key with a nullable column */
+};
+
+typedef struct tl_table {
+	char *schema;        /* database (MySQL, Mongo) or schema (PG) */
+	char *name;
+	size_t ncols;
+	tl_column *cols;
+	enum tl_key_kind key_kind;
+	size_t nkeys;        /* order key columns, 0 when none */
+	size_t *key_idx;     /* indexes into cols, in key order */
+	size_t part_idx;     /* partition column: first key column, else column 0 */
+	int64_t est_rows;    /* server's estimate, -1 unknown */
+	void *impl;          /* driver private, freed by the driver's free_table */
+} tl_table;
+
+/* Key values in position text form (§2.4); vals[i] NULL = SQL NULL. Owned by the holder. */
+typedef struct tl_keyvals {
+	size_t n;
+	char **cols;
+	char **vals;
+} tl_keyvals;
+
+void tl_keyvals_clear(tl_keyvals *k);
+int tl_keyvals_set(tl_keyvals *k, size_t n, const char *const *cols, const char *const *vals, tl_error *err) TL_MUST_CHECK;
+
+enum tl_read_mode {
+	TL_READ_SCAN = 0, /* every row, no order (keyless table not split) */
+	TL_READ_KEYED,    /* rows with no NULL key column, ordered by the key, strictly after `after` */
+	TL_READ_KEY_NULLS,/* rows with a NULL in any key column (the NULL pass) */
+	TL_READ_RANGE,    /* partition column in (lo, hi], ordered by it; lo/hi NULL = unbounded */
+	TL_READ_PART_NULLS/* rows whose partition column is NULL */
+};
+
+typedef struct tl_read_spec {
+	enum tl_read_mode mode;
+	const tl_keyvals *after; /* KEYED: resume strictly after these (n == nkeys); NULL = start */
+	const char *lo;          /* RANGE: exclusive lower bound in position text form, or NULL */
+	const char *hi;          /* RANGE: inclusive upper bound, or NULL */
+	size_t batch_rows;       /* rows per read_batch call (the extractor batch size) */
+	const char *where;       /* optional user condition ANDed in ([filter] where_conditions) */
+} tl_read_spec;
+
+enum tl_write_flags {
+	TL_WRITE_UPSERT = 1u << 0,     /* idempotent: replace rows with the same key */
+	TL_WRITE_TARGET_EMPTY = 1u << 1/* target known empty and no conflict possible: bulk path allowed */
+};
+
+enum tl_driver_caps {
+	TL_CAP_SQL = 1u << 0,       /* relational: schemas, columns, NULL passes, chunk splitting */
+	TL_CAP_DOCUMENTS = 1u << 1, /* rows are whole documents ordered by _id */
+	TL_CAP_APE_STORE = 1u << 2  /* implements the ape-dts database store slots */
+};
+
+typedef struct tl_name {
+	char *schema;
+	char *name;
+} tl_name;
+
+typedef struct tl_name_list {
+	size_t n;
+	tl_name *items;
+} tl_name_list;
+
+void tl_name_list_clear(tl_name_list *l);
+int tl_name_list_add(tl_name_list *l, const char *schema, const char *name, tl_error *err) TL_MUST_CHECK;
+
+/* One record of ape-dts' database store (§4.2). */
+typedef struct tl_ape_row {
+	const char *resumer_type;  /* "SnapshotDoing", "SnapshotFinished", "CdcDoing" */
+	const char *position_key;  /* "<schema>-<tb>" */
+	const char *position_data; /* JSON, may be NULL */
+} tl_ape_row;
+typedef int (*tl_ape_row_fn)(void *ctx, const tl_ape_row *row, tl_error *err);
+
+struct tl_driver_ops {
+	unsigned version; /* TL_DRIVER_VERSION */
+	const char *name; /* "mysql", "pg", "mongo" */
+	unsigned caps;    /* enum tl_driver_caps */
+
+	/* Mandatory. Connects; the error names host:port and never the password. */
+	int (*connect)(const tl_endpoint *ep, tl_conn **out, tl_error *err);
+	/* Mandatory. Accepts NULL. */
+	void (*disconnect)(tl_conn *c);
+
+	/* Mandatory. All user tables (schema, table) sorted; system schemas excluded. */
+	int (*list_tables)(tl_conn *c, tl_name_list *out, tl_error *err);
+	/* Mandatory. Columns, key choice (§3.3), estimate. TL_ERR_NOTFOUND if missing. */
+	int (*describe)(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+	/* Mandatory. Frees a described table (accepts NULL). */
+	void (*free_table)(tl_table *t);
+	/* Mandatory. Exact row count. */
+	int (*count_rows)(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
+
+	/*
+	 * Mandatory. Opens a streaming read. The reader holds the connection until closed;
+	 * memory stays bounded whatever the table size. A resume value that does not fit
+	 * the column type is TL_ERR_MISMATCH naming table, column and value.
+	 */
+	int (*open_reader)(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);
+	/* Mandatory. Appends up to spec->batch_rows rows (fewer when the batch is full); 0 rows = end. */
+	int (*read_batch)(tl_reader *r, tl_batch *b, tl_error *err);
+	/* Mandatory. Accepts NULL. */
+	void (*close_reader)(tl_reader *r);
+
+	/* Mandatory. Renders the key columns `idx[0..n)` of one row in position text form (§2.4, §2.5). */
+	int (*row_key)(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n,
+		       tl_keyvals *out, tl_error *err);
+
+	/*
+	 * Optional (TL_CAP_SQL). Next split bound (§3.4 uneven ranges): the largest partition
+	 * value among the first `step` non-NULL values strictly greater than `after` (NULL =
+	 * from the start). *hi_out is a malloc'd position-form string, NULL when no rows remain.
+	 */
+	int (*next_bound)(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err);
+	/* Optional (TL_CAP_SQL). Min and max of the partition column in position form (NULL if empty). */
+	int (*part_minmax)(tl_conn *c, const tl_table *t, char **min_out, char **max_out, tl_error *err);
+
+	/*
+	 * Mandatory. Checks the target table for `src`: exists, same column names; sets
+	 * *is_empty. TL_ERR_NOTFOUND / TL_ERR_MISMATCH name the table and column.
+	 */
+	int (*check_target)(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
+	/* Mandatory. Writes a batch (rows read from `src`) as one transaction. */
+	int (*write_batch)(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
+	/*
+	 * Optional. Deletes target rows whose partition column is > after (after NULL = all
+	 * rows) or, with nulls, rows whose partition column is NULL. Used only for tables
+	 * this task started into an empty target (tideline.md §5).
+	 */
+	int (*delete_after)(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
+
+	/* Optional (TL_CAP_APE_STORE): ape-dts' database store (§4). schema/table from table_full_name. */
+	int (*ape_store_init)(tl_conn *c, const char *schema, const char *table, tl_error *err);
+	int (*ape_store_load)(tl_conn *c, const char *schema, const char *table, const char *task_id,
+			      tl_ape_row_fn fn, void *ctx, tl_error *err);
+	int (*ape_store_put)(tl_conn *c, const char *schema, const char *table, const char *task_id,
+			     const tl_ape_row *row, tl_error *err);
+	int (*ape_store_forget)(tl_conn *c, const char *schema, const char *table, const char *task_id, tl_error *err);
+
+	/*
+	 * Optional. Ordered content checksum of rows with key in (lo, hi] (NULL = unbounded)
+	 * and the row count, computed on the server where possible (verify).
+	 */
+	int (*checksum)(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows,
+			uint64_t *sum, tl_error *err);
+};
+
+#define TL_DRIVER_VERSION 1
+
+extern const struct tl_driver_ops tl_driver_mysql;
+extern const struct tl_driver_ops tl_driver_pg;
+extern const struct tl_driver_ops tl_driver_mongo;
+
+/* Finds a driver by db_type ("mysql", "pg"/"postgres"/"postgresql", "mongo"/"mongodb"). */
+const struct tl_driver_ops *tl_driver_find(const char *db_type);
+
+/* Parsed URL parts (for drivers); strings owned by the struct, release with tl_url_clear. */
+typedef struct tl_url {
+	char *scheme, *user, *password, *host, *path, *query;
+	int port; /* 0 when absent */
+} tl_url;
+int tl_url_parse(const char *url, tl_url *out, tl_error *err) TL_MUST_CHECK;
+void tl_url_clear(tl_url *u);
+/* Writes the URL with the password replaced by "***" (for logs and errors). */
+int tl_url_redact(const char *url, tl_buf *out, tl_error *err) TL_MUST_CHECK;
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * tl_test.c - runner for tl_test.h: runs every registered case (or those named on the
+ * command line), prints one line per case and closes with "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "tl_test.h"
+
+#define MAX_TESTS 512
+
+static struct { const char *name; tl_test_fn fn; } tests[MAX_TESTS];
+static int ntests;
+static int cur_failed;
+static char tmpdir[4096];
+
+void tl_test_register(const char *name, tl_test_fn fn)
+{
+	if (ntests < MAX_TESTS) {
+		tests[ntests].name = name;
+		tests[ntests].fn = fn;
+		ntests++;
+	}
+}
+
+void tl_test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "    %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cur_failed = 1;
+}
+
+int tl_test_failed(void) { return cur_failed; }
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb; (void)flag; (void)ftw;
+	return remove(p);
+}
+
+const char *tl_test_tmpdir(void)
+{
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "%s/tl_test_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		if (!mkdtemp(tmpdir)) {
+			perror("mkdtemp");
+			exit(2);
+		}
+	}
+	return tmpdir;
+}
+
+const char *tl_test_srcdir(void)
+{
+	return TL_TEST_SRCDIR;
+}
+
+const char *tl_test_conformance_dir(void)
+{
+	static char path[4096];
+	const char *env = getenv("TL_CONFORMANCE_DIR");
+
+	if (env && *env)
+		snprintf(path, sizeof(path), "%s", env);
+	else
+		snprintf(path, sizeof(path), "%s/../../shared/conformance", TL_TEST_SRCDIR);
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0, i, j;
+
+	for (i = 0; i < ntests; i++) {
+		int selected = argc < 2;
+		for (j = 1; j < argc; j++)
+			if (strcmp(argv[j], tests[i].name) == 0)
+				selected = 1;
+		if (!selected)
+			continue;
+		cur_failed = 0;
+		tmpdir[0] = '\0';
+		tests[i].fn();
+		if (tmpdir[0])
+			nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		printf("%s %s\n", cur_failed ? "FAIL" : "ok  ", tests[i].name);
+		if (cur_failed)
+			failed++;
+		else
+			passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs everything tideline needs to build, test and run its demo on Debian 12.
+# Idempotent: packages already present are not downloaded again.
+set -euo pipefail
+
+pkgs=(
+  build-essential cmake pkg-config git
+  libsqlite3-dev sqlite3
+  libmariadb-dev mariadb-server mariadb-client
+  libpq-dev postgresql postgresql-contrib
+  libmongoc-dev libbson-dev
+  libcjson-dev libinih-dev
+  python3 python3-mockupdb python3-mongomock python3-pymongo python3-bson-ext python3-pymongo-ext
+  clang
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The packaged servers must not keep running as system services: tests start their own.
+for svc in mariadb postgresql; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+echo "install-deps: done"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# servers.sh - starts/stops the throwaway test servers on loopback ports.
+#
+#   tools/servers.sh start DIR [mysql] [pg] [mongo]   (default: all three)
+#   tools/servers.sh stop DIR
+#
+# Each kind gets a source and a target server with data under DIR (use a fresh folder
+# under /tmp). `start` writes DIR/env.sh exporting the URLs the tests read:
+#   TL_MYSQL_SRC_URL TL_MYSQL_DST_URL TL_PG_SRC_URL TL_PG_DST_URL TL_MONGO_SRC_URL TL_MONGO_DST_URL
+# Ports: TL_PORT_BASE (default 23300) + 0/1 MariaDB, +10/11 PostgreSQL, +20/21 Mongo.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cmd=${1:-}; dir=${2:-}
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop DIR [kinds...]" >&2; exit 2; }
+shift 2
+base=${TL_PORT_BASE:-23300}
+kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(mysql pg mongo)
+
+case "$cmd" in
+start)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  : > "$dir/env.sh"
+  for k in "${kinds[@]}"; do
+    case "$k" in
+    mysql)
+      "$here/servers/mariadb.sh" start "$dir" $((base + 0))
+      "$here/servers/mariadb.sh" start "$dir" $((base + 1))
+      echo "export TL_MYSQL_SRC_URL=mysql://root:@127.0.0.1:$((base + 0))" >> "$dir/env.sh"
+      echo "export TL_MYSQL_DST_URL=mysql://root:@127.0.0.1:$((base + 1))" >> "$dir/env.sh" ;;
+    pg)
+      "$here/servers/postgres.sh" start "$dir" $((base + 10))
+      "$here/servers/postgres.sh" start "$dir" $((base + 11))
+      echo "export TL_PG_SRC_URL=postgres://postgres:@127.0.0.1:$((base + 10))/postgres" >> "$dir/env.sh"
+      echo "export TL_PG_DST_URL=postgres://postgres:@127.0.0.1:$((base + 11))/postgres" >> "$dir/env.sh" ;;
+    mongo)
+      "$here/servers/mongo.sh" start "$dir" $((base + 20))
+      "$here/servers/mongo.sh" start "$dir" $((base + 21))
+      echo "export TL_MONGO_SRC_URL=mongodb://127.0.0.1:$((base + 20))" >> "$dir/env.sh"
+      echo "export TL_MONGO_DST_URL=mongodb://127.0.0.1:$((base + 21))" >> "$dir/env.sh" ;;
+    *) echo "unknown server kind $k" >&2; exit 2 ;;
+    esac
+  done
+  echo "servers started; source $dir/env.sh" ;;
+stop)
+  [ -d "$dir" ] || exit 0
+  for s in mariadb postgres mongo; do "$here/servers/$s.sh" stop "$dir" || true; done ;;
+*) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac
