@@ -16,6 +16,7 @@
 static struct { const char *name; tl_test_fn fn; } tests[MAX_TESTS];
 static int ntests;
 static int cur_failed;
+static int cur_skipped;
 static char tmpdir[4096];
 
 void tl_test_register(const char *name, tl_test_fn fn)
@@ -64,6 +65,21 @@ const char *tl_test_srcdir(void)
 	return TL_TEST_SRCDIR;
 }
 
+const char *tl_test_require_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v && *v)
+		return v;
+	if (getenv("CI") && *getenv("CI")) {
+		tl_test_fail(__FILE__, __LINE__, "%s is not set but CI is: the test server did not start", name);
+		return NULL;
+	}
+	fprintf(stderr, "    skipped: %s is not set (start servers with tools/servers.sh)\n", name);
+	cur_skipped = 1;
+	return NULL;
+}
+
 const char *tl_test_conformance_dir(void)
 {
 	static char path[4096];
@@ -78,7 +94,7 @@ const char *tl_test_conformance_dir(void)
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0, i, j;
+	int passed = 0, failed = 0, skipped = 0, i, j;
 
 	for (i = 0; i < ntests; i++) {
 		int selected = argc < 2;
@@ -88,16 +104,21 @@ int main(int argc, char **argv)
 		if (!selected)
 			continue;
 		cur_failed = 0;
+		cur_skipped = 0;
 		tmpdir[0] = '\0';
 		tests[i].fn();
 		if (tmpdir[0])
 			nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-		printf("%s %s\n", cur_failed ? "FAIL" : "ok  ", tests[i].name);
+		printf("%s %s\n", cur_failed ? "FAIL" : cur_skipped ? "skip" : "ok  ", tests[i].name);
 		if (cur_failed)
 			failed++;
+		else if (cur_skipped)
+			skipped++;
 		else
 			passed++;
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	if (failed)
+		return 1;
+	return (skipped && !passed) ? 77 : 0;
 }

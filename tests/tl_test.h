@@ -18,6 +18,13 @@ int tl_test_failed(void);
 const char *tl_test_tmpdir(void);
 /* Directory of the source tree's tests/ folder (for data files). */
 const char *tl_test_srcdir(void);
+/*
+ * Returns getenv(name) or, when unset, marks the running test skipped and returns NULL
+ * (the test should return). Under CI (env CI set) a missing variable is a failure, so a
+ * server that did not start can never pass silently. A run where every test was
+ * skipped exits 77 (ctest: skipped).
+ */
+const char *tl_test_require_env(const char *name);
 /* ../shared/conformance if it exists, else NULL. */
 const char *tl_test_conformance_dir(void);
 
