@@ -55,8 +55,8 @@ int tl_store_import_set(tl_store *s, const char *task_id, const tl_resume_set *s
 /* Deletes all rows of a task (run --init). */
 int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
 
-/* Result of a lookup; owns its strings. Release with tl_store_lookup_clear. */
-typedef struct tl_store_lookup {
+/* Result of a lookup (type tl_store_hit); owns its strings. Release with tl_store_hit_clear. */
+typedef struct tl_store_hit {
 	enum tl_resume_state state;
 	tl_position pos;      /* TL_RESUME_POSITION: the position; FINISHED: the finished record */
 	int is_current;       /* for a position: the row's kind */
@@ -64,12 +64,12 @@ typedef struct tl_store_lookup {
 	long line;
 	char *updated_at;
 	int64_t rows_copied;  /* -1 if unknown */
-} tl_store_lookup;
+} tl_store_hit;
 
-void tl_store_lookup_clear(tl_store_lookup *r);
+void tl_store_hit_clear(tl_store_hit *r);
 /* Same precedence as tl_resume_lookup: finished, then current (unless checkpoint_only), then checkpoint. */
 int tl_store_lookup(tl_store *s, const char *task_id, const char *schema, const char *tb,
-		    int checkpoint_only, tl_store_lookup *out, tl_error *err) TL_MUST_CHECK;
+		    int checkpoint_only, tl_store_hit *out, tl_error *err) TL_MUST_CHECK;
 
 /* Per-table run statistics (for status, plan, ETA and the keyless-table rules). */
 typedef struct tl_store_table {
@@ -118,5 +118,47 @@ void tl_store_unlock_task(tl_store *s, const char *task_id);
 /* Distinct task ids in the store, NULL-terminated, caller frees with tl_store_free_list. */
 int tl_store_task_ids(tl_store *s, char ***out, tl_error *err) TL_MUST_CHECK;
 void tl_store_free_list(char **list);
+
+/*
+ * Additions for import and status (src/store/store_records.c, store_task.c).
+ *
+ * tl_store_import_set_ex is tl_store_import_set that keeps each record's own text: for
+ * every record written it calls `origin` (may be NULL) with the record's origin (source
+ * path and line, as in the set), which sets *ts to the line's timestamp (NULL: now) and
+ * *json/*json_len to the exact JSON text of the line (NULL: written from the position).
+ * The pointers must stay valid until the next call. `stats` (may be NULL) counts the
+ * rows written. Inside tl_store_begin/commit it joins that transaction.
+ */
+typedef int (*tl_store_origin_fn)(void *ctx, const char *source, long line, const char **ts,
+				  const char **json, size_t *json_len, tl_error *err);
+typedef struct tl_store_import_stats {
+	size_t current, checkpoint, finished;
+} tl_store_import_stats;
+int tl_store_import_set_ex(tl_store *s, const char *task_id, const tl_resume_set *set,
+			   tl_store_origin_fn origin, void *ctx, tl_store_import_stats *stats,
+			   tl_error *err) TL_MUST_CHECK;
+
+/*
+ * One row of the `progress` view plus the rate over the last minute (rate_sample rows
+ * with at_unix >= now_unix - 60). Strings are lent for the duration of the callback.
+ */
+typedef struct tl_store_progress {
+	const char *task_id;
+	const char *schema;
+	const char *tb;
+	const char *state;       /* "finished", a task_table state, "started" (positions only) */
+	int64_t rows_copied;     /* -1 unknown */
+	int64_t est_rows;        /* -1 unknown */
+	double percent;          /* < 0 unknown */
+	const char *last_key;    /* order_key JSON of the current, else checkpoint position; NULL */
+	const char *last_update; /* NULL if none */
+	const char *finished_at; /* NULL unless finished */
+	double rate;             /* rows/s over the last minute, < 0 unknown */
+} tl_store_progress;
+typedef int (*tl_store_progress_fn)(void *ctx, const tl_store_progress *p, tl_error *err);
+/* Rows ordered by task_id, schema, tb, read in one snapshot. task_id NULL = all tasks. */
+int tl_store_foreach_progress(tl_store *s, const char *task_id, double now_unix, tl_store_progress_fn fn,
+			      void *ctx, tl_error *err) TL_MUST_CHECK;
+
 
 #endif

@@ -1,5 +1,183 @@
-/* cmd_plan.c - placeholder for 'tideline plan' until it lands. */
+/*
+ * cmd_plan.c - `tideline plan TASK.ini [--store PATH] [--json]`: what a run would do
+ * with every selected table (skip / resume after a key / start), where the record came
+ * from and why records were ignored. Works on a private copy of the store so the real
+ * store, logs and servers are left as they are.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "cli/cli.h"
-static int run_plan(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "tideline: error: 'plan' is not implemented yet\n"); return 1; }
-const struct tl_command tl_cmd_plan = { "plan", "tideline plan", "(not implemented yet)", run_plan };
+#include "migrate/migrate.h"
+
+int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_error *err);
+
+static int copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out;
+
+	if (!in)
+		return errno == ENOENT ? 0 : -1;
+	out = fopen(to, "wb");
+	if (!out) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			break;
+	fclose(in);
+	return fclose(out) == 0 ? 0 : -1;
+}
+
+static void print_item(const tl_plan_item *it, cJSON *arr)
+{
+	char key[1024] = "";
+	size_t i;
+
+	if (it->action == TL_ACT_RESUME && it->after.n) {
+		size_t off = 0;
+		off += (size_t)snprintf(key + off, sizeof(key) - off, "(");
+		for (i = 0; i < it->after.n && off < sizeof(key); i++)
+			off += (size_t)snprintf(key + off, sizeof(key) - off, "%s%s", i ? "," : "", it->after.cols[i]);
+		if (off < sizeof(key))
+			off += (size_t)snprintf(key + off, sizeof(key) - off, ")=(");
+		for (i = 0; i < it->after.n && off < sizeof(key); i++)
+			off += (size_t)snprintf(key + off, sizeof(key) - off, "%s%s", i ? "," : "",
+						it->after.vals[i] ? it->after.vals[i] : "NULL");
+		if (off < sizeof(key))
+			snprintf(key + off, sizeof(key) - off, ")");
+	} else if (it->action == TL_ACT_RESUME && it->split_after) {
+		snprintf(key, sizeof(key), "(%s)=(%s)", it->table->cols[it->table->part_idx].name, it->split_after);
+	}
+	if (arr) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "schema", it->schema);
+		cJSON_AddStringToObject(o, "tb", it->tb);
+		cJSON_AddStringToObject(o, "action", tl_plan_action_name(it->action));
+		if (it->action != TL_ACT_SKIP)
+			cJSON_AddStringToObject(o, "mode", tl_plan_mode_name(it->mode));
+		if (key[0])
+			cJSON_AddStringToObject(o, "after", key);
+		if (it->origin)
+			cJSON_AddStringToObject(o, "source", it->origin);
+		if (it->ignored)
+			cJSON_AddStringToObject(o, "ignored", it->ignored);
+		cJSON_AddNumberToObject(o, "est_rows", (double)it->est_rows);
+		cJSON_AddNumberToObject(o, "rows_done", (double)it->rows_done);
+		cJSON_AddItemToArray(arr, o);
+		return;
+	}
+	if (it->action == TL_ACT_SKIP)
+		printf("%-6s %s.%s  %s\n", "skip", it->schema, it->tb, it->reason);
+	else if (it->action == TL_ACT_RESUME)
+		printf("%-6s %s.%s  after %s  [%s mode, from %s, ~%lld rows left]\n", "resume", it->schema, it->tb, key,
+		       tl_plan_mode_name(it->mode), it->origin ? it->origin : "store",
+		       (long long)(it->est_rows >= 0 && it->rows_done >= 0 && it->est_rows > it->rows_done
+					   ? it->est_rows - it->rows_done
+					   : it->est_rows));
+	else
+		printf("%-6s %s.%s  [%s mode, ~%lld rows]%s%s\n", "start", it->schema, it->tb, tl_plan_mode_name(it->mode),
+		       (long long)it->est_rows, it->ignored ? "  " : "", it->ignored ? it->ignored : "");
+}
+
+static int plan(int argc, char **argv)
+{
+	tl_config *cfg = NULL;
+	tl_error err = TL_ERROR_INIT;
+	tl_store *store = NULL;
+	tl_conn *src = NULL;
+	tl_plan p = {0, NULL};
+	const struct tl_driver_ops *ops = NULL, *ape_ops = NULL;
+	const char *task = NULL, *store_path = NULL;
+	char tmpdir[] = "/tmp/tideline-plan-XXXXXX";
+	char copy[4096], from[4096], to[4096];
+	int json = 0, have_tmp = 0, i, rc, status = 1;
+	cJSON *arr = NULL;
+
+	if (tl_cli_wants_help(&tl_cmd_plan, argc, argv))
+		return 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
+			store_path = argv[++i];
+		else if (argv[i][0] == '-')
+			return tl_cli_usage(&tl_cmd_plan, "unknown option");
+		else if (!task)
+			task = argv[i];
+		else
+			return tl_cli_usage(&tl_cmd_plan, "only one task file");
+	}
+	if (!task)
+		return tl_cli_usage(&tl_cmd_plan, "missing TASK.ini");
+	if ((rc = tl_cli_load_task(task, &cfg, NULL, &err)))
+		return tl_cli_fail(&err);
+	if (!store_path)
+		store_path = cfg->store_path;
+	if (!mkdtemp(tmpdir)) {
+		tl_error_set(&err, TL_ERR_IO, "cannot create a temporary directory: %s", strerror(errno));
+		goto cleanup;
+	}
+	have_tmp = 1;
+	snprintf(copy, sizeof(copy), "%s/checkpoint.db", tmpdir);
+	snprintf(from, sizeof(from), "%s-wal", store_path);
+	snprintf(to, sizeof(to), "%s-wal", copy);
+	if (copy_file(store_path, copy) != 0 || copy_file(from, to) != 0) {
+		tl_error_set(&err, TL_ERR_IO, "cannot copy store '%s'", store_path);
+		goto cleanup;
+	}
+	ops = tl_driver_find(cfg->src_db_type);
+	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB)
+		ape_ops = tl_driver_find(cfg->resume_db_type);
+	if (!ops || !ops->connect) {
+		tl_error_set(&err, TL_ERR_UNSUPPORTED, "no connector for db_type %s", cfg->src_db_type);
+		goto cleanup;
+	}
+	{
+		tl_endpoint ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+		if (tl_store_open(&store, copy, 0, &err) || tl_migrate_import_sources(cfg, ape_ops, store, NULL, &err) ||
+		    ops->connect(&ep, &src, &err) || tl_plan_build(cfg, ops, src, store, NULL, &p, &err))
+			goto cleanup;
+	}
+	if (json)
+		arr = cJSON_CreateArray();
+	for (i = 0; i < (int)p.n; i++)
+		print_item(&p.items[i], arr);
+	if (arr) {
+		char *s = cJSON_Print(arr);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+	}
+	status = 0;
+cleanup:
+	if (status)
+		status = tl_cli_fail(&err);
+	cJSON_Delete(arr);
+	tl_plan_clear(&p, ops);
+	if (src)
+		ops->disconnect(src);
+	tl_store_close(store);
+	if (have_tmp) {
+		unlink(copy);
+		unlink(to);
+		snprintf(to, sizeof(to), "%s-shm", copy);
+		unlink(to);
+		rmdir(tmpdir);
+	}
+	tl_config_free(cfg);
+	return status;
+}
+
+const struct tl_command tl_cmd_plan = {
+	"plan",
+	"tideline plan TASK.ini [--store PATH] [--json]",
+	"show what a run would do with every table (skip, resume after a key, start); changes nothing",
+	plan,
+};

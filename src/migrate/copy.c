@@ -1,0 +1,318 @@
+/*
+ * copy.c - moves one table from source to target (migrate.h step 3).
+ *
+ * Batch mode reads keyed pages strictly after the resume key, writes each batch in one
+ * target transaction and, after the commit, records the key of the batch's last row as
+ * the current position (at most every checkpoint_interval_secs, and always before a
+ * clean stop). Rows with a NULL key column are read in a final NULL pass. Split mode
+ * walks ranges (lo, hi] of the partition column and records hi as the checkpoint
+ * position once a range is committed. Scan mode copies a keyless, unsplit table whole.
+ *
+ * Tables whose rows cannot be upserted (no key, or NULL key values) would duplicate rows
+ * on a re-run, so when the store shows this task started the table into an empty target,
+ * rows the previous run may have written past the checkpoint are deleted first
+ * (tideline.md §5); when that cannot be known the run refuses instead of guessing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "migrate/migrate.h"
+
+static double now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct state {
+	tl_copy_ctx *ctx;
+	tl_plan_item *item;
+	const tl_table *t;
+	tl_batch batch;
+	tl_keyvals last;       /* key of the last committed row (batch mode) */
+	int have_last;
+	double last_ckpt;
+	int64_t rows;          /* rows written by this run */
+	int64_t rows_base;     /* rows written by earlier runs */
+	unsigned write_flags;
+};
+
+static int record_key(struct state *st, int is_current, size_t n, char **cols, char **vals, tl_error *err)
+{
+	tl_position p = TL_POSITION_INIT;
+	int rc;
+
+	rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT, st->ctx->src_ops->name, st->t->schema, st->t->name,
+			n == 1 ? TL_KEY_SINGLE : TL_KEY_COMPOSITE, n, (const char *const *)cols,
+			(const char *const *)vals, err);
+	if (!rc)
+		rc = tl_recorder_position(st->ctx->rec, &p, is_current, st->rows_base + st->rows, err);
+	tl_pos_clear(&p);
+	st->last_ckpt = now_secs();
+	return rc;
+}
+
+static int due(const struct state *st)
+{
+	return now_secs() - st->last_ckpt >= (double)st->ctx->cfg->checkpoint_interval_secs;
+}
+
+static int stopping(const struct state *st)
+{
+	return (st->ctx->stop && *st->ctx->stop) || (st->ctx->abort_all && *st->ctx->abort_all);
+}
+
+/* Reads everything `spec` selects and writes it; calls after_commit per batch. */
+typedef int (*after_fn)(struct state *st, tl_error *err);
+
+static int pump(struct state *st, const tl_read_spec *spec, after_fn after, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	tl_reader *r = NULL;
+	int rc;
+
+	if ((rc = c->src_ops->open_reader(c->src, st->t, spec, &r, err)))
+		return rc;
+	for (;;) {
+		tl_batch_reset(&st->batch);
+		if ((rc = c->src_ops->read_batch(r, &st->batch, err)))
+			break;
+		if (st->batch.nrows == 0)
+			break;
+		if ((rc = c->dst_ops->write_batch(c->dst, st->t, &st->batch, st->write_flags, err)))
+			break;
+		tl_debug_crash_point("after_target_commit");
+		st->rows += (int64_t)st->batch.nrows;
+		if (c->total_rows)
+			__atomic_add_fetch(c->total_rows, (int64_t)st->batch.nrows, __ATOMIC_RELAXED);
+		if (after && (rc = after(st, err)))
+			break;
+		if (stopping(st)) {
+			rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", st->t->schema, st->t->name);
+			break;
+		}
+	}
+	c->src_ops->close_reader(r);
+	return rc;
+}
+
+/* Batch mode: remember the last row's key; checkpoint when due or stopping. */
+static int after_keyed(struct state *st, tl_error *err)
+{
+	const tl_table *t = st->t;
+	int rc;
+
+	tl_keyvals_clear(&st->last);
+	if ((rc = st->ctx->src_ops->row_key(t, &st->batch, st->batch.nrows - 1, t->key_idx, t->nkeys, &st->last, err)))
+		return rc;
+	st->have_last = 1;
+	if (due(st) || stopping(st))
+		return record_key(st, 1, st->last.n, st->last.cols, st->last.vals, err);
+	return 0;
+}
+
+static int any_key_nullable(const tl_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nkeys; i++)
+		if (t->cols[t->key_idx[i]].nullable)
+			return 1;
+	return 0;
+}
+
+static int copy_batch_mode(struct state *st, tl_error *err)
+{
+	tl_read_spec spec;
+	int rc;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.mode = TL_READ_KEYED;
+	spec.after = st->item->action == TL_ACT_RESUME ? &st->item->after : NULL;
+	spec.batch_rows = st->ctx->cfg->extract_batch_size;
+	if ((rc = pump(st, &spec, after_keyed, err)))
+		return rc;
+	if ((st->ctx->src_ops->caps & TL_CAP_SQL) && any_key_nullable(st->t)) {
+		spec.mode = TL_READ_KEY_NULLS;
+		spec.after = NULL;
+		if ((rc = pump(st, &spec, NULL, err)))
+			return rc;
+	}
+	return 0;
+}
+
+static int copy_split_mode(struct state *st, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	const tl_table *t = st->t;
+	char *lo = NULL, *hi = NULL;
+	char *col = t->cols[t->part_idx].name;
+	tl_read_spec spec;
+	int rc = 0;
+
+	if (st->item->split_after && !(lo = tl_strdup(st->item->split_after)))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	memset(&spec, 0, sizeof(spec));
+	spec.batch_rows = c->cfg->extract_batch_size;
+	for (;;) {
+		if ((rc = c->src_ops->next_bound(c->src, t, lo, c->cfg->extract_batch_size, &hi, err)))
+			break;
+		if (!hi)
+			break;
+		spec.mode = TL_READ_RANGE;
+		spec.lo = lo;
+		spec.hi = hi;
+		if ((rc = pump(st, &spec, NULL, err)))
+			break;
+		free(lo);
+		lo = hi;
+		hi = NULL;
+		if (due(st) || stopping(st)) {
+			if ((rc = record_key(st, 0, 1, &col, &lo, err)))
+				break;
+		}
+		if (stopping(st)) {
+			rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", t->schema, t->name);
+			break;
+		}
+	}
+	if (!rc && lo && st->rows > 0)
+		rc = record_key(st, 0, 1, &col, &lo, err);
+	free(lo);
+	free(hi);
+	if (rc)
+		return rc;
+	if (t->cols[t->part_idx].nullable) {
+		spec.mode = TL_READ_PART_NULLS;
+		spec.lo = spec.hi = NULL;
+		rc = pump(st, &spec, NULL, err);
+	}
+	return rc;
+}
+
+static int copy_scan_mode(struct state *st, tl_error *err)
+{
+	tl_read_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.mode = TL_READ_SCAN;
+	spec.batch_rows = st->ctx->cfg->extract_batch_size;
+	return pump(st, &spec, NULL, err);
+}
+
+/*
+ * Rows that cannot be upserted: clean what an earlier run of this task wrote past the
+ * checkpoint, or refuse when the target holds rows we cannot attribute.
+ */
+static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int have_prior, int is_empty, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	const tl_table *t = st->t;
+	int rc;
+
+	if (!have_prior || is_empty)
+		return 0;
+	if (!prior->target_empty_at_start)
+		return tl_error_set(err, TL_ERR_MISMATCH,
+				    "table %s.%s has no usable key and its target already holds rows this task did not "
+				    "write; empty the target table and run with --init",
+				    t->schema, t->name);
+	if (!c->dst_ops->delete_after)
+		return tl_error_set(err, TL_ERR_UNSUPPORTED, "cannot clean up %s.%s before resuming", t->schema, t->name);
+	if (st->item->mode == TL_MODE_SPLIT && st->item->split_after) {
+		tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing target rows after %s = %s written by the interrupted run",
+		       t->schema, t->name, t->cols[t->part_idx].name, st->item->split_after);
+		if ((rc = c->dst_ops->delete_after(c->dst, t, st->item->split_after, 0, err)))
+			return rc;
+		return c->dst_ops->delete_after(c->dst, t, NULL, 1, err);
+	}
+	tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing the rows the interrupted run wrote (no position to continue from)",
+	       t->schema, t->name);
+	return c->dst_ops->delete_after(c->dst, t, NULL, 0, err);
+}
+
+int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err)
+{
+	struct state st;
+	tl_store_table prior, info;
+	int have_prior, is_empty = 0, keyed, rc;
+	double t0 = now_secs();
+
+	memset(&st, 0, sizeof(st));
+	memset(res, 0, sizeof(*res));
+	st.ctx = ctx;
+	st.item = item;
+	st.t = item->table;
+	st.last_ckpt = t0;
+	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
+
+	if ((rc = ctx->dst_ops->check_target(ctx->dst, st.t, &is_empty, err)))
+		goto cleanup;
+	memset(&prior, 0, sizeof(prior));
+	have_prior = tl_store_get_table(ctx->store, ctx->cfg->task_id, st.t->schema, st.t->name, &prior, NULL) == 0;
+	st.rows_base = have_prior && prior.rows_copied > 0 ? prior.rows_copied : 0;
+	keyed = st.t->nkeys > 0 && ctx->cfg->replace;
+	if (!keyed || any_key_nullable(st.t) || item->mode != TL_MODE_BATCH) {
+		if (!keyed || item->mode == TL_MODE_SCAN) {
+			if ((rc = prepare_unkeyed(&st, &prior, have_prior, is_empty, err)))
+				goto cleanup;
+		}
+	}
+	if (keyed)
+		st.write_flags |= TL_WRITE_UPSERT;
+	if (is_empty)
+		st.write_flags |= TL_WRITE_TARGET_EMPTY;
+
+	memset(&info, 0, sizeof(info));
+	info.schema = st.t->schema;
+	info.tb = st.t->name;
+	info.est_rows = item->est_rows;
+	info.rows_copied = st.rows_base;
+	info.target_empty_at_start = have_prior ? prior.target_empty_at_start : is_empty;
+	info.mode = tl_plan_mode_name(item->mode);
+	info.state = "running";
+	info.target_rows_at_finish = -1;
+	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
+		goto cleanup;
+	tl_log(ctx->log, TL_LOG_INFO, "table %s.%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
+	       item->action == TL_ACT_RESUME ? "resuming" : "starting", tl_plan_mode_name(item->mode),
+	       keyed ? "upsert" : "insert", is_empty ? " into an empty target (bulk path allowed)" : "");
+
+	switch (item->mode) {
+	case TL_MODE_BATCH: rc = copy_batch_mode(&st, err); break;
+	case TL_MODE_SPLIT: rc = copy_split_mode(&st, err); break;
+	default: rc = copy_scan_mode(&st, err); break;
+	}
+	if (rc) {
+		int rc2;
+		tl_error e2 = TL_ERROR_INIT;
+		/* Keep the progress of what is committed (clean stop, or a failure after some batches). */
+		if (item->mode == TL_MODE_BATCH && st.have_last && rc == TL_ERR_INTERRUPTED)
+			(void)record_key(&st, 1, st.last.n, st.last.cols, st.last.vals, &e2);
+		info.rows_copied = st.rows_base + st.rows;
+		info.state = rc == TL_ERR_INTERRUPTED ? "stopped" : "failed";
+		rc2 = tl_recorder_table(ctx->rec, &info, &e2);
+		(void)rc2;
+		goto cleanup;
+	}
+	info.rows_copied = st.rows_base + st.rows;
+	info.state = "finished";
+	if ((rc = ctx->dst_ops->count_rows(ctx->dst, st.t, &info.target_rows_at_finish, err)))
+		goto cleanup;
+	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
+		goto cleanup;
+	if ((rc = tl_recorder_finished(ctx->rec, ctx->src_ops->name, st.t->schema, st.t->name, info.rows_copied, err)))
+		goto cleanup;
+	res->resumed = item->action == TL_ACT_RESUME;
+cleanup:
+	res->rows = st.rows;
+	res->seconds = now_secs() - t0;
+	tl_keyvals_clear(&st.last);
+	tl_batch_release(&st.batch);
+	if (rc && rc != TL_ERR_INTERRUPTED && err)
+		tl_error_prefix(err, "table %s.%s", item->schema, item->tb);
+	return rc;
+}

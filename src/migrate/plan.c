@@ -1,0 +1,296 @@
+/*
+ * plan.c - decides, for every selected table, what a run does (migrate.h step 2).
+ *
+ * Key and mode choice follow ape-dts-resume.md §3.3-§3.4: a table with a key is read in
+ * batch mode (keyed pages) unless parallel_type=chunk; a keyless table is split on its
+ * first column. Split mode falls back to batch mode (or a full scan without a key) when
+ * the partition column cannot be split or the table has no more rows than one batch.
+ * Positions are validated like ape-dts (§3.4) with tideline's rule for the old
+ * order_col form (tideline.md §5): honoured only for a one-column key of that name.
+ * Every record that is not used gets a reason, so `plan` can say why.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "migrate/migrate.h"
+#include "tideline/filter.h"
+
+const char *tl_plan_action_name(enum tl_action a)
+{
+	return a == TL_ACT_SKIP ? "skip" : a == TL_ACT_RESUME ? "resume" : "start";
+}
+
+const char *tl_plan_mode_name(enum tl_mode m)
+{
+	return m == TL_MODE_SPLIT ? "split" : m == TL_MODE_SCAN ? "scan" : "batch";
+}
+
+void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++) {
+		tl_plan_item *it = &p->items[i];
+		free(it->schema);
+		free(it->tb);
+		if (it->table && ops)
+			ops->free_table(it->table);
+		tl_keyvals_clear(&it->after);
+		free(it->split_after);
+		free(it->reason);
+		free(it->ignored);
+		free(it->origin);
+	}
+	free(p->items);
+	p->items = NULL;
+	p->n = 0;
+}
+
+static char *fmt(const char *f, const char *a, const char *b, const char *c)
+{
+	tl_buf buf = TL_BUF_INIT;
+
+	if (tl_buf_printf(&buf, NULL, f, a ? a : "", b ? b : "", c ? c : "") != 0) {
+		tl_buf_release(&buf);
+		return NULL;
+	}
+	return tl_buf_detach(&buf);
+}
+
+static char *origin_text(const tl_store_hit *lk)
+{
+	char line[32];
+
+	if (!lk->source)
+		return tl_strdup("store");
+	if (lk->line > 0) {
+		snprintf(line, sizeof(line), "%ld", lk->line);
+		return fmt("%s line %s%s", lk->source, line, NULL);
+	}
+	return tl_strdup(lk->source);
+}
+
+static int splittable(enum tl_col_kind k)
+{
+	return k == TL_COL_INT || k == TL_COL_UINT || k == TL_COL_DECIMAL || k == TL_COL_FLOAT || k == TL_COL_TEXT ||
+	       k == TL_COL_DATE;
+}
+
+/* Checks a position against the table's key for batch mode; NULL reason = usable. */
+static const char *check_batch(const tl_table *t, const tl_position *p, int documents)
+{
+	size_t i;
+
+	if (p->form == TL_KEY_ABSENT || p->nkeys == 0)
+		return "the record has no key";
+	if (documents) {
+		if (p->form == TL_KEY_COMPOSITE || p->nkeys != 1)
+			return "a collection resumes only from a single _id value";
+		if (!p->keys[0].val)
+			return "the _id value is null";
+		return NULL;
+	}
+	if (t->nkeys == 0)
+		return "the table has no primary or unique key";
+	if (p->form == TL_KEY_ORDER_COL) {
+		if (t->nkeys != 1)
+			return "old order_col form on a table whose key has several columns";
+		if (strcmp(p->keys[0].col, t->cols[t->key_idx[0]].name) != 0)
+			return "order_col does not name the table's key column";
+		return NULL;
+	}
+	if (p->nkeys != t->nkeys)
+		return "key arity mismatch (position and table key have different column counts)";
+	for (i = 0; i < p->nkeys; i++)
+		if (strcmp(p->keys[i].col, t->cols[t->key_idx[i]].name) != 0)
+			return "key column mismatch (position names other columns than the table key)";
+	return NULL;
+}
+
+static const char *check_split(const tl_table *t, const tl_position *p)
+{
+	const char *part = t->cols[t->part_idx].name;
+
+	if (p->form == TL_KEY_ABSENT || p->nkeys == 0)
+		return "the record has no key";
+	if (p->nkeys != 1)
+		return "a split table resumes only from a single partition-column value";
+	if (strcmp(p->keys[0].col, part) != 0)
+		return "the position names another column than the partition column";
+	if (p->form == TL_KEY_ORDER_COL && (t->nkeys != 1 || strcmp(t->cols[t->key_idx[0]].name, part) != 0))
+		return "old order_col form is honoured only for a one-column primary/unique key";
+	if (!p->keys[0].val)
+		return "the value is null";
+	return NULL;
+}
+
+static int choose_mode(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_plan_item *it,
+		       tl_logger *log, tl_error *err)
+{
+	const tl_table *t = it->table;
+	int64_t rows = t->est_rows;
+	int rc;
+
+	if (ops->caps & TL_CAP_DOCUMENTS) {
+		it->mode = TL_MODE_BATCH;
+		return 0;
+	}
+	if (t->nkeys > 0 && cfg->parallel_type != TL_PAR_CHUNK) {
+		it->mode = TL_MODE_BATCH;
+		return 0;
+	}
+	it->mode = t->nkeys > 0 ? TL_MODE_BATCH : TL_MODE_SCAN;
+	if (!ops->next_bound || !splittable(t->cols[t->part_idx].kind)) {
+		tl_log(log, TL_LOG_INFO, "table %s.%s: partition column %s cannot be split, using %s mode", t->schema,
+		       t->name, t->cols[t->part_idx].name, tl_plan_mode_name(it->mode));
+		return 0;
+	}
+	/* Estimates of small tables are unreliable (the fixtures rely on them): count exactly. */
+	if (rows < 0 || rows < (int64_t)cfg->extract_batch_size * 100) {
+		if ((rc = ops->count_rows(src, t, &rows, err)))
+			return rc;
+	}
+	it->est_rows = rows;
+	if (rows <= (int64_t)cfg->extract_batch_size) {
+		tl_log(log, TL_LOG_INFO, "table %s.%s: %lld rows fit one batch, not split", t->schema, t->name,
+		       (long long)rows);
+		return 0;
+	}
+	it->mode = TL_MODE_SPLIT;
+	return 0;
+}
+
+static int plan_one(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store,
+		    tl_logger *log, tl_plan_item *it, tl_error *err)
+{
+	tl_store_hit lk;
+	tl_store_table st;
+	const char *why = NULL;
+	int documents = (ops->caps & TL_CAP_DOCUMENTS) != 0;
+	int rc;
+
+	memset(&lk, 0, sizeof(lk));
+	it->rows_done = -1;
+	it->target_rows_at_finish = -1;
+	it->est_rows = -1;
+	if ((rc = tl_store_lookup(store, cfg->task_id, it->schema, it->tb, 0, &lk, err)))
+		return rc;
+	if (lk.state == TL_RESUME_FINISHED) {
+		it->action = TL_ACT_SKIP;
+		it->origin = origin_text(&lk);
+		it->reason = fmt("finished (%s)", it->origin, NULL, NULL);
+		tl_log(log, TL_LOG_INFO, "resumer, check finished: schema: %s, tb: %s, result: true", it->schema, it->tb);
+		if (tl_store_get_table(store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0) {
+			it->rows_done = st.rows_copied;
+			it->target_rows_at_finish = st.target_rows_at_finish;
+		}
+		tl_store_hit_clear(&lk);
+		return 0;
+	}
+	tl_store_hit_clear(&lk);
+	if ((rc = ops->describe(src, it->schema, it->tb, &it->table, err)))
+		return rc;
+	it->est_rows = it->table->est_rows;
+	if ((rc = choose_mode(cfg, ops, src, it, log, err)))
+		return rc;
+	if (tl_store_get_table(store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0)
+		it->rows_done = st.rows_copied;
+	if ((rc = tl_store_lookup(store, cfg->task_id, it->schema, it->tb, it->mode == TL_MODE_SPLIT, &lk, err)))
+		return rc;
+	it->action = TL_ACT_START;
+	if (lk.state == TL_RESUME_POSITION) {
+		const tl_position *p = &lk.pos;
+		char *origin = origin_text(&lk);
+
+		if (it->mode == TL_MODE_SCAN)
+			why = "the table has no key and is not split, so it is copied in full";
+		else if (it->mode == TL_MODE_SPLIT)
+			why = check_split(it->table, p);
+		else
+			why = check_batch(it->table, p, documents);
+		if (why) {
+			it->ignored = fmt("record from %s ignored: %s", origin, why, NULL);
+			tl_log(log, TL_LOG_INFO, "resumer, position of %s.%s ignored: %s", it->schema, it->tb, it->ignored);
+			free(origin);
+		} else {
+			const char *col = p->keys[0].col;
+			const char *val = p->keys[0].val;
+			it->action = TL_ACT_RESUME;
+			it->origin = origin;
+			if (it->mode == TL_MODE_SPLIT) {
+				it->split_after = tl_strdup(val);
+				if (!it->split_after)
+					rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+			} else {
+				const char *cols[64], *vals[64];
+				size_t i, n = p->nkeys < 64 ? p->nkeys : 64;
+				for (i = 0; i < n; i++) {
+					/* the table's own column names (documents: _id) */
+					cols[i] = documents ? p->keys[i].col : it->table->cols[it->table->key_idx[i]].name;
+					vals[i] = p->keys[i].val;
+				}
+				rc = tl_keyvals_set(&it->after, n, cols, vals, err);
+			}
+			if (p->nkeys == 1)
+				tl_log(log, TL_LOG_INFO,
+				       "resumer, get resume value, schema: %s, tb: %s, col: %s, result: Some(\"%s\")",
+				       it->schema, it->tb, col, val ? val : "null");
+			else
+				tl_log(log, TL_LOG_INFO,
+				       "resumer, get resume value, schema: %s, tb: %s, col: %s, result: Some(%zu key values)",
+				       it->schema, it->tb, col, p->nkeys);
+			it->reason = fmt("resume after %s (%s)", val ? val : "null", it->origin, NULL);
+		}
+	}
+	if (!it->reason)
+		it->reason = tl_strdup(it->ignored ? "start (recorded position ignored)" : "start from the beginning");
+	tl_store_hit_clear(&lk);
+	if (!rc && !it->reason)
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	return rc;
+}
+
+int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store, tl_logger *log,
+		  tl_plan *out, tl_error *err)
+{
+	tl_name_list names = {0, NULL};
+	tl_filter *filter = NULL;
+	char quote = strcmp(ops->name, "mysql") == 0 ? '`' : strcmp(ops->name, "pg") == 0 ? '"' : 0;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = tl_filter_new(&filter, quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs, err)))
+		goto cleanup;
+	if ((rc = ops->list_tables(src, &names, err)))
+		goto cleanup;
+	out->items = calloc(names.n ? names.n : 1, sizeof(tl_plan_item));
+	if (!out->items) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < names.n; i++) {
+		tl_plan_item *it;
+		if (!tl_filter_keep(filter, names.items[i].schema, names.items[i].name))
+			continue;
+		it = &out->items[out->n++];
+		it->schema = tl_strdup(names.items[i].schema);
+		it->tb = tl_strdup(names.items[i].name);
+		if (!it->schema || !it->tb) {
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+		if ((rc = plan_one(cfg, ops, src, store, log, it, err))) {
+			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
+			goto cleanup;
+		}
+	}
+cleanup:
+	tl_name_list_clear(&names);
+	tl_filter_free(filter);
+	if (rc)
+		tl_plan_clear(out, ops);
+	return rc;
+}

@@ -1,0 +1,222 @@
+/*
+ * recorder.c - writes checkpoints: the SQLite store, position.log / finished.log in
+ * [runtime] log_dir and, with resume_type=from_target/from_db, ape-dts' database store.
+ *
+ * Workers call it only after the rows before a position are committed on the target.
+ * One mutex serialises all writers; each record is one store transaction, then one
+ * appended (and flushed) log line, then one upsert into ape-dts' table. A crash between
+ * those steps leaves the store at most one checkpoint ahead of the text log, which is
+ * safe: resuming from either re-sends only rows that upserts make idempotent.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <signal.h>
+#include <unistd.h>
+#include "migrate/migrate.h"
+#include "tideline/logfmt.h"
+
+struct tl_recorder {
+	pthread_mutex_t mu;
+	const tl_config *cfg;
+	tl_store *store;
+	FILE *position_log;
+	FILE *finished_log;
+	const struct tl_driver_ops *ape_ops; /* NULL: no database store */
+	tl_conn *ape_conn;
+	tl_buf line;
+	tl_buf json;
+};
+
+static int mkdir_p(const char *path, tl_error *err)
+{
+	char tmp[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return tl_error_set(err, TL_ERR_IO, "path too long: '%s'", path);
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (tmp[i] == '/' || tmp[i] == '\0') {
+			char c = tmp[i];
+			tmp[i] = '\0';
+			if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+				return tl_error_set(err, TL_ERR_IO, "cannot create directory '%s': %s", tmp, strerror(errno));
+			tmp[i] = c;
+		}
+	}
+	return 0;
+}
+
+static int open_append(const char *dir, const char *name, FILE **out, tl_error *err)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*out = fopen(path, "a");
+	if (!*out)
+		return tl_error_set(err, TL_ERR_IO, "cannot open '%s' for appending: %s", path, strerror(errno));
+	return 0;
+}
+
+int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, const struct tl_driver_ops *ape_ops,
+		    tl_conn *ape_conn, tl_error *err)
+{
+	tl_recorder *r = calloc(1, sizeof(*r));
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&r->mu, NULL);
+	r->cfg = cfg;
+	r->store = store;
+	r->ape_ops = ape_ops;
+	r->ape_conn = ape_conn;
+	tl_buf_init(&r->line, 0);
+	tl_buf_init(&r->json, 0);
+	if ((rc = mkdir_p(cfg->log_dir, err)) || (rc = open_append(cfg->log_dir, "position.log", &r->position_log, err)) ||
+	    (rc = open_append(cfg->log_dir, "finished.log", &r->finished_log, err))) {
+		tl_recorder_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void tl_recorder_free(tl_recorder *r)
+{
+	if (!r)
+		return;
+	if (r->position_log)
+		fclose(r->position_log);
+	if (r->finished_log)
+		fclose(r->finished_log);
+	tl_buf_release(&r->line);
+	tl_buf_release(&r->json);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static int append_line(FILE *f, const tl_buf *line, const char *name, tl_error *err)
+{
+	if (fwrite(line->data, 1, line->len, f) != line->len || fflush(f) != 0)
+		return tl_error_set(err, TL_ERR_IO, "cannot append to %s in '%s': %s", name, "log_dir", strerror(errno));
+	return 0;
+}
+
+static int ape_put(tl_recorder *r, const char *type, const tl_position *p, tl_error *err)
+{
+	tl_buf key = TL_BUF_INIT;
+	tl_ape_row row;
+	int rc;
+
+	if (!r->ape_ops)
+		return 0;
+	tl_buf_reset(&r->json);
+	if ((rc = tl_buf_printf(&key, err, "%s-%s", p->schema, p->tb)) ||
+	    (rc = tl_pos_write_json(p, TL_STYLE_ORDER_KEY, &r->json, err)))
+		goto cleanup;
+	row.resumer_type = type;
+	row.position_key = tl_buf_cstr(&key);
+	row.position_data = tl_buf_cstr(&r->json);
+	rc = r->ape_ops->ape_store_put(r->ape_conn, r->cfg->ape_schema, r->cfg->ape_table, r->cfg->task_id, &row, err);
+	if (rc)
+		tl_error_prefix(err, "cannot record position of '%s.%s' in ape-dts table %s.%s", p->schema, p->tb,
+				r->cfg->ape_schema, r->cfg->ape_table);
+cleanup:
+	tl_buf_release(&key);
+	return rc;
+}
+
+int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current, int64_t rows_copied, tl_error *err)
+{
+	char ts[32];
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	tl_logfmt_now(ts);
+	tl_buf_reset(&r->line);
+	if ((rc = tl_logfmt_format_position(&r->line, ts, is_current, pos, r->cfg->position_format, err)))
+		goto cleanup;
+	if ((rc = tl_store_begin(r->store, err)))
+		goto cleanup;
+	rc = tl_store_put_position(r->store, r->cfg->task_id, pos, is_current, ts, "run", 0, rows_copied, err);
+	if (rc) {
+		tl_store_rollback(r->store);
+		goto cleanup;
+	}
+	if ((rc = tl_store_commit(r->store, err)))
+		goto cleanup;
+	tl_debug_crash_point("after_store_commit");
+	if ((rc = append_line(r->position_log, &r->line, "position.log", err)))
+		goto cleanup;
+	rc = ape_put(r, "SnapshotDoing", pos, err);
+cleanup:
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema, const char *tb,
+			 int64_t rows_copied, tl_error *err)
+{
+	tl_position fin = TL_POSITION_INIT;
+	char ts[32];
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	if ((rc = tl_pos_set(&fin, TL_POS_RDB_SNAPSHOT_FINISHED, db_type, schema, tb, TL_KEY_ABSENT, 0, NULL, NULL, err)))
+		goto cleanup;
+	tl_logfmt_now(ts);
+	tl_buf_reset(&r->line);
+	if ((rc = tl_logfmt_format_finished(&r->line, ts, &fin, err)))
+		goto cleanup;
+	if ((rc = tl_store_put_finished(r->store, r->cfg->task_id, &fin, ts, "run", 0, rows_copied, err)))
+		goto cleanup;
+	tl_debug_crash_point("after_store_finished");
+	if ((rc = append_line(r->finished_log, &r->line, "finished.log", err)))
+		goto cleanup;
+	rc = ape_put(r, "SnapshotFinished", &fin, err);
+cleanup:
+	tl_pos_clear(&fin);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+int tl_recorder_table(tl_recorder *r, const tl_store_table *t, tl_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = tl_store_put_table(r->store, r->cfg->task_id, t, err);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+void tl_debug_crash_point(const char *point)
+{
+	const char *spec = getenv("TL_DEBUG_CRASH");
+	size_t n;
+
+	if (!spec || !*spec)
+		return;
+	n = strlen(point);
+	if (strncmp(spec, point, n) != 0 || (spec[n] != '\0' && spec[n] != ':'))
+		return;
+	/* The countdown lives in the environment so the hook needs no global state. */
+	if (spec[n] == ':') {
+		long left = strtol(spec + n + 1, NULL, 10);
+		if (left > 1) {
+			char buf[128];
+			snprintf(buf, sizeof(buf), "%s:%ld", point, left - 1);
+			setenv("TL_DEBUG_CRASH", buf, 1);
+			return;
+		}
+	}
+	fprintf(stderr, "tideline: debug crash at %s\n", point);
+	fflush(stderr);
+	kill(getpid(), SIGKILL);
+}

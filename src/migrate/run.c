@@ -1,0 +1,272 @@
+/*
+ * run.c - runs a whole task (migrate.h): opens the store, takes the task lock, imports
+ * progress sources, plans, then copies tables with parallel_size worker threads, each
+ * with its own source and target connections. The first failure stops the other
+ * workers after their current batch; a stop signal does the same after recording
+ * positions. Ends with a per-table summary in the log.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "migrate/migrate.h"
+
+struct shared {
+	const tl_config *cfg;
+	const tl_migrate_opts *opts;
+	const struct tl_driver_ops *src_ops, *dst_ops;
+	tl_recorder *rec;
+	tl_store *store;
+	tl_plan *plan;
+	tl_copy_result *results;
+	pthread_mutex_t mu;
+	size_t next;
+	volatile int abort_all;
+	int64_t total_rows;
+	int rc;
+	tl_error err; /* first failure */
+};
+
+struct worker {
+	pthread_t th;
+	struct shared *sh;
+};
+
+static void fail(struct shared *sh, int rc, const tl_error *e)
+{
+	pthread_mutex_lock(&sh->mu);
+	if (!sh->rc || (sh->rc == TL_ERR_INTERRUPTED && rc != TL_ERR_INTERRUPTED)) {
+		sh->rc = rc;
+		sh->err = *e;
+	}
+	sh->abort_all = 1;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct shared *sh = w->sh;
+	const tl_config *cfg = sh->cfg;
+	tl_endpoint src_ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+	tl_endpoint dst_ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+	tl_conn *src = NULL, *dst = NULL;
+	tl_error err = TL_ERROR_INIT;
+	int rc;
+
+	if ((rc = sh->src_ops->connect(&src_ep, &src, &err)) || (rc = sh->dst_ops->connect(&dst_ep, &dst, &err))) {
+		fail(sh, rc, &err);
+		goto cleanup;
+	}
+	for (;;) {
+		tl_plan_item *it = NULL;
+		size_t idx = 0;
+		tl_copy_ctx ctx;
+
+		pthread_mutex_lock(&sh->mu);
+		while (sh->next < sh->plan->n && sh->plan->items[sh->next].action == TL_ACT_SKIP)
+			sh->next++;
+		if (sh->next < sh->plan->n && !sh->abort_all && !(sh->opts->stop && *sh->opts->stop)) {
+			idx = sh->next++;
+			it = &sh->plan->items[idx];
+		}
+		pthread_mutex_unlock(&sh->mu);
+		if (!it)
+			break;
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.cfg = cfg;
+		ctx.src_ops = sh->src_ops;
+		ctx.dst_ops = sh->dst_ops;
+		ctx.src = src;
+		ctx.dst = dst;
+		ctx.rec = sh->rec;
+		ctx.store = sh->store;
+		ctx.log = sh->opts->log;
+		ctx.stop = sh->opts->stop;
+		ctx.abort_all = &sh->abort_all;
+		ctx.total_rows = &sh->total_rows;
+		rc = tl_copy_table(&ctx, it, &sh->results[idx], &err);
+		if (rc) {
+			fail(sh, rc, &err);
+			break;
+		}
+		tl_log(sh->opts->log, TL_LOG_INFO, "table %s.%s finished: %lld rows in %.2f s", it->schema, it->tb,
+		       (long long)sh->results[idx].rows, sh->results[idx].seconds);
+	}
+cleanup:
+	sh->src_ops->disconnect(src);
+	sh->dst_ops->disconnect(dst);
+	return NULL;
+}
+
+static int mkdir_all(const char *path, tl_error *err)
+{
+	char tmp[4096];
+	size_t i, n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return tl_error_set(err, TL_ERR_IO, "path too long: '%s'", path);
+	memcpy(tmp, path, n + 1);
+	for (i = 1; i <= n; i++)
+		if (tmp[i] == '/' || tmp[i] == '\0') {
+			char ch = tmp[i];
+			tmp[i] = '\0';
+			if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+				return tl_error_set(err, TL_ERR_IO, "cannot create directory '%s': %s", tmp, strerror(errno));
+			tmp[i] = ch;
+		}
+	return 0;
+}
+
+static void summary(struct shared *sh, double secs)
+{
+	size_t i;
+	int64_t total = 0;
+
+	for (i = 0; i < sh->plan->n; i++) {
+		const tl_plan_item *it = &sh->plan->items[i];
+		const tl_copy_result *r = &sh->results[i];
+		if (it->action == TL_ACT_SKIP) {
+			tl_log(sh->opts->log, TL_LOG_NOTICE, "  %-40s skipped (%s)", it->tb, it->reason);
+			continue;
+		}
+		total += r->rows;
+		tl_log(sh->opts->log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s", it->schema, it->tb,
+		       (long long)r->rows, r->seconds, r->seconds > 0 ? (double)r->rows / r->seconds : 0.0,
+		       it->action == TL_ACT_RESUME ? ", resumed" : "");
+	}
+	tl_log(sh->opts->log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
+	       secs > 0 ? (double)total / secs : 0.0);
+}
+
+int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)
+{
+	struct shared sh;
+	struct worker *workers = NULL;
+	tl_store *store = NULL;
+	tl_conn *plan_conn = NULL, *ape_conn = NULL;
+	const struct tl_driver_ops *ape_ops = NULL;
+	tl_plan plan = {0, NULL};
+	char path[4096];
+	int locked = 0, rc;
+	size_t i, nworkers;
+	struct timespec t0, t1;
+	tl_endpoint src_ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&sh, 0, sizeof(sh));
+	pthread_mutex_init(&sh.mu, NULL);
+	sh.cfg = cfg;
+	sh.opts = opts;
+	sh.src_ops = tl_driver_find(cfg->src_db_type);
+	sh.dst_ops = tl_driver_find(cfg->dst_db_type);
+	if (!sh.src_ops || !sh.dst_ops || !sh.src_ops->connect || !sh.dst_ops->connect) {
+		rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: no connector for db_type %s → %s", cfg->path,
+				  cfg->src_db_type, cfg->dst_db_type);
+		goto cleanup;
+	}
+	if (strcmp(sh.src_ops->name, sh.dst_ops->name) != 0) {
+		rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: copying %s to %s is not supported (same kind only)",
+				  cfg->path, sh.src_ops->name, sh.dst_ops->name);
+		goto cleanup;
+	}
+	if ((rc = mkdir_all(cfg->log_dir, err)))
+		goto cleanup;
+	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
+	if (opts->log && (rc = tl_logger_open_file(opts->log, path, err)))
+		goto cleanup;
+	if ((rc = tl_store_open(&store, opts->store_path ? opts->store_path : cfg->store_path, 0, err)))
+		goto cleanup;
+	sh.store = store;
+	if ((rc = tl_store_lock_task(store, cfg->task_id, err)))
+		goto cleanup;
+	locked = 1;
+
+	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB) {
+		tl_endpoint ep = {cfg->resume_db_type, cfg->resume_url, cfg->resume_username, cfg->resume_password,
+				  "tideline"};
+		ape_ops = tl_driver_find(cfg->resume_db_type);
+		if (!ape_ops || !(ape_ops->caps & TL_CAP_APE_STORE)) {
+			rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: [resumer] db_type %s cannot hold ape-dts' table",
+					  cfg->path, cfg->resume_db_type);
+			goto cleanup;
+		}
+		if ((rc = ape_ops->connect(&ep, &ape_conn, err)) ||
+		    (rc = ape_ops->ape_store_init(ape_conn, cfg->ape_schema, cfg->ape_table, err)))
+			goto cleanup;
+	}
+	if (opts->init) {
+		tl_log(opts->log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
+		if ((rc = tl_store_forget_task(store, cfg->task_id, err)))
+			goto cleanup;
+		if (ape_conn && (rc = ape_ops->ape_store_forget(ape_conn, cfg->ape_schema, cfg->ape_table, cfg->task_id, err)))
+			goto cleanup;
+	} else if ((rc = tl_migrate_import_sources(cfg, ape_ops, store, opts->log, err))) {
+		goto cleanup;
+	}
+
+	if ((rc = sh.src_ops->connect(&src_ep, &plan_conn, err)))
+		goto cleanup;
+	if ((rc = tl_plan_build(cfg, sh.src_ops, plan_conn, store, opts->log, &plan, err)))
+		goto cleanup;
+	sh.src_ops->disconnect(plan_conn);
+	plan_conn = NULL;
+	if (plan.n == 0)
+		tl_log(opts->log, TL_LOG_WARN, "%s: the [filter] selects no table", cfg->path);
+	sh.plan = &plan;
+	sh.results = calloc(plan.n ? plan.n : 1, sizeof(tl_copy_result));
+	if (!sh.results) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	if ((rc = tl_recorder_new(&sh.rec, cfg, store, ape_ops, ape_conn, err)))
+		goto cleanup;
+
+	nworkers = cfg->parallel_size;
+	if (nworkers > plan.n)
+		nworkers = plan.n ? plan.n : 1;
+	workers = calloc(nworkers, sizeof(*workers));
+	if (!workers) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < nworkers; i++) {
+		workers[i].sh = &sh;
+		if (pthread_create(&workers[i].th, NULL, worker_main, &workers[i]) != 0) {
+			tl_error e = TL_ERROR_INIT;
+			tl_error_set(&e, TL_ERR_INTERNAL, "cannot start worker thread");
+			fail(&sh, TL_ERR_INTERNAL, &e);
+			nworkers = i;
+			break;
+		}
+	}
+	for (i = 0; i < nworkers; i++)
+		pthread_join(workers[i].th, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	summary(&sh, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (sh.rc) {
+		rc = sh.rc;
+		if (err)
+			*err = sh.err;
+	} else if (opts->stop && *opts->stop) {
+		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped by a signal; progress recorded, run again to resume");
+	}
+cleanup:
+	free(workers);
+	tl_recorder_free(sh.rec);
+	free(sh.results);
+	tl_plan_clear(&plan, sh.src_ops);
+	if (plan_conn)
+		sh.src_ops->disconnect(plan_conn);
+	if (ape_conn)
+		ape_ops->disconnect(ape_conn);
+	if (locked)
+		tl_store_unlock_task(store, cfg->task_id);
+	tl_store_close(store);
+	pthread_mutex_destroy(&sh.mu);
+	return rc;
+}
