@@ -2,7 +2,6 @@
  * tl_test.c - runner for tl_test.h: runs every registered case (or those named on the
  * command line), prints one line per case and closes with "N passed, N failed".
  */
-#define _GNU_SOURCE
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
