@@ -35,12 +35,12 @@ static int wild_match(const char *p, const char *s)
 	const char *star = NULL, *ss = NULL;
 
 	while (*s) {
-		if (*p == '?' || *p == *s) {
-			p++;
-			s++;
-		} else if (*p == '*') {
+		if (*p == '*') {
 			star = p++;
 			ss = s;
+		} else if (*p == '?' || *p == *s) {
+			p++;
+			s++;
 		} else if (star) {
 			p = star + 1;
 			s = ++ss;
