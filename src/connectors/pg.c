@@ -1,3 +1,33 @@
-/* pg.c - placeholder until the pg connector lands. */
-#include "tideline/driver.h"
-const struct tl_driver_ops tl_driver_pg = { .version = TL_DRIVER_VERSION, .name = "pg" };
+/*
+ * pg.c - the PostgreSQL connector's ops table (include/tideline/driver.h).
+ *
+ * The work is done in pg_conn.c, pg_meta.c, pg_read.c, pg_write.c and pg_store.c (see
+ * pg_int.h). This file only wires the slots; it must not hold logic or state.
+ */
+#include "pg_int.h"
+
+const struct tl_driver_ops tl_driver_pg = {
+	.version = TL_DRIVER_VERSION,
+	.name = "pg",
+	.caps = TL_CAP_SQL | TL_CAP_APE_STORE,
+	.connect = tl_pg__connect,
+	.disconnect = tl_pg__disconnect,
+	.list_tables = tl_pg__list_tables,
+	.describe = tl_pg__describe,
+	.free_table = tl_pg__free_table,
+	.count_rows = tl_pg__count_rows,
+	.open_reader = tl_pg__open_reader,
+	.read_batch = tl_pg__read_batch,
+	.close_reader = tl_pg__close_reader,
+	.row_key = tl_pg__row_key,
+	.next_bound = tl_pg__next_bound,
+	.part_minmax = tl_pg__part_minmax,
+	.check_target = tl_pg__check_target,
+	.write_batch = tl_pg__write_batch,
+	.delete_after = tl_pg__delete_after,
+	.ape_store_init = tl_pg__ape_store_init,
+	.ape_store_load = tl_pg__ape_store_load,
+	.ape_store_put = tl_pg__ape_store_put,
+	.ape_store_forget = tl_pg__ape_store_forget,
+	.checksum = tl_pg__checksum,
+};

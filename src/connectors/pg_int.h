@@ -1,0 +1,122 @@
+/*
+ * pg_int.h - internals shared by the PostgreSQL connector files (src/connectors/pg*.c).
+ *
+ * The connector is split by concern: pg_conn.c (connecting, errors, quoting, helpers),
+ * pg_meta.c (listing, describing, counting, checking a target), pg_read.c (streaming
+ * reads, positions, split bounds, checksums), pg_write.c (COPY / upsert writes, deletes),
+ * pg_store.c (the ape-dts database store) and pg.c (the ops table). Only these files may
+ * include <libpq-fe.h>; nothing outside src/connectors/pg*.c may include this header.
+ *
+ * Cells in a tl_batch are PostgreSQL's text output of each value (session forced to UTF8,
+ * UTC, DateStyle ISO, extra_float_digits 3, bytea_output hex), so the same text goes back
+ * through COPY text format or text-format parameters unchanged. Position values (§2.4) are
+ * the same text except bytea (lowercase hex, no "\x") and boolean ("true"/"false").
+ */
+#ifndef TL_PG_INT_H
+#define TL_PG_INT_H
+
+#include <libpq-fe.h>
+#include "tideline/driver.h"
+
+/* Bounded cache of prepared INSERT statements, keyed by a table/shape signature. */
+#define TL_PG_STMT_CACHE 64
+
+struct tl_pg_stmt {
+	char *shape;   /* signature of table, columns, key and mode; NULL = free slot */
+	size_t nrows;  /* rows per statement */
+	unsigned id;   /* statement name is "tl_ins_<id>" */
+};
+
+struct tl_conn {
+	PGconn *pg;
+	char *where;           /* "host:port" for messages */
+	int in_reader;         /* a reader holds the connection (open transaction) */
+	unsigned next_stmt_id;
+	size_t stmt_evict;     /* round-robin eviction slot */
+	struct tl_pg_stmt stmts[TL_PG_STMT_CACHE];
+};
+
+#define TL_PG_TABLE_MAGIC 0x70677462u /* "pgtb" */
+
+/* tl_table.impl of tables described by this driver. */
+struct tl_pg_table {
+	unsigned magic;  /* TL_PG_TABLE_MAGIC */
+	char **cast;     /* per column: type name without typmod for $n::cast */
+	unsigned char *identity_always; /* per column: GENERATED ALWAYS AS IDENTITY */
+};
+
+/* True when column i is GENERATED ALWAYS AS IDENTITY (known only for tables described here). */
+int tl_pg__identity_always(const tl_table *t, size_t i);
+
+/* Error helpers (pg_conn.c). They set TL_ERR_DB and copy SQLSTATE; `what` prefixes. */
+int tl_pg__res_error(tl_error *err, const PGresult *res, PGconn *pg, const char *fmt, ...) TL_PRINTF(4, 5);
+int tl_pg__conn_error(tl_error *err, PGconn *pg, const char *fmt, ...) TL_PRINTF(3, 4);
+/* SQLSTATE of a result ("" when none). */
+const char *tl_pg__sqlstate(const PGresult *res);
+
+/* Appends "ident" with embedded double quotes doubled. */
+int tl_pg__quote_ident(tl_buf *b, const char *ident, tl_error *err) TL_MUST_CHECK;
+/* Appends "schema"."name". */
+int tl_pg__quote_table(tl_buf *b, const char *schema, const char *name, tl_error *err) TL_MUST_CHECK;
+/* Writes "schema"."name" into a fixed buffer for messages (truncated if needed). */
+void tl_pg__table_label(char *out, size_t n, const char *schema, const char *name);
+
+/*
+ * Runs a statement with text parameters (NULL entries are SQL NULL) and checks the
+ * status (PGRES_COMMAND_OK or PGRES_TUPLES_OK). On success *out (if given) receives the
+ * result (caller PQclears), else it is cleared. `what` names the operation in errors.
+ */
+int tl_pg__exec(tl_conn *c, const char *sql, int nparams, const char *const *params, PGresult **out,
+		const char *what, tl_error *err) TL_MUST_CHECK;
+
+/* Cast type of column i (from impl when this driver described it, else NULL). */
+const char *tl_pg__cast(const tl_table *t, size_t i);
+
+/*
+ * Turns a position-form value (§2.4) for column col of t into parameter text in *out:
+ * bytea hex (optional "\x") becomes "\x<hex>", integers must parse (else TL_ERR_MISMATCH
+ * naming table, column and value), others pass through. val must be non-NULL.
+ */
+int tl_pg__pos_param(const tl_table *t, size_t col, const char *val, tl_buf *out, tl_error *err) TL_MUST_CHECK;
+/* Turns a cell / result text of column col into position form (malloc'd; NULL in → NULL out). */
+int tl_pg__pos_from_text(const tl_table *t, size_t col, const char *text, char **out, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * After a statement binding position values failed with a data exception (SQLSTATE class
+ * 22), finds which value does not cast to its column and reports TL_ERR_MISMATCH naming
+ * table, column and value; returns the code. When no single value is to blame, keeps err.
+ */
+int tl_pg__blame_values(tl_conn *c, const tl_table *t, const size_t *cols, const char *const *vals, size_t n,
+			tl_error *err);
+
+/* The slots, one group per file. */
+int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
+void tl_pg__disconnect(tl_conn *c);
+
+int tl_pg__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
+int tl_pg__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+void tl_pg__free_table(tl_table *t);
+int tl_pg__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
+int tl_pg__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
+
+int tl_pg__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);
+int tl_pg__read_batch(tl_reader *r, tl_batch *b, tl_error *err);
+void tl_pg__close_reader(tl_reader *r);
+int tl_pg__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n, tl_keyvals *out,
+		   tl_error *err);
+int tl_pg__next_bound(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err);
+int tl_pg__part_minmax(tl_conn *c, const tl_table *t, char **min_out, char **max_out, tl_error *err);
+int tl_pg__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows, uint64_t *sum,
+		    tl_error *err);
+
+int tl_pg__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
+int tl_pg__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
+
+int tl_pg__ape_store_init(tl_conn *c, const char *schema, const char *table, tl_error *err);
+int tl_pg__ape_store_load(tl_conn *c, const char *schema, const char *table, const char *task_id, tl_ape_row_fn fn,
+			  void *ctx, tl_error *err);
+int tl_pg__ape_store_put(tl_conn *c, const char *schema, const char *table, const char *task_id,
+			 const tl_ape_row *row, tl_error *err);
+int tl_pg__ape_store_forget(tl_conn *c, const char *schema, const char *table, const char *task_id, tl_error *err);
+
+#endif

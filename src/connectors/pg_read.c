@@ -1,0 +1,629 @@
+/*
+ * pg_read.c - PostgreSQL connector: streaming reads (ape-dts-resume.md §3.4 query shapes),
+ * position rendering (§2.4), split bounds, partition min/max and server-side checksums.
+ *
+ * A reader opens a transaction on its connection and a NO SCROLL cursor over the query,
+ * then FETCHes at most FETCH_ROWS rows at a time, so memory stays bounded whatever the
+ * table size; rows of a fetch that did not fit the batch wait in the reader for the next
+ * call. Values are selected in text result format: each cell is the server's text output
+ * (bytea as "\x<hex>"). Resume values are bound as text parameters cast to the column's
+ * type without typmod ($n::pg_catalog.int4), never pasted into the SQL.
+ * Must not write to the database.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "pg_int.h"
+
+#define FETCH_ROWS 1000
+#define MAX_PARAMS 64
+
+struct tl_reader {
+	tl_conn *c;
+	const tl_table *t;
+	size_t batch_rows;
+	PGresult *res; /* current fetch */
+	int res_row;   /* next row of res to hand out */
+	int done;      /* the cursor is exhausted */
+	int failed;    /* an error happened; further reads fail */
+	size_t nbound; /* bound position values, kept to blame a cast failure */
+	size_t bound_col[MAX_PARAMS];
+	char *bound_val[MAX_PARAMS];
+};
+
+/* Collected parameters of a query being built. */
+struct params {
+	int n;
+	char *vals[MAX_PARAMS]; /* owned; NULL = SQL NULL */
+	size_t col[MAX_PARAMS];
+	const char *raw[MAX_PARAMS]; /* position-form values, lent */
+};
+
+static void params_clear(struct params *p)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->vals[i]);
+	p->n = 0;
+}
+
+/*
+ * Adds a position-form value for column col and appends "$n[::cast]" to sql.
+ * A NULL value binds SQL NULL (ape-dts: `k > NULL` matches nothing).
+ */
+static int add_param(struct params *p, tl_buf *sql, const tl_table *t, size_t col, const char *val, tl_error *err)
+{
+	tl_buf tmp = TL_BUF_INIT;
+	const char *cast = tl_pg__cast(t, col);
+	int rc = 0;
+
+	if (p->n >= MAX_PARAMS)
+		return tl_error_set(err, TL_ERR_UNSUPPORTED, "too many key columns");
+	tl_buf_init(&tmp, 0);
+	p->vals[p->n] = NULL;
+	if (val) {
+		rc = tl_pg__pos_param(t, col, val, &tmp, err);
+		if (rc)
+			goto cleanup;
+		p->vals[p->n] = tl_buf_detach(&tmp);
+	}
+	p->col[p->n] = col;
+	p->raw[p->n] = val;
+	p->n++;
+	if (cast)
+		rc = tl_buf_printf(sql, err, "$%d::%s", p->n, cast);
+	else
+		rc = tl_buf_printf(sql, err, "$%d", p->n);
+cleanup:
+	tl_buf_release(&tmp);
+	return rc;
+}
+
+static int put_col(tl_buf *sql, const tl_table *t, size_t i, tl_error *err)
+{
+	return tl_pg__quote_ident(sql, t->cols[i].name, err);
+}
+
+/* Appends "SELECT "c1", "c2" FROM "s"."t"". */
+static int put_select(tl_buf *sql, const tl_table *t, tl_error *err)
+{
+	size_t i;
+	int rc = tl_buf_puts(sql, "SELECT ", err);
+
+	for (i = 0; !rc && i < t->ncols; i++) {
+		if (i)
+			rc = tl_buf_puts(sql, ", ", err);
+		if (!rc)
+			rc = put_col(sql, t, i, err);
+	}
+	if (!rc && t->ncols == 0)
+		rc = tl_buf_puts(sql, "NULL", err);
+	if (!rc)
+		rc = tl_buf_puts(sql, " FROM ", err);
+	if (!rc)
+		rc = tl_pg__quote_table(sql, t->schema, t->name, err);
+	return rc;
+}
+
+/* Starts a condition: " WHERE " the first time, " AND " after. */
+static int put_and(tl_buf *sql, int *nconds, tl_error *err)
+{
+	return tl_buf_puts(sql, (*nconds)++ ? " AND " : " WHERE ", err);
+}
+
+static int put_order(tl_buf *sql, const tl_table *t, const size_t *idx, size_t n, tl_error *err)
+{
+	size_t i;
+	int rc = tl_buf_puts(sql, " ORDER BY ", err);
+
+	for (i = 0; !rc && i < n; i++) {
+		if (i)
+			rc = tl_buf_puts(sql, ", ", err);
+		if (!rc)
+			rc = put_col(sql, t, idx[i], err);
+	}
+	return rc;
+}
+
+/* Appends the range condition on the partition column: (lo, hi], NULL = unbounded. */
+static int put_range(tl_buf *sql, struct params *p, int *nconds, const tl_table *t, const char *lo, const char *hi,
+		     int not_null, tl_error *err)
+{
+	size_t pc = t->part_idx;
+	int rc = 0;
+
+	if (lo) {
+		rc = put_and(sql, nconds, err);
+		if (!rc)
+			rc = put_col(sql, t, pc, err);
+		if (!rc)
+			rc = tl_buf_puts(sql, " > ", err);
+		if (!rc)
+			rc = add_param(p, sql, t, pc, lo, err);
+	}
+	if (!rc && hi) {
+		rc = put_and(sql, nconds, err);
+		if (!rc)
+			rc = put_col(sql, t, pc, err);
+		if (!rc)
+			rc = tl_buf_puts(sql, " <= ", err);
+		if (!rc)
+			rc = add_param(p, sql, t, pc, hi, err);
+	}
+	if (!rc && !lo && !hi && not_null) {
+		rc = put_and(sql, nconds, err);
+		if (!rc)
+			rc = put_col(sql, t, pc, err);
+		if (!rc)
+			rc = tl_buf_puts(sql, " IS NOT NULL", err);
+	}
+	return rc;
+}
+
+/* Builds the query of a read spec (§3.4). */
+static int build_query(tl_buf *sql, struct params *p, const tl_table *t, const tl_read_spec *spec, tl_error *err)
+{
+	int nconds = 0;
+	size_t i, pc = t->part_idx;
+	int rc = put_select(sql, t, err);
+
+	if (!rc && spec->where && *spec->where) {
+		rc = put_and(sql, &nconds, err);
+		if (!rc)
+			rc = tl_buf_printf(sql, err, "(%s)", spec->where);
+	}
+	if (rc)
+		return rc;
+	switch (spec->mode) {
+	case TL_READ_SCAN:
+		break;
+	case TL_READ_KEYED:
+		if (t->nkeys == 0)
+			return tl_error_set(err, TL_ERR_INTERNAL, "keyed read of a table without a key");
+		if (spec->after && spec->after->n != t->nkeys)
+			return tl_error_set(err, TL_ERR_INTERNAL, "resume position has %zu values for %zu key columns",
+					    spec->after->n, t->nkeys);
+		if (spec->after) {
+			rc = put_and(sql, &nconds, err);
+			if (!rc && t->nkeys > 1)
+				rc = tl_buf_putc(sql, '(', err);
+			for (i = 0; !rc && i < t->nkeys; i++) {
+				if (i)
+					rc = tl_buf_puts(sql, ", ", err);
+				if (!rc)
+					rc = put_col(sql, t, t->key_idx[i], err);
+			}
+			if (!rc)
+				rc = tl_buf_puts(sql, t->nkeys > 1 ? ") > (" : " > ", err);
+			for (i = 0; !rc && i < t->nkeys; i++) {
+				if (i)
+					rc = tl_buf_puts(sql, ", ", err);
+				if (!rc)
+					rc = add_param(p, sql, t, t->key_idx[i], spec->after->vals[i], err);
+			}
+			if (!rc && t->nkeys > 1)
+				rc = tl_buf_putc(sql, ')', err);
+		}
+		for (i = 0; !rc && i < t->nkeys; i++) {
+			if (!t->cols[t->key_idx[i]].nullable)
+				continue;
+			rc = put_and(sql, &nconds, err);
+			if (!rc)
+				rc = put_col(sql, t, t->key_idx[i], err);
+			if (!rc)
+				rc = tl_buf_puts(sql, " IS NOT NULL", err);
+		}
+		if (!rc)
+			rc = put_order(sql, t, t->key_idx, t->nkeys, err);
+		break;
+	case TL_READ_KEY_NULLS:
+		if (t->nkeys == 0)
+			return tl_error_set(err, TL_ERR_INTERNAL, "NULL pass of a table without a key");
+		rc = put_and(sql, &nconds, err);
+		if (!rc)
+			rc = tl_buf_putc(sql, '(', err);
+		for (i = 0; !rc && i < t->nkeys; i++) {
+			if (i)
+				rc = tl_buf_puts(sql, " OR ", err);
+			if (!rc)
+				rc = put_col(sql, t, t->key_idx[i], err);
+			if (!rc)
+				rc = tl_buf_puts(sql, " IS NULL", err);
+		}
+		if (!rc)
+			rc = tl_buf_putc(sql, ')', err);
+		if (!rc)
+			rc = put_order(sql, t, t->key_idx, t->nkeys, err);
+		break;
+	case TL_READ_RANGE:
+		if (t->ncols == 0)
+			return tl_error_set(err, TL_ERR_INTERNAL, "range read of a table without columns");
+		rc = put_range(sql, p, &nconds, t, spec->lo, spec->hi, 1, err);
+		if (!rc)
+			rc = put_order(sql, t, &pc, 1, err);
+		break;
+	case TL_READ_PART_NULLS:
+		if (t->ncols == 0)
+			return tl_error_set(err, TL_ERR_INTERNAL, "NULL pass of a table without columns");
+		rc = put_and(sql, &nconds, err);
+		if (!rc)
+			rc = put_col(sql, t, pc, err);
+		if (!rc)
+			rc = tl_buf_puts(sql, " IS NULL", err);
+		break;
+	default:
+		return tl_error_set(err, TL_ERR_INTERNAL, "unknown read mode %d", (int)spec->mode);
+	}
+	return rc;
+}
+
+/* Turns a failed statement that bound position values into the right error. */
+static int query_failed(tl_conn *c, const tl_table *t, PGresult *res, const size_t *cols, char *const *raw,
+			size_t n, const char *what, tl_error *err)
+{
+	char label[600];
+	const char *st = tl_pg__sqlstate(res);
+
+	tl_pg__table_label(label, sizeof(label), t->schema, t->name);
+	tl_pg__res_error(err, res, c->pg, "%s %s", what, label);
+	if (st[0] == '2' && st[1] == '2' && n > 0)
+		return tl_pg__blame_values(c, t, cols, (const char *const *)raw, n, err);
+	return TL_ERR_DB;
+}
+
+/* A statement got no result at all (connection lost, out of memory). */
+static int conn_failed(tl_conn *c, const tl_table *t, const char *what, tl_error *err)
+{
+	char label[600];
+
+	tl_pg__table_label(label, sizeof(label), t->schema, t->name);
+	return tl_pg__conn_error(err, c->pg, "%s %s", what, label);
+}
+
+void tl_pg__close_reader(tl_reader *r)
+{
+	size_t i;
+	PGresult *res;
+
+	if (!r)
+		return;
+	PQclear(r->res);
+	if (r->c && r->c->pg && PQtransactionStatus(r->c->pg) != PQTRANS_IDLE) {
+		res = PQexec(r->c->pg, PQtransactionStatus(r->c->pg) == PQTRANS_INTRANS ? "COMMIT" : "ROLLBACK");
+		PQclear(res);
+	}
+	if (r->c)
+		r->c->in_reader = 0;
+	for (i = 0; i < r->nbound; i++)
+		free(r->bound_val[i]);
+	free(r);
+}
+
+int tl_pg__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err)
+{
+	tl_buf sql = TL_BUF_INIT;
+	struct params p;
+	tl_reader *r = NULL;
+	PGresult *res = NULL;
+	int rc, i;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	tl_buf_init(&sql, 0);
+	if (c->in_reader) {
+		rc = tl_error_set(err, TL_ERR_INTERNAL, "pg connection already has an open reader");
+		goto cleanup;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory opening a reader");
+		goto cleanup;
+	}
+	r->t = t;
+	r->batch_rows = spec->batch_rows ? spec->batch_rows : FETCH_ROWS;
+	rc = tl_buf_puts(&sql, "DECLARE tl_cur NO SCROLL CURSOR FOR ", err);
+	if (!rc)
+		rc = build_query(&sql, &p, t, spec, err);
+	if (rc)
+		goto cleanup;
+	for (i = 0; i < p.n; i++) {
+		if (!p.raw[i])
+			continue;
+		r->bound_val[r->nbound] = tl_strdup(p.raw[i]);
+		if (!r->bound_val[r->nbound]) {
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory opening a reader");
+			goto cleanup;
+		}
+		r->bound_col[r->nbound++] = p.col[i];
+	}
+	rc = tl_pg__exec(c, "BEGIN", 0, NULL, NULL, "cannot begin a read transaction", err);
+	if (rc)
+		goto cleanup;
+	r->c = c;
+	c->in_reader = 1;
+	res = PQexecParams(c->pg, tl_buf_cstr(&sql), p.n, NULL, (const char *const *)p.vals, NULL, NULL, 0);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if (!res) {
+			rc = conn_failed(c, t, "cannot read", err);
+			goto cleanup;
+		}
+		rc = query_failed(c, t, res, r->bound_col, r->bound_val, r->nbound, "cannot read", err);
+		goto cleanup;
+	}
+	*out = r;
+	r = NULL;
+cleanup:
+	PQclear(res);
+	tl_pg__close_reader(r);
+	params_clear(&p);
+	tl_buf_release(&sql);
+	return rc;
+}
+
+int tl_pg__read_batch(tl_reader *r, tl_batch *b, tl_error *err)
+{
+	const tl_table *t = r->t;
+	size_t added = 0;
+	int rc = 0;
+
+	if (r->failed)
+		return tl_error_set(err, TL_ERR_INTERNAL, "read after a failed read");
+	if (b->ncols != t->ncols)
+		return tl_error_set(err, TL_ERR_INTERNAL, "batch has %zu columns, table has %zu", b->ncols, t->ncols);
+	while (added < r->batch_rows && !tl_batch_full(b)) {
+		int col;
+
+		if (!r->res || r->res_row >= PQntuples(r->res)) {
+			char sql[64];
+			size_t want = r->batch_rows - added;
+
+			PQclear(r->res);
+			r->res = NULL;
+			r->res_row = 0;
+			if (r->done)
+				break;
+			if (want > FETCH_ROWS)
+				want = FETCH_ROWS;
+			snprintf(sql, sizeof(sql), "FETCH FORWARD %zu FROM tl_cur", want);
+			r->res = PQexec(r->c->pg, sql);
+			if (!r->res || PQresultStatus(r->res) != PGRES_TUPLES_OK) {
+				if (!r->res)
+					rc = conn_failed(r->c, t, "cannot read", err);
+				else
+					rc = query_failed(r->c, t, r->res, r->bound_col, r->bound_val, r->nbound,
+							  "cannot read", err);
+				r->failed = 1;
+				PQclear(r->res);
+				r->res = NULL;
+				return rc;
+			}
+			if ((size_t)PQntuples(r->res) < want)
+				r->done = 1;
+			if (PQntuples(r->res) == 0)
+				continue;
+			if ((size_t)PQnfields(r->res) != t->ncols) {
+				r->failed = 1;
+				return tl_error_set(err, TL_ERR_INTERNAL, "cursor returned %d columns, expected %zu",
+						    PQnfields(r->res), t->ncols);
+			}
+		}
+		for (col = 0; col < (int)t->ncols; col++) {
+			int isnull = PQgetisnull(r->res, r->res_row, col);
+			rc = tl_batch_push(b, isnull ? NULL : PQgetvalue(r->res, r->res_row, col),
+					   isnull ? 0 : (size_t)PQgetlength(r->res, r->res_row, col), isnull, err);
+			if (rc) {
+				tl_batch_abort_row(b);
+				return rc;
+			}
+		}
+		rc = tl_batch_end_row(b, err);
+		if (rc)
+			return rc;
+		r->res_row++;
+		added++;
+	}
+	return 0;
+}
+
+int tl_pg__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n, tl_keyvals *out,
+		   tl_error *err)
+{
+	char *cols[MAX_PARAMS], *vals[MAX_PARAMS];
+	size_t i;
+	int rc = 0;
+
+	if (n > MAX_PARAMS)
+		return tl_error_set(err, TL_ERR_UNSUPPORTED, "too many key columns");
+	memset(vals, 0, sizeof(vals));
+	memset(cols, 0, sizeof(cols));
+	for (i = 0; !rc && i < n; i++) {
+		cols[i] = t->cols[idx[i]].name;
+		rc = tl_pg__pos_from_text(t, idx[i], tl_batch_cell(b, row, idx[i], NULL), &vals[i], err);
+	}
+	if (!rc)
+		rc = tl_keyvals_set(out, n, (const char *const *)cols, (const char *const *)vals, err);
+	for (i = 0; i < n; i++)
+		free(vals[i]);
+	return rc;
+}
+
+/* Runs a one-row query binding p and renders column j of row 0 (NULL if none) in position form. */
+static int query_positions(tl_conn *c, const tl_table *t, const char *sql, struct params *p, char **outs, int nout,
+			   const char *what, tl_error *err)
+{
+	PGresult *res = NULL;
+	int j, rc = 0;
+
+	for (j = 0; j < nout; j++)
+		outs[j] = NULL;
+	res = PQexecParams(c->pg, sql, p->n, NULL, (const char *const *)p->vals, NULL, NULL, 0);
+	if (!res)
+		return conn_failed(c, t, what, err);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char *raw[MAX_PARAMS];
+		size_t cols[MAX_PARAMS];
+		int k, m = 0;
+		for (k = 0; k < p->n; k++)
+			if (p->raw[k]) {
+				raw[m] = (char *)p->raw[k];
+				cols[m++] = p->col[k];
+			}
+		rc = query_failed(c, t, res, cols, raw, (size_t)m, what, err);
+		goto cleanup;
+	}
+	for (j = 0; !rc && j < nout && PQntuples(res) > 0; j++)
+		rc = tl_pg__pos_from_text(t, t->part_idx, PQgetisnull(res, 0, j) ? NULL : PQgetvalue(res, 0, j),
+					  &outs[j], err);
+cleanup:
+	if (rc)
+		for (j = 0; j < nout; j++) {
+			free(outs[j]);
+			outs[j] = NULL;
+		}
+	PQclear(res);
+	return rc;
+}
+
+int tl_pg__next_bound(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err)
+{
+	tl_buf sql = TL_BUF_INIT;
+	struct params p;
+	int nconds = 0, rc;
+
+	*hi_out = NULL;
+	memset(&p, 0, sizeof(p));
+	tl_buf_init(&sql, 0);
+	if (t->ncols == 0)
+		return tl_error_set(err, TL_ERR_INTERNAL, "split of a table without columns");
+	/* MAX(p) over the next `step` values; ORDER BY … DESC LIMIT 1 also works for bytea/bool. */
+	rc = tl_buf_puts(&sql, "SELECT x.p FROM (SELECT ", err);
+	if (!rc)
+		rc = put_col(&sql, t, t->part_idx, err);
+	if (!rc)
+		rc = tl_buf_puts(&sql, " AS p FROM ", err);
+	if (!rc)
+		rc = tl_pg__quote_table(&sql, t->schema, t->name, err);
+	if (!rc)
+		rc = put_and(&sql, &nconds, err);
+	if (!rc)
+		rc = put_col(&sql, t, t->part_idx, err);
+	if (!rc)
+		rc = tl_buf_puts(&sql, " IS NOT NULL", err);
+	if (!rc)
+		rc = put_range(&sql, &p, &nconds, t, after, NULL, 0, err);
+	if (!rc)
+		rc = put_order(&sql, t, &t->part_idx, 1, err);
+	if (!rc)
+		rc = tl_buf_printf(&sql, err, " LIMIT %zu) x ORDER BY x.p DESC LIMIT 1", step ? step : 1);
+	if (!rc)
+		rc = query_positions(c, t, tl_buf_cstr(&sql), &p, hi_out, 1, "cannot split", err);
+	params_clear(&p);
+	tl_buf_release(&sql);
+	return rc;
+}
+
+int tl_pg__part_minmax(tl_conn *c, const tl_table *t, char **min_out, char **max_out, tl_error *err)
+{
+	tl_buf sql = TL_BUF_INIT, tb = TL_BUF_INIT, col = TL_BUF_INIT;
+	struct params p;
+	char *outs[2] = {NULL, NULL};
+	int rc;
+
+	*min_out = *max_out = NULL;
+	memset(&p, 0, sizeof(p));
+	tl_buf_init(&sql, 0);
+	tl_buf_init(&tb, 0);
+	tl_buf_init(&col, 0);
+	if (t->ncols == 0)
+		return tl_error_set(err, TL_ERR_INTERNAL, "split of a table without columns");
+	rc = tl_pg__quote_table(&tb, t->schema, t->name, err);
+	if (!rc)
+		rc = put_col(&col, t, t->part_idx, err);
+	if (!rc)
+		rc = tl_buf_printf(&sql, err,
+				   "SELECT (SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s LIMIT 1), "
+				   "(SELECT %s FROM %s WHERE %s IS NOT NULL ORDER BY %s DESC LIMIT 1)",
+				   tl_buf_cstr(&col), tl_buf_cstr(&tb), tl_buf_cstr(&col), tl_buf_cstr(&col),
+				   tl_buf_cstr(&col), tl_buf_cstr(&tb), tl_buf_cstr(&col), tl_buf_cstr(&col));
+	if (!rc)
+		rc = query_positions(c, t, tl_buf_cstr(&sql), &p, outs, 2, "cannot read min/max of", err);
+	if (!rc) {
+		*min_out = outs[0];
+		*max_out = outs[1];
+	}
+	tl_buf_release(&sql);
+	tl_buf_release(&tb);
+	tl_buf_release(&col);
+	return rc;
+}
+
+/* Adds v (a non-negative decimal integer text) to *acc modulo 2^64. */
+static void add_decimal_mod64(uint64_t *acc, const char *v)
+{
+	uint64_t x = 0;
+
+	for (; *v >= '0' && *v <= '9'; v++)
+		x = x * 10u + (uint64_t)(*v - '0');
+	*acc += x;
+}
+
+/*
+ * Checksum: count(*) and the sum, modulo 2^64, of the first 60 bits of md5 of each row's
+ * text (ROW("c1", …)::text over the described columns, in the session's fixed text
+ * settings). A sum does not depend on the order rows are visited in, so it compares equal
+ * for equal row multisets whatever plan the server picks, and needs no memory per row.
+ * Range: partition column in (lo, hi]; both NULL = every row, NULL keys included.
+ */
+int tl_pg__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows, uint64_t *sum,
+		    tl_error *err)
+{
+	tl_buf sql = TL_BUF_INIT;
+	struct params p;
+	PGresult *res = NULL;
+	size_t i;
+	int nconds = 0, rc;
+
+	*rows = 0;
+	*sum = 0;
+	memset(&p, 0, sizeof(p));
+	tl_buf_init(&sql, 0);
+	rc = tl_buf_puts(&sql, "SELECT count(*), coalesce(sum(('x' || substr(md5(ROW(", err);
+	for (i = 0; !rc && i < t->ncols; i++) {
+		if (i)
+			rc = tl_buf_puts(&sql, ", ", err);
+		if (!rc)
+			rc = put_col(&sql, t, i, err);
+	}
+	if (!rc)
+		rc = tl_buf_puts(&sql, ")::text), 1, 15))::bit(60)::bigint), 0)::text FROM ", err);
+	if (!rc)
+		rc = tl_pg__quote_table(&sql, t->schema, t->name, err);
+	if (!rc && t->ncols > 0)
+		rc = put_range(&sql, &p, &nconds, t, lo, hi, 0, err);
+	if (rc)
+		goto cleanup;
+	res = PQexecParams(c->pg, tl_buf_cstr(&sql), p.n, NULL, (const char *const *)p.vals, NULL, NULL, 0);
+	if (!res) {
+		rc = conn_failed(c, t, "cannot checksum", err);
+		goto cleanup;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char *raw[2];
+		size_t cols[2];
+		int k, m = 0;
+		for (k = 0; k < p.n && m < 2; k++)
+			if (p.raw[k]) {
+				raw[m] = (char *)p.raw[k];
+				cols[m++] = p.col[k];
+			}
+		rc = query_failed(c, t, res, cols, raw, (size_t)m, "cannot checksum", err);
+		goto cleanup;
+	}
+	*rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	add_decimal_mod64(sum, PQgetvalue(res, 0, 1));
+cleanup:
+	PQclear(res);
+	params_clear(&p);
+	tl_buf_release(&sql);
+	return rc;
+}
