@@ -110,6 +110,8 @@ enum tl_write_flags {
 	TL_WRITE_TARGET_EMPTY = 1u << 1/* target known empty and no conflict possible: bulk path allowed */
 };
 
+enum tl_delete_nulls { TL_DELETE_AFTER = 0, TL_DELETE_PART_NULLS = 1, TL_DELETE_KEY_NULLS = 2 };
+
 enum tl_driver_caps {
 	TL_CAP_SQL = 1u << 0,       /* relational: schemas, columns, NULL passes, chunk splitting */
 	TL_CAP_DOCUMENTS = 1u << 1, /* rows are whole documents ordered by _id */
@@ -189,8 +191,9 @@ struct tl_driver_ops {
 	int (*write_batch)(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
 	/*
 	 * Optional. Deletes target rows whose partition column is > after (after NULL = all
-	 * rows) or, with nulls, rows whose partition column is NULL. Used only for tables
-	 * this task started into an empty target (tideline.md §5).
+	 * rows); with nulls == TL_DELETE_PART_NULLS rows whose partition column is NULL; with
+	 * nulls == TL_DELETE_KEY_NULLS rows with a NULL in any key column. Used only for
+	 * tables this task started into an empty target (tideline.md §5).
 	 */
 	int (*delete_after)(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
 

@@ -362,9 +362,22 @@ int tl_pg__delete_after(tl_conn *target, const tl_table *src, const char *after,
 		rc = tl_pg__quote_table(&sql, src->schema, src->name, err);
 	if (!rc && (nulls || after))
 		rc = tl_buf_puts(&sql, " WHERE ", err);
-	if (!rc && (nulls || after))
+	if (!rc && nulls == TL_DELETE_KEY_NULLS) {
+		/* rows with a NULL in any key column (the NULL pass re-copies them all) */
+		size_t k;
+		for (k = 0; !rc && k < src->nkeys; k++) {
+			if (k)
+				rc = tl_buf_puts(&sql, " OR ", err);
+			if (!rc)
+				rc = tl_pg__quote_ident(&sql, src->cols[src->key_idx[k]].name, err);
+			if (!rc)
+				rc = tl_buf_puts(&sql, " IS NULL", err);
+		}
+	} else if (!rc && (nulls || after))
 		rc = tl_pg__quote_ident(&sql, src->cols[pc].name, err);
-	if (!rc && nulls) {
+	if (!rc && nulls == TL_DELETE_KEY_NULLS) {
+		/* done above */
+	} else if (!rc && nulls) {
 		rc = tl_buf_puts(&sql, " IS NULL", err);
 	} else if (!rc && after) {
 		cast = tl_pg__cast(src, pc);

@@ -38,7 +38,29 @@ struct state {
 	int64_t rows;          /* rows written by this run */
 	int64_t rows_base;     /* rows written by earlier runs */
 	unsigned write_flags;
+	int resumed_table;     /* an earlier run of this task started this table */
+	int ours;              /* ... and it started it into an empty target */
 };
+
+/*
+ * Rows with NULL key values carry no position and cannot be upserted, so a NULL pass
+ * re-copies all of them. If an earlier run of this task may have written some, remove
+ * them first, but only when every row of the target is known to be ours.
+ */
+static int clean_nulls(struct state *st, int which, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+
+	if (!st->resumed_table)
+		return 0;
+	if (!st->ours || !c->dst_ops->delete_after) {
+		tl_log(c->log, TL_LOG_WARN,
+		       "table %s.%s: rows with NULL key values may be duplicated (the target held rows before this task)",
+		       st->t->schema, st->t->name);
+		return 0;
+	}
+	return c->dst_ops->delete_after(c->dst, st->t, NULL, which, err);
+}
 
 static int record_key(struct state *st, int is_current, size_t n, char **cols, char **vals, tl_error *err)
 {
@@ -136,6 +158,8 @@ static int copy_batch_mode(struct state *st, tl_error *err)
 	if ((rc = pump(st, &spec, after_keyed, err)))
 		return rc;
 	if ((st->ctx->src_ops->caps & TL_CAP_SQL) && any_key_nullable(st->t)) {
+		if ((rc = clean_nulls(st, TL_DELETE_KEY_NULLS, err)))
+			return rc;
 		spec.mode = TL_READ_KEY_NULLS;
 		spec.after = NULL;
 		if ((rc = pump(st, &spec, NULL, err)))
@@ -186,6 +210,8 @@ static int copy_split_mode(struct state *st, tl_error *err)
 	if (rc)
 		return rc;
 	if (t->cols[t->part_idx].nullable) {
+		if ((rc = clean_nulls(st, TL_DELETE_PART_NULLS, err)))
+			return rc;
 		spec.mode = TL_READ_PART_NULLS;
 		spec.lo = spec.hi = NULL;
 		rc = pump(st, &spec, NULL, err);
@@ -225,13 +251,13 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
 	if (st->item->mode == TL_MODE_SPLIT && st->item->split_after) {
 		tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing target rows after %s = %s written by the interrupted run",
 		       t->schema, t->name, t->cols[t->part_idx].name, st->item->split_after);
-		if ((rc = c->dst_ops->delete_after(c->dst, t, st->item->split_after, 0, err)))
+		if ((rc = c->dst_ops->delete_after(c->dst, t, st->item->split_after, TL_DELETE_AFTER, err)))
 			return rc;
-		return c->dst_ops->delete_after(c->dst, t, NULL, 1, err);
+		return c->dst_ops->delete_after(c->dst, t, NULL, TL_DELETE_PART_NULLS, err);
 	}
 	tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing the rows the interrupted run wrote (no position to continue from)",
 	       t->schema, t->name);
-	return c->dst_ops->delete_after(c->dst, t, NULL, 0, err);
+	return c->dst_ops->delete_after(c->dst, t, NULL, TL_DELETE_AFTER, err);
 }
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err)
@@ -254,6 +280,8 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	memset(&prior, 0, sizeof(prior));
 	have_prior = tl_store_get_table(ctx->store, ctx->cfg->task_id, st.t->schema, st.t->name, &prior, NULL) == 0;
 	st.rows_base = have_prior && prior.rows_copied > 0 ? prior.rows_copied : 0;
+	st.resumed_table = have_prior;
+	st.ours = have_prior ? prior.target_empty_at_start : is_empty;
 	keyed = st.t->nkeys > 0 && ctx->cfg->replace;
 	if (!keyed || any_key_nullable(st.t) || item->mode != TL_MODE_BATCH) {
 		if (!keyed || item->mode == TL_MODE_SCAN) {

@@ -27,6 +27,9 @@ struct shared {
 	size_t next;
 	volatile int abort_all;
 	int64_t total_rows;
+	size_t tables_done;
+	int done; /* workers joined: the progress thread ends */
+	pthread_cond_t cv;
 	int rc;
 	tl_error err; /* first failure */
 };
@@ -94,12 +97,73 @@ static void *worker_main(void *arg)
 			fail(sh, rc, &err);
 			break;
 		}
+		__atomic_add_fetch(&sh->tables_done, 1, __ATOMIC_RELAXED);
 		tl_log(sh->opts->log, TL_LOG_INFO, "table %s.%s finished: %lld rows in %.2f s", it->schema, it->tb,
 		       (long long)sh->results[idx].rows, sh->results[idx].seconds);
 	}
 cleanup:
 	sh->src_ops->disconnect(src);
 	sh->dst_ops->disconnect(dst);
+	return NULL;
+}
+
+/*
+ * Progress: on a terminal one redrawn line on stderr every second; otherwise a log line
+ * every 10 seconds. Rates are over the last ~10 s; the ETA divides the estimated rows
+ * left (sum of the tables' estimates) by that rate.
+ */
+static void *progress_main(void *arg)
+{
+	struct shared *sh = arg;
+	int tty = sh->opts->progress_tty;
+	double period = tty ? 1.0 : 10.0;
+	int64_t est = 0, prev = 0;
+	size_t todo = 0, i;
+	struct timespec start, now, until;
+	double prev_t = 0;
+
+	for (i = 0; i < sh->plan->n; i++)
+		if (sh->plan->items[i].action != TL_ACT_SKIP) {
+			todo++;
+			if (sh->plan->items[i].est_rows > 0)
+				est += sh->plan->items[i].est_rows - (sh->plan->items[i].rows_done > 0 ? sh->plan->items[i].rows_done : 0);
+		}
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	pthread_mutex_lock(&sh->mu);
+	while (!sh->done) {
+		double t, rate;
+		int64_t rows;
+		char eta[32] = "?";
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)period;
+		pthread_cond_timedwait(&sh->cv, &sh->mu, &until);
+		if (sh->done)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		t = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		rows = __atomic_load_n(&sh->total_rows, __ATOMIC_RELAXED);
+		rate = t - prev_t > 0 ? (double)(rows - prev) / (t - prev_t) : 0;
+		prev = rows;
+		prev_t = t;
+		if (rate > 0 && est > rows) {
+			long s = (long)((double)(est - rows) / rate);
+			snprintf(eta, sizeof(eta), "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+		}
+		if (tty) {
+			fprintf(stderr, "\r\033[Ktideline: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
+				__atomic_load_n(&sh->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
+			fflush(stderr);
+		} else {
+			tl_log(sh->opts->log, TL_LOG_NOTICE, "progress: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
+			       __atomic_load_n(&sh->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
+		}
+	}
+	pthread_mutex_unlock(&sh->mu);
+	if (tty) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+	}
 	return NULL;
 }
 
@@ -147,6 +211,8 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 {
 	struct shared sh;
 	struct worker *workers = NULL;
+	pthread_t progress;
+	int have_progress = 0;
 	tl_store *store = NULL;
 	tl_conn *plan_conn = NULL, *ape_conn = NULL;
 	const struct tl_driver_ops *ape_ops = NULL;
@@ -160,6 +226,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&sh, 0, sizeof(sh));
 	pthread_mutex_init(&sh.mu, NULL);
+	pthread_cond_init(&sh.cv, NULL);
 	sh.cfg = cfg;
 	sh.opts = opts;
 	sh.src_ops = tl_driver_find(cfg->src_db_type);
@@ -244,8 +311,16 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 			break;
 		}
 	}
+	have_progress = pthread_create(&progress, NULL, progress_main, &sh) == 0;
 	for (i = 0; i < nworkers; i++)
 		pthread_join(workers[i].th, NULL);
+	if (have_progress) {
+		pthread_mutex_lock(&sh.mu);
+		sh.done = 1;
+		pthread_cond_signal(&sh.cv);
+		pthread_mutex_unlock(&sh.mu);
+		pthread_join(progress, NULL);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	summary(&sh, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (sh.rc) {
@@ -268,5 +343,6 @@ cleanup:
 		tl_store_unlock_task(store, cfg->task_id);
 	tl_store_close(store);
 	pthread_mutex_destroy(&sh.mu);
+	pthread_cond_destroy(&sh.cv);
 	return rc;
 }
