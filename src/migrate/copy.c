@@ -13,6 +13,7 @@
  * rows the previous run may have written past the checkpoint are deleted first
  * (tideline.md §5); when that cannot be known the run refuses instead of guessing.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +169,268 @@ static int copy_batch_mode(struct state *st, tl_error *err)
 	return 0;
 }
 
+/*
+ * Chunk mode with parallel_size > 1: this thread cuts ranges (next_bound) into a
+ * bounded queue; parallel_size consumer threads, each with its own source and target
+ * connections, copy them. A checkpoint records the upper bound of the highest range
+ * below which every range is committed (ranges finishing out of order wait for the gap
+ * to close), so a resume never skips an uncommitted range.
+ */
+struct chunk {
+	char *lo, *hi;
+	int state; /* 0 queued, 1 running, 2 committed */
+};
+
+struct chunkq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct chunk *c;
+	size_t n, cap;
+	size_t next_take;
+	size_t frontier;   /* ranges [0, frontier) are committed */
+	int producer_done;
+	int failed;
+	int rc;
+	tl_error err;
+	int64_t rows;      /* committed by consumers */
+	struct state *main;
+};
+
+struct consumer {
+	pthread_t th;
+	struct chunkq *q;
+	int rc;
+};
+
+static void *consumer_main(void *arg)
+{
+	struct consumer *cn = arg;
+	struct chunkq *q = cn->q;
+	struct state *m = q->main;
+	const tl_config *cfg = m->ctx->cfg;
+	tl_endpoint src_ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+	tl_endpoint dst_ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+	tl_copy_ctx ctx = *m->ctx;
+	struct state st;
+	tl_error err = TL_ERROR_INIT;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.ctx = &ctx;
+	st.item = m->item;
+	st.t = m->t;
+	st.write_flags = m->write_flags;
+	ctx.src = ctx.dst = NULL;
+	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
+	if ((rc = ctx.src_ops->connect(&src_ep, &ctx.src, &err)) || (rc = ctx.dst_ops->connect(&dst_ep, &ctx.dst, &err)))
+		goto fail;
+	for (;;) {
+		size_t i;
+		tl_read_spec spec;
+
+		pthread_mutex_lock(&q->mu);
+		while (!q->failed && q->next_take == q->n && !q->producer_done)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->failed || q->next_take == q->n) {
+			pthread_mutex_unlock(&q->mu);
+			break;
+		}
+		i = q->next_take++;
+		q->c[i].state = 1;
+		memset(&spec, 0, sizeof(spec));
+		spec.mode = TL_READ_RANGE;
+		spec.lo = q->c[i].lo;
+		spec.hi = q->c[i].hi;
+		spec.batch_rows = cfg->extract_batch_size;
+		pthread_mutex_unlock(&q->mu);
+
+		st.rows = 0;
+		if ((rc = pump(&st, &spec, NULL, &err)))
+			goto fail;
+		pthread_mutex_lock(&q->mu);
+		q->c[i].state = 2;
+		q->rows += st.rows;
+		while (q->frontier < q->n && q->c[q->frontier].state == 2)
+			q->frontier++;
+		pthread_cond_broadcast(&q->cv);
+		pthread_mutex_unlock(&q->mu);
+	}
+	goto cleanup;
+fail:
+	pthread_mutex_lock(&q->mu);
+	if (!q->failed || (q->rc == TL_ERR_INTERRUPTED && rc != TL_ERR_INTERRUPTED)) {
+		q->rc = rc;
+		q->err = err;
+	}
+	q->failed = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+cleanup:
+	cn->rc = rc;
+	if (ctx.src)
+		ctx.src_ops->disconnect(ctx.src);
+	if (ctx.dst)
+		ctx.dst_ops->disconnect(ctx.dst);
+	tl_batch_release(&st.batch);
+	return NULL;
+}
+
+/* Records the committed frontier when due (or when forced); called with q->mu held. */
+static int chunk_checkpoint(struct state *st, struct chunkq *q, size_t *recorded, int force, tl_error *err)
+{
+	char *col = st->t->cols[st->t->part_idx].name;
+	char *hi;
+	int rc;
+
+	if (q->frontier == 0 || q->frontier == *recorded || (!force && !due(st)))
+		return 0;
+	hi = q->c[q->frontier - 1].hi;
+	st->rows = q->rows;
+	*recorded = q->frontier;
+	rc = record_key(st, 0, 1, &col, &hi, err);
+	return rc;
+}
+
+static int copy_split_parallel(struct state *st, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	const tl_table *t = st->t;
+	size_t nthreads = c->cfg->parallel_size, started = 0, i, recorded = 0;
+	size_t window = 4 * nthreads;
+	struct consumer *cons = NULL;
+	struct chunkq q;
+	char *lo = NULL, *hi = NULL;
+	int rc = 0;
+
+	memset(&q, 0, sizeof(q));
+	pthread_mutex_init(&q.mu, NULL);
+	pthread_cond_init(&q.cv, NULL);
+	q.main = st;
+	if (st->item->split_after && !(lo = tl_strdup(st->item->split_after))) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	cons = calloc(nthreads, sizeof(*cons));
+	if (!cons) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < nthreads; i++) {
+		cons[i].q = &q;
+		if (pthread_create(&cons[i].th, NULL, consumer_main, &cons[i]) != 0)
+			break;
+		started++;
+	}
+	if (!started) {
+		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot start chunk threads");
+		goto done;
+	}
+	for (;;) {
+		/* bounded look-ahead: at most `window` ranges not yet committed */
+		pthread_mutex_lock(&q.mu);
+		while (!q.failed && q.n - q.frontier >= window) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&q.cv, &q.mu, &until);
+			if ((rc = chunk_checkpoint(st, &q, &recorded, 0, err)))
+				break;
+		}
+		if (rc || q.failed || stopping(st)) {
+			pthread_mutex_unlock(&q.mu);
+			break;
+		}
+		if ((rc = chunk_checkpoint(st, &q, &recorded, 0, err))) {
+			pthread_mutex_unlock(&q.mu);
+			break;
+		}
+		pthread_mutex_unlock(&q.mu);
+		if ((rc = c->src_ops->next_bound(c->src, t, lo, c->cfg->extract_batch_size, &hi, err)))
+			break;
+		if (!hi)
+			break;
+		pthread_mutex_lock(&q.mu);
+		if (q.n == q.cap) {
+			size_t ncap = q.cap ? 2 * q.cap : 64;
+			struct chunk *nc = realloc(q.c, ncap * sizeof(*nc));
+			if (!nc) {
+				pthread_mutex_unlock(&q.mu);
+				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+				break;
+			}
+			q.c = nc;
+			q.cap = ncap;
+		}
+		q.c[q.n].lo = lo ? tl_strdup(lo) : NULL;
+		q.c[q.n].hi = hi;
+		q.c[q.n].state = 0;
+		q.n++;
+		free(lo);
+		lo = tl_strdup(hi);
+		hi = NULL;
+		pthread_cond_broadcast(&q.cv);
+		pthread_mutex_unlock(&q.mu);
+	}
+	pthread_mutex_lock(&q.mu);
+	q.producer_done = 1;
+	if (rc)
+		q.failed = 1;
+	pthread_cond_broadcast(&q.cv);
+	while (!q.failed && q.frontier < q.n) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&q.cv, &q.mu, &until);
+		if (!rc)
+			rc = chunk_checkpoint(st, &q, &recorded, 0, err);
+	}
+	pthread_mutex_unlock(&q.mu);
+	for (i = 0; i < started; i++)
+		pthread_join(cons[i].th, NULL);
+	if (!rc && q.failed) {
+		rc = q.rc;
+		if (err)
+			*err = q.err;
+	}
+	/* whatever is committed contiguously is recorded, also on failure or stop */
+	{
+		tl_error e2 = TL_ERROR_INIT;
+		int rc2 = chunk_checkpoint(st, &q, &recorded, 1, rc ? &e2 : err);
+		if (!rc)
+			rc = rc2;
+	}
+	if (!rc && stopping(st))
+		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", t->schema, t->name);
+done:
+	st->rows = q.rows;
+	for (i = 0; i < q.n; i++) {
+		free(q.c[i].lo);
+		free(q.c[i].hi);
+	}
+	free(q.c);
+	free(cons);
+	free(lo);
+	free(hi);
+	pthread_cond_destroy(&q.cv);
+	pthread_mutex_destroy(&q.mu);
+	if (rc)
+		return rc;
+	if (t->cols[t->part_idx].nullable) {
+		tl_read_spec spec;
+		if ((rc = clean_nulls(st, TL_DELETE_PART_NULLS, err)))
+			return rc;
+		memset(&spec, 0, sizeof(spec));
+		spec.mode = TL_READ_PART_NULLS;
+		spec.batch_rows = c->cfg->extract_batch_size;
+		rc = pump(st, &spec, NULL, err);
+	}
+	return rc;
+}
+
 static int copy_split_mode(struct state *st, tl_error *err)
 {
+	if (st->ctx->cfg->parallel_type == TL_PAR_CHUNK && st->ctx->cfg->parallel_size > 1)
+		return copy_split_parallel(st, err);
 	tl_copy_ctx *c = st->ctx;
 	const tl_table *t = st->t;
 	char *lo = NULL, *hi = NULL;

@@ -293,7 +293,8 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	if ((rc = tl_recorder_new(&sh.rec, cfg, store, ape_ops, ape_conn, err)))
 		goto cleanup;
 
-	nworkers = cfg->parallel_size;
+	/* chunk mode spends parallel_size on the ranges of one table at a time */
+	nworkers = cfg->parallel_type == TL_PAR_CHUNK ? 1 : cfg->parallel_size;
 	if (nworkers > plan.n)
 		nworkers = plan.n ? plan.n : 1;
 	workers = calloc(nworkers, sizeof(*workers));

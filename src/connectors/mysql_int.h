@@ -1,0 +1,114 @@
+/*
+ * mysql_int.h - internals shared by the MySQL/MariaDB connector files (mysql_*.c).
+ *
+ * The connector is split by concern: mysql.c (ops table, connect, SQL helpers),
+ * mysql_meta.c (tables, columns, key choice, target checks), mysql_read.c (streaming
+ * reads, position values, split bounds, checksums), mysql_write.c (batched writes,
+ * deletes) and mysql_ape.c (ape-dts' database store). Only these files include
+ * <mysql.h>; nothing outside src/connectors/mysql_*.c may include this header.
+ */
+#ifndef TL_MYSQL_INT_H
+#define TL_MYSQL_INT_H
+
+#include <mysql.h>
+#include <stdint.h>
+#include "tideline/driver.h"
+
+/* Prepared INSERT statements kept per connection, keyed by (table, flags, rows). */
+#define TL_MYSQL_STMT_CACHE 8
+
+struct tl_mysql_stmt_slot {
+	char *key;            /* "`db`.`tb`|ncols|upsert|nrows", NULL when free */
+	MYSQL_STMT *stmt;
+	unsigned long used;   /* LRU tick */
+};
+
+/* What a connection was opened with (kept for the side connection of KILL QUERY). */
+struct tl_mysql_params {
+	char *host;
+	int port;
+	char *user;
+	char *password;
+	char *db;
+	char *app;
+};
+
+struct tl_conn {
+	MYSQL *my;
+	struct tl_mysql_params p;
+	int busy;                      /* a reader is streaming on this connection */
+	unsigned long max_packet;      /* server's max_allowed_packet */
+	unsigned long tick;
+	struct tl_mysql_stmt_slot cache[TL_MYSQL_STMT_CACHE];
+};
+
+/* Per-column facts kept in tl_table.impl. */
+struct tl_mysql_col {
+	char *data_type;  /* information_schema DATA_TYPE, lowercase ("bigint") */
+	int is_unsigned;
+	int frac;         /* DATETIME_PRECISION (time/datetime/timestamp), else 0 */
+	int generated;    /* VIRTUAL/STORED generated column: read, never written */
+};
+
+struct tl_mysql_table {
+	struct tl_mysql_col *cols; /* t->ncols entries */
+	char *qname;               /* `db`.`tb`, backticks doubled */
+};
+
+/* Row callback of tl_mysql__query: vals[i] NUL-terminated or NULL for SQL NULL. */
+typedef int (*tl_mysql_row_fn)(void *ctx, unsigned ncols, char **vals, unsigned long *lens, tl_error *err);
+
+/* mysql.c */
+int tl_mysql__fail(tl_conn *c, tl_error *err, const char *fmt, ...) TL_PRINTF(3, 4);
+int tl_mysql__ready(tl_conn *c, tl_error *err);
+int tl_mysql__qident(tl_buf *b, const char *name, tl_error *err) TL_MUST_CHECK;
+int tl_mysql__qtable(tl_buf *b, const char *schema, const char *name, tl_error *err) TL_MUST_CHECK;
+int tl_mysql__qstring(tl_conn *c, tl_buf *b, const char *s, size_t n, tl_error *err) TL_MUST_CHECK;
+int tl_mysql__exec(tl_conn *c, const char *sql, tl_error *err) TL_MUST_CHECK;
+/* Runs a prepared statement with string parameters (NULL = SQL NULL); rows go to fn. */
+int tl_mysql__query(tl_conn *c, const char *sql, unsigned nparams, const char *const *params,
+		    tl_mysql_row_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
+/* Runs a text-protocol query whose result fits in memory (one row of aggregates). */
+int tl_mysql__query_text(tl_conn *c, const char *sql, tl_mysql_row_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
+/* Stops a statement streaming on c from a short side connection (KILL QUERY). */
+void tl_mysql__kill_query(tl_conn *c);
+void tl_mysql__stmt_cache_clear(tl_conn *c);
+
+/* mysql_meta.c */
+int tl_mysql__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
+int tl_mysql__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+void tl_mysql__free_table(tl_table *t);
+int tl_mysql__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
+int tl_mysql__check_target(tl_conn *c, const tl_table *src, int *is_empty, tl_error *err);
+const char *tl_mysql__qname(const tl_table *t);
+const struct tl_mysql_col *tl_mysql__col(const tl_table *t, size_t i);
+
+/* mysql_read.c */
+int tl_mysql__select_expr(tl_buf *b, const tl_table *t, size_t col, tl_error *err) TL_MUST_CHECK;
+int tl_mysql__literal(tl_conn *c, const tl_table *t, size_t col, const char *val, tl_buf *out,
+		      tl_error *err) TL_MUST_CHECK;
+int tl_mysql__pos_text(const tl_table *t, size_t col, const char *cell, size_t len, char **out,
+		       tl_error *err) TL_MUST_CHECK;
+int tl_mysql__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);
+int tl_mysql__read_batch(tl_reader *r, tl_batch *b, tl_error *err);
+void tl_mysql__close_reader(tl_reader *r);
+int tl_mysql__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n,
+		      tl_keyvals *out, tl_error *err);
+int tl_mysql__next_bound(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err);
+int tl_mysql__part_minmax(tl_conn *c, const tl_table *t, char **min_out, char **max_out, tl_error *err);
+int tl_mysql__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows,
+		       uint64_t *sum, tl_error *err);
+
+/* mysql_write.c */
+int tl_mysql__write_batch(tl_conn *c, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
+int tl_mysql__delete_after(tl_conn *c, const tl_table *src, const char *after, int nulls, tl_error *err);
+
+/* mysql_ape.c */
+int tl_mysql__ape_init(tl_conn *c, const char *schema, const char *table, tl_error *err);
+int tl_mysql__ape_load(tl_conn *c, const char *schema, const char *table, const char *task_id,
+		       tl_ape_row_fn fn, void *ctx, tl_error *err);
+int tl_mysql__ape_put(tl_conn *c, const char *schema, const char *table, const char *task_id,
+		      const tl_ape_row *row, tl_error *err);
+int tl_mysql__ape_forget(tl_conn *c, const char *schema, const char *table, const char *task_id, tl_error *err);
+
+#endif

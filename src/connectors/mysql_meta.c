@@ -1,0 +1,504 @@
+/*
+ * mysql_meta.c - what the MySQL connector knows about tables: the table list, columns
+ * and their kinds, the order key (ape-dts-resume.md §3.3), row counts, and the checks
+ * on a target table. Reads only information_schema and COUNT/LIMIT 1 queries; it must
+ * not read or write row data.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "connectors/mysql_int.h"
+
+const char *tl_mysql__qname(const tl_table *t)
+{
+	return ((const struct tl_mysql_table *)t->impl)->qname;
+}
+
+const struct tl_mysql_col *tl_mysql__col(const tl_table *t, size_t i)
+{
+	return &((const struct tl_mysql_table *)t->impl)->cols[i];
+}
+
+/* ---- list_tables ---------------------------------------------------------------- */
+
+static int add_name_row(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
+{
+	if (nf < 2 || !v[0] || !v[1])
+		return 0;
+	return tl_name_list_add(ctx, v[0], v[1], err);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const tl_name *x = a, *y = b;
+	int c = strcmp(x->schema, y->schema);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+int tl_mysql__list_tables(tl_conn *c, tl_name_list *out, tl_error *err)
+{
+	static const char *const sql =
+		"SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES "
+		"WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN "
+		"('mysql', 'information_schema', 'performance_schema', 'sys')";
+	int rc = tl_mysql__ready(c, err);
+
+	if (rc)
+		return rc;
+	rc = tl_mysql__query(c, sql, 0, NULL, add_name_row, out, err);
+	if (rc)
+		return tl_error_prefix(err, "cannot list mysql tables");
+	if (out->n > 1)
+		qsort(out->items, out->n, sizeof(out->items[0]), cmp_names);
+	return 0;
+}
+
+/* ---- describe ------------------------------------------------------------------- */
+
+/* One row of information_schema.COLUMNS or STATISTICS, kept as strings. */
+struct meta_row {
+	char *v[8];
+};
+
+struct meta_rows {
+	size_t n, cap;
+	unsigned nf;
+	struct meta_row *rows;
+};
+
+static void meta_rows_clear(struct meta_rows *m)
+{
+	size_t i, j;
+
+	for (i = 0; i < m->n; i++)
+		for (j = 0; j < m->nf; j++)
+			free(m->rows[i].v[j]);
+	free(m->rows);
+	memset(m, 0, sizeof(*m));
+}
+
+static int add_meta_row(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
+{
+	struct meta_rows *m = ctx;
+	struct meta_row *r;
+	unsigned j;
+
+	if (nf > 8)
+		return tl_error_set(err, TL_ERR_INTERNAL, "too many metadata columns");
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? 2 * m->cap : 32;
+		struct meta_row *nr = realloc(m->rows, ncap * sizeof(*nr));
+		if (!nr)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading mysql metadata");
+		m->rows = nr;
+		m->cap = ncap;
+	}
+	m->nf = nf;
+	r = &m->rows[m->n];
+	memset(r, 0, sizeof(*r));
+	for (j = 0; j < nf; j++) {
+		if (!v[j])
+			continue;
+		r->v[j] = tl_strndup(v[j], lens[j]);
+		if (!r->v[j]) {
+			while (j-- > 0)
+				free(r->v[j]);
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading mysql metadata");
+		}
+	}
+	m->n++;
+	return 0;
+}
+
+/*
+ * information_schema compares names case-insensitively; keep the rows of the table
+ * whose name matches exactly, or, when none does, the rows of the single table that
+ * matched (lower_case_table_names servers). Columns 0 and 1 are schema and table.
+ */
+static void keep_exact_table(struct meta_rows *m, const char *schema, const char *name)
+{
+	size_t i, w = 0, j, exact = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (m->rows[i].v[0] && m->rows[i].v[1] && strcmp(m->rows[i].v[0], schema) == 0 &&
+		    strcmp(m->rows[i].v[1], name) == 0)
+			exact++;
+	for (i = 0; i < m->n; i++) {
+		const struct meta_row *r = &m->rows[i];
+		int keep;
+		if (exact)
+			keep = r->v[0] && r->v[1] && strcmp(r->v[0], schema) == 0 && strcmp(r->v[1], name) == 0;
+		else
+			keep = r->v[0] && r->v[1] && m->rows[0].v[0] && m->rows[0].v[1] &&
+			       strcmp(r->v[0], m->rows[0].v[0]) == 0 && strcmp(r->v[1], m->rows[0].v[1]) == 0;
+		if (keep) {
+			m->rows[w++] = m->rows[i];
+		} else {
+			for (j = 0; j < m->nf; j++)
+				free(m->rows[i].v[j]);
+		}
+	}
+	m->n = w;
+}
+
+static enum tl_col_kind kind_of(const char *dt, const char *ctype, int *is_unsigned)
+{
+	static const char *const ints[] = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", NULL};
+	static const char *const texts[] = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext",
+					    "enum", "set", "uuid", "inet4", "inet6", NULL};
+	static const char *const bins[] = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob",
+					   "geometry", "point", "linestring", "polygon", "multipoint",
+					   "multilinestring", "multipolygon", "geometrycollection", "geomcollection",
+					   NULL};
+	static const char *const dates[] = {"date", "datetime", "timestamp", "time", "year", NULL};
+	size_t i;
+
+	*is_unsigned = ctype && strstr(ctype, "unsigned") != NULL;
+	for (i = 0; ints[i]; i++)
+		if (strcmp(dt, ints[i]) == 0)
+			return *is_unsigned ? TL_COL_UINT : TL_COL_INT;
+	if (strcmp(dt, "decimal") == 0 || strcmp(dt, "numeric") == 0)
+		return TL_COL_DECIMAL;
+	if (strcmp(dt, "float") == 0 || strcmp(dt, "double") == 0 || strcmp(dt, "real") == 0)
+		return TL_COL_FLOAT;
+	for (i = 0; texts[i]; i++)
+		if (strcmp(dt, texts[i]) == 0)
+			return TL_COL_TEXT;
+	for (i = 0; bins[i]; i++)
+		if (strcmp(dt, bins[i]) == 0)
+			return TL_COL_BINARY;
+	for (i = 0; dates[i]; i++)
+		if (strcmp(dt, dates[i]) == 0)
+			return TL_COL_DATE;
+	if (strcmp(dt, "bit") == 0)
+		return TL_COL_BIT;
+	if (strcmp(dt, "json") == 0)
+		return TL_COL_JSON;
+	return TL_COL_OTHER;
+}
+
+void tl_mysql__free_table(tl_table *t)
+{
+	struct tl_mysql_table *im;
+	size_t i;
+
+	if (!t)
+		return;
+	im = t->impl;
+	for (i = 0; i < t->ncols; i++) {
+		if (t->cols) {
+			free(t->cols[i].name);
+			free(t->cols[i].type);
+		}
+		if (im && im->cols)
+			free(im->cols[i].data_type);
+	}
+	if (im) {
+		free(im->cols);
+		free(im->qname);
+		free(im);
+	}
+	free(t->cols);
+	free(t->key_idx);
+	free(t->schema);
+	free(t->name);
+	free(t);
+}
+
+static int find_col(const tl_table *t, const char *name, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++)
+		if (strcmp(t->cols[i].name, name) == 0) {
+			*idx = i;
+			return 0;
+		}
+	for (i = 0; i < t->ncols; i++) /* MySQL column names are case-insensitive */
+		if (strcasecmp(t->cols[i].name, name) == 0) {
+			*idx = i;
+			return 0;
+		}
+	return -1;
+}
+
+/*
+ * Key choice (§3.3): PRIMARY; else the unique key with all columns NOT NULL and the
+ * fewest columns; else any unique key with the fewest columns. Ties go to the smallest
+ * index name (byte order), so the choice is deterministic (ape-dts' is not).
+ * Rows: schema, table, index name, seq, column name; grouped by index name.
+ */
+static int choose_key(tl_table *t, struct meta_rows *st, tl_error *err)
+{
+	size_t i, j, best_start = 0, best_n = 0;
+	int best_rank = 0; /* 3 primary, 2 unique not null, 1 unique nullable */
+	const char *best_name = NULL;
+
+	i = 0;
+	while (i < st->n) {
+		const char *iname = st->rows[i].v[2];
+		size_t start = i, n = 0;
+		int usable = 1, notnull = 1, rank;
+
+		for (j = i; j < st->n && st->rows[j].v[2] && iname && strcmp(st->rows[j].v[2], iname) == 0; j++) {
+			size_t ci;
+			if (!st->rows[j].v[4] || find_col(t, st->rows[j].v[4], &ci) != 0)
+				usable = 0; /* functional key part: cannot order by it */
+			else if (t->cols[ci].nullable)
+				notnull = 0;
+			n++;
+		}
+		if (j == i)
+			j = i + 1; /* NULL index name: skip the row */
+		i = j;
+		if (!usable || !iname || n == 0)
+			continue;
+		rank = strcmp(iname, "PRIMARY") == 0 ? 3 : (notnull ? 2 : 1);
+		if (rank > best_rank || (rank == best_rank && (n < best_n || (n == best_n && strcmp(iname, best_name) < 0)))) {
+			best_rank = rank;
+			best_start = start;
+			best_n = n;
+			best_name = iname;
+		}
+	}
+	if (!best_rank) {
+		t->key_kind = TL_KEYK_NONE;
+		t->part_idx = 0;
+		return 0;
+	}
+	t->key_idx = calloc(best_n, sizeof(size_t));
+	if (!t->key_idx)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing a mysql table");
+	for (j = 0; j < best_n; j++)
+		(void)find_col(t, st->rows[best_start + j].v[4], &t->key_idx[j]);
+	t->nkeys = best_n;
+	t->key_kind = best_rank == 3 ? TL_KEYK_PRIMARY : best_rank == 2 ? TL_KEYK_UNIQUE : TL_KEYK_UNIQUE_NULLABLE;
+	t->part_idx = t->key_idx[0];
+	return 0;
+}
+
+static int cmp_stat_rows(const void *a, const void *b)
+{
+	const struct meta_row *x = a, *y = b;
+	int c;
+	long sx, sy;
+
+	c = strcmp(x->v[2] ? x->v[2] : "", y->v[2] ? y->v[2] : "");
+	if (c)
+		return c;
+	sx = x->v[3] ? strtol(x->v[3], NULL, 10) : 0;
+	sy = y->v[3] ? strtol(y->v[3], NULL, 10) : 0;
+	return (sx > sy) - (sx < sy);
+}
+
+static int est_row(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
+{
+	int64_t *est = ctx;
+	char *end = NULL;
+	long long x;
+
+	if (nf < 1 || !v[0])
+		return 0;
+	x = strtoll(v[0], &end, 10);
+	if (end && *end == '\0' && x >= 0)
+		*est = x;
+	return 0;
+}
+
+int tl_mysql__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+{
+	static const char *const col_sql =
+		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, "
+		"DATETIME_PRECISION, EXTRA FROM information_schema.COLUMNS "
+		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
+	static const char *const stat_sql =
+		"SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME "
+		"FROM information_schema.STATISTICS "
+		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0";
+	static const char *const est_sql =
+		"SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+	const char *params[2] = {schema, name};
+	struct meta_rows cols = {0}, stats = {0};
+	struct tl_mysql_table *im = NULL;
+	tl_table *t = NULL;
+	tl_buf q = TL_BUF_INIT;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	rc = tl_mysql__ready(c, err);
+	if (rc)
+		return rc;
+	rc = tl_mysql__query(c, col_sql, 2, params, add_meta_row, &cols, err);
+	if (rc)
+		goto fail;
+	keep_exact_table(&cols, schema, name);
+	if (cols.n == 0) {
+		rc = tl_mysql__qtable(&q, schema, name, err);
+		if (!rc)
+			rc = tl_error_set(err, TL_ERR_NOTFOUND, "table %s does not exist", tl_buf_cstr(&q));
+		goto cleanup;
+	}
+	t = calloc(1, sizeof(*t));
+	im = calloc(1, sizeof(*im));
+	if (!t || !im)
+		goto nomem;
+	t->impl = im;
+	t->est_rows = -1;
+	t->schema = tl_strdup(cols.rows[0].v[0]);
+	t->name = tl_strdup(cols.rows[0].v[1]);
+	t->cols = calloc(cols.n, sizeof(tl_column));
+	im->cols = calloc(cols.n, sizeof(struct tl_mysql_col));
+	if (!t->schema || !t->name || !t->cols || !im->cols)
+		goto nomem;
+	t->ncols = cols.n;
+	for (i = 0; i < cols.n; i++) {
+		struct meta_row *r = &cols.rows[i];
+		tl_column *col = &t->cols[i];
+		const char *dt = r->v[4] ? r->v[4] : "";
+		col->name = tl_strdup(r->v[2] ? r->v[2] : "");
+		col->type = tl_strdup(r->v[3] ? r->v[3] : dt);
+		im->cols[i].data_type = tl_strdup(dt);
+		if (!col->name || !col->type || !im->cols[i].data_type)
+			goto nomem;
+		for (char *p = im->cols[i].data_type; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		col->nullable = r->v[5] && strcmp(r->v[5], "YES") == 0;
+		col->kind = kind_of(im->cols[i].data_type, col->type, &im->cols[i].is_unsigned);
+		im->cols[i].frac = r->v[6] ? (int)strtol(r->v[6], NULL, 10) : 0;
+		if (im->cols[i].frac < 0 || im->cols[i].frac > 6)
+			im->cols[i].frac = 0;
+		/* not MySQL 8's DEFAULT_GENERATED, which is a plain column with a default */
+		im->cols[i].generated = r->v[7] && (strstr(r->v[7], "VIRTUAL GENERATED") ||
+						    strstr(r->v[7], "STORED GENERATED") ||
+						    strstr(r->v[7], "PERSISTENT GENERATED"));
+	}
+	rc = tl_mysql__qtable(&q, t->schema, t->name, err);
+	if (rc)
+		goto fail;
+	im->qname = tl_buf_detach(&q);
+	if (!im->qname)
+		goto nomem;
+	params[0] = t->schema;
+	params[1] = t->name;
+	rc = tl_mysql__query(c, stat_sql, 2, params, add_meta_row, &stats, err);
+	if (rc)
+		goto fail;
+	keep_exact_table(&stats, t->schema, t->name);
+	if (stats.n > 1)
+		qsort(stats.rows, stats.n, sizeof(stats.rows[0]), cmp_stat_rows);
+	rc = choose_key(t, &stats, err);
+	if (rc)
+		goto cleanup;
+	rc = tl_mysql__query(c, est_sql, 2, params, est_row, &t->est_rows, err);
+	if (rc)
+		goto fail;
+	*out = t;
+	t = NULL;
+	im = NULL;
+	goto cleanup;
+nomem:
+	rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory describing a mysql table");
+	goto cleanup;
+fail:
+	tl_buf_reset(&q);
+	if (tl_mysql__qtable(&q, schema, name, NULL) == 0)
+		tl_error_prefix(err, "cannot describe %s", tl_buf_cstr(&q));
+cleanup:
+	if (im && (!t || t->impl != im))
+		free(im);
+	tl_mysql__free_table(t);
+	meta_rows_clear(&cols);
+	meta_rows_clear(&stats);
+	tl_buf_release(&q);
+	return rc;
+}
+
+/* ---- counts and target checks ------------------------------------------------------ */
+
+static int first_int(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
+{
+	int64_t *out = ctx;
+	char *end = NULL;
+	long long x;
+
+	if (nf < 1 || !v[0])
+		return 0;
+	x = strtoll(v[0], &end, 10);
+	if (!end || *end != '\0')
+		return tl_error_set(err, TL_ERR_DB, "unexpected count '%s' from mysql", v[0]);
+	*out = x;
+	return 0;
+}
+
+int tl_mysql__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err)
+{
+	tl_buf q = TL_BUF_INIT;
+	int rc = tl_mysql__ready(c, err);
+
+	*out = 0;
+	if (!rc)
+		rc = tl_buf_printf(&q, err, "SELECT COUNT(*) FROM %s", tl_mysql__qname(t));
+	if (!rc) {
+		rc = tl_mysql__query_text(c, tl_buf_cstr(&q), first_int, out, err);
+		if (rc)
+			tl_error_prefix(err, "cannot count rows of %s", tl_mysql__qname(t));
+	}
+	tl_buf_release(&q);
+	return rc;
+}
+
+int tl_mysql__check_target(tl_conn *c, const tl_table *src, int *is_empty, tl_error *err)
+{
+	static const char *const col_sql =
+		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
+		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+	const char *params[2] = {src->schema, src->name};
+	struct meta_rows cols = {0};
+	tl_buf q = TL_BUF_INIT;
+	int64_t any = 0;
+	size_t i, j;
+	int rc;
+
+	*is_empty = 0;
+	rc = tl_mysql__ready(c, err);
+	if (rc)
+		return rc;
+	rc = tl_mysql__query(c, col_sql, 2, params, add_meta_row, &cols, err);
+	if (rc) {
+		tl_error_prefix(err, "cannot check target table %s", tl_mysql__qname(src));
+		goto cleanup;
+	}
+	keep_exact_table(&cols, src->schema, src->name);
+	if (cols.n == 0) {
+		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s does not exist", tl_mysql__qname(src));
+		goto cleanup;
+	}
+	for (i = 0; i < src->ncols; i++) {
+		int found = 0;
+		for (j = 0; j < cols.n && !found; j++)
+			found = cols.rows[j].v[2] && strcasecmp(cols.rows[j].v[2], src->cols[i].name) == 0;
+		if (!found) {
+			rc = tl_mysql__qident(&q, src->cols[i].name, err);
+			if (!rc)
+				rc = tl_error_set(err, TL_ERR_MISMATCH, "target table %s has no column %s",
+						  tl_mysql__qname(src), tl_buf_cstr(&q));
+			goto cleanup;
+		}
+	}
+	rc = tl_buf_printf(&q, err, "SELECT COUNT(*) FROM (SELECT 1 FROM %s LIMIT 1) tl_x", tl_mysql__qname(src));
+	if (rc)
+		goto cleanup;
+	rc = tl_mysql__query_text(c, tl_buf_cstr(&q), first_int, &any, err);
+	if (rc) {
+		tl_error_prefix(err, "cannot read target table %s", tl_mysql__qname(src));
+		goto cleanup;
+	}
+	*is_empty = any == 0;
+cleanup:
+	meta_rows_clear(&cols);
+	tl_buf_release(&q);
+	return rc;
+}
