@@ -282,7 +282,19 @@ int tl_mysql__delete_after(tl_conn *c, const tl_table *src, const char *after, i
 	if (rc)
 		return rc;
 	rc = tl_buf_printf(&q, err, "DELETE FROM %s", tl_mysql__qname(src));
-	if (!rc && (nulls || after)) {
+	if (!rc && nulls == TL_DELETE_KEY_NULLS) {
+		/* rows with a NULL in any key column (the NULL pass re-copies them all) */
+		size_t k;
+		rc = tl_buf_puts(&q, " WHERE ", err);
+		for (k = 0; !rc && k < src->nkeys; k++) {
+			if (k)
+				rc = tl_buf_puts(&q, " OR ", err);
+			if (!rc)
+				rc = tl_mysql__qident(&q, src->cols[src->key_idx[k]].name, err);
+			if (!rc)
+				rc = tl_buf_puts(&q, " IS NULL", err);
+		}
+	} else if (!rc && (nulls || after)) {
 		rc = tl_buf_puts(&q, " WHERE ", err);
 		if (!rc)
 			rc = tl_mysql__qident(&q, p, err);
