@@ -68,11 +68,15 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 			cJSON_AddStringToObject(o, "source", it->origin);
 		if (it->ignored)
 			cJSON_AddStringToObject(o, "ignored", it->ignored);
+		if (it->warning)
+			cJSON_AddStringToObject(o, "warning", it->warning);
 		cJSON_AddNumberToObject(o, "est_rows", (double)it->est_rows);
 		cJSON_AddNumberToObject(o, "rows_done", (double)it->rows_done);
 		cJSON_AddItemToArray(arr, o);
 		return;
 	}
+	if (it->warning)
+		printf("%-6s %s.%s  %s\n", it->refuse ? "REFUSE" : "WARN", it->schema, it->tb, it->warning);
 	if (it->action == TL_ACT_SKIP)
 		printf("%-6s %s.%s  %s\n", "skip", it->schema, it->tb, it->reason);
 	else if (it->action == TL_ACT_RESUME)
@@ -144,6 +148,17 @@ static int plan(int argc, char **argv)
 		if (tl_store_open(&store, copy, 0, &err) || tl_migrate_import_sources(cfg, ape_ops, store, NULL, &err) ||
 		    ops->connect(&ep, &src, &err) || tl_plan_build(cfg, ops, src, store, NULL, &p, &err))
 			goto cleanup;
+	}
+	{
+		tl_endpoint dep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+		const struct tl_driver_ops *dops = tl_driver_find(cfg->dst_db_type);
+		tl_conn *dst = NULL;
+		if (!dops || dops->connect(&dep, &dst, &err) || tl_plan_check_targets(cfg, dops, dst, store, &p, &err)) {
+			if (dst)
+				dops->disconnect(dst);
+			goto cleanup;
+		}
+		dops->disconnect(dst);
 	}
 	if (json)
 		arr = cJSON_CreateArray();

@@ -45,6 +45,8 @@ typedef struct tl_plan_item {
 	int64_t est_rows;
 	int64_t rows_done;    /* rows already copied by earlier runs (store), -1 unknown */
 	int64_t target_rows_at_finish; /* for skipped tables: recorded at finish, -1 unknown */
+	char *warning;        /* set by tl_plan_check_targets: lost rows, restart needed */
+	int refuse;           /* the run must not copy this table without --init */
 } tl_plan_item;
 
 typedef struct tl_plan {
@@ -68,6 +70,13 @@ int tl_migrate_import_sources(const tl_config *cfg, const struct tl_driver_ops *
 int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store,
 		  tl_logger *log, tl_plan *out, tl_error *err) TL_MUST_CHECK;
 void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops);
+/*
+ * Looks at the target: a finished table whose target now holds fewer rows than at
+ * finish gets a warning; a table without a usable key whose target holds rows this task
+ * cannot attribute is marked refuse ("restart needed").
+ */
+int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *dst, tl_store *store,
+			  tl_plan *plan, tl_error *err) TL_MUST_CHECK;
 const char *tl_plan_action_name(enum tl_action a);
 const char *tl_plan_mode_name(enum tl_mode m);
 
@@ -110,5 +119,64 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 /* Debug-only crash hook (crash tests): kills the process at a named point when
  * TL_DEBUG_CRASH=<point>[:<n>] is set in the environment (n-th time, default 1). */
 void tl_debug_crash_point(const char *point);
+
+/* ---- verify.c: compares source and target per table (`tideline verify`) ------------------
+ *
+ * For every table the run would select: row count and content checksum (driver `checksum`
+ * slot, computed on each server) of the whole table on both sides. A difference is then
+ * located by splitting the partition column into `ranges` key ranges (bounds from
+ * next_bound, or from reading the _id order when a driver has none), checksumming each
+ * (lo, hi] range on both sides and descending into differing ranges up to `depth` levels.
+ * Without a checksum slot only row counts are compared. Nothing is written anywhere.
+ */
+typedef struct tl_verify_range {
+	char *lo;            /* exclusive lower bound in position form, NULL = from the start */
+	char *hi;            /* inclusive upper bound, NULL = to the end */
+	int nulls;           /* 1: the rows whose partition column is NULL (lo/hi unused) */
+	int64_t src_rows, dst_rows;
+	int content_differs; /* checksums differ (counts may be equal) */
+} tl_verify_range;
+
+enum tl_verify_state {
+	TL_VERIFY_OK = 0,    /* same count and checksum (or same count, counts only) */
+	TL_VERIFY_DIFFERS,   /* rows differ, or the target lost rows since finished */
+	TL_VERIFY_NO_TARGET  /* target table missing or with other columns (see note) */
+};
+
+typedef struct tl_verify_table {
+	char *schema, *tb;
+	char *part_col;         /* column the ranges are over, NULL when not split */
+	enum tl_verify_state state;
+	int64_t src_rows, dst_rows; /* -1 unknown */
+	int checksummed;        /* 0: the driver has no checksum slot, counts only */
+	int content_differs;    /* whole-table checksums differ */
+	int64_t rows_at_finish; /* target rows recorded when the table finished, -1 unknown */
+	int lost_since_finish;  /* finished, and the target now has fewer rows than then */
+	char *note;             /* why ranges are missing, the target mismatch, … or NULL */
+	size_t nranges;         /* differing key ranges, in key order, NULL rows last */
+	tl_verify_range *ranges;
+	int ranges_coarse;      /* range budget hit: some ranges were not narrowed further */
+} tl_verify_table;
+
+typedef struct tl_verify_report {
+	size_t n;
+	tl_verify_table *tables;
+	size_t ndiffer;  /* tables whose state is not TL_VERIFY_OK */
+	char *store_note;/* why the finished-table check was not done, or NULL */
+} tl_verify_report;
+
+typedef struct tl_verify_opts {
+	size_t ranges;          /* ranges per split level, 0 = 16 */
+	unsigned depth;         /* levels of splitting, 0 = 3 */
+	size_t max_ranges;      /* soft cap of reported ranges per table, 0 = 256 */
+	const char *store_path; /* NULL = the config's; a missing store skips the finished check */
+	tl_logger *log;         /* may be NULL */
+} tl_verify_opts;
+
+/* Compares every selected table. *out is the caller's (tl_verify_report_clear); cleared on error. */
+int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_report *out, tl_error *err) TL_MUST_CHECK;
+void tl_verify_report_clear(tl_verify_report *r);
+const char *tl_verify_state_name(enum tl_verify_state s);
+/* ---- end verify.c ---- */
 
 #endif

@@ -42,6 +42,7 @@ void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops)
 		free(it->reason);
 		free(it->ignored);
 		free(it->origin);
+		free(it->warning);
 	}
 	free(p->items);
 	p->items = NULL;
@@ -293,4 +294,52 @@ cleanup:
 	if (rc)
 		tl_plan_clear(out, ops);
 	return rc;
+}
+
+int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *dst, tl_store *store,
+			  tl_plan *plan, tl_error *err)
+{
+	char msg[512];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < plan->n; i++) {
+		tl_plan_item *it = &plan->items[i];
+		tl_store_table st;
+		int is_empty = 0;
+
+		if (it->action == TL_ACT_SKIP) {
+			int64_t now = -1;
+			tl_table *t = NULL;
+			if (it->target_rows_at_finish < 0)
+				continue;
+			/* the target table is described through the source's shape: same names */
+			if (ops->describe(dst, it->schema, it->tb, &t, NULL) != 0)
+				continue;
+			rc = ops->count_rows(dst, t, &now, err);
+			ops->free_table(t);
+			if (rc)
+				return rc;
+			if (now < it->target_rows_at_finish) {
+				snprintf(msg, sizeof(msg), "target lost rows since finished (had %lld, now %lld)",
+					 (long long)it->target_rows_at_finish, (long long)now);
+				if (!(it->warning = tl_strdup(msg)))
+					return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+			}
+			continue;
+		}
+		if (!it->table || (it->table->nkeys > 0 && cfg->replace))
+			continue;
+		if ((rc = ops->check_target(dst, it->table, &is_empty, err)))
+			return rc;
+		if (is_empty)
+			continue;
+		if (tl_store_get_table(store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0 && st.target_empty_at_start)
+			continue;
+		it->refuse = 1;
+		if (!(it->warning = tl_strdup("restart needed: no usable key and the target already holds rows this task "
+					      "did not write (empty the target table and run with --init)")))
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	return 0;
 }

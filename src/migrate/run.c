@@ -282,6 +282,26 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 		goto cleanup;
 	sh.src_ops->disconnect(plan_conn);
 	plan_conn = NULL;
+	{
+		tl_endpoint dst_ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+		tl_conn *dst = NULL;
+		if ((rc = sh.dst_ops->connect(&dst_ep, &dst, err)))
+			goto cleanup;
+		rc = tl_plan_check_targets(cfg, sh.dst_ops, dst, store, &plan, err);
+		sh.dst_ops->disconnect(dst);
+		if (rc)
+			goto cleanup;
+	}
+	for (i = 0; i < plan.n; i++) {
+		tl_plan_item *it = &plan.items[i];
+		if (!it->warning)
+			continue;
+		tl_log(opts->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
+		if (it->refuse && !opts->init) {
+			rc = tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
+			goto cleanup;
+		}
+	}
 	if (plan.n == 0)
 		tl_log(opts->log, TL_LOG_WARN, "%s: the [filter] selects no table", cfg->path);
 	sh.plan = &plan;
