@@ -1,3 +1,33 @@
-/* mongo.c - placeholder until the mongo connector lands. */
-#include "tideline/driver.h"
-const struct tl_driver_ops tl_driver_mongo = { .version = TL_DRIVER_VERSION, .name = "mongo" };
+/*
+ * mongo.c - the MongoDB connector's ops table (include/tideline/driver.h).
+ *
+ * The work is done in mongo_conn.c, mongo_read.c and mongo_write.c (see mongo_int.h for
+ * the table model: one "_doc" cell per row, "_id" as a pseudo key column). This file only
+ * wires the slots; it must not hold logic or state. Chunk (RANGE) reads are unsupported
+ * for documents, and delete_after is not needed: every document has an _id, so copies
+ * are always idempotent upserts.
+ */
+#include "mongo_int.h"
+
+const struct tl_driver_ops tl_driver_mongo = {
+	.version = TL_DRIVER_VERSION,
+	.name = "mongo",
+	.caps = TL_CAP_DOCUMENTS | TL_CAP_APE_STORE,
+	.connect = tl_mongo__connect,
+	.disconnect = tl_mongo__disconnect,
+	.list_tables = tl_mongo__list_tables,
+	.describe = tl_mongo__describe,
+	.free_table = tl_mongo__free_table,
+	.count_rows = tl_mongo__count_rows,
+	.open_reader = tl_mongo__open_reader,
+	.read_batch = tl_mongo__read_batch,
+	.close_reader = tl_mongo__close_reader,
+	.row_key = tl_mongo__row_key,
+	.check_target = tl_mongo__check_target,
+	.write_batch = tl_mongo__write_batch,
+	.ape_store_init = tl_mongo__ape_store_init,
+	.ape_store_load = tl_mongo__ape_store_load,
+	.ape_store_put = tl_mongo__ape_store_put,
+	.ape_store_forget = tl_mongo__ape_store_forget,
+	.checksum = tl_mongo__checksum,
+};

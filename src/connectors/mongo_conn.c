@@ -1,0 +1,421 @@
+/*
+ * mongo_conn.c - MongoDB connector: library initialisation, connecting, errors, listing
+ * and describing collections, exact counts and target checks.
+ *
+ * Names map as ape-dts maps them: schema = database, table = collection. System
+ * databases (admin, local, config) and system.* collections are never listed; views are
+ * skipped (they cannot be written to). A missing target database/collection is fine:
+ * MongoDB creates both on the first write. Must not touch any other file's state; the
+ * only process-wide state is the pthread_once guard around mongoc_init.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "mongo_int.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* The library would print to stdout/stderr; every failure we care about comes back as a
+ * bson_error_t, and only src/cli/ may print. */
+static void silent_log(mongoc_log_level_t level, const char *domain, const char *message, void *data)
+{
+	(void)level;
+	(void)domain;
+	(void)message;
+	(void)data;
+}
+
+static void do_init(void)
+{
+	mongoc_init();
+	mongoc_log_set_handler(silent_log, NULL);
+}
+
+void tl_mongo__init_once(void)
+{
+	(void)pthread_once(&init_once, do_init);
+}
+
+int tl_mongo__error(tl_error *err, const bson_error_t *e, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	tl_error_set(err, TL_ERR_DB, "%s: %s", what, e->message[0] ? e->message : "unknown mongo error");
+	if (err)
+		err->native = (int)e->code;
+	return TL_ERR_DB;
+}
+
+mongoc_collection_t *tl_mongo__collection(tl_conn *c, const char *db, const char *coll)
+{
+	return mongoc_client_get_collection(c->client, db, coll);
+}
+
+int64_t tl_mongo__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Replaces every occurrence of secret in msg by "***" (in place, truncating). */
+static void scrub(char *msg, size_t cap, const char *secret)
+{
+	char tmp[1024];
+	size_t sl, o = 0;
+	const char *p, *hit;
+
+	if (!secret || !*secret || !strstr(msg, secret))
+		return;
+	sl = strlen(secret);
+	for (p = msg; (hit = strstr(p, secret)) != NULL && o < sizeof(tmp) - 1; p = hit + sl) {
+		size_t n = (size_t)(hit - p);
+		if (n > sizeof(tmp) - 1 - o)
+			n = sizeof(tmp) - 1 - o;
+		memcpy(tmp + o, p, n);
+		o += n;
+		n = sizeof(tmp) - 1 - o < 3 ? sizeof(tmp) - 1 - o : 3;
+		memcpy(tmp + o, "***", n);
+		o += n;
+	}
+	if (o < sizeof(tmp) - 1) {
+		size_t n = strlen(p);
+		if (n > sizeof(tmp) - 1 - o)
+			n = sizeof(tmp) - 1 - o;
+		memcpy(tmp + o, p, n);
+		o += n;
+	}
+	tmp[o] = '\0';
+	snprintf(msg, cap, "%s", tmp);
+}
+
+int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
+{
+	mongoc_uri_t *uri = NULL;
+	mongoc_client_t *client = NULL;
+	tl_conn *c = NULL;
+	tl_url parsed;
+	bson_error_t e;
+	bson_t ping = BSON_INITIALIZER, reply;
+	const mongoc_host_list_t *hosts;
+	const char *where = "?";
+	int have_parsed = 0, parsed_ok = 0, rc = 0;
+
+	*out = NULL;
+	memset(&parsed, 0, sizeof(parsed));
+	tl_mongo__init_once();
+	memset(&e, 0, sizeof(e));
+	if (!ep || !ep->url || !*ep->url) {
+		rc = tl_error_set(err, TL_ERR_CONFIG, "mongo url is empty");
+		goto cleanup;
+	}
+	/* Only to know the URL's own password, so that no message can echo it. */
+	parsed_ok = tl_url_parse(ep->url, &parsed, NULL) == 0;
+	have_parsed = 1; /* tl_url_parse always initialises; clear even after a failure */
+	uri = mongoc_uri_new_with_error(ep->url, &e);
+	if (!uri) {
+		rc = tl_error_set(err, TL_ERR_CONFIG, "invalid mongo url: %s", e.message);
+		goto cleanup;
+	}
+	hosts = mongoc_uri_get_hosts(uri);
+	if (hosts)
+		where = hosts->host_and_port;
+	if (ep->username && *ep->username && !mongoc_uri_set_username(uri, ep->username)) {
+		rc = tl_error_set(err, TL_ERR_CONFIG, "invalid mongo user name for %s", where);
+		goto cleanup;
+	}
+	if (ep->password && *ep->password && !mongoc_uri_set_password(uri, ep->password)) {
+		rc = tl_error_set(err, TL_ERR_CONFIG, "invalid mongo password for %s", where);
+		goto cleanup;
+	}
+	if (!mongoc_uri_get_appname(uri))
+		(void)mongoc_uri_set_appname(uri, (ep->app_name && *ep->app_name) ? ep->app_name : "tideline");
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+		(void)mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
+	client = mongoc_client_new_from_uri_with_error(uri, &e);
+	if (!client) {
+		rc = tl_mongo__error(err, &e, "cannot connect to mongo at %s", where);
+		goto cleanup;
+	}
+	/* Version 2: server errors carry the server's own code (11000, 26, ...). */
+	(void)mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+	BSON_APPEND_INT32(&ping, "ping", 1);
+	if (!mongoc_client_command_simple(client, "admin", &ping, NULL, &reply, &e)) {
+		bson_destroy(&reply);
+		rc = tl_mongo__error(err, &e, "cannot connect to mongo at %s", where);
+		goto cleanup;
+	}
+	bson_destroy(&reply);
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->where = tl_strdup(where))) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "cannot connect to mongo at %s: out of memory", where);
+		goto cleanup;
+	}
+	c->client = client;
+	client = NULL;
+	*out = c;
+	c = NULL;
+cleanup:
+	if (rc && err) {
+		scrub(err->message, sizeof(err->message), ep ? ep->password : NULL);
+		if (parsed_ok)
+			scrub(err->message, sizeof(err->message), parsed.password);
+	}
+	if (have_parsed)
+		tl_url_clear(&parsed);
+	if (c) {
+		free(c->where);
+		free(c);
+	}
+	if (client)
+		mongoc_client_destroy(client);
+	mongoc_uri_destroy(uri);
+	bson_destroy(&ping);
+	return rc;
+}
+
+void tl_mongo__disconnect(tl_conn *c)
+{
+	if (!c)
+		return;
+	mongoc_client_destroy(c->client);
+	free(c->where);
+	free(c);
+}
+
+static int is_system_db(const char *name)
+{
+	return strcmp(name, "admin") == 0 || strcmp(name, "local") == 0 || strcmp(name, "config") == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const tl_name *x = a, *y = b;
+	int r = strcmp(x->schema, y->schema);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+/* Appends the user collections of one database (views and system.* skipped). */
+static int list_db(tl_conn *c, const char *dbname, tl_name_list *out, tl_error *err)
+{
+	mongoc_database_t *db = NULL;
+	mongoc_cursor_t *cur = NULL;
+	const bson_t *doc;
+	bson_t opts = BSON_INITIALIZER;
+	bson_error_t e;
+	bson_iter_t it;
+	int rc = 0;
+
+	db = mongoc_client_get_database(c->client, dbname);
+	BSON_APPEND_BOOL(&opts, "nameOnly", true);
+	cur = mongoc_database_find_collections_with_opts(db, &opts);
+	while (mongoc_cursor_next(cur, &doc)) {
+		const char *name;
+
+		if (!bson_iter_init_find(&it, doc, "name") || !BSON_ITER_HOLDS_UTF8(&it))
+			continue;
+		name = bson_iter_utf8(&it, NULL);
+		if (strncmp(name, "system.", 7) == 0)
+			continue;
+		if (bson_iter_init_find(&it, doc, "type") && BSON_ITER_HOLDS_UTF8(&it) &&
+		    strcmp(bson_iter_utf8(&it, NULL), "collection") != 0)
+			continue;
+		if ((rc = tl_name_list_add(out, dbname, name, err)))
+			goto cleanup;
+	}
+	if (mongoc_cursor_error(cur, &e))
+		rc = tl_mongo__error(err, &e, "cannot list the collections of mongo database '%s' at %s", dbname,
+				     c->where);
+cleanup:
+	mongoc_cursor_destroy(cur);
+	mongoc_database_destroy(db);
+	bson_destroy(&opts);
+	return rc;
+}
+
+int tl_mongo__list_tables(tl_conn *c, tl_name_list *out, tl_error *err)
+{
+	char **names = NULL;
+	bson_error_t e;
+	size_t i, start = out->n;
+	int rc = 0;
+
+	names = mongoc_client_get_database_names_with_opts(c->client, NULL, &e);
+	if (!names)
+		return tl_mongo__error(err, &e, "cannot list the databases at %s", c->where);
+	for (i = 0; names[i]; i++) {
+		if (is_system_db(names[i]))
+			continue;
+		if ((rc = list_db(c, names[i], out, err)))
+			goto cleanup;
+	}
+	if (out->n > start)
+		qsort(out->items + start, out->n - start, sizeof(*out->items), cmp_names);
+cleanup:
+	bson_strfreev(names);
+	return rc;
+}
+
+/* tl_table.impl of collections described here. */
+#define TL_MONGO_TABLE_MAGIC 0x6d676f74u /* "mgot" */
+struct tl_mongo_table {
+	unsigned magic;
+	size_t ncols_alloc; /* cols[] holds ncols data columns + the "_id" pseudo column */
+};
+
+/* 1 when db.coll exists (a collection, not a view), 0 when not. */
+static int collection_exists(tl_conn *c, const char *schema, const char *name, int *found, tl_error *err)
+{
+	mongoc_database_t *db = NULL;
+	mongoc_cursor_t *cur = NULL;
+	const bson_t *doc;
+	bson_t opts = BSON_INITIALIZER, filter;
+	bson_error_t e;
+	int rc = 0;
+
+	*found = 0;
+	db = mongoc_client_get_database(c->client, schema);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "filter", &filter);
+	BSON_APPEND_UTF8(&filter, "name", name);
+	bson_append_document_end(&opts, &filter);
+	BSON_APPEND_BOOL(&opts, "nameOnly", true);
+	cur = mongoc_database_find_collections_with_opts(db, &opts);
+	while (mongoc_cursor_next(cur, &doc))
+		*found = 1;
+	if (mongoc_cursor_error(cur, &e))
+		rc = tl_mongo__error(err, &e, "cannot look up mongo collection '%s.%s' at %s", schema, name, c->where);
+	mongoc_cursor_destroy(cur);
+	mongoc_database_destroy(db);
+	bson_destroy(&opts);
+	return rc;
+}
+
+void tl_mongo__free_table(tl_table *t)
+{
+	struct tl_mongo_table *impl;
+	size_t i, n;
+
+	if (!t)
+		return;
+	impl = t->impl;
+	n = (impl && impl->magic == TL_MONGO_TABLE_MAGIC) ? impl->ncols_alloc : t->ncols;
+	for (i = 0; t->cols && i < n; i++) {
+		free(t->cols[i].name);
+		free(t->cols[i].type);
+	}
+	free(t->cols);
+	free(t->key_idx);
+	free(t->schema);
+	free(t->name);
+	free(impl);
+	free(t);
+}
+
+int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+{
+	mongoc_collection_t *coll = NULL;
+	struct tl_mongo_table *impl = NULL;
+	tl_table *t = NULL;
+	bson_error_t e;
+	int64_t est;
+	int found = 0, rc;
+
+	*out = NULL;
+	if ((rc = collection_exists(c, schema, name, &found, err)))
+		return rc;
+	if (!found)
+		return tl_error_set(err, TL_ERR_NOTFOUND, "mongo collection '%s.%s' does not exist", schema, name);
+	t = calloc(1, sizeof(*t));
+	impl = calloc(1, sizeof(*impl));
+	if (!t || !impl)
+		goto nomem;
+	impl->magic = TL_MONGO_TABLE_MAGIC;
+	impl->ncols_alloc = 2;
+	t->impl = impl;
+	impl = NULL;
+	t->schema = tl_strdup(schema);
+	t->name = tl_strdup(name);
+	t->cols = calloc(2, sizeof(*t->cols));
+	t->key_idx = calloc(1, sizeof(*t->key_idx));
+	if (!t->schema || !t->name || !t->cols || !t->key_idx)
+		goto nomem;
+	t->ncols = 1;
+	t->cols[0].name = tl_strdup("_doc");
+	t->cols[0].type = tl_strdup("document");
+	t->cols[0].kind = TL_COL_DOCUMENT;
+	t->cols[1].name = tl_strdup("_id");
+	t->cols[1].type = tl_strdup("any");
+	t->cols[1].kind = TL_COL_OTHER;
+	if (!t->cols[0].name || !t->cols[0].type || !t->cols[1].name || !t->cols[1].type)
+		goto nomem;
+	t->key_kind = TL_KEYK_PRIMARY;
+	t->nkeys = 1;
+	t->key_idx[0] = 1;
+	t->part_idx = 1;
+	coll = tl_mongo__collection(c, schema, name);
+	est = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &e);
+	t->est_rows = est < 0 ? -1 : est;
+	mongoc_collection_destroy(coll);
+	*out = t;
+	return 0;
+nomem:
+	free(impl);
+	tl_mongo__free_table(t);
+	return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collection '%s.%s'", schema, name);
+}
+
+int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err)
+{
+	mongoc_collection_t *coll = tl_mongo__collection(c, t->schema, t->name);
+	bson_t filter = BSON_INITIALIZER;
+	bson_error_t e;
+	int64_t n;
+	int rc = 0;
+
+	n = mongoc_collection_count_documents(coll, &filter, NULL, NULL, NULL, &e);
+	if (n < 0)
+		rc = tl_mongo__error(err, &e, "cannot count the documents of mongo collection '%s.%s'", t->schema,
+				     t->name);
+	else
+		*out = n;
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	return rc;
+}
+
+int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err)
+{
+	mongoc_collection_t *coll = tl_mongo__collection(target, src->schema, src->name);
+	mongoc_cursor_t *cur = NULL;
+	bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+	const bson_t *doc;
+	bson_error_t e;
+	int found = 0, rc = 0;
+
+	BSON_APPEND_INT64(&opts, "limit", 1);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "_id", 1);
+	bson_append_document_end(&opts, &proj);
+	cur = mongoc_collection_find_with_opts(coll, &filter, &opts, NULL);
+	if (mongoc_cursor_next(cur, &doc))
+		found = 1;
+	if (mongoc_cursor_error(cur, &e))
+		rc = tl_mongo__error(err, &e, "cannot check target mongo collection '%s.%s' at %s", src->schema,
+				     src->name, target->where);
+	else
+		*is_empty = !found;
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
+	mongoc_collection_destroy(coll);
+	return rc;
+}

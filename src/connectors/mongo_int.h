@@ -1,0 +1,78 @@
+/*
+ * mongo_int.h - internals shared by the MongoDB connector files (src/connectors/mongo*.c).
+ *
+ * The connector is split by concern: mongo_conn.c (library init, connecting, errors,
+ * listing and describing collections, target checks), mongo_read.c (streaming reads,
+ * _id positions, checksums), mongo_write.c (bulk upserts and the ape-dts store) and
+ * mongo.c (the ops table). Only these files include <mongoc/mongoc.h> / <bson/bson.h>;
+ * nothing outside src/connectors/mongo*.c may include this header.
+ *
+ * Table model: a described collection has ONE data column, "_doc" (TL_COL_DOCUMENT):
+ * each batch row is one cell holding a whole raw BSON document, copied byte for byte.
+ * The order key "_id" is a pseudo column stored at cols[1] *past* ncols (ncols == 1),
+ * with key_idx[0] == part_idx == 1, so t->cols[t->key_idx[0]].name is "_id" for the
+ * migrator's messages and position checks while batches keep a single cell per row.
+ * row_key reads the _id out of the document itself, whatever idx says.
+ */
+#ifndef TL_MONGO_INT_H
+#define TL_MONGO_INT_H
+
+#include <mongoc/mongoc.h>
+#include "tideline/driver.h"
+
+struct tl_conn {
+	mongoc_client_t *client;
+	char *where; /* "host:port" for messages */
+};
+
+/* Calls mongoc_init exactly once per process (pthread_once); the only global state. */
+void tl_mongo__init_once(void);
+
+/*
+ * Sets err from a libmongoc error: code TL_ERR_DB, native = e->code, message
+ * "<formatted what>: <mongoc message>". Returns TL_ERR_DB.
+ */
+int tl_mongo__error(tl_error *err, const bson_error_t *e, const char *fmt, ...) TL_PRINTF(3, 4);
+
+/* A collection handle (caller destroys); db/coll are the raw names. */
+mongoc_collection_t *tl_mongo__collection(tl_conn *c, const char *db, const char *coll);
+
+/*
+ * Converts a tagged position value (§2.5) to a BSON value appended to `dst` under `key`.
+ * A value that cannot be parsed is TL_ERR_MISMATCH naming the collection and the value.
+ */
+int tl_mongo__append_pos_value(bson_t *dst, const char *key, const char *tagged, const tl_table *t,
+			       tl_error *err) TL_MUST_CHECK;
+
+/* Current time as BSON datetime milliseconds. */
+int64_t tl_mongo__now_ms(void);
+
+/* mongo_conn.c */
+int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
+void tl_mongo__disconnect(tl_conn *c);
+int tl_mongo__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
+int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+void tl_mongo__free_table(tl_table *t);
+int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
+int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
+
+/* mongo_read.c */
+int tl_mongo__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);
+int tl_mongo__read_batch(tl_reader *r, tl_batch *b, tl_error *err);
+void tl_mongo__close_reader(tl_reader *r);
+int tl_mongo__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n,
+		      tl_keyvals *out, tl_error *err);
+int tl_mongo__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows,
+		       uint64_t *sum, tl_error *err);
+
+/* mongo_write.c */
+int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
+int tl_mongo__ape_store_init(tl_conn *c, const char *schema, const char *table, tl_error *err);
+int tl_mongo__ape_store_load(tl_conn *c, const char *schema, const char *table, const char *task_id,
+			     tl_ape_row_fn fn, void *ctx, tl_error *err);
+int tl_mongo__ape_store_put(tl_conn *c, const char *schema, const char *table, const char *task_id,
+			    const tl_ape_row *row, tl_error *err);
+int tl_mongo__ape_store_forget(tl_conn *c, const char *schema, const char *table, const char *task_id,
+			       tl_error *err);
+
+#endif
