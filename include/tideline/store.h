@@ -120,12 +120,12 @@ int tl_store_task_ids(tl_store *s, char ***out, tl_error *err) TL_MUST_CHECK;
 void tl_store_free_list(char **list);
 
 /*
- * Additions for import and status (src/store/store_records.c, store_task.c).
+ * Additions for import and status (store_records.c, store_task.c).
  *
  * tl_store_import_set_ex is tl_store_import_set that keeps each record's own text: for
  * every record written it calls `origin` (may be NULL) with the record's origin (source
  * path and line, as in the set), which sets *ts to the line's timestamp (NULL: now) and
- * *json/*json_len to the exact JSON text of the line (NULL: written from the position).
+ * *json and *json_len to the exact JSON text of the line (NULL: written from the position).
  * The pointers must stay valid until the next call. `stats` (may be NULL) counts the
  * rows written. Inside tl_store_begin/commit it joins that transaction.
  */

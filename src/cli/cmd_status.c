@@ -1,5 +1,469 @@
-/* cmd_status.c - placeholder for 'tideline status' until it lands. */
+/*
+ * cmd_status.c - `tideline status [--store PATH | TASK.ini] [--task-id ID] [--json]`:
+ * per table state, rows copied, last key, estimated total, percent, rate (rows/s over
+ * the last minute), ETA and last update, then a total line per task.
+ *
+ * The store is opened read-only and read in one snapshot (WAL), so status works while
+ * a run writes. With TASK.ini the store and task id come from the task file; with
+ * --store and no --task-id every task in the store is shown. --json prints one JSON
+ * document (cJSON) instead of the tables.
+ */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cjson/cJSON.h>
 #include "cli/cli.h"
-static int run_status(int argc, char **argv) { (void)argc; (void)argv; fprintf(stderr, "tideline: error: 'status' is not implemented yet\n"); return 1; }
-const struct tl_command tl_cmd_status = { "status", "tideline status", "(not implemented yet)", run_status };
+#include "tideline/buf.h"
+#include "tideline/config.h"
+#include "tideline/logfmt.h"
+#include "tideline/store.h"
+
+#define KEY_DISPLAY_MAX 40
+
+/* One table's row, copied out of the store. */
+struct srow {
+	char *task_id, *schema, *tb, *state, *last_key, *last_update, *finished_at;
+	int64_t rows, est;
+	double percent, rate, eta; /* < 0 unknown */
+};
+
+struct srows {
+	struct srow *v;
+	size_t n, cap;
+};
+
+static void srows_free(struct srows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct srow *x = &r->v[i];
+
+		free(x->task_id); free(x->schema); free(x->tb); free(x->state);
+		free(x->last_key); free(x->last_update); free(x->finished_at);
+	}
+	free(r->v);
+}
+
+static int dup_field(char **out, const char *s, tl_error *err)
+{
+	*out = NULL;
+	if (s && !(*out = tl_strdup(s)))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading progress");
+	return 0;
+}
+
+static int is_finished(const struct srow *x)
+{
+	return x->state && strcmp(x->state, "finished") == 0;
+}
+
+static int collect(void *vctx, const tl_store_progress *p, tl_error *err)
+{
+	struct srows *r = vctx;
+	struct srow *x;
+	int rc;
+
+	if (r->n == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 64;
+		struct srow *nv = realloc(r->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading progress");
+		r->v = nv;
+		r->cap = ncap;
+	}
+	x = &r->v[r->n];
+	memset(x, 0, sizeof(*x));
+	r->n++;
+	if ((rc = dup_field(&x->task_id, p->task_id, err)) || (rc = dup_field(&x->schema, p->schema, err)) ||
+	    (rc = dup_field(&x->tb, p->tb, err)) || (rc = dup_field(&x->state, p->state, err)) ||
+	    (rc = dup_field(&x->last_key, p->last_key, err)) || (rc = dup_field(&x->last_update, p->last_update, err)) ||
+	    (rc = dup_field(&x->finished_at, p->finished_at, err)))
+		return rc;
+	x->rows = p->rows_copied;
+	x->est = p->est_rows;
+	x->percent = p->percent;
+	x->rate = is_finished(x) ? -1.0 : p->rate;
+	x->eta = -1.0;
+	if (!is_finished(x) && x->rate > 0 && x->est >= 0 && x->rows >= 0)
+		x->eta = x->est > x->rows ? (double)(x->est - x->rows) / x->rate : 0.0;
+	return 0;
+}
+
+/* Totals of the rows [from, to) of one task. */
+struct total {
+	size_t tables, finished;
+	int64_t rows, est, remaining;
+	int rows_known, est_known;
+	double rate, eta, percent;
+};
+
+static void sum_rows(const struct srows *r, size_t from, size_t to, struct total *t)
+{
+	int64_t done_of_est = 0;
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = from; i < to; i++) {
+		const struct srow *x = &r->v[i];
+
+		t->tables++;
+		if (is_finished(x))
+			t->finished++;
+		if (x->rows >= 0) {
+			t->rows += x->rows;
+			t->rows_known = 1;
+		}
+		if (x->est >= 0) {
+			t->est += x->est;
+			t->est_known = 1;
+			if (is_finished(x))
+				done_of_est += x->est;
+			else if (x->rows >= 0)
+				done_of_est += x->rows < x->est ? x->rows : x->est;
+			if (!is_finished(x))
+				t->remaining += x->rows >= 0 && x->rows < x->est ? x->est - x->rows : (x->rows < 0 ? x->est : 0);
+		}
+		if (x->rate > 0)
+			t->rate += x->rate;
+	}
+	t->percent = t->est > 0 ? 100.0 * (double)done_of_est / (double)t->est
+		     : (t->tables && t->finished == t->tables ? 100.0 : -1.0);
+	t->eta = t->finished == t->tables ? 0.0 : (t->rate > 0 && t->est_known ? (double)t->remaining / t->rate : -1.0);
+}
+
+/* Human form of an order_key JSON: id=6, or a=1,b=30; long values are shortened. */
+static void key_text(const char *order_key, char *out, size_t outsz)
+{
+	cJSON *root = NULL, *arr, *pair;
+	tl_buf b = TL_BUF_INIT;
+	int first = 1, ok = 1;
+
+	snprintf(out, outsz, "-");
+	if (!order_key)
+		return;
+	root = cJSON_Parse(order_key);
+	if (!root || !cJSON_IsObject(root) || !root->child) {
+		snprintf(out, outsz, "%s", order_key);
+		goto cleanup;
+	}
+	arr = root->child;
+	if (arr->string && strcmp(arr->string, "single") == 0) {
+		cJSON *c = cJSON_GetArrayItem(arr, 0), *v = cJSON_GetArrayItem(arr, 1);
+
+		ok = tl_buf_printf(&b, NULL, "%s=%s", cJSON_IsString(c) ? c->valuestring : "?",
+				   cJSON_IsString(v) ? v->valuestring : "NULL") == 0;
+	} else {
+		cJSON_ArrayForEach(pair, arr)
+		{
+			cJSON *c = cJSON_GetArrayItem(pair, 0), *v = cJSON_GetArrayItem(pair, 1);
+
+			ok = ok && tl_buf_printf(&b, NULL, "%s%s=%s", first ? "" : ",",
+						 cJSON_IsString(c) ? c->valuestring : "?",
+						 cJSON_IsString(v) ? v->valuestring : "NULL") == 0;
+			first = 0;
+		}
+	}
+	if (ok && b.data) {
+		if (b.len > KEY_DISPLAY_MAX)
+			snprintf(out, outsz, "%.*s...", KEY_DISPLAY_MAX - 3, b.data);
+		else
+			snprintf(out, outsz, "%s", b.data);
+	}
+cleanup:
+	tl_buf_release(&b);
+	cJSON_Delete(root);
+}
+
+static void fmt_i64(int64_t v, char *out, size_t n)
+{
+	if (v < 0)
+		snprintf(out, n, "-");
+	else
+		snprintf(out, n, "%lld", (long long)v);
+}
+
+static void fmt_pct(double v, char *out, size_t n)
+{
+	if (v < 0)
+		snprintf(out, n, "-");
+	else
+		snprintf(out, n, "%.1f%%", v);
+}
+
+static void fmt_rate(double v, char *out, size_t n)
+{
+	if (v < 0)
+		snprintf(out, n, "-");
+	else
+		snprintf(out, n, "%.0f/s", v);
+}
+
+static void fmt_eta(double secs, char *out, size_t n)
+{
+	long long s;
+
+	if (secs < 0) {
+		snprintf(out, n, "-");
+		return;
+	}
+	s = (long long)ceil(secs);
+	if (s >= 86400)
+		snprintf(out, n, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+	else if (s >= 3600)
+		snprintf(out, n, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+	else if (s >= 60)
+		snprintf(out, n, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(out, n, "%llds", s);
+}
+
+enum { C_TABLE, C_STATE, C_ROWS, C_TOTAL, C_PCT, C_RATE, C_ETA, C_KEY, C_UPDATE, NCOLS };
+static const char *const col_names[NCOLS] = {"TABLE", "STATE", "ROWS", "TOTAL", "PERCENT", "RATE", "ETA",
+					     "LAST KEY", "LAST UPDATE"};
+
+/* The cells of one row, formatted. */
+static void cells(const struct srow *x, char c[NCOLS][256])
+{
+	snprintf(c[C_TABLE], 256, "%s.%s", x->schema ? x->schema : "", x->tb ? x->tb : "");
+	snprintf(c[C_STATE], 256, "%s", x->state ? x->state : "-");
+	fmt_i64(x->rows, c[C_ROWS], 256);
+	fmt_i64(x->est, c[C_TOTAL], 256);
+	fmt_pct(x->percent, c[C_PCT], 256);
+	fmt_rate(x->rate, c[C_RATE], 256);
+	fmt_eta(x->eta, c[C_ETA], 256);
+	key_text(x->last_key, c[C_KEY], 256);
+	snprintf(c[C_UPDATE], 256, "%s", x->last_update ? x->last_update : "-");
+}
+
+static void print_task(const char *store_path, const struct srows *r, size_t from, size_t to)
+{
+	static char c[NCOLS][256];
+	size_t w[NCOLS], i, j;
+	struct total t;
+	char a[64], b[64], p[64], rt[64], eta[64];
+
+	for (j = 0; j < NCOLS; j++)
+		w[j] = strlen(col_names[j]);
+	for (i = from; i < to; i++) {
+		cells(&r->v[i], c);
+		for (j = 0; j < NCOLS; j++)
+			if (strlen(c[j]) > w[j])
+				w[j] = strlen(c[j]);
+	}
+	printf("task '%s' (store %s)\n", r->v[from].task_id, store_path);
+	for (j = 0; j + 1 < NCOLS; j++)
+		printf("%-*s  ", (int)w[j], col_names[j]);
+	printf("%s\n", col_names[NCOLS - 1]);
+	for (i = from; i < to; i++) {
+		cells(&r->v[i], c);
+		for (j = 0; j < NCOLS; j++) {
+			int right = j == C_ROWS || j == C_TOTAL || j == C_PCT || j == C_RATE || j == C_ETA;
+
+			if (j + 1 == NCOLS)
+				printf("%s\n", c[j]);
+			else
+				printf(right ? "%*s  " : "%-*s  ", (int)w[j], c[j]);
+		}
+	}
+	sum_rows(r, from, to, &t);
+	fmt_i64(t.rows_known ? t.rows : -1, a, sizeof(a));
+	fmt_i64(t.est_known ? t.est : -1, b, sizeof(b));
+	fmt_pct(t.percent, p, sizeof(p));
+	fmt_rate(t.rate > 0 ? t.rate : -1, rt, sizeof(rt));
+	fmt_eta(t.eta, eta, sizeof(eta));
+	printf("total: %zu table%s, %zu finished; %s rows copied of %s estimated (%s); rate %s; ETA %s\n", t.tables,
+	       t.tables == 1 ? "" : "s", t.finished, a, b, p, rt, eta);
+}
+
+/* Adds a number, or null when negative (unknown). */
+static int add_num(cJSON *o, const char *name, double v)
+{
+	return (v < 0 ? cJSON_AddNullToObject(o, name) : cJSON_AddNumberToObject(o, name, v)) != NULL;
+}
+
+static int add_str(cJSON *o, const char *name, const char *v)
+{
+	return (v ? cJSON_AddStringToObject(o, name, v) : cJSON_AddNullToObject(o, name)) != NULL;
+}
+
+static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to)
+{
+	cJSON *task = cJSON_CreateObject(), *tables, *tot;
+	struct total t;
+	size_t i;
+	int ok;
+
+	if (!task || !cJSON_AddItemToArray(tasks, task))
+		return cJSON_Delete(task), 0;
+	ok = add_str(task, "task_id", r->v[from].task_id) && (tables = cJSON_AddArrayToObject(task, "tables")) != NULL;
+	for (i = from; ok && i < to; i++) {
+		const struct srow *x = &r->v[i];
+		cJSON *o = cJSON_CreateObject(), *key = NULL;
+
+		if (!o || !cJSON_AddItemToArray(tables, o))
+			return cJSON_Delete(o), 0;
+		ok = add_str(o, "schema", x->schema) && add_str(o, "tb", x->tb) && add_str(o, "state", x->state) &&
+		     add_num(o, "rows_copied", (double)x->rows) && add_num(o, "est_rows", (double)x->est) &&
+		     add_num(o, "percent", x->percent) && add_num(o, "rate", x->rate) &&
+		     add_num(o, "eta_seconds", x->eta >= 0 ? ceil(x->eta) : -1);
+		if (!ok)
+			return 0;
+		/* the order_key as JSON (the stored text is JSON; kept as a string if it is not) */
+		if (x->last_key) {
+			key = cJSON_Parse(x->last_key);
+			if (!key)
+				key = cJSON_CreateString(x->last_key);
+		} else {
+			key = cJSON_CreateNull();
+		}
+		if (!key || !cJSON_AddItemToObject(o, "last_key", key))
+			return cJSON_Delete(key), 0;
+		ok = add_str(o, "last_update", x->last_update) && add_str(o, "finished_at", x->finished_at);
+	}
+	if (!ok)
+		return 0;
+	sum_rows(r, from, to, &t);
+	tot = cJSON_AddObjectToObject(task, "total");
+	return tot && add_num(tot, "tables", (double)t.tables) && add_num(tot, "finished", (double)t.finished) &&
+	       add_num(tot, "rows_copied", t.rows_known ? (double)t.rows : -1) &&
+	       add_num(tot, "est_rows", t.est_known ? (double)t.est : -1) && add_num(tot, "percent", t.percent) &&
+	       add_num(tot, "rate", t.rate > 0 ? t.rate : -1) &&
+	       add_num(tot, "eta_seconds", t.eta >= 0 ? ceil(t.eta) : -1);
+}
+
+static int print_json(const char *store_path, const struct srows *r, tl_error *err)
+{
+	cJSON *root = cJSON_CreateObject(), *tasks;
+	char now[32], *text = NULL;
+	size_t from = 0, to;
+	int rc = 0;
+
+	tl_logfmt_now(now);
+	if (!root || !add_str(root, "store", store_path) || !add_str(root, "generated_at", now) ||
+	    !(tasks = cJSON_AddArrayToObject(root, "tasks")))
+		goto nomem;
+	while (from < r->n) {
+		for (to = from + 1; to < r->n && strcmp(r->v[to].task_id, r->v[from].task_id) == 0; to++)
+			;
+		if (!json_task(tasks, r, from, to))
+			goto nomem;
+		from = to;
+	}
+	text = cJSON_PrintUnformatted(root);
+	if (!text)
+		goto nomem;
+	printf("%s\n", text);
+	goto cleanup;
+nomem:
+	rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory writing the status document");
+cleanup:
+	cJSON_free(text);
+	cJSON_Delete(root);
+	return rc;
+}
+
+static double now_unix(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return (double)time(NULL);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int run_status(int argc, char **argv)
+{
+	tl_error err = TL_ERROR_INIT;
+	tl_config *cfg = NULL;
+	tl_store *store = NULL;
+	struct srows rows = {NULL, 0, 0};
+	const char *store_path = NULL, *task_id = NULL, *task_file = NULL;
+	int as_json = 0, status = 1, i;
+	size_t from, to;
+
+	if (tl_cli_wants_help(&tl_cmd_status, argc, argv))
+		return 0;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--json") == 0) {
+			as_json = 1;
+		} else if (strcmp(a, "--store") == 0 || strcmp(a, "--task-id") == 0) {
+			if (i + 1 >= argc)
+				return tl_cli_usage(&tl_cmd_status, "option needs a value");
+			if (a[2] == 's')
+				store_path = argv[++i];
+			else
+				task_id = argv[++i];
+		} else if (strncmp(a, "--store=", 8) == 0) {
+			store_path = a + 8;
+		} else if (strncmp(a, "--task-id=", 10) == 0) {
+			task_id = a + 10;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "tideline status: unknown option '%s'\n", a);
+			return tl_cli_usage(&tl_cmd_status, NULL);
+		} else if (!task_file) {
+			task_file = a;
+		} else {
+			return tl_cli_usage(&tl_cmd_status, "only one TASK.ini may be given");
+		}
+	}
+	if (!store_path && !task_file)
+		return tl_cli_usage(&tl_cmd_status, "give --store PATH or a TASK.ini");
+	if (store_path && task_file)
+		return tl_cli_usage(&tl_cmd_status, "give either --store PATH or a TASK.ini, not both");
+	if (task_id && !*task_id)
+		return tl_cli_usage(&tl_cmd_status, "--task-id must not be empty");
+	if (task_file) {
+		if (tl_config_load(task_file, &cfg, &err))
+			goto fail;
+		store_path = cfg->store_path;
+		if (!task_id)
+			task_id = cfg->task_id ? cfg->task_id : "default";
+	}
+	if (tl_store_open(&store, store_path, TL_STORE_READONLY, &err) ||
+	    tl_store_foreach_progress(store, task_id, now_unix(), collect, &rows, &err))
+		goto fail;
+	if (as_json) {
+		if (print_json(store_path, &rows, &err))
+			goto fail;
+	} else if (rows.n == 0) {
+		if (task_id)
+			printf("task '%s' has no progress in store %s\n", task_id, store_path);
+		else
+			printf("store %s has no progress records\n", store_path);
+	} else {
+		for (from = 0; from < rows.n; from = to) {
+			for (to = from + 1; to < rows.n && strcmp(rows.v[to].task_id, rows.v[from].task_id) == 0; to++)
+				;
+			if (from)
+				printf("\n");
+			print_task(store_path, &rows, from, to);
+		}
+	}
+	if (fflush(stdout) != 0) {
+		tl_error_set(&err, TL_ERR_IO, "cannot write the status to standard output");
+		goto fail;
+	}
+	status = 0;
+	goto cleanup;
+fail:
+	status = tl_cli_fail(&err);
+cleanup:
+	srows_free(&rows);
+	tl_store_close(store);
+	tl_config_free(cfg);
+	return status;
+}
+
+const struct tl_command tl_cmd_status = {
+	"status",
+	"tideline status [--store PATH | TASK.ini] [--task-id ID] [--json]",
+	"show per-table progress: state, rows, last key, total, percent, rate, ETA, last update",
+	run_status,
+};
