@@ -29,6 +29,7 @@ struct tl_recorder {
 	tl_conn *ape_conn;
 	tl_buf line;
 	tl_buf json;
+	int documents; /* MongoDB: positions always in the current order_key form (§2.5) */
 };
 
 static int mkdir_p(const char *path, tl_error *err)
@@ -76,6 +77,10 @@ int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, co
 	r->store = store;
 	r->ape_ops = ape_ops;
 	r->ape_conn = ape_conn;
+	{
+		const struct tl_driver_ops *src = tl_driver_find(cfg->src_db_type);
+		r->documents = src && (src->caps & TL_CAP_DOCUMENTS);
+	}
 	tl_buf_init(&r->line, 0);
 	tl_buf_init(&r->json, 0);
 	if ((rc = mkdir_p(cfg->log_dir, err)) || (rc = open_append(cfg->log_dir, "position.log", &r->position_log, err)) ||
@@ -137,14 +142,25 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 	char ts[32];
 	int rc;
 
+	tl_position styled = TL_POSITION_INIT;
+
 	pthread_mutex_lock(&r->mu);
+	/* The store keeps the record in the form the log line has, so an export reproduces it. */
+	if ((rc = tl_pos_copy(&styled, pos, err)))
+		goto cleanup;
+	if (styled.nkeys == 1 && styled.type == TL_POS_RDB_SNAPSHOT)
+		/* the seed's order_col form only for keyed batch positions: a split table's
+		 * checkpoint in that form would not be honoured on resume (tideline.md §5) */
+		styled.form = r->cfg->position_format == TL_STYLE_ORDER_COL && !r->documents && is_current
+				      ? TL_KEY_ORDER_COL
+				      : TL_KEY_SINGLE;
 	tl_logfmt_now(ts);
 	tl_buf_reset(&r->line);
-	if ((rc = tl_logfmt_format_position(&r->line, ts, is_current, pos, r->cfg->position_format, err)))
+	if ((rc = tl_logfmt_format_position(&r->line, ts, is_current, &styled, TL_STYLE_ASIS, err)))
 		goto cleanup;
 	if ((rc = tl_store_begin(r->store, err)))
 		goto cleanup;
-	rc = tl_store_put_position(r->store, r->cfg->task_id, pos, is_current, ts, "run", 0, rows_copied, err);
+	rc = tl_store_put_position(r->store, r->cfg->task_id, &styled, is_current, ts, "run", 0, rows_copied, err);
 	if (rc) {
 		tl_store_rollback(r->store);
 		goto cleanup;
@@ -156,6 +172,7 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 		goto cleanup;
 	rc = ape_put(r, "SnapshotDoing", pos, err);
 cleanup:
+	tl_pos_clear(&styled);
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
