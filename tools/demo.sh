@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # demo.sh - the README's demo: installs what is needed, builds tideline, starts two
-# throwaway MariaDB servers, creates a `shop` database (300,000 orders, customers and a
+# throwaway MariaDB servers, creates a `shop` database (1,000,000 orders, customers and a
 # keyless events table), starts a copy, kills it with SIGKILL mid-way, shows `plan` and
 # `status`, runs again (it resumes at the breakpoint), and checks target = source.
 # Finally it round-trips the sample logs in docs/samples through import/status/export.
@@ -22,7 +22,7 @@ port_of() { echo "$1" | sed 's#.*:\([0-9]*\)$#\1#'; }
 SRC=(mariadb --protocol=TCP -h 127.0.0.1 -P "$(port_of "$TL_MYSQL_SRC_URL")" -uroot)
 DST=(mariadb --protocol=TCP -h 127.0.0.1 -P "$(port_of "$TL_MYSQL_DST_URL")" -uroot)
 
-echo "== creating source database shop (300,000 orders)"
+echo "== creating source database shop (1,000,000 orders)"
 schema="CREATE DATABASE shop;
 CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, email VARCHAR(128) UNIQUE);
 CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(12,2), note TEXT,
@@ -30,14 +30,13 @@ CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, amoun
 CREATE TABLE shop.events (kind VARCHAR(16), at TIMESTAMP(3) NULL, detail JSON);"
 "${SRC[@]}" -e "$schema"
 "${DST[@]}" -e "$schema"
+# MariaDB's Sequence engine (seq_1_to_N) generates the rows on the server.
 "${SRC[@]}" shop -e "
-SET SESSION cte_max_recursion_depth = 1000000;
-INSERT INTO customers WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < 10000)
-  SELECT n, CONCAT('customer ', n), CONCAT('c', n, '@example.com') FROM s;
-INSERT INTO orders WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < 300000)
-  SELECT n, 1 + n % 10000, n * 1.25, REPEAT('x', n % 50), TIMESTAMPADD(SECOND, n, '2024-01-01'), UNHEX(MD5(n)) FROM s;
-INSERT INTO events WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM s WHERE n < 5000)
-  SELECT ELT(1 + n % 3, 'view', 'cart', 'buy'), TIMESTAMPADD(SECOND, n, '2024-01-01'), JSON_OBJECT('n', n) FROM s;"
+INSERT INTO customers SELECT seq, CONCAT('customer ', seq), CONCAT('c', seq, '@example.com') FROM seq_1_to_10000;
+INSERT INTO orders SELECT seq, 1 + seq % 10000, seq * 1.25, REPEAT('x', seq % 50),
+  TIMESTAMPADD(SECOND, seq, '2024-01-01'), UNHEX(MD5(seq)) FROM seq_1_to_1000000;
+INSERT INTO events SELECT ELT(1 + seq % 3, 'view', 'cart', 'buy'), TIMESTAMPADD(SECOND, seq, '2024-01-01'),
+  JSON_OBJECT('n', seq) FROM seq_1_to_5000;"
 
 cat > "$work/task.ini" <<INI
 [global]
@@ -46,12 +45,12 @@ task_id=shop_copy
 db_type=mysql
 extract_type=snapshot
 url=$TL_MYSQL_SRC_URL
-batch_size=2000
+batch_size=1000
 [sinker]
 db_type=mysql
 sink_type=write
 url=$TL_MYSQL_DST_URL
-batch_size=500
+batch_size=200
 [filter]
 do_dbs=shop
 [pipeline]
@@ -63,10 +62,15 @@ log_dir=$work/logs
 resume_type=from_log
 INI
 
-echo "== run 1: copying, then SIGKILL after 2 seconds"
+echo "== run 1: copying, then SIGKILL right after the first checkpoint of shop.orders"
 ( cd "$work" && exec "$tl" run task.ini ) &
 pid=$!
-sleep 2
+for _ in $(seq 1 600); do
+  # wait for the first checkpoint of the big table, then kill without warning
+  grep -q '"tb":"orders"' "$work/logs/position.log" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.05
+done
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 echo "-- target rows after the kill: $("${DST[@]}" -N -e 'SELECT (SELECT COUNT(*) FROM shop.orders)+(SELECT COUNT(*) FROM shop.customers)+(SELECT COUNT(*) FROM shop.events)')"

@@ -82,6 +82,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_TABLE_GET] =
 		"SELECT schema, tb, est_rows, rows_copied, target_empty_at_start, mode, state,"
 		" target_rows_at_finish FROM task_table WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
+	[ST_TABLE_ROWS] = "UPDATE task_table SET rows_copied = ?4, updated_at = ?5"
+			  " WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
 	[ST_TABLE_FIN_ROWS] = "UPDATE finished SET target_rows = ?4 WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
 	[ST_SOURCE_SEEN] = "SELECT 1 FROM import_source WHERE task_id = ?1 AND path = ?2 AND size = ?3 AND hash = ?4",
 	[ST_SOURCE_MARK] =

@@ -246,6 +246,14 @@ int tl_store_put_position(tl_store *s, const char *task_id, const tl_position *p
 		goto cleanup;
 	if (rows_copied >= 0)
 		rc = rate_sample(s, task_id, p->schema, p->tb, rows_copied, err);
+	if (!rc && rows_copied >= 0) {
+		/* the table's statistics follow every checkpoint (status, plan's rows left, resume counts) */
+		sqlite3_stmt *st;
+		if (!(rc = tl_store__stmt(s, ST_TABLE_ROWS, &st, err)) && !(rc = tl_store__bind_text(s, st, 1, task_id, err)) &&
+		    !(rc = tl_store__bind_text(s, st, 2, p->schema, err)) && !(rc = tl_store__bind_text(s, st, 3, p->tb, err)) &&
+		    !(rc = tl_store__bind_i64(s, st, 4, rows_copied, 0, err)) && !(rc = tl_store__bind_text(s, st, 5, ts, err)))
+			rc = step_done(s, st, "updating table statistics", err);
+	}
 cleanup:
 	rowbufs_release(&b);
 	return tl_store__tx_leave(s, owned, rc, err);
