@@ -14,7 +14,7 @@ tl=$root/build/tideline
 
 work=$(mktemp -d /tmp/tideline-demo-XXXXXX)
 chmod 755 "$work"
-cleanup() { bash tools/servers.sh stop "$work/servers" >/dev/null 2>&1 || true; }
+cleanup() { bash "$root/tools/servers.sh" stop "$work/servers" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 TL_PORT_BASE=${TL_PORT_BASE:-23400} bash tools/servers.sh start "$work/servers" mysql >/dev/null
 source "$work/servers/env.sh"

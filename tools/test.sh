@@ -18,7 +18,7 @@ cmake --build build-asan -j "$jobs"
 
 srv=$(mktemp -d /tmp/tideline-servers-XXXXXX)
 chmod 755 "$srv"
-cleanup() { bash tools/servers.sh stop "$srv" >/dev/null 2>&1 || true; rm -rf "$srv"; }
+cleanup() { bash "$root/tools/servers.sh" stop "$srv" >/dev/null 2>&1 || true; rm -rf "$srv"; }
 trap cleanup EXIT
 TL_PORT_BASE=${TL_PORT_BASE:-23300} bash tools/servers.sh start "$srv"
 # shellcheck disable=SC1091

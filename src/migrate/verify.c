@@ -394,19 +394,27 @@ static int finished_check(const struct vctx *v, tl_verify_table *vt, tl_error *e
 	return 0;
 }
 
-/* Can a difference in t be narrowed to key ranges? NULL = yes, else why not. */
-static const char *why_not_split(const struct vctx *v, const tl_table *t)
+/*
+ * Can a difference in t be narrowed to key ranges? Sets *can; when not, the table's note
+ * says why.
+ */
+static int check_splittable(const struct vctx *v, const tl_table *t, tl_verify_table *vt, int *can, tl_error *err)
 {
+	*can = 0;
 	if (!v->ops->checksum)
-		return "the connector has no checksum: row counts only, no key ranges";
+		return set_note(vt, err, "the %s connector has no checksum: row counts only, no key ranges",
+				v->ops->name, NULL);
 	if (t->ncols == 0)
-		return "the table has no columns";
-	if (v->ops->next_bound)
-		return splittable(t->cols[t->part_idx].kind) ? NULL
-							     : "the partition column's type cannot be split into ranges";
-	if (t->nkeys == 1 && t->key_idx[0] == t->part_idx)
-		return NULL; /* keys read in order (documents by _id) */
-	return "the connector cannot split this table into key ranges";
+		return set_note(vt, err, "%s", "the table has no columns", NULL);
+	if (v->ops->next_bound && !splittable(t->cols[t->part_idx].kind))
+		return set_note(vt, err, "partition column %s (%s) cannot be split into key ranges",
+				t->cols[t->part_idx].name, t->cols[t->part_idx].type);
+	/* without next_bound: keys read in order (documents by _id) */
+	if (!v->ops->next_bound && !(t->nkeys == 1 && t->key_idx[0] == t->part_idx))
+		return set_note(vt, err, "the %s connector cannot split this table into key ranges", v->ops->name,
+				NULL);
+	*can = 1;
+	return 0;
 }
 
 static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
@@ -414,8 +422,7 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 	tl_table *t = NULL;
 	tl_error terr = TL_ERROR_INIT;
 	struct sums s = {0, 0}, d = {0, 0};
-	const char *why;
-	int empty = 0, rc;
+	int empty = 0, can = 0, rc;
 
 	vt->src_rows = vt->dst_rows = vt->rows_at_finish = -1;
 	vt->checksummed = v->ops->checksum != NULL;
@@ -461,10 +468,8 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 	}
 	vt->state = TL_VERIFY_DIFFERS;
 	vt->content_differs = s.sum != d.sum;
-	if ((why = why_not_split(v, t))) {
-		rc = set_note(vt, err, "%s", why, NULL);
+	if ((rc = check_splittable(v, t, vt, &can, err)) || !can)
 		goto cleanup;
-	}
 	if (!(vt->part_col = tl_strdup(t->cols[t->part_idx].name))) {
 		rc = nomem(err);
 		goto cleanup;
