@@ -23,8 +23,48 @@ static int is_blank(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* Offset of the first byte that is not valid UTF-8, or -1 (JSON text must be UTF-8, as serde_json demands). */
+static long utf8_invalid_at(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t k, need;
+		unsigned cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return (long)i;
+		}
+		if (i + need >= n)
+			return (long)i;
+		for (k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (long)i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return (long)i;
+		i += need + 1;
+	}
+	return -1;
+}
+
 int tl_logfmt_parse_line(const char *line, size_t len, tl_logrec *out, tl_error *err)
 {
+	long bad;
 	const char *first, *last, *p = line, *end;
 	int rc;
 
@@ -49,6 +89,9 @@ int tl_logfmt_parse_line(const char *line, size_t len, tl_logrec *out, tl_error 
 	last = first ? memrchr(first, '}', (size_t)(end - first)) : NULL;
 	if (!first || !last)
 		return tl_error_set(err, TL_ERR_PARSE, "no JSON object on the line");
+	bad = utf8_invalid_at((const unsigned char *)first, (size_t)(last - first) + 1);
+	if (bad >= 0)
+		return tl_error_set(err, TL_ERR_PARSE, "invalid UTF-8 at byte %ld of the JSON", bad);
 	out->json = first;
 	out->json_len = (size_t)(last - first) + 1;
 	out->is_current = memmem(line, len, CURRENT_MARK, sizeof(CURRENT_MARK) - 1) != NULL;

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# hostile.sh - nothing a user feeds in may crash tideline or corrupt its store: every file
+# of tests/data/hostile (bad task files, bad log lines) gets a clear message naming the
+# file and line or the section and key, a non-zero exit, and an unchanged store and logs
+# (checksums before/after). Also: a store that is not SQLite, a store from a newer schema,
+# a read-only log dir and a full disk (small tmpfs, when mounting is allowed), and a table
+# named `a`; DROP TABLE x; --` with a column full of quote characters, which must copy like
+# any other (MySQL and PostgreSQL).
+set -uo pipefail
+: "${TL_BIN:?}" "${TL_SRC:?}"
+if [ -z "${TL_MYSQL_SRC_URL:-}" ] || [ -z "${TL_PG_SRC_URL:-}" ]; then
+  [ -n "${CI:-}" ] && { echo "FAIL: test servers not started under CI"; exit 1; }
+  echo "skipped: TL_MYSQL_SRC_URL / TL_PG_SRC_URL not set"; exit 77
+fi
+corpus=$TL_SRC/tests/data/hostile
+work=$(mktemp -d /tmp/tl-hostile-XXXXXX)
+mnt=
+cleanup() { [ -n "$mnt" ] && umount "$mnt" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails+1)); fi; }
+sum_state() { (cat "$1"/position.log "$1"/finished.log 2>/dev/null; sqlite3 "$1/checkpoint.db" \
+  'select * from position; select * from finished; select * from task_table' 2>/dev/null) | md5sum; }
+
+# A store and logs with real content, to prove they are left alone.
+mkdir -p "$work/logs"
+printf '2024-01-01 00:00:00.000000 | current_position | {"type":"RdbSnapshot","db_type":"mysql","schema":"s","tb":"t","order_key":{"single":["id","7"]}}\n' > "$work/seed.log"
+"$TL_BIN" import --store "$work/logs/checkpoint.db" "$work/seed.log" >/dev/null
+cp "$work/seed.log" "$work/logs/position.log"
+before=$(sum_state "$work/logs")
+
+# 1. bad task files: expected message fragment per file
+declare -A expect=(
+  [missing_sinker.ini]="[sinker] db_type is required"
+  [wrong_type.ini]="buffer_size=lots can not be parsed"
+  [unknown_db_type.ini]="db_type=oracle is not supported"
+  [url_without_host.ini]="no host"
+  [bad_resume_type.ini]="resume_type=sometimes"
+  [malformed_line.ini]="malformed_line.ini:7:"
+  [from_db_without_url.ini]="[resumer] url is required"
+  [bad_table_full_name.ini]="table_full_name=a.b.c"
+  [mongo_chunk.ini]="parallel_type=chunk is not supported for mongo"
+)
+for f in "${!expect[@]}"; do
+  sed -e "s#@SRC@#$TL_MYSQL_SRC_URL#; s#@DST@#$TL_MYSQL_DST_URL#" "$corpus/$f" > "$work/$f"
+  printf '[runtime]\nlog_dir=%s/logs\n' "$work" >> "$work/$f"
+  out=$("$TL_BIN" run "$work/$f" 2>&1); rc=$?
+  check "$f: exit $rc, says '${expect[$f]}'" "[ $rc -ne 0 ] && [ $rc -ne 139 ] && echo \"\$out\" | grep -qF -- '${expect[$f]}'"
+done
+check "store and logs unchanged after bad task files" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
+
+# 2. bad log lines: import fails with FILE:LINE, store unchanged; the CRLF file is fine
+for f in "$corpus"/*.log; do
+  name=$(basename "$f")
+  out=$("$TL_BIN" import --store "$work/logs/checkpoint.db" "$f" 2>&1); rc=$?
+  if [ "$name" = crlf_ok.log ]; then
+    check "$name is accepted" "[ $rc -eq 0 ]"
+    "$TL_BIN" import --store "$work/logs/checkpoint.db" "$work/seed.log" >/dev/null # restore the seed record
+    sqlite3 "$work/logs/checkpoint.db" "delete from position where schema='hostile_db'"
+  else
+    check "$name: exit $rc, names $name:1" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF '$name:1:'"
+  fi
+done
+# the same bad lines as a run's resume source: the run refuses before copying anything
+printf '[extractor]\ndb_type=mysql\nurl=%s\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_dbs=nonexistent_db\n[runtime]\nlog_dir=%s/logs\n[resumer]\nresume_type=from_log\nlog_dir=%s/none\nconfig_file=%s\n' \
+  "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" "$work" "$work" "$corpus/number_value.log" > "$work/badsrc.ini"
+out=$("$TL_BIN" run "$work/badsrc.ini" 2>&1); rc=$?
+check "run with a bad resume.config fails with file:line" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF 'number_value.log:1:'"
+before=$(sum_state "$work/logs")
+
+# 3. stores that cannot be used
+echo "not a database at all" > "$work/notsqlite.db"
+out=$("$TL_BIN" status --store "$work/notsqlite.db" 2>&1); rc=$?
+check "non-SQLite store: clear error naming it" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF 'notsqlite.db'"
+check "non-SQLite store file untouched" "[ \"\$(cat '$work/notsqlite.db')\" = 'not a database at all' ]"
+cp "$work/logs/checkpoint.db" "$work/newer.db"
+sqlite3 "$work/newer.db" 'PRAGMA user_version = 99'
+out=$("$TL_BIN" import --store "$work/newer.db" "$work/seed.log" 2>&1); rc=$?
+check "newer store refused" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'schema version 99'"
+check "store and logs unchanged" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
+
+# 4. hostile identifiers copy like any other table (MySQL and PostgreSQL)
+port() { echo "$1" | sed 's#.*:\([0-9]*\)\(/.*\)\{0,1\}$#\1#'; }
+M=(mariadb --protocol=TCP -h127.0.0.1 -uroot -N -B)
+ms="DROP DATABASE IF EXISTS \`hostile;db\`; CREATE DATABASE \`hostile;db\`;
+CREATE TABLE \`hostile;db\`.\`a\`\`; DROP TABLE x; --\` (\`p\"k'.;\` INT PRIMARY KEY, \`v\`\`\` VARCHAR(20));"
+"${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "$ms"; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "$ms"
+"${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "INSERT INTO \`hostile;db\`.\`a\`\`; DROP TABLE x; --\` VALUES (1,'o''k'),(2,'\"'),(3,'\`');"
+printf '[extractor]\ndb_type=mysql\nurl=%s\nbatch_size=1\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_tbs=`hostile;db`.*\n[runtime]\nlog_dir=%s/mlogs\n[resumer]\nresume_type=from_log\n' \
+  "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" "$work" > "$work/mq.ini"
+out=$("$TL_BIN" run "$work/mq.ini" 2>&1); rc=$?
+mq="SELECT COUNT(*), GROUP_CONCAT(\`v\`\`\` ORDER BY \`p\"k'.;\` SEPARATOR '|') FROM \`hostile;db\`.\`a\`\`; DROP TABLE x; --\`"
+got=$("${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "$mq"); want=$("${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "$mq")
+check "mysql: hostile names copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$got\" = \"\$want\" ] && [ \"\$(echo \"\$got\" | cut -f1)\" = 3 ]"
+"${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e 'DROP DATABASE `hostile;db`'; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e 'DROP DATABASE `hostile;db`'
+
+ps="DROP SCHEMA IF EXISTS \"hostile;s\" CASCADE; CREATE SCHEMA \"hostile;s\";
+CREATE TABLE \"hostile;s\".\"a\"\"; DROP TABLE x; --\" (\"p\"\"k'.;\" int PRIMARY KEY, \"v\`\" text);"
+psql -X -q "$TL_PG_SRC_URL" -c "$ps" && psql -X -q "$TL_PG_DST_URL" -c "$ps"
+psql -X -q "$TL_PG_SRC_URL" -c "INSERT INTO \"hostile;s\".\"a\"\"; DROP TABLE x; --\" VALUES (1,'o''k'),(2,'\"'),(3,E'tab\\there')"
+printf '[extractor]\ndb_type=pg\nurl=%s\nbatch_size=1\n[sinker]\ndb_type=pg\nurl=%s\n[filter]\ndo_tbs="hostile;s".*\n[runtime]\nlog_dir=%s/plogs\n[resumer]\nresume_type=from_log\n' \
+  "$TL_PG_SRC_URL" "$TL_PG_DST_URL" "$work" > "$work/pq.ini"
+out=$("$TL_BIN" run "$work/pq.ini" 2>&1); rc=$?
+q='SELECT md5(string_agg(t::text, $$,$$ ORDER BY 1)) FROM "hostile;s"."a""; DROP TABLE x; --" t'
+check "pg: hostile names copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(psql -X -tA '$TL_PG_SRC_URL' -c '$q')\" = \"\$(psql -X -tA '$TL_PG_DST_URL' -c '$q')\" ]"
+psql -X -q "$TL_PG_SRC_URL" -c 'DROP SCHEMA "hostile;s" CASCADE'; psql -X -q "$TL_PG_DST_URL" -c 'DROP SCHEMA "hostile;s" CASCADE'
+
+# 5. read-only log dir and a full disk (needs a tmpfs mount; skipped where not allowed)
+mnt="$work/small"; mkdir -p "$mnt"
+if mount -t tmpfs -o size=200k tmpfs "$mnt" 2>/dev/null; then
+  db=tl_hostile_disk
+  s="DROP DATABASE IF EXISTS $db; CREATE DATABASE $db; CREATE TABLE $db.t (id INT PRIMARY KEY, v VARCHAR(64));"
+  "${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "$s"; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "$s"
+  "${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -D $db -e "INSERT INTO t SELECT seq, REPEAT('x', 60) FROM seq_1_to_20000"
+  printf '[extractor]\ndb_type=mysql\nurl=%s\nbatch_size=10\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_dbs=%s\n[pipeline]\ncheckpoint_interval_secs=0\n[runtime]\nlog_dir=%s/logs\nposition_format=order_key\n[resumer]\nresume_type=from_log\n' \
+    "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" $db "$mnt" > "$work/disk.ini"
+  out=$("$TL_BIN" run "$work/disk.ini" 2>&1); rc=$?
+  check "full disk: clean failure (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qiE 'full|space|cannot append'"
+  umount "$mnt"; mount -t tmpfs -o size=20m tmpfs "$mnt"   # room again: the re-run completes
+  out=$("$TL_BIN" run "$work/disk.ini" 2>&1); rc=$?
+  n=$("${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "SELECT COUNT(*) FROM $db.t")
+  check "after the disk is freed the copy completes (rc $rc, $n rows)" "[ $rc -eq 0 ] && [ '$n' = 20000 ]"
+  mount -o remount,ro "$mnt"
+  "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "DELETE FROM $db.t"
+  printf '[extractor]\ndb_type=mysql\nurl=%s\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_dbs=%s\n[runtime]\nlog_dir=%s/rologs\n' \
+    "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" $db "$mnt" > "$work/ro.ini"
+  out=$("$TL_BIN" run "$work/ro.ini" 2>&1); rc=$?
+  check "read-only log dir: clear error (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qiE 'read-only|cannot'"
+  umount "$mnt"; mnt=
+  "${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "DROP DATABASE $db"; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "DROP DATABASE $db"
+else
+  echo "note: cannot mount a tmpfs here; full-disk and read-only cases not run"
+fi
+echo "$fails failed"
+[ $fails -eq 0 ]
