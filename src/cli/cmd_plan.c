@@ -90,6 +90,42 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 		       (long long)it->est_rows, it->ignored ? "  " : "", it->ignored ? it->ignored : "");
 }
 
+/* Records in the store for tables the plan does not contain: say they are ignored, and why. */
+struct orphan_ctx {
+	const tl_plan *plan;
+	cJSON *arr;
+	char last[1024];
+};
+
+static int on_record(void *vctx, const tl_store_row *row, tl_error *err)
+{
+	struct orphan_ctx *o = vctx;
+	char key[1024];
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < o->plan->n; i++)
+		if (strcmp(o->plan->items[i].schema, row->schema) == 0 && strcmp(o->plan->items[i].tb, row->tb) == 0)
+			return 0;
+	snprintf(key, sizeof(key), "%s\x1f%s", row->schema, row->tb);
+	if (strcmp(key, o->last) == 0)
+		return 0;
+	snprintf(o->last, sizeof(o->last), "%s", key);
+	if (o->arr) {
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "schema", row->schema);
+		cJSON_AddStringToObject(j, "tb", row->tb);
+		cJSON_AddStringToObject(j, "action", "ignore");
+		cJSON_AddStringToObject(j, "ignored", "the record names a table that does not exist on the source or is not selected by [filter]");
+		cJSON_AddStringToObject(j, "source", row->source ? row->source : "store");
+		cJSON_AddItemToArray(o->arr, j);
+	} else {
+		printf("%-6s %s.%s  %s record from %s: the table does not exist on the source or is not selected by [filter]\n",
+		       "ignore", row->schema, row->tb, row->kind, row->source ? row->source : "store");
+	}
+	return 0;
+}
+
 static int plan(int argc, char **argv)
 {
 	tl_config *cfg = NULL;
@@ -164,6 +200,15 @@ static int plan(int argc, char **argv)
 		arr = cJSON_CreateArray();
 	for (i = 0; i < (int)p.n; i++)
 		print_item(&p.items[i], arr);
+	{
+		struct orphan_ctx o;
+		memset(&o, 0, sizeof(o));
+		o.plan = &p;
+		o.arr = arr;
+		if (tl_store_foreach_position(store, cfg->task_id, on_record, &o, &err) ||
+		    tl_store_foreach_finished(store, cfg->task_id, on_record, &o, &err))
+			goto cleanup;
+	}
 	if (arr) {
 		char *s = cJSON_Print(arr);
 		if (s)
