@@ -43,8 +43,11 @@ bin=$(find "$build" -type f -name "$target" -perm -u+x | head -n 1)
 
 corpus="$build/corpus-$target"
 mkdir -p "$corpus"
-if [ -d "$root/tests/fuzz/corpus" ]; then
-	cp -n "$root/tests/fuzz/corpus/"* "$corpus/" 2>/dev/null || true
+# each target has its seed corpus: tests/fuzz/corpus_<suffix> if present, else tests/fuzz/corpus
+seeds="$root/tests/fuzz/corpus_${target#fuzz_}"
+[ -d "$seeds" ] || seeds="$root/tests/fuzz/corpus"
+if [ -d "$seeds" ]; then
+	cp -n "$seeds/"* "$corpus/" 2>/dev/null || true
 fi
 
 args=(-print_final_stats=1 -max_len=4096 -artifact_prefix="$build/")
@@ -61,6 +64,6 @@ if [ -z "$execs" ]; then
 fi
 echo "$target: ${execs:-?} executions, exit status $status (log: $log)"
 if [ $status -ne 0 ]; then
-	grep -E 'ERROR|fuzz_logline:|SUMMARY|Test unit written' "$log" | head -n 20 >&2 || true
+	grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -n 20 >&2 || true
 fi
 exit $status
