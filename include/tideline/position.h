@@ -77,6 +77,9 @@ int tl_pos_set(tl_position *p, enum tl_pos_type type, const char *db_type, const
 	       const char *tb, enum tl_key_form form, size_t nkeys, const char *const *cols,
 	       const char *const *vals, tl_error *err) TL_MUST_CHECK;
 
+/* Appends s[0..n) as a JSON string literal escaped exactly as ape-dts (serde_json) does. */
+int tl_pos_put_json_string(tl_buf *b, const char *s, size_t n, tl_error *err) TL_MUST_CHECK;
+
 /* Writes the key alone as order_key JSON ({"single":[..]} / {"composite":[..]} / null). */
 int tl_pos_write_order_key(const tl_position *p, tl_buf *out, tl_error *err) TL_MUST_CHECK;
 

@@ -376,7 +376,7 @@ cleanup:
  */
 
 /* Appends s[0..n) as a JSON string literal escaped as serde_json does. */
-static int put_json_strn(tl_buf *b, const char *s, size_t n, tl_error *err)
+int tl_pos_put_json_string(tl_buf *b, const char *s, size_t n, tl_error *err)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
@@ -422,7 +422,7 @@ static int put_json_strn(tl_buf *b, const char *s, size_t n, tl_error *err)
 
 static int put_json_str(tl_buf *b, const char *s, tl_error *err)
 {
-	return put_json_strn(b, s, strlen(s), err);
+	return tl_pos_put_json_string(b, s, strlen(s), err);
 }
 
 static int put_str_or_null(tl_buf *b, const char *s, tl_error *err)

@@ -116,6 +116,9 @@ typedef struct tl_copy_result {
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
 
+/* Creates a directory and its parents (shared by run.c and recorder.c). */
+int tl_migrate__mkdir_p(const char *path, tl_error *err) TL_MUST_CHECK;
+
 /* Debug-only crash hook (crash tests): kills the process at a named point when
  * TL_DEBUG_CRASH=<point>[:<n>] is set in the environment (n-th time, default 1). */
 void tl_debug_crash_point(const char *point);

@@ -32,7 +32,7 @@ struct tl_recorder {
 	int documents; /* MongoDB: positions always in the current order_key form (§2.5) */
 };
 
-static int mkdir_p(const char *path, tl_error *err)
+int tl_migrate__mkdir_p(const char *path, tl_error *err)
 {
 	char tmp[4096];
 	size_t i, n = strlen(path);
@@ -83,7 +83,7 @@ int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, co
 	}
 	tl_buf_init(&r->line, 0);
 	tl_buf_init(&r->json, 0);
-	if ((rc = mkdir_p(cfg->log_dir, err)) || (rc = open_append(cfg->log_dir, "position.log", &r->position_log, err)) ||
+	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)) || (rc = open_append(cfg->log_dir, "position.log", &r->position_log, err)) ||
 	    (rc = open_append(cfg->log_dir, "finished.log", &r->finished_log, err))) {
 		tl_recorder_free(r);
 		return rc;

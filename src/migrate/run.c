@@ -167,25 +167,6 @@ static void *progress_main(void *arg)
 	return NULL;
 }
 
-static int mkdir_all(const char *path, tl_error *err)
-{
-	char tmp[4096];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(tmp))
-		return tl_error_set(err, TL_ERR_IO, "path too long: '%s'", path);
-	memcpy(tmp, path, n + 1);
-	for (i = 1; i <= n; i++)
-		if (tmp[i] == '/' || tmp[i] == '\0') {
-			char ch = tmp[i];
-			tmp[i] = '\0';
-			if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-				return tl_error_set(err, TL_ERR_IO, "cannot create directory '%s': %s", tmp, strerror(errno));
-			tmp[i] = ch;
-		}
-	return 0;
-}
-
 static void summary(struct shared *sh, double secs)
 {
 	size_t i;
@@ -241,7 +222,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 				  cfg->path, sh.src_ops->name, sh.dst_ops->name);
 		goto cleanup;
 	}
-	if ((rc = mkdir_all(cfg->log_dir, err)))
+	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)))
 		goto cleanup;
 	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
 	if (opts->log && (rc = tl_logger_open_file(opts->log, path, err)))

@@ -35,51 +35,12 @@ static const char *form_name(enum tl_key_form f)
 	return "absent";
 }
 
-/* Appends s as a JSON string (NULL as null): only '"', '\' and controls are escaped. */
+/* Appends s as a JSON string (NULL as null), escaped as the position codec does. */
 static int json_str(tl_buf *b, const char *s, tl_error *err)
 {
-	static const char hex[] = "0123456789abcdef";
-	const char *run;
-	int rc;
-
 	if (!s)
 		return tl_buf_puts(b, "null", err);
-	if ((rc = tl_buf_putc(b, '"', err)))
-		return rc;
-	run = s;
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6];
-		size_t n = 2;
-
-		if (c != '"' && c != '\\' && c >= 0x20)
-			continue;
-		if ((rc = tl_buf_put(b, run, (size_t)(s - run), err)))
-			return rc;
-		esc[0] = '\\';
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		if ((rc = tl_buf_put(b, esc, n, err)))
-			return rc;
-		run = s + 1;
-	}
-	if ((rc = tl_buf_put(b, run, (size_t)(s - run), err)))
-		return rc;
-	return tl_buf_putc(b, '"', err);
+	return tl_pos_put_json_string(b, s, strlen(s), err);
 }
 
 /* Fills the derived key columns (and the JSON unless given) of a position. */
