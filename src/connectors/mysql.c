@@ -243,10 +243,22 @@ int tl_mysql__query(tl_conn *c, const char *sql, unsigned nparams, const char *c
 	}
 	goto cleanup;
 stmt_fail:
-	rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed: %s", mysql_stmt_error(st));
-	if (err) {
-		err->native = (int)mysql_stmt_errno(st);
-		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_stmt_sqlstate(st));
+	/* Some failures (a lost connection, a fetch error) are reported on the connection
+	 * handle, not the statement's: never report an empty server message. */
+	if (mysql_stmt_errno(st)) {
+		rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed: %s", mysql_stmt_error(st));
+		if (err) {
+			err->native = (int)mysql_stmt_errno(st);
+			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_stmt_sqlstate(st));
+		}
+	} else if (mysql_errno(c->my)) {
+		rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed: %s", mysql_error(c->my));
+		if (err) {
+			err->native = (int)mysql_errno(c->my);
+			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(c->my));
+		}
+	} else {
+		rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed without an error message from the server");
 	}
 	goto cleanup;
 nomem:

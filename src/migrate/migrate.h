@@ -66,6 +66,9 @@ typedef struct tl_migrate_opts {
 int tl_migrate_import_sources(const tl_config *cfg, const struct tl_driver_ops *dst_ops, tl_store *store,
 			      tl_logger *log, tl_error *err) TL_MUST_CHECK;
 
+/* run --init: moves the run's old text logs aside and marks the configured sources as imported. */
+int tl_migrate_init_sources(const tl_config *cfg, tl_store *store, tl_logger *log, tl_error *err) TL_MUST_CHECK;
+
 /* Builds the plan (step 2). src is a connection to the source. */
 int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store,
 		  tl_logger *log, tl_plan *out, tl_error *err) TL_MUST_CHECK;

@@ -249,7 +249,8 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	}
 	if (opts->init) {
 		tl_log(opts->log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
-		if ((rc = tl_store_forget_task(store, cfg->task_id, err)))
+		if ((rc = tl_store_forget_task(store, cfg->task_id, err)) ||
+		    (rc = tl_migrate_init_sources(cfg, store, opts->log, err)))
 			goto cleanup;
 		if (ape_conn && (rc = ape_ops->ape_store_forget(ape_conn, cfg->ape_schema, cfg->ape_table, cfg->task_id, err)))
 			goto cleanup;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include "migrate/migrate.h"
 #include "tideline/logfmt.h"
 #include "tideline/resume.h"
@@ -217,6 +219,48 @@ cleanup:
 	if (c)
 		ops->disconnect(c);
 	tl_buf_release(&source);
+	return rc;
+}
+
+/*
+ * --init: this task starts over. The run's own text logs in [runtime] log_dir are moved
+ * aside (NAME.init-YYYYmmddTHHMMSS) so the fresh run appends to new files, and every
+ * configured text source is marked as imported in its current state, so an interrupted
+ * --init run is later resumed from its own progress, never from records older than it.
+ */
+int tl_migrate_init_sources(const tl_config *cfg, tl_store *store, tl_logger *log, tl_error *err)
+{
+	static const char *const names[] = {"position.log", "position1.log", "position2.log", "position3.log",
+					    "position4.log", "position5.log", "position6.log", "position7.log",
+					    "position8.log", "position9.log", "position10.log", "finished.log"};
+	struct src_file *files = NULL;
+	char stamp[32], from[4096], to[4160];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t n = 0, i;
+	int rc = 0;
+
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(from, sizeof(from), "%s/%s", cfg->log_dir, names[i]);
+		snprintf(to, sizeof(to), "%s.init-%s", from, stamp);
+		if (access(from, F_OK) != 0)
+			continue;
+		if (rename(from, to) != 0)
+			return tl_error_set(err, TL_ERR_IO, "--init: cannot move '%s' aside: %s", from, strerror(errno));
+		tl_log(log, TL_LOG_NOTICE, "--init: moved %s to %s", from, to);
+	}
+	if (cfg->resume_type != TL_RESUME_FROM_LOG)
+		return 0;
+	if ((rc = text_sources(cfg, &files, &n, err)))
+		goto cleanup;
+	for (i = 0; i < n; i++)
+		if (files[i].size >= 0 &&
+		    (rc = tl_store_source_mark(store, cfg->task_id, files[i].path, files[i].size, files[i].hash, err)))
+			goto cleanup;
+cleanup:
+	free_files(files, n);
 	return rc;
 }
 
