@@ -539,7 +539,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	if ((rc = ctx->dst_ops->check_target(ctx->dst, st.t, &is_empty, err)))
 		goto cleanup;
 	memset(&prior, 0, sizeof(prior));
-	have_prior = tl_store_get_table(ctx->store, ctx->cfg->task_id, st.t->schema, st.t->name, &prior, NULL) == 0;
+	have_prior = tl_recorder_get_table(ctx->rec, st.t->schema, st.t->name, &prior) == 0;
 	st.rows_base = have_prior && prior.rows_copied > 0 ? prior.rows_copied : 0;
 	st.resumed_table = have_prior;
 	st.ours = have_prior ? prior.target_empty_at_start : is_empty;

@@ -97,6 +97,9 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema, const char *tb,
 			 int64_t rows_copied, tl_error *err) TL_MUST_CHECK;
 int tl_recorder_table(tl_recorder *r, const tl_store_table *t, tl_error *err) TL_MUST_CHECK;
+/* Reads a table's statistics under the recorder's lock (workers share one store handle);
+ * only the numeric fields are filled. Returns 0 or TL_ERR_NOTFOUND. */
+int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out);
 
 /* Copies one table (step 3). */
 typedef struct tl_copy_ctx {
@@ -104,7 +107,6 @@ typedef struct tl_copy_ctx {
 	const struct tl_driver_ops *src_ops, *dst_ops;
 	tl_conn *src, *dst;
 	tl_recorder *rec;
-	tl_store *store;   /* read-only use: the recorder owns writes */
 	tl_logger *log;
 	volatile sig_atomic_t *stop;
 	volatile int *abort_all; /* another worker failed */

@@ -237,3 +237,15 @@ void tl_debug_crash_point(const char *point)
 	fflush(stderr);
 	kill(getpid(), SIGKILL);
 }
+
+int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = tl_store_get_table(r->store, r->cfg->task_id, schema, tb, out, NULL);
+	/* the strings are lent by the store until its next call: do not hand them out */
+	out->schema = out->tb = out->mode = out->state = NULL;
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}

@@ -87,7 +87,6 @@ static void *worker_main(void *arg)
 		ctx.src = src;
 		ctx.dst = dst;
 		ctx.rec = sh->rec;
-		ctx.store = sh->store;
 		ctx.log = sh->opts->log;
 		ctx.stop = sh->opts->stop;
 		ctx.abort_all = &sh->abort_all;
