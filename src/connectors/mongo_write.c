@@ -3,6 +3,8 @@
  *
  * A batch is one unordered bulk write: every document is a replace_one by its _id with
  * upsert, so re-copying after a crash is idempotent and the documents land byte for byte
+ * (into a collection that was empty when the table started, plain inserts are sent, which
+ * the server takes about twice as fast; a duplicate key there falls back to replaces)
  * (client-side validation is off: what the source server accepted, the target gets).
  * Writes are acknowledged (w:1); a failure carries the server's code (11000 ...).
  *
@@ -17,17 +19,16 @@
 
 #define STORE_INDEX "uk_task_id_task_type_position_key"
 
-int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err)
+static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, int replace, tl_error *err)
 {
 	mongoc_collection_t *coll = NULL;
 	mongoc_bulk_operation_t *bulk = NULL;
 	mongoc_write_concern_t *wc = NULL;
-	bson_t bopts = BSON_INITIALIZER, ropts = BSON_INITIALIZER, reply = BSON_INITIALIZER;
+	bson_t bopts = BSON_INITIALIZER, ropts = BSON_INITIALIZER, iopts = BSON_INITIALIZER, reply = BSON_INITIALIZER;
 	bson_error_t e;
 	size_t row;
 	int rc = 0;
 
-	(void)flags; /* documents always have _id: upserts are always possible and cheap */
 	if (b->nrows == 0)
 		goto cleanup;
 	coll = tl_mongo__collection(target, src->schema, src->name);
@@ -40,6 +41,7 @@ int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 	}
 	BSON_APPEND_BOOL(&ropts, "upsert", true);
 	BSON_APPEND_BOOL(&ropts, "validate", false);
+	BSON_APPEND_BOOL(&iopts, "validate", false);
 	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &bopts);
 	for (row = 0; row < b->nrows; row++) {
 		bson_t doc, sel = BSON_INITIALIZER;
@@ -59,8 +61,11 @@ int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 					  src->schema, src->name);
 			goto cleanup;
 		}
-		ok = bson_append_value(&sel, "_id", 3, bson_iter_value(&it)) &&
-		     mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &ropts, &e);
+		if (replace)
+			ok = bson_append_value(&sel, "_id", 3, bson_iter_value(&it)) &&
+			     mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &ropts, &e);
+		else
+			ok = mongoc_bulk_operation_insert_with_opts(bulk, &doc, &iopts, &e);
 		bson_destroy(&sel);
 		if (!ok) {
 			rc = tl_mongo__error(err, &e, "cannot queue a document for mongo collection '%s.%s'", src->schema,
@@ -79,6 +84,19 @@ cleanup:
 	mongoc_collection_destroy(coll);
 	bson_destroy(&bopts);
 	bson_destroy(&ropts);
+	bson_destroy(&iopts);
+	return rc;
+}
+
+int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err)
+{
+	int rc;
+
+	if (!(flags & TL_WRITE_TARGET_EMPTY))
+		return bulk_write(target, src, b, 1, err);
+	rc = bulk_write(target, src, b, 0, err);
+	if (rc && err && err->native == 11000)
+		rc = bulk_write(target, src, b, 1, err); /* someone else's documents: replace by _id */
 	return rc;
 }
 

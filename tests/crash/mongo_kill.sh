@@ -50,7 +50,7 @@ url=$TL_MONGO_DST_URL
 [filter]
 do_dbs=$db
 [pipeline]
-checkpoint_interval_secs=1
+checkpoint_interval_secs=0
 [runtime]
 log_dir=$work/logs
 [resumer]
