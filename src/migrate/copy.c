@@ -32,7 +32,8 @@ struct state {
 	tl_copy_ctx *ctx;
 	tl_plan_item *item;
 	const tl_table *t;
-	tl_batch batch;
+	tl_batch batch, batch2; /* the two buffers of the prefetching reader */
+	tl_batch *cur;          /* the batch being written */
 	tl_keyvals last;       /* key of the last committed row (batch mode) */
 	int have_last;
 	double last_ckpt;
@@ -88,37 +89,139 @@ static int stopping(const struct state *st)
 	return (st->ctx->stop && *st->ctx->stop) || (st->ctx->abort_all && *st->ctx->abort_all);
 }
 
-/* Reads everything `spec` selects and writes it; calls after_commit per batch. */
+/*
+ * Reading and writing overlap: a prefetch thread reads the next batch from the source
+ * while this thread writes the current one to the target (two buffers, so memory stays
+ * at two batches). The source connection belongs to the prefetch thread for the whole
+ * read; the writer never touches it.
+ */
+struct prefetch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const struct tl_driver_ops *ops;
+	tl_reader *r;
+	tl_batch *buf[2];
+	int full[2]; /* filled, waiting for the writer */
+	int fill;    /* buffer the reader fills next */
+	int done;    /* end of data or a read error */
+	int quit;    /* the writer stopped: read no more */
+	int rc;
+	tl_error err;
+};
+
+static void *prefetch_main(void *arg)
+{
+	struct prefetch *p = arg;
+
+	for (;;) {
+		tl_error e = TL_ERROR_INIT;
+		tl_batch *b;
+		int i, rc;
+
+		pthread_mutex_lock(&p->mu);
+		while (!p->quit && p->full[p->fill])
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		i = p->fill;
+		b = p->buf[i];
+		pthread_mutex_unlock(&p->mu);
+
+		tl_batch_reset(b);
+		rc = p->ops->read_batch(p->r, b, &e);
+
+		pthread_mutex_lock(&p->mu);
+		if (rc) {
+			p->rc = rc;
+			p->err = e;
+			p->done = 1;
+		} else if (b->nrows == 0) {
+			p->done = 1;
+		} else {
+			p->full[i] = 1;
+			p->fill = !i;
+		}
+		pthread_cond_broadcast(&p->cv);
+		rc = p->done;
+		pthread_mutex_unlock(&p->mu);
+		if (rc)
+			break;
+	}
+	return NULL;
+}
+
+/* Reads everything `spec` selects and writes it; calls `after` once each batch is committed. */
 typedef int (*after_fn)(struct state *st, tl_error *err);
 
 static int pump(struct state *st, const tl_read_spec *spec, after_fn after, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
-	tl_reader *r = NULL;
-	int rc;
+	struct prefetch p;
+	pthread_t th;
+	int take = 0, rc;
 
-	if ((rc = c->src_ops->open_reader(c->src, st->t, spec, &r, err)))
+	memset(&p, 0, sizeof(p));
+	if (!st->batch2.ncols)
+		tl_batch_init(&st->batch2, st->t->ncols, st->batch.soft_bytes);
+	p.ops = c->src_ops;
+	p.buf[0] = &st->batch;
+	p.buf[1] = &st->batch2;
+	if ((rc = c->src_ops->open_reader(c->src, st->t, spec, &p.r, err)))
 		return rc;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	if (pthread_create(&th, NULL, prefetch_main, &p) != 0) {
+		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot start the reader thread for %s.%s", st->t->schema,
+				  st->t->name);
+		goto cleanup;
+	}
 	for (;;) {
-		tl_batch_reset(&st->batch);
-		if ((rc = c->src_ops->read_batch(r, &st->batch, err)))
+		pthread_mutex_lock(&p.mu);
+		while (!p.full[take] && !p.done)
+			pthread_cond_wait(&p.cv, &p.mu);
+		if (!p.full[take]) {
+			if (p.rc) {
+				rc = p.rc;
+				if (err)
+					*err = p.err;
+			}
+			pthread_mutex_unlock(&p.mu);
 			break;
-		if (st->batch.nrows == 0)
-			break;
-		if ((rc = c->dst_ops->write_batch(c->dst, st->t, &st->batch, st->write_flags, err)))
+		}
+		pthread_mutex_unlock(&p.mu);
+
+		st->cur = p.buf[take];
+		if ((rc = c->dst_ops->write_batch(c->dst, st->t, st->cur, st->write_flags, err)))
 			break;
 		tl_debug_crash_point("after_target_commit");
-		st->rows += (int64_t)st->batch.nrows;
+		st->rows += (int64_t)st->cur->nrows;
 		if (c->total_rows)
-			__atomic_add_fetch(c->total_rows, (int64_t)st->batch.nrows, __ATOMIC_RELAXED);
+			__atomic_add_fetch(c->total_rows, (int64_t)st->cur->nrows, __ATOMIC_RELAXED);
 		if (after && (rc = after(st, err)))
 			break;
+
+		pthread_mutex_lock(&p.mu);
+		p.full[take] = 0;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+		take = !take;
 		if (stopping(st)) {
 			rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", st->t->schema, st->t->name);
 			break;
 		}
 	}
-	c->src_ops->close_reader(r);
+	pthread_mutex_lock(&p.mu);
+	p.quit = 1;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+	pthread_join(th, NULL);
+cleanup:
+	c->src_ops->close_reader(p.r);
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+	st->cur = NULL;
 	return rc;
 }
 
@@ -129,7 +232,7 @@ static int after_keyed(struct state *st, tl_error *err)
 	int rc;
 
 	tl_keyvals_clear(&st->last);
-	if ((rc = st->ctx->src_ops->row_key(t, &st->batch, st->batch.nrows - 1, t->key_idx, t->nkeys, &st->last, err)))
+	if ((rc = st->ctx->src_ops->row_key(t, st->cur, st->cur->nrows - 1, t->key_idx, t->nkeys, &st->last, err)))
 		return rc;
 	st->have_last = 1;
 	if (due(st) || stopping(st))
@@ -272,6 +375,7 @@ cleanup:
 	if (ctx.dst)
 		ctx.dst_ops->disconnect(ctx.dst);
 	tl_batch_release(&st.batch);
+	tl_batch_release(&st.batch2);
 	return NULL;
 }
 
@@ -601,6 +705,7 @@ cleanup:
 	res->seconds = now_secs() - t0;
 	tl_keyvals_clear(&st.last);
 	tl_batch_release(&st.batch);
+	tl_batch_release(&st.batch2);
 	if (rc && rc != TL_ERR_INTERRUPTED && err)
 		tl_error_prefix(err, "table %s.%s", item->schema, item->tb);
 	return rc;
