@@ -3,7 +3,11 @@
 # crash_matrix.sh - the long version of tests/crash: proves (or disproves) over many random
 # trials that whatever happens to a run, running it again gives a target equal to the source.
 #
-#   tools/crash_matrix.sh mysql|pg [TRIALS]        (default 30 trials)
+#   tools/crash_matrix.sh mysql|pg|mongo [TRIALS]  (default 30 trials)
+#
+# mongo: each trial is tests/crash/mongo_kill.sh with CR_RANDOM_KILL=1 (120,000 ObjectId
+# documents plus mixed _id types; SIGKILL at a random moment, sometimes twice; the final
+# run must leave the target byte-identical to the source).
 #
 # One dataset (tests/crash/_lib.sh: a keyed table of CR_BIG_ROWS rows, default 300,000, a
 # composite-key, a nullable-unique-key, a keyless and a large-row table). Each trial: empty
@@ -28,7 +32,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kind=${1:-}
 trials=${2:-30}
-case $kind in mysql|pg) ;; *) echo "usage: $0 mysql|pg [TRIALS]" >&2; exit 2 ;; esac
+case $kind in mysql|pg|mongo) ;; *) echo "usage: $0 mysql|pg|mongo [TRIALS]" >&2; exit 2 ;; esac
 [[ $trials =~ ^[0-9]+$ ]] && [ "$trials" -gt 0 ] || { echo "TRIALS must be a positive number" >&2; exit 2; }
 export CR_BIG_ROWS=${CR_BIG_ROWS:-300000}
 reset_mode=${MATRIX_RESET:-mix}
@@ -37,13 +41,36 @@ RANDOM=$seed
 
 if [ -z "${TL_BIN:-}" ]; then
   TL_BIN=$root/build-crash/tideline
-  if [ ! -x "$TL_BIN" ]; then
-    echo "building $TL_BIN"
-    cmake -S "$root" -B "$root/build-crash" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-      make -C "$root/build-crash" -j2 tideline >/dev/null || { echo "build failed" >&2; exit 1; }
-  fi
+  # always (re)build: a stale binary would test old code
+  cmake -S "$root" -B "$root/build-crash" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    make -C "$root/build-crash" -j2 tideline >/dev/null || { echo "build failed" >&2; exit 1; }
 fi
 export TL_BIN TL_SRC=$root
+
+if [ "$kind" = mongo ]; then
+  msrv=
+  if [ -z "${TL_MONGO_SRC_URL:-}" ]; then
+    msrv=$(mktemp -d /tmp/tl-matrix-mongo-XXXXXX)
+    TL_PORT_BASE=${TL_PORT_BASE:-27400} "$root/tools/servers.sh" start "$msrv" mongo >/dev/null || exit 1
+    # shellcheck disable=SC1091
+    source "$msrv/env.sh"
+  fi
+  export TL_MONGO_SRC_URL TL_MONGO_DST_URL CR_RANDOM_KILL=1
+  failed=0
+  echo "seed $seed, $trials trials, tideline $TL_BIN"
+  for t in $(seq 1 "$trials"); do
+    if out=$(bash "$root/tests/crash/mongo_kill.sh" 2>&1); then
+      echo "trial $t: ok ($(echo "$out" | grep -c '^ok') collections equal)"
+    else
+      failed=$((failed + 1)); echo "trial $t: FAILED"; echo "$out" | tail -5
+    fi
+  done
+  [ -n "$msrv" ] && { "$root/tools/servers.sh" stop "$msrv" >/dev/null 2>&1; rm -rf "$msrv"; }
+  echo "  trials                 $trials"
+  echo "  trials with a mismatch $failed (a mismatch is any lost, extra or different document)"
+  [ $failed -eq 0 ] && echo "  target equal to source after every trial"
+  exit $((failed > 0))
+fi
 
 srv_dir=
 stop_servers() { [ -z "$srv_dir" ] || { "$root/tools/servers.sh" stop "$srv_dir" >/dev/null 2>&1; rm -rf "$srv_dir"; }; }
