@@ -3,7 +3,7 @@
  * position rendering (§2.4), split bounds, partition min/max and server-side checksums.
  *
  * A reader opens a transaction on its connection and a NO SCROLL cursor over the query,
- * then FETCHes at most FETCH_ROWS rows at a time, so memory stays bounded whatever the
+ * then FETCHes a few thousand rows at a time (sized to about FETCH_BYTES), so memory stays bounded whatever the
  * table size; rows of a fetch that did not fit the batch wait in the reader for the next
  * call. Values are selected in text result format: each cell is the server's text output
  * (bytea as "\x<hex>"). Resume values are bound as text parameters cast to the column's
@@ -15,12 +15,15 @@
 #include "pg_int.h"
 
 #define FETCH_ROWS 1000
+#define FETCH_ROWS_MAX 20000
+#define FETCH_BYTES ((size_t)4 << 20)
 #define MAX_PARAMS 64
 
 struct tl_reader {
 	tl_conn *c;
 	const tl_table *t;
 	size_t batch_rows;
+	size_t fetch_rows; /* rows per FETCH: adapted so one result stays near FETCH_BYTES */
 	PGresult *res; /* current fetch */
 	int res_row;   /* next row of res to hand out */
 	int done;      /* the cursor is exhausted */
@@ -321,6 +324,7 @@ int tl_pg__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, 
 	}
 	r->t = t;
 	r->batch_rows = spec->batch_rows ? spec->batch_rows : FETCH_ROWS;
+	r->fetch_rows = FETCH_ROWS;
 	rc = tl_buf_puts(&sql, "DECLARE tl_cur NO SCROLL CURSOR FOR ", err);
 	if (!rc)
 		rc = build_query(&sql, &p, t, spec, err);
@@ -382,8 +386,8 @@ int tl_pg__read_batch(tl_reader *r, tl_batch *b, tl_error *err)
 			r->res_row = 0;
 			if (r->done)
 				break;
-			if (want > FETCH_ROWS)
-				want = FETCH_ROWS;
+			if (want > r->fetch_rows)
+				want = r->fetch_rows;
 			snprintf(sql, sizeof(sql), "FETCH FORWARD %zu FROM tl_cur", want);
 			r->res = PQexec(r->c->pg, sql);
 			if (!r->res || PQresultStatus(r->res) != PGRES_TUPLES_OK) {
@@ -401,6 +405,19 @@ int tl_pg__read_batch(tl_reader *r, tl_batch *b, tl_error *err)
 				r->done = 1;
 			if (PQntuples(r->res) == 0)
 				continue;
+			{
+				/* fewer round trips for narrow rows, bounded memory for wide ones:
+				 * size the next FETCH from this result's first row */
+				size_t row_bytes = 16;
+				int f;
+				for (f = 0; f < PQnfields(r->res); f++)
+					row_bytes += (size_t)PQgetlength(r->res, 0, f) + 8;
+				r->fetch_rows = FETCH_BYTES / row_bytes;
+				if (r->fetch_rows < 100)
+					r->fetch_rows = 100;
+				if (r->fetch_rows > FETCH_ROWS_MAX)
+					r->fetch_rows = FETCH_ROWS_MAX;
+			}
 			if ((size_t)PQnfields(r->res) != t->ncols) {
 				r->failed = 1;
 				return tl_error_set(err, TL_ERR_INTERNAL, "cursor returned %d columns, expected %zu",
