@@ -71,6 +71,7 @@ static int run(int argc, char **argv)
 		return tl_cli_fail(&err);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART; /* blocking client-library reads must not fail with EINTR */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	opts.log = log;
