@@ -1,5 +1,6 @@
 # Turns schema/NNNN_*.sql into a C array (tl_schema_steps) so the store can apply them in order.
 set(out "/* generated from the schema folder by tools/embed_schema.cmake: do not edit */\n#include <stddef.h>\n#include \"store/schema_steps.h\"\n")
+string(REPLACE "|" ";" FILES "${FILES}")
 set(names "")
 set(i 0)
 foreach(f ${FILES})

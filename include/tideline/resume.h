@@ -57,6 +57,17 @@ int tl_resume_add_file(tl_resume_set *s, const char *path, int lenient, size_t *
 enum tl_resume_state tl_resume_lookup(const tl_resume_set *s, const char *schema, const char *tb,
 				      int checkpoint_only, const tl_position **pos, tl_origin *from);
 
+/* A non-snapshot record (CDC and other variants) kept as read; lent, lives as long as the set. */
+typedef struct tl_resume_other {
+	const tl_position *pos; /* type TL_POS_OTHER, raw_json set */
+	int is_current;
+	tl_origin from;
+} tl_resume_other;
+
+/* Kept non-snapshot records in reading order ({"type":"None"} lines are not kept). */
+size_t tl_resume_kept_count(const tl_resume_set *s);
+const tl_resume_other *tl_resume_kept_at(const tl_resume_set *s, size_t i);
+
 size_t tl_resume_count(const tl_resume_set *s);
 size_t tl_resume_other_count(const tl_resume_set *s);
 /* Iterates entries in insertion order of their first record; i < tl_resume_count. */

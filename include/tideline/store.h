@@ -104,6 +104,8 @@ typedef int (*tl_store_row_fn)(void *ctx, const tl_store_row *row, tl_error *err
 /* Positions (both kinds) ordered by rowid of first insert, then finished rows. task_id NULL = all. */
 int tl_store_foreach_position(tl_store *s, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
 int tl_store_foreach_finished(tl_store *s, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
+/* Kept non-snapshot records (CDC …) in import order; schema and tb are "". */
+int tl_store_foreach_other(tl_store *s, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
 
 /* Imported text sources: has this exact content (size + 64-bit hash) been imported for the task? */
 int tl_store_source_seen(tl_store *s, const char *task_id, const char *path, int64_t size,

@@ -61,8 +61,11 @@ static int export_file(tl_store *store, const char *task_id, const char *dir, co
 		rc = tl_error_set(err, TL_ERR_IO, "cannot create '%s': %s", o.tmp, strerror(errno));
 		goto cleanup;
 	}
+	/* kept non-snapshot records (CDC …) go first into position.log, then the table positions */
 	rc = finished ? tl_store_foreach_finished(store, task_id, write_row, &o, err)
-		      : tl_store_foreach_position(store, task_id, write_row, &o, err);
+		      : tl_store_foreach_other(store, task_id, write_row, &o, err);
+	if (!rc && !finished)
+		rc = tl_store_foreach_position(store, task_id, write_row, &o, err);
 	if (rc)
 		goto cleanup;
 	if (fflush(o.f) != 0 || ferror(o.f) || fsync(fileno(o.f)) != 0) {

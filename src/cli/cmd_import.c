@@ -291,9 +291,12 @@ static int run_import(int argc, char **argv)
 	       "%zu tables, %zu current and %zu checkpoint positions, %zu finished",
 	       ctx.nrecs, ctx.nrecs == 1 ? "" : "s", ctx.nfiles, ctx.nfiles == 1 ? "" : "s", ctx.nlines, task_id,
 	       store_path, tl_resume_count(set), stats.current, stats.checkpoint, stats.finished);
-	if (tl_resume_other_count(set))
-		printf("; %zu non-snapshot record%s ignored", tl_resume_other_count(set),
-		       tl_resume_other_count(set) == 1 ? "" : "s");
+	if (tl_resume_kept_count(set))
+		printf("; %zu non-snapshot record%s (CDC …) kept for export", tl_resume_kept_count(set),
+		       tl_resume_kept_count(set) == 1 ? "" : "s");
+	if (tl_resume_other_count(set) > tl_resume_kept_count(set))
+		printf("; %zu {\"type\":\"None\"} line%s skipped", tl_resume_other_count(set) - tl_resume_kept_count(set),
+		       tl_resume_other_count(set) - tl_resume_kept_count(set) == 1 ? "" : "s");
 	if (ctx.nbad)
 		printf("; %zu bad line%s skipped", ctx.nbad, ctx.nbad == 1 ? "" : "s");
 	printf("\n");

@@ -26,6 +26,11 @@ struct rs_entry {
 	tl_position checkpoint;
 };
 
+struct rs_other {
+	tl_resume_other pub;
+	tl_position pos;
+};
+
 struct tl_resume_set {
 	struct rs_entry **entries; /* insertion order */
 	size_t n, cap;
@@ -34,6 +39,8 @@ struct tl_resume_set {
 	char **sources;            /* interned origin names */
 	size_t nsources, capsources;
 	size_t other;
+	struct rs_other **kept;    /* TL_POS_OTHER records, reading order */
+	size_t nkept, capkept;
 };
 
 static uint64_t hash_key(const char *schema, const char *tb)
@@ -83,6 +90,11 @@ void tl_resume_set_free(tl_resume_set *s)
 		free(e->tb);
 		free(e);
 	}
+	for (i = 0; i < s->nkept; i++) {
+		tl_pos_clear(&s->kept[i]->pos);
+		free(s->kept[i]);
+	}
+	free(s->kept);
 	for (i = 0; i < s->nsources; i++)
 		free(s->sources[i]);
 	free(s->sources);
@@ -227,7 +239,32 @@ int tl_resume_add(tl_resume_set *s, const tl_position *p, int is_current, const 
 	int rc = 0;
 
 	if (p->type != TL_POS_RDB_SNAPSHOT && p->type != TL_POS_RDB_SNAPSHOT_FINISHED) {
+		struct rs_other *o;
 		s->other++;
+		if (p->type != TL_POS_OTHER)
+			return 0; /* {"type":"None"} carries nothing */
+		if (s->nkept == s->capkept) {
+			size_t ncap = s->capkept ? 2 * s->capkept : 16;
+			struct rs_other **nk = realloc(s->kept, ncap * sizeof(*nk));
+			if (!nk)
+				return tl_error_set(err, TL_ERR_NOMEM, "out of memory keeping a record");
+			s->kept = nk;
+			s->capkept = ncap;
+		}
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory keeping a record");
+		tl_pos_init(&o->pos);
+		if ((rc = intern_source(s, source, &src, err)) || (rc = tl_pos_copy(&o->pos, p, err))) {
+			tl_pos_clear(&o->pos);
+			free(o);
+			return rc;
+		}
+		o->pub.pos = &o->pos;
+		o->pub.is_current = is_current;
+		o->pub.from.source = src;
+		o->pub.from.line = line;
+		s->kept[s->nkept++] = o;
 		return 0;
 	}
 	if (!p->schema || !p->tb)
@@ -348,6 +385,16 @@ enum tl_resume_state tl_resume_lookup(const tl_resume_set *s, const char *schema
 size_t tl_resume_count(const tl_resume_set *s)
 {
 	return s ? s->n : 0;
+}
+
+size_t tl_resume_kept_count(const tl_resume_set *s)
+{
+	return s ? s->nkept : 0;
+}
+
+const tl_resume_other *tl_resume_kept_at(const tl_resume_set *s, size_t i)
+{
+	return i < s->nkept ? &s->kept[i]->pub : NULL;
 }
 
 size_t tl_resume_other_count(const tl_resume_set *s)

@@ -284,6 +284,53 @@ static int by_name(const void *a, const void *b)
 	return c ? c : strcmp(x->tb, y->tb);
 }
 
+/* Non-snapshot records (CDC …) are kept verbatim in other_record so export loses nothing. */
+static int import_kept(tl_store *s, const char *task_id, const tl_resume_set *set, tl_store_origin_fn origin,
+		       void *ctx, const char *now, tl_error *err)
+{
+	size_t i, n = tl_resume_kept_count(set);
+	sqlite3_stmt *st = NULL;
+	int64_t seq = 0;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if ((rc = take_seq(s, task_id, (int64_t)n, &seq, err)))
+		return rc;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO other_record (task_id, kind, json, type, source, line, updated_at, seq)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (task_id, kind, json) DO UPDATE SET"
+			       " type = excluded.type, source = excluded.source, line = excluded.line,"
+			       " updated_at = excluded.updated_at, seq = excluded.seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		return tl_store__fail(s, "keeping non-snapshot records", err);
+	for (i = 0; i < n && rc == 0; i++) {
+		const tl_resume_other *o = tl_resume_kept_at(set, i);
+		const char *ts = NULL, *json = NULL;
+		size_t json_len = 0;
+
+		if ((rc = origin_text(origin, ctx, &o->from, &ts, &json, &json_len, err)))
+			break;
+		if (!json) {
+			json = o->pos->raw_json;
+			json_len = strlen(json);
+		}
+		sqlite3_reset(st);
+		if (sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 2, o->is_current ? "current" : "checkpoint", -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 3, json, (int)json_len, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 4, o->pos->type_name, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 5, o->from.source, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 6, o->from.line) != SQLITE_OK ||
+		    sqlite3_bind_text(st, 7, ts ? ts : now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 8, seq + 1 + (int64_t)i) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
+			rc = tl_store__fail(s, "keeping a non-snapshot record", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+
 int tl_store_import_set_ex(tl_store *s, const char *task_id, const tl_resume_set *set, tl_store_origin_fn origin,
 			   void *ctx, tl_store_import_stats *stats, tl_error *err)
 {
@@ -350,6 +397,8 @@ int tl_store_import_set_ex(tl_store *s, const char *task_id, const tl_resume_set
 			count.finished++;
 		}
 	}
+	if (rc == 0)
+		rc = import_kept(s, task_id, set, origin, ctx, now, err);
 cleanup:
 	rc = tl_store__tx_leave(s, owned, rc, err);
 out:
@@ -486,6 +535,14 @@ int tl_store_foreach_position(tl_store *s, const char *task_id, tl_store_row_fn 
 			    task_id, fn, ctx, err);
 }
 
+int tl_store_foreach_other(tl_store *s, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err)
+{
+	return foreach_rows(s,
+			    "SELECT task_id, '', '', kind, json, updated_at, source, line, -1"
+			    " FROM other_record WHERE ?1 IS NULL OR task_id = ?1 ORDER BY task_id, seq",
+			    task_id, fn, ctx, err);
+}
+
 int tl_store_foreach_finished(tl_store *s, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err)
 {
 	return foreach_rows(s,
@@ -500,6 +557,7 @@ int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err)
 		"DELETE FROM position WHERE task_id = ?1",    "DELETE FROM finished WHERE task_id = ?1",
 		"DELETE FROM task_table WHERE task_id = ?1",  "DELETE FROM rate_sample WHERE task_id = ?1",
 		"DELETE FROM import_source WHERE task_id = ?1", "DELETE FROM task_seq WHERE task_id = ?1",
+		"DELETE FROM other_record WHERE task_id = ?1",
 	};
 	sqlite3_stmt *st = NULL;
 	size_t i;
