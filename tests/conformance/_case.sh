@@ -91,6 +91,33 @@ while IFS=$'\t' read -r schema table expected; do
     echo "ok $schema.$table = $expected"
   fi
 done < "$dir/expected_counts.tsv"
+# With a database store (from_target), the run must also have kept ape-dts' table up to
+# date: every listed table ends with a SnapshotFinished row for this task.
+if grep -q '^resume_type=from_target' "$work/task.ini" && [ "$kind" != mongo ]; then
+  task_id=$(sed -n 's/^task_id=//p' "$work/task.ini")
+  tfn=$(sed -n 's/^table_full_name=//p' "$work/task.ini")
+  want=$(grep -vc '^#' "$dir/expected_counts.tsv")
+  sql="SELECT COUNT(*) FROM ${tfn} WHERE task_id = '${task_id}' AND resumer_type = 'SnapshotFinished'"
+  case $kind in
+    mysql) got=$(python3 - "$D" "$sql" <<'PY'
+import sys, subprocess, os
+from urllib.parse import urlparse
+u = urlparse(sys.argv[1]); env = dict(os.environ)
+if u.password: env["MYSQL_PWD"] = u.password
+print(subprocess.run(["mariadb", "--protocol=TCP", "-h", u.hostname, "-P", str(u.port), "-u", u.username or "root",
+                      "-N", "-B", "-e", sys.argv[2]], env=env, capture_output=True, text=True).stdout.strip())
+PY
+) ;;
+    pg) got=$(psql -X -tA -d "$D" -c "$sql") ;;
+  esac
+  checked=$((checked + 1))
+  if [ "${got:-0}" -lt "$want" ]; then
+    echo "MISMATCH ape-dts table $tfn: $got SnapshotFinished rows for task $task_id, expected at least $want"
+    fails=$((fails + 1))
+  else
+    echo "ok ape-dts table $tfn has $got SnapshotFinished rows"
+  fi
+fi
 if [ $fails -ne 0 ]; then
   echo "--- tideline output"; cat "$work/run.out"; echo "--- default.log"; tail -60 "$work/logs/default.log"
   echo "$case_rel: $fails of $checked counts differ"; exit 1
