@@ -63,6 +63,39 @@ static int open_append(const char *dir, const char *name, FILE **out, tl_error *
 	return 0;
 }
 
+/*
+ * position.log rolls over like ape-dts' (log4rs, 1 MB): position9.log → position10.log
+ * (the oldest is dropped), …, position.log → position1.log, then a fresh position.log.
+ * Readers take them oldest first (tl_logfmt_position_files); the store keeps the latest
+ * record of every table whatever is dropped.
+ */
+#define POSITION_LOG_ROLL_BYTES (1024L * 1024L)
+
+static int roll_position_log(tl_recorder *r, tl_error *err)
+{
+	char from[4096], to[4096];
+	int i;
+
+	if (ftell(r->position_log) < POSITION_LOG_ROLL_BYTES)
+		return 0;
+	if (fclose(r->position_log) != 0) {
+		r->position_log = NULL;
+		return tl_error_set(err, TL_ERR_IO, "cannot close position.log in '%s': %s", r->cfg->log_dir,
+				    strerror(errno));
+	}
+	r->position_log = NULL;
+	for (i = 9; i >= 0; i--) {
+		if (i == 0)
+			snprintf(from, sizeof(from), "%s/position.log", r->cfg->log_dir);
+		else
+			snprintf(from, sizeof(from), "%s/position%d.log", r->cfg->log_dir, i);
+		snprintf(to, sizeof(to), "%s/position%d.log", r->cfg->log_dir, i + 1);
+		if (access(from, F_OK) == 0 && rename(from, to) != 0)
+			return tl_error_set(err, TL_ERR_IO, "cannot roll '%s' over to '%s': %s", from, to, strerror(errno));
+	}
+	return open_append(r->cfg->log_dir, "position.log", &r->position_log, err);
+}
+
 int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, const struct tl_driver_ops *ape_ops,
 		    tl_conn *ape_conn, tl_error *err)
 {
@@ -108,6 +141,8 @@ void tl_recorder_free(tl_recorder *r)
 
 static int append_line(FILE *f, const tl_buf *line, const char *name, tl_error *err)
 {
+	if (!f)
+		return tl_error_set(err, TL_ERR_IO, "%s is not open (an earlier roll-over failed)", name);
 	if (fwrite(line->data, 1, line->len, f) != line->len || fflush(f) != 0)
 		return tl_error_set(err, TL_ERR_IO, "cannot append to %s in '%s': %s", name, "log_dir", strerror(errno));
 	return 0;
@@ -168,7 +203,7 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 	if ((rc = tl_store_commit(r->store, err)))
 		goto cleanup;
 	tl_debug_crash_point("after_store_commit");
-	if ((rc = append_line(r->position_log, &r->line, "position.log", err)))
+	if ((rc = append_line(r->position_log, &r->line, "position.log", err)) || (rc = roll_position_log(r, err)))
 		goto cleanup;
 	rc = ape_put(r, "SnapshotDoing", pos, err);
 cleanup:
