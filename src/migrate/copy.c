@@ -256,6 +256,7 @@ static int copy_batch_mode(struct state *st, tl_error *err)
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
+	spec.where = st->item->where;
 	spec.mode = TL_READ_KEYED;
 	spec.after = st->item->action == TL_ACT_RESUME ? &st->item->after : NULL;
 	spec.batch_rows = st->ctx->cfg->extract_batch_size;
@@ -341,6 +342,7 @@ static void *consumer_main(void *arg)
 		i = q->next_take++;
 		q->c[i].state = 1;
 		memset(&spec, 0, sizeof(spec));
+		spec.where = st.item->where;
 		spec.mode = TL_READ_RANGE;
 		spec.lo = q->c[i].lo;
 		spec.hi = q->c[i].hi;
@@ -524,6 +526,7 @@ done:
 		if ((rc = clean_nulls(st, TL_DELETE_PART_NULLS, err)))
 			return rc;
 		memset(&spec, 0, sizeof(spec));
+	spec.where = st->item->where;
 		spec.mode = TL_READ_PART_NULLS;
 		spec.batch_rows = c->cfg->extract_batch_size;
 		rc = pump(st, &spec, NULL, err);
@@ -545,6 +548,7 @@ static int copy_split_mode(struct state *st, tl_error *err)
 	if (st->item->split_after && !(lo = tl_strdup(st->item->split_after)))
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	memset(&spec, 0, sizeof(spec));
+	spec.where = st->item->where;
 	spec.batch_rows = c->cfg->extract_batch_size;
 	for (;;) {
 		if ((rc = c->src_ops->next_bound(c->src, t, lo, c->cfg->extract_batch_size, &hi, err)))
@@ -589,6 +593,7 @@ static int copy_scan_mode(struct state *st, tl_error *err)
 	tl_read_spec spec;
 
 	memset(&spec, 0, sizeof(spec));
+	spec.where = st->item->where;
 	spec.mode = TL_READ_SCAN;
 	spec.batch_rows = st->ctx->cfg->extract_batch_size;
 	return pump(st, &spec, NULL, err);

@@ -46,6 +46,7 @@ typedef struct tl_plan_item {
 	int64_t rows_done;    /* rows already copied by earlier runs (store), -1 unknown */
 	int64_t target_rows_at_finish; /* for skipped tables: recorded at finish, -1 unknown */
 	char *warning;        /* set by tl_plan_check_targets: lost rows, restart needed */
+	char *where;          /* [filter] where_conditions entry for this table, or NULL */
 	int refuse;           /* the run must not copy this table without --init */
 } tl_plan_item;
 

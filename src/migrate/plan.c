@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "migrate/migrate.h"
+#include <cjson/cJSON.h>
 #include "tideline/filter.h"
 
 const char *tl_plan_action_name(enum tl_action a)
@@ -43,6 +44,7 @@ void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops)
 		free(it->ignored);
 		free(it->origin);
 		free(it->warning);
+		free(it->where);
 	}
 	free(p->items);
 	p->items = NULL;
@@ -253,6 +255,56 @@ static int plan_one(const tl_config *cfg, const struct tl_driver_ops *ops, tl_co
 	return rc;
 }
 
+/*
+ * [filter] where_conditions=json:[{"db":"d","tb":"t","condition":"id > 10"}, …]: the
+ * condition is ANDed into every read of that table (SQL for MySQL/PG, a JSON filter for
+ * MongoDB), as ape-dts does. It is the user's own query text, passed as written.
+ */
+static int apply_where(const tl_config *cfg, tl_plan *plan, tl_error *err)
+{
+	const char *text = cfg->where_conditions;
+	cJSON *root = NULL, *e;
+	size_t i;
+	int rc = 0;
+
+	if (!text || !*text)
+		return 0;
+	if (strncmp(text, "json:", 5) == 0)
+		text += 5;
+	root = cJSON_Parse(text);
+	if (!root || !cJSON_IsArray(root)) {
+		cJSON_Delete(root);
+		return tl_error_set(err, TL_ERR_CONFIG,
+				    "%s: [filter] where_conditions must be json:[{\"db\":…,\"tb\":…,\"condition\":…}]",
+				    cfg->path);
+	}
+	cJSON_ArrayForEach(e, root)
+	{
+		const cJSON *db = cJSON_GetObjectItemCaseSensitive(e, "db");
+		const cJSON *tb = cJSON_GetObjectItemCaseSensitive(e, "tb");
+		const cJSON *cond = cJSON_GetObjectItemCaseSensitive(e, "condition");
+
+		if (!cJSON_IsString(db) || !cJSON_IsString(tb) || !cJSON_IsString(cond)) {
+			rc = tl_error_set(err, TL_ERR_CONFIG,
+					  "%s: [filter] where_conditions: every entry needs string db, tb and condition",
+					  cfg->path);
+			break;
+		}
+		for (i = 0; i < plan->n; i++) {
+			tl_plan_item *it = &plan->items[i];
+			if (strcmp(it->schema, db->valuestring) != 0 || strcmp(it->tb, tb->valuestring) != 0)
+				continue;
+			free(it->where);
+			if (!(it->where = tl_strdup(cond->valuestring))) {
+				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+				break;
+			}
+		}
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
 int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store, tl_logger *log,
 		  tl_plan *out, tl_error *err)
 {
@@ -288,6 +340,8 @@ int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn
 			goto cleanup;
 		}
 	}
+	if (!rc)
+		rc = apply_where(cfg, out, err);
 cleanup:
 	tl_name_list_clear(&names);
 	tl_filter_free(filter);

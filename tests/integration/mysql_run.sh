@@ -122,6 +122,13 @@ task t8 "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" "config_file=$work/bad2.config"
 out=$("$TL_BIN" run "$work/t8.ini" 2>&1); rc=$?
 check "bad resume line fails with file:line" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'bad2.config:1'"
 
+# 8. [filter] where_conditions is ANDed into every read of its table
+"${D[@]}" -e "DELETE FROM $db.a; DELETE FROM $db.k"
+task t9 "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL"
+sed -i "s/^do_dbs=$db\$/do_dbs=$db\nwhere_conditions=json:[{\"db\":\"$db\",\"tb\":\"a\",\"condition\":\"id <= 100\"}]/" "$work/t9.ini"
+out=$("$TL_BIN" run "$work/t9.ini" 2>&1); rc=$?
+check "where_conditions limits the copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(\"\${D[@]}\" -e 'select count(*), max(id) from $db.a')\" = \"\$(printf '100\t100')\" ]"
+
 "${S[@]}" -e "DROP DATABASE $db"; "${D[@]}" -e "DROP DATABASE $db"; "${S[@]}" -e "DROP USER IF EXISTS 'tl_pw'@'%'"
 echo "$fails failed"
 [ $fails -eq 0 ]
