@@ -2,7 +2,7 @@
 # demo.sh - the README's demo: installs what is needed, builds tideline, starts two
 # throwaway MariaDB servers, creates a `shop` database (1,000,000 orders, customers and a
 # keyless events table), starts a copy, kills it with SIGKILL mid-way, shows `plan` and
-# `status`, runs again (it resumes at the breakpoint), and checks target = source.
+# `status`, runs again (it resumes at the breakpoint), checks target = source and runs `verify`.
 # Finally it round-trips the sample logs in docs/samples through import/status/export.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -95,6 +95,9 @@ for t in customers orders events; do
   echo "  shop.$t: source $sc rows, target $dc rows, checksum $( [ "$s" = "$d" ] && echo equal || echo DIFFERENT)"
   [ "$s" = "$d" ] && [ "$sc" = "$dc" ] || { echo "demo: target differs from source"; exit 1; }
 done
+
+echo "== tideline verify (row counts and server-side checksums, per table)"
+"$tl" verify "$work/task.ini"
 
 echo "== import / status / export round trip on docs/samples"
 "$tl" import --store "$work/samples.db" --task-id demo docs/samples/resume.config docs/samples/position.log docs/samples/finished.log
