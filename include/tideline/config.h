@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include "tideline/error.h"
+#include "tideline/driver.h"
 #include "tideline/position.h"
 
 enum tl_resume_type { TL_RESUME_DUMMY = 0, TL_RESUME_FROM_LOG, TL_RESUME_FROM_TARGET, TL_RESUME_FROM_DB };
@@ -63,5 +64,10 @@ typedef struct tl_config {
 /* Loads a task file. *out is owned by the caller (tl_config_free). */
 int tl_config_load(const char *path, tl_config **out, tl_error *err) TL_MUST_CHECK;
 void tl_config_free(tl_config *cfg);
+
+/* The servers of a task as driver endpoints; the strings are lent from cfg. */
+tl_endpoint tl_config_source(const tl_config *cfg);
+tl_endpoint tl_config_target(const tl_config *cfg);
+tl_endpoint tl_config_resumer(const tl_config *cfg); /* ape-dts' database store */
 
 #endif

@@ -180,13 +180,13 @@ static int plan(int argc, char **argv)
 		goto cleanup;
 	}
 	{
-		tl_endpoint ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+		tl_endpoint ep = tl_config_source(cfg);
 		if (tl_store_open(&store, copy, 0, &err) || tl_migrate_import_sources(cfg, ape_ops, store, NULL, &err) ||
 		    ops->connect(&ep, &src, &err) || tl_plan_build(cfg, ops, src, store, NULL, &p, &err))
 			goto cleanup;
 	}
 	{
-		tl_endpoint dep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+		tl_endpoint dep = tl_config_target(cfg);
 		const struct tl_driver_ops *dops = tl_driver_find(cfg->dst_db_type);
 		tl_conn *dst = NULL;
 		if (!dops || dops->connect(&dep, &dst, &err) || tl_plan_check_targets(cfg, dops, dst, store, &p, &err)) {

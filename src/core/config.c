@@ -531,3 +531,22 @@ void tl_config_free(tl_config *c)
 	free(c->warnings);
 	free(c);
 }
+
+tl_endpoint tl_config_source(const tl_config *cfg)
+{
+	tl_endpoint ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+	return ep;
+}
+
+tl_endpoint tl_config_target(const tl_config *cfg)
+{
+	tl_endpoint ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+	return ep;
+}
+
+tl_endpoint tl_config_resumer(const tl_config *cfg)
+{
+	tl_endpoint ep = {cfg->resume_db_type, cfg->resume_url, cfg->resume_username, cfg->resume_password,
+			  "tideline"};
+	return ep;
+}

@@ -312,8 +312,8 @@ static void *consumer_main(void *arg)
 	struct chunkq *q = cn->q;
 	struct state *m = q->main;
 	const tl_config *cfg = m->ctx->cfg;
-	tl_endpoint src_ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
-	tl_endpoint dst_ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+	tl_endpoint src_ep = tl_config_source(cfg);
+	tl_endpoint dst_ep = tl_config_target(cfg);
 	tl_copy_ctx ctx = *m->ctx;
 	struct state st;
 	tl_error err = TL_ERROR_INIT;

@@ -55,8 +55,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct shared *sh = w->sh;
 	const tl_config *cfg = sh->cfg;
-	tl_endpoint src_ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
-	tl_endpoint dst_ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+	tl_endpoint src_ep = tl_config_source(cfg);
+	tl_endpoint dst_ep = tl_config_target(cfg);
 	tl_conn *src = NULL, *dst = NULL;
 	tl_error err = TL_ERROR_INIT;
 	int rc;
@@ -201,7 +201,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	int locked = 0, rc;
 	size_t i, nworkers;
 	struct timespec t0, t1;
-	tl_endpoint src_ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+	tl_endpoint src_ep = tl_config_source(cfg);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&sh, 0, sizeof(sh));
@@ -234,8 +234,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	locked = 1;
 
 	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB) {
-		tl_endpoint ep = {cfg->resume_db_type, cfg->resume_url, cfg->resume_username, cfg->resume_password,
-				  "tideline"};
+		tl_endpoint ep = tl_config_resumer(cfg);
 		ape_ops = tl_driver_find(cfg->resume_db_type);
 		if (!ape_ops || !(ape_ops->caps & TL_CAP_APE_STORE)) {
 			rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: [resumer] db_type %s cannot hold ape-dts' table",
@@ -264,7 +263,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	sh.src_ops->disconnect(plan_conn);
 	plan_conn = NULL;
 	{
-		tl_endpoint dst_ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+		tl_endpoint dst_ep = tl_config_target(cfg);
 		tl_conn *dst = NULL;
 		if ((rc = sh.dst_ops->connect(&dst_ep, &dst, err)))
 			goto cleanup;

@@ -194,7 +194,7 @@ static int on_ape_row(void *vctx, const tl_ape_row *row, tl_error *err)
 static int import_ape(const tl_config *cfg, const struct tl_driver_ops *ops, tl_store *store, tl_logger *log,
 		      tl_error *err)
 {
-	tl_endpoint ep = {cfg->resume_db_type, cfg->resume_url, cfg->resume_username, cfg->resume_password, "tideline"};
+	tl_endpoint ep = tl_config_resumer(cfg);
 	struct ape_ctx ctx = {NULL, NULL, log, 0};
 	tl_conn *c = NULL;
 	tl_buf source = TL_BUF_INIT;

@@ -538,8 +538,8 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 		goto cleanup;
 	}
 	{
-		tl_endpoint se = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
-		tl_endpoint de = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+		tl_endpoint se = tl_config_source(cfg);
+		tl_endpoint de = tl_config_target(cfg);
 		if ((rc = v.ops->connect(&se, &v.src, err))) {
 			tl_error_prefix(err, "source");
 			goto cleanup;
