@@ -103,6 +103,10 @@ typedef struct tl_read_spec {
 	const char *hi;          /* RANGE: inclusive upper bound, or NULL */
 	size_t batch_rows;       /* rows per read_batch call (the extractor batch size) */
 	const char *where;       /* optional user condition ANDed in ([filter] where_conditions) */
+	int native;              /* the batch will be written by this same driver: read_batch may fill
+				  * TL_BATCH_NATIVE batches (one opaque row encoding per cell, e.g. a
+				  * PG COPY text line) and need not stop at batch_rows, only at
+				  * tl_batch_full(); row_key and write_batch accept them */
 } tl_read_spec;
 
 enum tl_write_flags {

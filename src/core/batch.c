@@ -25,6 +25,7 @@ void tl_batch_release(tl_batch *b)
 
 void tl_batch_reset(tl_batch *b)
 {
+	b->form = TL_BATCH_CELLS;
 	b->nrows = 0;
 	b->ncells = 0;
 	tl_buf_reset(&b->data);
@@ -66,18 +67,26 @@ int tl_batch_push(tl_batch *b, const void *p, size_t len, int is_null, tl_error 
 	return 0;
 }
 
+/* Cells per row: ncols, or 1 in the native form. */
+static size_t stride(const tl_batch *b)
+{
+	return b->form == TL_BATCH_NATIVE ? 1 : b->ncols;
+}
+
 int tl_batch_end_row(tl_batch *b, tl_error *err)
 {
-	if (b->ncells != (b->nrows + 1) * b->ncols)
+	size_t w = stride(b);
+
+	if (b->ncells != (b->nrows + 1) * w)
 		return tl_error_set(err, TL_ERR_INTERNAL, "batch row has %zu cells, expected %zu",
-				    b->ncells - b->nrows * b->ncols, b->ncols);
+				    b->ncells - b->nrows * w, w);
 	b->nrows++;
 	return 0;
 }
 
 void tl_batch_abort_row(tl_batch *b)
 {
-	size_t start = b->nrows * b->ncols;
+	size_t start = b->nrows * stride(b);
 
 	if (b->ncells > start) {
 		b->data.len = b->cells[start].off;
@@ -87,7 +96,7 @@ void tl_batch_abort_row(tl_batch *b)
 
 const char *tl_batch_cell(const tl_batch *b, size_t row, size_t col, size_t *len)
 {
-	const tl_cell *c = &b->cells[row * b->ncols + col];
+	const tl_cell *c = &b->cells[row * stride(b) + col];
 
 	if (len)
 		*len = c->len;
