@@ -198,7 +198,7 @@ static int copy_table(tl_conn *s, tl_conn *d, const char *schema, const char *na
 		goto cleanup;
 	tl_batch_set_ncols(&b, t->ncols);
 	for (pass = 0; pass < 2; pass++) {
-		tl_read_spec spec = {TL_READ_SCAN, NULL, NULL, NULL, batch_rows, NULL};
+		tl_read_spec spec = {TL_READ_SCAN, NULL, NULL, NULL, batch_rows, NULL, 0};
 		if (t->nkeys == 0 && pass == 1)
 			break;
 		if (t->nkeys && pass == 0)
@@ -528,7 +528,7 @@ TL_TEST(test_hostile_names)
 	TL_CHECK_OK(D->describe(s, "tl_t_@*$", "resume_table_*$4", &t, &err), &err);
 	TL_CHECK_OK(tl_keyvals_set(&after, 1, kc, kv, &err), &err);
 	{
-		tl_read_spec spec = {TL_READ_KEYED, &after, NULL, NULL, 10, NULL};
+		tl_read_spec spec = {TL_READ_KEYED, &after, NULL, NULL, 10, NULL, 0};
 		TL_CHECK_EQ_INT(D->open_reader(s, t, &spec, &r, &err), TL_ERR_MISMATCH);
 		TL_CHECK_EQ_STR(err.message,
 				"resume value 'abc' does not fit column `p.k` (bigint) of `tl_t_@*$`.`resume_table_*$4`");
@@ -582,7 +582,7 @@ static int read_after(tl_conn *s, const tl_table *t, enum tl_read_mode mode, con
 	if (vals)
 		rc = tl_keyvals_set(&after, t->nkeys, cols, vals, err);
 	if (!rc) {
-		tl_read_spec spec = {mode, vals ? &after : NULL, NULL, NULL, 1000, NULL};
+		tl_read_spec spec = {mode, vals ? &after : NULL, NULL, NULL, 1000, NULL, 0};
 		rc = D->open_reader(s, t, &spec, &r, err);
 	}
 	if (!rc)
@@ -723,7 +723,7 @@ TL_TEST(test_bit_key_and_split)
 	TL_CHECK(hi == NULL);
 	TL_CHECK_EQ_INT(D->next_bound(s, t, "x", 10, &hi, &err), TL_ERR_MISMATCH);
 	{
-		tl_read_spec spec = {TL_READ_RANGE, NULL, "10", "20", 100, NULL};
+		tl_read_spec spec = {TL_READ_RANGE, NULL, "10", "20", 100, NULL, 0};
 		TL_CHECK_OK(D->open_reader(s, t, &spec, &r, &err), &err);
 		TL_CHECK_OK(D->read_batch(r, &b, &err), &err);
 		TL_CHECK_EQ_INT(b.nrows, 10);
@@ -748,7 +748,7 @@ TL_TEST(test_bit_key_and_split)
 	TL_CHECK(sum != sum2);
 	/* batch_rows limits a read; the stream continues where it stopped */
 	{
-		tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 30, NULL};
+		tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 30, NULL, 0};
 		size_t total = 0;
 		TL_CHECK_OK(D->open_reader(s, t, &spec, &r, &err), &err);
 		TL_CHECK_EQ_INT(D->count_rows(s, t, &rows, &err), TL_ERR_INTERNAL); /* busy */
@@ -782,7 +782,7 @@ TL_TEST(test_bit_key_and_split)
 	free(hi);
 	hi = NULL;
 	{
-		tl_read_spec spec = {TL_READ_PART_NULLS, NULL, NULL, NULL, 100, NULL};
+		tl_read_spec spec = {TL_READ_PART_NULLS, NULL, NULL, NULL, 100, NULL, 0};
 		tl_batch_reset(&b);
 		TL_CHECK_OK(D->open_reader(s, t, &spec, &r, &err), &err);
 		TL_CHECK_OK(D->read_batch(r, &b, &err), &err);
@@ -876,7 +876,7 @@ TL_TEST(test_write_upsert_and_targets)
 	TL_CHECK_OK(D->check_target(d, t, &empty, &err), &err);
 	TL_CHECK_EQ_INT(empty, 1);
 	{
-		tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 100, NULL};
+		tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 100, NULL, 0};
 		TL_CHECK_OK(D->open_reader(s, t, &spec, &r, &err), &err);
 		TL_CHECK_OK(D->read_batch(r, &b, &err), &err);
 		D->close_reader(r);
@@ -928,7 +928,7 @@ TL_TEST(test_write_upsert_and_targets)
 		goto cleanup;
 	TL_CHECK_OK(D->describe(s, "tl_t_w", "big", &t, &err), &err);
 	{
-		tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 5000, NULL};
+		tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 5000, NULL, 0};
 		tl_batch_reset(&b);
 		TL_CHECK_OK(D->open_reader(s, t, &spec, &r, &err), &err);
 		TL_CHECK_OK(D->read_batch(r, &b, &err), &err);

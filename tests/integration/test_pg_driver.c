@@ -302,7 +302,7 @@ TL_TEST(pg_types_roundtrip)
 		"  '{{1,2},{3,4}}', '{\"\"}', NULL, 'abcde', 'ok', '192.168.0.1', B'11111111', '(-1,-1e10)')";
 	struct env e;
 	tl_table *t = NULL;
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 3, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 3, NULL, 0};
 	tl_error err = TL_ERROR_INIT;
 	int is_empty = 0;
 	int i;
@@ -398,7 +398,7 @@ TL_TEST(pg_hostile_names)
 	tl_error err = TL_ERROR_INIT;
 	tl_keyvals after = {0, NULL, NULL}, last = {0, NULL, NULL};
 	const char *cols[1] = {"p.k"}, *vals[1] = {"1"};
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 10, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 10, NULL, 0};
 	tl_name_list names = {0, NULL};
 	size_t i;
 	int found = 0, is_empty = 0;
@@ -469,7 +469,7 @@ TL_TEST(pg_bytea_composite_resume)
 	const char *cols[2] = {"category_id", "binary_id"};
 	const char *vals[2] = {"cat1", "e4bda0e5a5bde4b896e7958c30"};
 	const char *vals_x[2] = {"cat1", "\\xE4BDA0E5A5BDE4B896E7958C30"};
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 1, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 1, NULL, 0};
 
 	if (env_open(&e))
 		goto done;
@@ -515,7 +515,7 @@ TL_TEST(pg_bytea_composite_resume)
 	/* bytea partition: bounds come back as hex and go in as hex */
 	{
 		char *lo = NULL, *hi = NULL;
-		tl_read_spec rs = {TL_READ_RANGE, NULL, NULL, NULL, 10, NULL};
+		tl_read_spec rs = {TL_READ_RANGE, NULL, NULL, NULL, 10, NULL, 0};
 		TL_CHECK_OK(tl_driver_pg.part_minmax(e.s, t, &lo, &hi, &err), &err);
 		TL_CHECK_EQ_STR(lo, "cat1");
 		TL_CHECK_EQ_STR(hi, "cat2");
@@ -548,7 +548,7 @@ TL_TEST(pg_null_pass_and_keys)
 	tl_keyvals after = {0, NULL, NULL};
 	const char *cols[2] = {"uk1", "uk2"};
 	const char *vals[2] = {"6", "6"};
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 4, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 4, NULL, 0};
 
 	if (env_open(&e))
 		goto done;
@@ -618,7 +618,7 @@ TL_TEST(pg_range_and_keyless)
 	struct env e;
 	tl_table *t = NULL, *k = NULL;
 	tl_error err = TL_ERROR_INIT;
-	tl_read_spec spec = {TL_READ_RANGE, NULL, NULL, NULL, 7, NULL};
+	tl_read_spec spec = {TL_READ_RANGE, NULL, NULL, NULL, 7, NULL, 0};
 	char *b = NULL, *mn = NULL, *mx = NULL;
 
 	if (env_open(&e))
@@ -706,7 +706,7 @@ TL_TEST(pg_bad_resume_value)
 	tl_error err = TL_ERROR_INIT;
 	tl_keyvals after = {0, NULL, NULL};
 	const char *cols[1] = {"p.k"}, *vals[1] = {"abc"};
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 10, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 10, NULL, 0};
 	tl_reader *r = NULL;
 	char *b = NULL;
 
@@ -845,7 +845,7 @@ TL_TEST(pg_conformance_fixture)
 	char cmd[2048];
 	tl_table *t = NULL;
 	tl_keyvals after = {0, NULL, NULL};
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 100, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 100, NULL, 0};
 
 	if (env_open(&e))
 		goto done;
@@ -908,7 +908,7 @@ TL_TEST(pg_batch_full_by_bytes)
 	struct env e;
 	tl_table *t = NULL;
 	tl_error err = TL_ERROR_INIT;
-	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 500, NULL};
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 500, NULL, 0};
 	tl_reader *r = NULL;
 	tl_batch b;
 	long long total = 0, calls = 0, sum = 0;
