@@ -7,11 +7,12 @@
  * can never grow past its cap: a reader stops adding rows when tl_batch_full() says so.
  * The caller owns the batch (tl_batch_init / tl_batch_release).
  *
- * A batch has one of two forms. TL_BATCH_CELLS: ncols cells per row, as above.
- * TL_BATCH_NATIVE: one cell per row holding the whole row in the reading driver's own
- * encoding (PostgreSQL: one COPY text line with its newline); only that driver's
- * row_key and write_batch read it (see tl_read_spec.native). ncols is the table's column
- * count in both forms.
+ * A batch has one of three forms. TL_BATCH_CELLS: ncols cells per row, as above. The
+ * native forms hold one cell per row: the whole row in the reading driver's own encoding,
+ * readable only by that driver's row_key and write_batch (see tl_read_spec.native) -
+ * TL_BATCH_NATIVE (portable; PostgreSQL: one COPY text line with its newline) and
+ * TL_BATCH_NATIVE_BINARY (PostgreSQL: one binary COPY tuple). ncols is the table's
+ * column count in every form.
  */
 #ifndef TL_BATCH_H
 #define TL_BATCH_H
@@ -26,7 +27,7 @@ typedef struct tl_cell {
 	int is_null;
 } tl_cell;
 
-enum tl_batch_form { TL_BATCH_CELLS = 0, TL_BATCH_NATIVE = 1 };
+enum tl_batch_form { TL_BATCH_CELLS = 0, TL_BATCH_NATIVE = 1, TL_BATCH_NATIVE_BINARY = 2 };
 
 typedef struct tl_batch {
 	size_t ncols;
@@ -46,12 +47,12 @@ void tl_batch_reset(tl_batch *b); /* keeps ncols and memory */
 void tl_batch_set_ncols(tl_batch *b, size_t ncols); /* resets */
 /* Appends a cell to the row in progress; p may be NULL with is_null. */
 int tl_batch_push(tl_batch *b, const void *p, size_t len, int is_null, tl_error *err) TL_MUST_CHECK;
-/* Closes the row in progress (exactly ncols cells; exactly 1 in TL_BATCH_NATIVE form). */
+/* Closes the row in progress (exactly ncols cells; exactly 1 in a native form). */
 int tl_batch_end_row(tl_batch *b, tl_error *err) TL_MUST_CHECK;
 /* Drops a partially pushed row. */
 void tl_batch_abort_row(tl_batch *b);
 static inline int tl_batch_full(const tl_batch *b) { return b->data.len >= b->soft_bytes; }
-/* Lent pointer to a cell's bytes (NUL-terminated), NULL for SQL NULL. NATIVE form: col 0. */
+/* Lent pointer to a cell's bytes (NUL-terminated), NULL for SQL NULL. Native forms: col 0. */
 const char *tl_batch_cell(const tl_batch *b, size_t row, size_t col, size_t *len);
 
 #endif

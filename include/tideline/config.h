@@ -24,6 +24,7 @@ typedef struct tl_config {
 	/* [extractor] */
 	char *src_db_type, *src_url, *src_username, *src_password;
 	size_t extract_batch_size;  /* rows per page/chunk; default buffer_size / parallel_size */
+	int extract_batch_explicit; /* the task sets [extractor] batch_size */
 	size_t parallel_size;       /* tables (or chunks) in flight; default 1 */
 	enum tl_parallel_type parallel_type;
 	char *partition_cols;       /* raw json:[…] or NULL */

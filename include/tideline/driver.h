@@ -103,10 +103,9 @@ typedef struct tl_read_spec {
 	const char *hi;          /* RANGE: inclusive upper bound, or NULL */
 	size_t batch_rows;       /* rows per read_batch call (the extractor batch size) */
 	const char *where;       /* optional user condition ANDed in ([filter] where_conditions) */
-	int native;              /* the batch will be written by this same driver: read_batch may fill
-				  * TL_BATCH_NATIVE batches (one opaque row encoding per cell, e.g. a
-				  * PG COPY text line) and need not stop at batch_rows, only at
-				  * tl_batch_full(); row_key and write_batch accept them */
+	int native;              /* rows will be written by this same driver: 0 = cells only;
+				  * 1 = read_batch may fill TL_BATCH_NATIVE batches; 2 = also
+				  * TL_BATCH_NATIVE_BINARY (what native_form allowed) */
 } tl_read_spec;
 
 enum tl_write_flags {
@@ -191,6 +190,14 @@ struct tl_driver_ops {
 	 * *is_empty. TL_ERR_NOTFOUND / TL_ERR_MISMATCH name the table and column.
 	 */
 	int (*check_target)(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
+	/*
+	 * Optional: present when the driver has native batch forms (tl_read_spec.native),
+	 * which are then used between two connections of this driver (level 1 always).
+	 * Called after check_target for a target that was empty: the highest level this
+	 * target accepts for src's rows (2 only when the binary form fits both sides, e.g.
+	 * identical built-in column types).
+	 */
+	int (*native_form)(tl_conn *target, const tl_table *src, int *level, tl_error *err);
 	/* Mandatory. Writes a batch (rows read from `src`) as one transaction. */
 	int (*write_batch)(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
 	/*

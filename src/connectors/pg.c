@@ -23,6 +23,7 @@ const struct tl_driver_ops tl_driver_pg = {
 	.next_bound = tl_pg__next_bound,
 	.part_minmax = tl_pg__part_minmax,
 	.check_target = tl_pg__check_target,
+	.native_form = tl_pg__native_form,
 	.write_batch = tl_pg__write_batch,
 	.delete_after = tl_pg__delete_after,
 	.ape_store_init = tl_pg__ape_store_init,

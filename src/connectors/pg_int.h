@@ -30,7 +30,7 @@ struct tl_pg_stmt {
 struct tl_conn {
 	PGconn *pg;
 	char *where;           /* "host:port" for messages */
-	int in_reader;         /* a reader holds the connection (open transaction) */
+	int in_reader;         /* a reader holds the connection (a COPY TO STDOUT in progress) */
 	unsigned next_stmt_id;
 	size_t stmt_evict;     /* round-robin eviction slot */
 	struct tl_pg_stmt stmts[TL_PG_STMT_CACHE];
@@ -88,6 +88,38 @@ int tl_pg__pos_from_text(const tl_table *t, size_t col, const char *text, char *
  */
 int tl_pg__blame_values(tl_conn *c, const tl_table *t, const size_t *cols, const char *const *vals, size_t n,
 			tl_error *err);
+
+/* One field of a decoded COPY text row (pg_copytext.c); ptr NUL-terminated, NULL for \N. */
+struct tl_pg_field {
+	const char *ptr;
+	size_t len;
+	int is_null;
+};
+
+/*
+ * Splits a COPY text line (its trailing newline optional; line[len] must be writable)
+ * into exactly nf fields, decoding escapes in place. TL_ERR_INTERNAL when the field count
+ * differs.
+ */
+int tl_pg__copy_split(char *line, size_t len, struct tl_pg_field *f, size_t nf, tl_error *err) TL_MUST_CHECK;
+/* Decodes row `row` of a TL_BATCH_NATIVE batch into f[0..nf) using scratch (fields point into it). */
+int tl_pg__native_fields(const tl_batch *b, size_t row, size_t nf, tl_buf *scratch, struct tl_pg_field *f,
+			 tl_error *err) TL_MUST_CHECK;
+/* Decodes a whole TL_BATCH_NATIVE batch into a TL_BATCH_CELLS batch `out` (reset first). */
+int tl_pg__native_to_cells(const tl_batch *in, tl_batch *out, tl_error *err) TL_MUST_CHECK;
+
+/* Binary COPY (pg_copytext.c): the 19-byte header a stream starts with. */
+#define TL_PG_BIN_HEADER 19
+extern const char tl_pg__bin_header[TL_PG_BIN_HEADER];
+/* Checks a stream's header at p[0..n); *used = its length (extension included). */
+int tl_pg__bin_skip_header(const char *p, size_t n, size_t *used, tl_error *err) TL_MUST_CHECK;
+/* Checks one CopyData message is a tuple of exactly nf fields (or the -1 trailer: *is_trailer). */
+int tl_pg__bin_tuple_check(const char *p, size_t n, size_t nf, int *is_trailer, tl_error *err) TL_MUST_CHECK;
+/* True when every key column and the partition column is int2/int4/int8 (binary keys decodable). */
+int tl_pg__binary_keys_ok(const tl_table *t);
+/* Decimal text of integer field col of a checked tuple (malloc'd; NULL for SQL NULL). */
+int tl_pg__bin_int_text(const char *tuple, size_t n, size_t col, char **out, tl_error *err) TL_MUST_CHECK;
+int tl_pg__native_form(tl_conn *target, const tl_table *src, int *level, tl_error *err);
 
 /* The slots, one group per file. */
 int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);

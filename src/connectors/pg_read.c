@@ -2,32 +2,36 @@
  * pg_read.c - PostgreSQL connector: streaming reads (ape-dts-resume.md §3.4 query shapes),
  * position rendering (§2.4), split bounds, partition min/max and server-side checksums.
  *
- * A reader opens a transaction on its connection and a NO SCROLL cursor over the query,
- * then FETCHes a few thousand rows at a time (sized to about FETCH_BYTES), so memory stays bounded whatever the
- * table size; rows of a fetch that did not fit the batch wait in the reader for the next
- * call. Values are selected in text result format: each cell is the server's text output
- * (bytea as "\x<hex>"). Resume values are bound as text parameters cast to the column's
- * type without typmod ($n::pg_catalog.int4), never pasted into the SQL.
+ * A reader runs one COPY (SELECT … ORDER BY key) TO STDOUT and takes its rows as they
+ * stream in (PQgetCopyData, one text line per row), so the server never waits for the
+ * client to ask for more and memory stays bounded whatever the table size (libpq holds
+ * one row at a time; the socket applies back-pressure). Lines are decoded into cells
+ * (pg_copytext.c) or, for a batch this same driver will write (tl_read_spec.native),
+ * kept whole and passed to the target's COPY FROM unchanged. Each cell is the server's
+ * text output (bytea as "\x<hex>"), as in text result format.
+ *
+ * COPY takes no parameters, so resume values are inlined as literals escaped by libpq
+ * (PQescapeLiteral) and cast to the column's type without typmod
+ * ('…'::pg_catalog.int4); other statements (split bounds, checksums) bind them as text
+ * parameters ($n::cast). Values are never pasted into SQL unescaped.
  * Must not write to the database.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "pg_int.h"
 
-#define FETCH_ROWS 1000
-#define FETCH_ROWS_MAX 20000
-#define FETCH_BYTES ((size_t)4 << 20)
 #define MAX_PARAMS 64
 
 struct tl_reader {
 	tl_conn *c;
 	const tl_table *t;
 	size_t batch_rows;
-	size_t fetch_rows; /* rows per FETCH: adapted so one result stays near FETCH_BYTES */
-	PGresult *res; /* current fetch */
-	int res_row;   /* next row of res to hand out */
-	int done;      /* the cursor is exhausted */
+	int native;    /* hand out TL_BATCH_NATIVE batches (raw COPY lines) */
+	int binary;    /* hand out TL_BATCH_NATIVE_BINARY batches (binary COPY tuples) */
+	int header;    /* binary: the stream header has been read */
+	int streaming; /* the COPY is still sending rows */
 	int failed;    /* an error happened; further reads fail */
+	struct tl_pg_field *fields; /* ncols, for decoding a line */
 	size_t nbound; /* bound position values, kept to blame a cast failure */
 	size_t bound_col[MAX_PARAMS];
 	char *bound_val[MAX_PARAMS];
@@ -35,6 +39,7 @@ struct tl_reader {
 
 /* Collected parameters of a query being built. */
 struct params {
+	PGconn *inline_pg; /* set: values go into the SQL as escaped literals (COPY), not $n */
 	int n;
 	char *vals[MAX_PARAMS]; /* owned; NULL = SQL NULL */
 	size_t col[MAX_PARAMS];
@@ -73,7 +78,18 @@ static int add_param(struct params *p, tl_buf *sql, const tl_table *t, size_t co
 	p->col[p->n] = col;
 	p->raw[p->n] = val;
 	p->n++;
-	if (cast)
+	if (p->inline_pg) {
+		char *lit = NULL;
+		const char *v = p->vals[p->n - 1];
+		if (v && !(lit = PQescapeLiteral(p->inline_pg, v, strlen(v)))) {
+			rc = tl_pg__conn_error(err, p->inline_pg, "cannot escape a resume value");
+			goto cleanup;
+		}
+		rc = tl_buf_puts(sql, lit ? lit : "NULL", err);
+		PQfreemem(lit);
+		if (!rc && cast)
+			rc = tl_buf_printf(sql, err, "::%s", cast);
+	} else if (cast)
 		rc = tl_buf_printf(sql, err, "$%d::%s", p->n, cast);
 	else
 		rc = tl_buf_printf(sql, err, "$%d", p->n);
@@ -283,22 +299,36 @@ static int conn_failed(tl_conn *c, const tl_table *t, const char *what, tl_error
 	return tl_pg__conn_error(err, c->pg, "%s %s", what, label);
 }
 
+/* Ends a COPY that is still streaming: cancel it, then drain what is in flight. */
+static void stop_copy(tl_conn *c)
+{
+	PGcancel *cancel = PQgetCancel(c->pg);
+	PGresult *res;
+	char *line = NULL, msg[256];
+
+	if (cancel) {
+		(void)PQcancel(cancel, msg, (int)sizeof(msg));
+		PQfreeCancel(cancel);
+	}
+	while (PQgetCopyData(c->pg, &line, 0) > 0)
+		PQfreemem(line);
+	while ((res = PQgetResult(c->pg)) != NULL)
+		PQclear(res);
+}
+
 void tl_pg__close_reader(tl_reader *r)
 {
 	size_t i;
-	PGresult *res;
 
 	if (!r)
 		return;
-	PQclear(r->res);
-	if (r->c && r->c->pg && PQtransactionStatus(r->c->pg) != PQTRANS_IDLE) {
-		res = PQexec(r->c->pg, PQtransactionStatus(r->c->pg) == PQTRANS_INTRANS ? "COMMIT" : "ROLLBACK");
-		PQclear(res);
-	}
+	if (r->c && r->c->pg && r->streaming)
+		stop_copy(r->c);
 	if (r->c)
 		r->c->in_reader = 0;
 	for (i = 0; i < r->nbound; i++)
 		free(r->bound_val[i]);
+	free(r->fields);
 	free(r);
 }
 
@@ -312,22 +342,26 @@ int tl_pg__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, 
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
+	p.inline_pg = c->pg;
 	tl_buf_init(&sql, 0);
 	if (c->in_reader) {
 		rc = tl_error_set(err, TL_ERR_INTERNAL, "pg connection already has an open reader");
 		goto cleanup;
 	}
 	r = calloc(1, sizeof(*r));
-	if (!r) {
+	if (!r || !(r->fields = calloc(t->ncols ? t->ncols : 1, sizeof(*r->fields)))) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory opening a reader");
 		goto cleanup;
 	}
 	r->t = t;
-	r->batch_rows = spec->batch_rows ? spec->batch_rows : FETCH_ROWS;
-	r->fetch_rows = FETCH_ROWS;
-	rc = tl_buf_puts(&sql, "DECLARE tl_cur NO SCROLL CURSOR FOR ", err);
+	r->batch_rows = spec->batch_rows ? spec->batch_rows : 1000;
+	r->native = spec->native && t->ncols > 0;
+	r->binary = spec->native >= 2 && tl_pg__binary_keys_ok(t);
+	rc = tl_buf_puts(&sql, "COPY (", err);
 	if (!rc)
 		rc = build_query(&sql, &p, t, spec, err);
+	if (!rc)
+		rc = tl_buf_puts(&sql, r->binary ? ") TO STDOUT (FORMAT binary)" : ") TO STDOUT", err);
 	if (rc)
 		goto cleanup;
 	for (i = 0; i < p.n; i++) {
@@ -340,20 +374,18 @@ int tl_pg__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, 
 		}
 		r->bound_col[r->nbound++] = p.col[i];
 	}
-	rc = tl_pg__exec(c, "BEGIN", 0, NULL, NULL, "cannot begin a read transaction", err);
-	if (rc)
-		goto cleanup;
 	r->c = c;
 	c->in_reader = 1;
-	res = PQexecParams(c->pg, tl_buf_cstr(&sql), p.n, NULL, (const char *const *)p.vals, NULL, NULL, 0);
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-		if (!res) {
-			rc = conn_failed(c, t, "cannot read", err);
-			goto cleanup;
-		}
+	res = PQexec(c->pg, tl_buf_cstr(&sql));
+	if (!res) {
+		rc = conn_failed(c, t, "cannot read", err);
+		goto cleanup;
+	}
+	if (PQresultStatus(res) != PGRES_COPY_OUT) {
 		rc = query_failed(c, t, res, r->bound_col, r->bound_val, r->nbound, "cannot read", err);
 		goto cleanup;
 	}
+	r->streaming = 1;
 	*out = r;
 	r = NULL;
 cleanup:
@@ -361,6 +393,56 @@ cleanup:
 	tl_pg__close_reader(r);
 	params_clear(&p);
 	tl_buf_release(&sql);
+	return rc;
+}
+
+/* The COPY has sent its last row: check how it ended. */
+static int finish_copy(tl_reader *r, tl_error *err)
+{
+	PGresult *res;
+	int rc = 0;
+
+	r->streaming = 0;
+	while ((res = PQgetResult(r->c->pg)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
+			rc = query_failed(r->c, r->t, res, r->bound_col, r->bound_val, r->nbound, "cannot read", err);
+		PQclear(res);
+	}
+	return rc;
+}
+
+/* Appends one COPY message to the batch: a binary tuple, a whole line (native) or its cells. */
+static int add_line(tl_reader *r, tl_batch *b, char *line, size_t len, tl_error *err)
+{
+	size_t i, nc = r->t->ncols;
+	int rc;
+
+	if (r->binary) {
+		size_t skip = 0;
+		int trailer = 0;
+		if (!r->header) {
+			if ((rc = tl_pg__bin_skip_header(line, len, &skip, err)))
+				return rc;
+			r->header = 1;
+			if (skip == len)
+				return 0;
+		}
+		if ((rc = tl_pg__bin_tuple_check(line + skip, len - skip, nc, &trailer, err)))
+			return rc;
+		if (trailer)
+			return 0;
+		rc = tl_batch_push(b, line + skip, len - skip, 0, err);
+	} else if (r->native)
+		rc = tl_batch_push(b, line, len, 0, err);
+	else {
+		rc = nc ? tl_pg__copy_split(line, len, r->fields, nc, err) : 0;
+		for (i = 0; !rc && i < nc; i++)
+			rc = tl_batch_push(b, r->fields[i].ptr, r->fields[i].len, r->fields[i].is_null, err);
+	}
+	if (!rc)
+		rc = tl_batch_end_row(b, err);
+	if (rc)
+		tl_batch_abort_row(b);
 	return rc;
 }
 
@@ -374,72 +456,34 @@ int tl_pg__read_batch(tl_reader *r, tl_batch *b, tl_error *err)
 		return tl_error_set(err, TL_ERR_INTERNAL, "read after a failed read");
 	if (b->ncols != t->ncols)
 		return tl_error_set(err, TL_ERR_INTERNAL, "batch has %zu columns, table has %zu", b->ncols, t->ncols);
-	while (added < r->batch_rows && !tl_batch_full(b)) {
-		int col;
+	if (r->native && b->nrows == 0)
+		b->form = r->binary ? TL_BATCH_NATIVE_BINARY : TL_BATCH_NATIVE;
+	if (b->form != (r->binary ? TL_BATCH_NATIVE_BINARY : r->native ? TL_BATCH_NATIVE : TL_BATCH_CELLS))
+		return tl_error_set(err, TL_ERR_INTERNAL, "batch form does not match the reader");
+	while (r->streaming && added < r->batch_rows && !tl_batch_full(b)) {
+		char *line = NULL;
+		int n = PQgetCopyData(r->c->pg, &line, 0);
 
-		if (!r->res || r->res_row >= PQntuples(r->res)) {
-			char sql[64];
-			size_t want = r->batch_rows - added;
-
-			PQclear(r->res);
-			r->res = NULL;
-			r->res_row = 0;
-			if (r->done)
+		if (n == -1) {
+			rc = finish_copy(r, err);
+			break;
+		}
+		if (n < 0) {
+			rc = conn_failed(r->c, t, "cannot read", err);
+			break;
+		}
+		{
+			size_t before = b->nrows;
+			rc = add_line(r, b, line, (size_t)n, err);
+			PQfreemem(line);
+			if (rc)
 				break;
-			if (want > r->fetch_rows)
-				want = r->fetch_rows;
-			snprintf(sql, sizeof(sql), "FETCH FORWARD %zu FROM tl_cur", want);
-			r->res = PQexec(r->c->pg, sql);
-			if (!r->res || PQresultStatus(r->res) != PGRES_TUPLES_OK) {
-				if (!r->res)
-					rc = conn_failed(r->c, t, "cannot read", err);
-				else
-					rc = query_failed(r->c, t, r->res, r->bound_col, r->bound_val, r->nbound,
-							  "cannot read", err);
-				r->failed = 1;
-				PQclear(r->res);
-				r->res = NULL;
-				return rc;
-			}
-			if ((size_t)PQntuples(r->res) < want)
-				r->done = 1;
-			if (PQntuples(r->res) == 0)
-				continue;
-			{
-				/* fewer round trips for narrow rows, bounded memory for wide ones:
-				 * size the next FETCH from this result's first row */
-				size_t row_bytes = 16;
-				int f;
-				for (f = 0; f < PQnfields(r->res); f++)
-					row_bytes += (size_t)PQgetlength(r->res, 0, f) + 8;
-				r->fetch_rows = FETCH_BYTES / row_bytes;
-				if (r->fetch_rows < 100)
-					r->fetch_rows = 100;
-				if (r->fetch_rows > FETCH_ROWS_MAX)
-					r->fetch_rows = FETCH_ROWS_MAX;
-			}
-			if ((size_t)PQnfields(r->res) != t->ncols) {
-				r->failed = 1;
-				return tl_error_set(err, TL_ERR_INTERNAL, "cursor returned %d columns, expected %zu",
-						    PQnfields(r->res), t->ncols);
-			}
+			added += b->nrows - before;
 		}
-		for (col = 0; col < (int)t->ncols; col++) {
-			int isnull = PQgetisnull(r->res, r->res_row, col);
-			rc = tl_batch_push(b, isnull ? NULL : PQgetvalue(r->res, r->res_row, col),
-					   isnull ? 0 : (size_t)PQgetlength(r->res, r->res_row, col), isnull, err);
-			if (rc) {
-				tl_batch_abort_row(b);
-				return rc;
-			}
-		}
-		rc = tl_batch_end_row(b, err);
-		if (rc)
-			return rc;
-		r->res_row++;
-		added++;
 	}
-	return 0;
+	if (rc)
+		r->failed = 1;
+	return rc;
 }
 
 int tl_pg__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n, tl_keyvals *out,
@@ -449,14 +493,41 @@ int tl_pg__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_
 	size_t i;
 	int rc = 0;
 
+	tl_buf scratch = TL_BUF_INIT;
+	struct tl_pg_field *f = NULL;
+
 	if (n > MAX_PARAMS)
 		return tl_error_set(err, TL_ERR_UNSUPPORTED, "too many key columns");
 	memset(vals, 0, sizeof(vals));
 	memset(cols, 0, sizeof(cols));
+	tl_buf_init(&scratch, 0);
+	if (b->form == TL_BATCH_NATIVE_BINARY) {
+		size_t len;
+		const char *tuple = tl_batch_cell(b, row, 0, &len);
+		for (i = 0; !rc && i < n; i++) {
+			cols[i] = t->cols[idx[i]].name;
+			rc = tl_pg__bin_int_text(tuple, len, idx[i], &vals[i], err);
+		}
+		if (!rc)
+			rc = tl_keyvals_set(out, n, (const char *const *)cols, (const char *const *)vals, err);
+		for (i = 0; i < n; i++)
+			free(vals[i]);
+		tl_buf_release(&scratch);
+		return rc;
+	}
+	if (b->form == TL_BATCH_NATIVE) {
+		if (!(f = calloc(t->ncols ? t->ncols : 1, sizeof(*f))))
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory reading a key");
+		else
+			rc = tl_pg__native_fields(b, row, t->ncols, &scratch, f, err);
+	}
 	for (i = 0; !rc && i < n; i++) {
 		cols[i] = t->cols[idx[i]].name;
-		rc = tl_pg__pos_from_text(t, idx[i], tl_batch_cell(b, row, idx[i], NULL), &vals[i], err);
+		rc = tl_pg__pos_from_text(t, idx[i], f ? f[idx[i]].ptr : tl_batch_cell(b, row, idx[i], NULL), &vals[i],
+					  err);
 	}
+	free(f);
+	tl_buf_release(&scratch);
 	if (!rc)
 		rc = tl_keyvals_set(out, n, (const char *const *)cols, (const char *const *)vals, err);
 	for (i = 0; i < n; i++)

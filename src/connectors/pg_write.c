@@ -3,9 +3,12 @@
  *
  * One transaction per write_batch call. Into a target known to be empty, rows go through
  * COPY … FROM STDIN (text format, values escaped: \\ \t \n \r, NULL as \N) - the fast
- * path. Otherwise multi-row INSERTs (with ON CONFLICT (key) DO UPDATE when upserting a
- * keyed table; never ON CONFLICT for a keyless one) of at most 1000 rows and 65000
- * parameters each. Statements are prepared once per (table shape, row count) and kept in
+ * path; a native batch (COPY text lines or binary tuples from this driver's reader) is
+ * sent unchanged. tl_pg__native_form allows binary only when every column has the same
+ * built-in type on both sides (binary input checks nothing a type change would need).
+ * Otherwise multi-row INSERTs (with ON CONFLICT (key) DO UPDATE when upserting a keyed
+ * table; never ON CONFLICT for a keyless one) of at most 1000 rows and 65000 parameters
+ * each (a native batch is decoded into cells first). Statements are prepared once per (table shape, row count) and kept in
  * a small per-connection cache; row counts are the full chunk size or a power of two, so
  * a table needs at most a dozen statements whatever the batch sizes. OVERRIDING SYSTEM
  * VALUE lets identity columns keep their source values (COPY does that by itself).
@@ -90,7 +93,9 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 	if (!rc)
 		rc = put_collist(&sql, t, err);
 	if (!rc)
-		rc = tl_buf_puts(&sql, " FROM STDIN", err);
+		rc = tl_buf_puts(&sql, b->form == TL_BATCH_NATIVE_BINARY ? " FROM STDIN (FORMAT binary)" : " FROM STDIN", err);
+	if (!rc && b->form == TL_BATCH_NATIVE_BINARY)
+		rc = tl_buf_put(&data, tl_pg__bin_header, TL_PG_BIN_HEADER, err);
 	if (rc)
 		goto cleanup;
 	res = PQexec(c->pg, tl_buf_cstr(&sql));
@@ -102,7 +107,15 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 	res = NULL;
 	in_copy = 1;
 	for (r = 0; r < b->nrows; r++) {
-		for (i = 0; !rc && i < t->ncols; i++) {
+		if (b->form != TL_BATCH_CELLS) {
+			/* a COPY text line (newline included) or binary tuple from this driver's reader: as is */
+			size_t len;
+			const char *line = tl_batch_cell(b, r, 0, &len);
+			rc = tl_buf_put(&data, line, len, err);
+			if (!rc && b->form == TL_BATCH_NATIVE_BINARY && r + 1 == b->nrows)
+				rc = tl_buf_put(&data, "\377\377", 2, err); /* trailer: field count -1 */
+		}
+		for (i = 0; !rc && b->form == TL_BATCH_CELLS && i < t->ncols; i++) {
 			size_t len;
 			const char *v = tl_batch_cell(b, r, i, &len);
 			if (i)
@@ -110,7 +123,7 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 			if (!rc)
 				rc = copy_field(&data, v, len, err);
 		}
-		if (!rc)
+		if (!rc && b->form == TL_BATCH_CELLS)
 			rc = tl_buf_putc(&data, '\n', err);
 		if (rc)
 			goto cleanup;
@@ -324,14 +337,23 @@ int tl_pg__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, 
 	if (b->ncols != src->ncols)
 		return tl_error_set(err, TL_ERR_INTERNAL, "batch has %zu columns, table has %zu", b->ncols, src->ncols);
 	tl_pg__table_label(label, sizeof(label), src->schema, src->name);
-	if (target->in_reader) /* COMMIT would end the reader's transaction and cursor */
+	if (target->in_reader) /* the connection is busy streaming a COPY */
 		return tl_error_set(err, TL_ERR_INTERNAL, "writing %s on a connection with an open reader", label);
 	rc = tl_pg__exec(target, "BEGIN", 0, NULL, NULL, "cannot begin a write transaction", err);
 	if (rc)
 		return tl_error_prefix(err, "%s", label);
 	if (flags & TL_WRITE_TARGET_EMPTY)
 		rc = copy_rows(target, src, b, err);
-	else
+	else if (b->form == TL_BATCH_NATIVE_BINARY)
+		rc = tl_error_set(err, TL_ERR_INTERNAL, "binary rows for a target that was not empty");
+	else if (b->form == TL_BATCH_NATIVE) {
+		tl_batch cells;
+		tl_batch_init(&cells, src->ncols, b->soft_bytes);
+		rc = tl_pg__native_to_cells(b, &cells, err);
+		if (!rc)
+			rc = insert_rows(target, src, &cells, (flags & TL_WRITE_UPSERT) && src->nkeys > 0, err);
+		tl_batch_release(&cells);
+	} else
 		rc = insert_rows(target, src, b, (flags & TL_WRITE_UPSERT) && src->nkeys > 0, err);
 	if (!rc)
 		rc = tl_pg__exec(target, "COMMIT", 0, NULL, NULL, "cannot commit", err);
@@ -400,5 +422,50 @@ cleanup:
 	PQclear(res);
 	tl_buf_release(&sql);
 	tl_buf_release(&param);
+	return rc;
+}
+
+int tl_pg__native_form(tl_conn *target, const tl_table *src, int *level, tl_error *err)
+{
+	static const char sql[] =
+		"SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
+		"t.typnamespace = 'pg_catalog'::regnamespace AND t.typsend <> 0 AND t.typreceive <> 0 "
+		"FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+		"WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''";
+	tl_buf name = TL_BUF_INIT;
+	PGresult *res = NULL;
+	const char *param;
+	size_t i;
+	int row, rc, same = 1;
+
+	*level = 1;
+	if (!tl_pg__binary_keys_ok(src))
+		return 0;
+	tl_buf_init(&name, 0);
+	if ((rc = tl_pg__quote_table(&name, src->schema, src->name, err)))
+		goto cleanup;
+	param = tl_buf_cstr(&name);
+	if ((rc = tl_pg__exec(target, sql, 1, &param, &res, "cannot read target column types", err)))
+		goto cleanup;
+	for (i = 0; same && i < src->ncols; i++) {
+		const char *cast = tl_pg__cast(src, i);
+		int found = 0;
+		if (!cast || strncmp(cast, "pg_catalog.", 11) != 0)
+			same = 0;
+		for (row = 0; same && !found && row < PQntuples(res); row++) {
+			if (strcmp(PQgetvalue(res, row, 0), src->cols[i].name) != 0)
+				continue;
+			found = 1;
+			same = strcmp(PQgetvalue(res, row, 1), src->cols[i].type) == 0 &&
+			       strcmp(PQgetvalue(res, row, 2), "t") == 0;
+		}
+		if (!found)
+			same = 0;
+	}
+	if (same)
+		*level = 2;
+cleanup:
+	PQclear(res);
+	tl_buf_release(&name);
 	return rc;
 }

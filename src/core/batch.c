@@ -67,10 +67,10 @@ int tl_batch_push(tl_batch *b, const void *p, size_t len, int is_null, tl_error 
 	return 0;
 }
 
-/* Cells per row: ncols, or 1 in the native form. */
+/* Cells per row: ncols, or 1 in a native form. */
 static size_t stride(const tl_batch *b)
 {
-	return b->form == TL_BATCH_NATIVE ? 1 : b->ncols;
+	return b->form == TL_BATCH_CELLS ? b->ncols : 1;
 }
 
 int tl_batch_end_row(tl_batch *b, tl_error *err)

@@ -330,7 +330,8 @@ static int finish(tl_config *cfg, struct raw *raw, tl_error *err)
 			cfg->extract_batch_size = cfg->buffer_size;
 	} else if (cfg->extract_batch_size == 0) {
 		return tl_error_set(err, TL_ERR_CONFIG, "%s: [extractor] batch_size must be positive", cfg->path);
-	}
+	} else
+		cfg->extract_batch_explicit = 1;
 	if (!raw->sink_batch_set)
 		cfg->sink_batch_size = 200;
 	if (cfg->sink_batch_size == 0)

@@ -14,6 +14,7 @@
  * (tideline.md §5); when that cannot be known the run refuses instead of guessing.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct state {
 	int64_t rows;          /* rows written by this run */
 	int64_t rows_base;     /* rows written by earlier runs */
 	unsigned write_flags;
+	int native;            /* tl_read_spec.native level for this table's reads */
 	int resumed_table;     /* an earlier run of this task started this table */
 	int ours;              /* ... and it started it into an empty target */
 };
@@ -155,13 +157,20 @@ static void *prefetch_main(void *arg)
 /* Reads everything `spec` selects and writes it; calls `after` once each batch is committed. */
 typedef int (*after_fn)(struct state *st, tl_error *err);
 
-static int pump(struct state *st, const tl_read_spec *spec, after_fn after, tl_error *err)
+static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
+	tl_read_spec spec_buf = *spec_in, *spec = &spec_buf;
 	struct prefetch p;
 	pthread_t th;
 	int take = 0, rc;
 
+	/* Same driver on both ends: rows may stay in the driver's own encoding. Such a batch
+	 * is one COPY-like write on the target, so unless the task sets batch_size, its size
+	 * is bounded by bytes only (the batch buffer): fewer, larger target transactions. */
+	spec_buf.native = st->native;
+	if (st->native && !c->cfg->extract_batch_explicit)
+		spec_buf.batch_rows = SIZE_MAX;
 	memset(&p, 0, sizeof(p));
 	if (!st->batch2.ncols)
 		tl_batch_init(&st->batch2, st->t->ncols, st->batch.soft_bytes);
@@ -324,6 +333,7 @@ static void *consumer_main(void *arg)
 	st.item = m->item;
 	st.t = m->t;
 	st.write_flags = m->write_flags;
+	st.native = m->native;
 	ctx.src = ctx.dst = NULL;
 	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
 	if ((rc = ctx.src_ops->connect(&src_ep, &ctx.src, &err)) || (rc = ctx.dst_ops->connect(&dst_ep, &ctx.dst, &err)))
@@ -663,6 +673,13 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		st.write_flags |= TL_WRITE_UPSERT;
 	if (is_empty)
 		st.write_flags |= TL_WRITE_TARGET_EMPTY;
+	/* Same driver on both ends: rows may stay in its own encoding (its fastest one,
+	 * e.g. binary COPY, only into an empty target that the driver says fits). */
+	if (ctx->src_ops == ctx->dst_ops && ctx->dst_ops->native_form) {
+		st.native = 1;
+		if (is_empty && (rc = ctx->dst_ops->native_form(ctx->dst, st.t, &st.native, err)))
+			goto cleanup;
+	}
 
 	memset(&info, 0, sizeof(info));
 	info.schema = st.t->schema;
@@ -698,7 +715,11 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	}
 	info.rows_copied = st.rows_base + st.rows;
 	info.state = "finished";
-	if ((rc = ctx->dst_ops->count_rows(ctx->dst, st.t, &info.target_rows_at_finish, err)))
+	/* Into a target that was empty when this run began, every committed row was a new
+	 * row (a conflict would have failed the write), so the count is known: no count(*). */
+	if (is_empty)
+		info.target_rows_at_finish = st.rows;
+	else if ((rc = ctx->dst_ops->count_rows(ctx->dst, st.t, &info.target_rows_at_finish, err)))
 		goto cleanup;
 	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
 		goto cleanup;

@@ -391,6 +391,116 @@ done:
 	env_close(&e);
 }
 
+/*
+ * Same-driver pass-through (tl_read_spec.native): COPY text lines (level 1) and binary
+ * tuples (level 2) go to the target unchanged; the result must equal the cell path, keys
+ * of the last row must render the same, and native_form must allow binary only for
+ * identical built-in column types with an integer key.
+ */
+TL_TEST(pg_native_passthrough)
+{
+	static const char ddl[] =
+		"DROP TABLE IF EXISTS tl_pgt.nat; CREATE TABLE tl_pgt.nat (id bigint PRIMARY KEY, s smallint,"
+		" n numeric(12,3), t text, b bytea, ts timestamptz, arr int[], j jsonb, f float8, bo boolean)";
+	static const char rows[] =
+		"INSERT INTO tl_pgt.nat SELECT g, (g % 100)::smallint, g / 3.0, CASE WHEN g % 9 = 0 THEN NULL"
+		" WHEN g % 9 = 1 THEN E'\\N' WHEN g % 9 = 2 THEN E'a\tb\nc\\d\re\bf\fg\vh' ELSE 'row ' || g END,"
+		" decode(md5(g::text), 'hex'), '2024-01-01'::timestamptz + g * interval '1 second', ARRAY[g, NULL],"
+		" jsonb_build_object('g', g), g * 0.1, g % 2 = 0 FROM generate_series(-50, 5000) g";
+	struct env e;
+	tl_table *t = NULL, *at = NULL;
+	tl_read_spec spec = {TL_READ_KEYED, NULL, NULL, NULL, 700, NULL, 0};
+	tl_error err = TL_ERROR_INIT;
+	tl_keyvals k0 = {0, NULL, NULL}, k1 = {0, NULL, NULL}, k2 = {0, NULL, NULL};
+	int is_empty = 0, level = -1;
+
+	if (env_open(&e))
+		goto done;
+	if (both(&e, ddl) || run(e.src, rows))
+		goto done;
+	t = describe(e.s, "tl_pgt", "nat");
+	if (!t)
+		goto done;
+	TL_CHECK_OK(tl_driver_pg.check_target(e.d, t, &is_empty, &err), &err);
+	TL_CHECK(is_empty);
+	TL_CHECK_OK(tl_driver_pg.native_form(e.d, t, &level, &err), &err);
+	TL_CHECK_EQ_INT(level, 2);
+
+	/* the last key is the same in all three forms */
+	TL_CHECK_EQ_INT(read_all(e.s, t, &spec, &k0, &err), 5051);
+	spec.native = 1;
+	TL_CHECK_EQ_INT(read_all(e.s, t, &spec, &k1, &err), 5051);
+	spec.native = 2;
+	TL_CHECK_EQ_INT(read_all(e.s, t, &spec, &k2, &err), 5051);
+	TL_CHECK(k0.n == 1 && k1.n == 1 && k2.n == 1);
+	if (k0.n == 1 && k1.n == 1 && k2.n == 1) {
+		TL_CHECK_EQ_STR(k0.vals[0], "5000");
+		TL_CHECK_EQ_STR(k1.vals[0], "5000");
+		TL_CHECK_EQ_STR(k2.vals[0], "5000");
+	}
+
+	/* binary tuples into the empty target, text lines likewise, then text lines upserted */
+	TL_CHECK_EQ_INT(copy_with(&e, t, &spec, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT), 5051);
+	check_same(&e, "tl_pgt.nat", "id");
+	run(e.dst, "TRUNCATE tl_pgt.nat");
+	spec.native = 1;
+	TL_CHECK_EQ_INT(copy_with(&e, t, &spec, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT), 5051);
+	check_same(&e, "tl_pgt.nat", "id");
+	run(e.dst, "UPDATE tl_pgt.nat SET t = 'changed', b = NULL WHERE id % 10 = 3");
+	TL_CHECK_EQ_INT(copy_with(&e, t, &spec, TL_WRITE_UPSERT), 5051);
+	check_same(&e, "tl_pgt.nat", "id");
+	/* resume after a key, binary */
+	{
+		const char *cols[1] = {"id"}, *vals[1] = {"4000"};
+		tl_keyvals after = {0, NULL, NULL};
+		TL_CHECK_OK(tl_keyvals_set(&after, 1, cols, vals, &err), &err);
+		run(e.dst, "DELETE FROM tl_pgt.nat WHERE id > 4000");
+		spec.native = 2;
+		spec.after = &after;
+		TL_CHECK_EQ_INT(copy_with(&e, t, &spec, TL_WRITE_UPSERT | TL_WRITE_TARGET_EMPTY), 1000);
+		check_same(&e, "tl_pgt.nat", "id");
+		spec.after = NULL;
+		tl_keyvals_clear(&after);
+	}
+
+	/* closing a reader in the middle of its COPY leaves the connection usable */
+	{
+		tl_reader *r = NULL;
+		tl_batch b;
+		int64_t n = 0;
+		tl_batch_init(&b, t->ncols, 1 << 20);
+		spec.batch_rows = 10;
+		TL_CHECK_OK(tl_driver_pg.open_reader(e.s, t, &spec, &r, &err), &err);
+		if (r) {
+			TL_CHECK_OK(tl_driver_pg.read_batch(r, &b, &err), &err);
+			TL_CHECK_EQ_INT(b.nrows, 10);
+			tl_driver_pg.close_reader(r);
+		}
+		TL_CHECK_OK(tl_driver_pg.count_rows(e.s, t, &n, &err), &err);
+		TL_CHECK_EQ_INT(n, 5051);
+		tl_batch_release(&b);
+		spec.batch_rows = 700;
+	}
+
+	/* a different column type on the target: text lines only */
+	run(e.dst, "ALTER TABLE tl_pgt.nat ALTER COLUMN s TYPE integer");
+	TL_CHECK_OK(tl_driver_pg.native_form(e.d, t, &level, &err), &err);
+	TL_CHECK_EQ_INT(level, 1);
+	/* a user-defined type (enum in alltypes) or a non-integer key: text lines only */
+	at = describe(e.s, "tl_pgt", "alltypes");
+	if (at) {
+		TL_CHECK_OK(tl_driver_pg.native_form(e.d, at, &level, &err), &err);
+		TL_CHECK_EQ_INT(level, 1);
+	}
+done:
+	tl_keyvals_clear(&k0);
+	tl_keyvals_clear(&k1);
+	tl_keyvals_clear(&k2);
+	tl_driver_pg.free_table(t);
+	tl_driver_pg.free_table(at);
+	env_close(&e);
+}
+
 TL_TEST(pg_hostile_names)
 {
 	struct env e;
