@@ -98,6 +98,8 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema, const char *tb,
 			 int64_t rows_copied, tl_error *err) TL_MUST_CHECK;
 int tl_recorder_table(tl_recorder *r, const tl_store_table *t, tl_error *err) TL_MUST_CHECK;
+/* Position and finished records written so far, and the seconds spent writing them. */
+void tl_recorder_stats(tl_recorder *r, long *records, double *secs);
 /* Reads a table's statistics under the recorder's lock (workers share one store handle);
  * only the numeric fields are filled. Returns 0 or TL_ERR_NOTFOUND. */
 int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out);

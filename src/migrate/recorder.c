@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include "migrate/migrate.h"
 #include "tideline/logfmt.h"
@@ -30,7 +31,25 @@ struct tl_recorder {
 	tl_buf line;
 	tl_buf json;
 	int documents; /* MongoDB: positions always in the current order_key form (§2.5) */
+	long records;  /* position and finished records written (under mu) */
+	double busy;   /* seconds spent writing them, lock held (under mu) */
 };
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void tl_recorder_stats(tl_recorder *r, long *records, double *secs)
+{
+	pthread_mutex_lock(&r->mu);
+	*records = r->records;
+	*secs = r->busy;
+	pthread_mutex_unlock(&r->mu);
+}
 
 int tl_migrate__mkdir_p(const char *path, tl_error *err)
 {
@@ -176,10 +195,12 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 {
 	char ts[32];
 	int rc;
+	double t0;
 
 	tl_position styled = TL_POSITION_INIT;
 
 	pthread_mutex_lock(&r->mu);
+	t0 = mono_now();
 	/* The store keeps the record in the form the log line has, so an export reproduces it. */
 	if ((rc = tl_pos_copy(&styled, pos, err)))
 		goto cleanup;
@@ -208,6 +229,8 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 	rc = ape_put(r, "SnapshotDoing", pos, err);
 cleanup:
 	tl_pos_clear(&styled);
+	r->records++;
+	r->busy += mono_now() - t0;
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
@@ -218,8 +241,10 @@ int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema
 	tl_position fin = TL_POSITION_INIT;
 	char ts[32];
 	int rc;
+	double t0;
 
 	pthread_mutex_lock(&r->mu);
+	t0 = mono_now();
 	if ((rc = tl_pos_set(&fin, TL_POS_RDB_SNAPSHOT_FINISHED, db_type, schema, tb, TL_KEY_ABSENT, 0, NULL, NULL, err)))
 		goto cleanup;
 	tl_logfmt_now(ts);
@@ -234,6 +259,8 @@ int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema
 	rc = ape_put(r, "SnapshotFinished", &fin, err);
 cleanup:
 	tl_pos_clear(&fin);
+	r->records++;
+	r->busy += mono_now() - t0;
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }

@@ -185,6 +185,14 @@ static void summary(struct shared *sh, double secs)
 	}
 	tl_log(sh->opts->log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
 	       secs > 0 ? (double)total / secs : 0.0);
+	{
+		long records = 0;
+		double busy = 0;
+		tl_recorder_stats(sh->rec, &records, &busy);
+		/* what checkpointing cost: store transaction + log lines, while holding the lock */
+		tl_log(sh->opts->log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)",
+		       records, busy * 1000.0, secs > 0 ? 100.0 * busy / secs : 0.0);
+	}
 }
 
 int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)

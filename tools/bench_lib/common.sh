@@ -89,7 +89,8 @@ INI
 }
 
 # tl_run KIND NAME INIFILE RESET_CMD... -> sets TL_SECS TL_RSS TL_CPU TL_SCPU TL_RECORDS (position
-# records written: lines of position.log).
+# records written: lines of position.log) and TL_NOTE (those, and the time tideline itself
+# measured writing checkpoint records, from its default.log).
 # Every run gets a fresh log dir / store (named in the task file), so nothing is skipped.
 # A failed run is written to $OUT/failures.txt (the report lists them) and retried, after
 # RESET_CMD empties the target again, up to TL_RETRIES times; then the bench stops.
@@ -111,6 +112,10 @@ tl_run() {
       TL_SECS=$(elapsed "$t0" "$t1")
       TL_RSS=$(rss_of "$rssf") TL_CPU=$(cpu_of "$rssf")
       TL_RECORDS=$(cat "$(awk -F= '/^log_dir=/{print $2}' "$ini")"/position*.log 2>/dev/null | wc -l)
+      # tideline's own measure of checkpointing: "checkpoints: N records written in X ms (P % of the run)"
+      TL_CKPT=$(grep -ho 'checkpoints: .* of the run)' "$(awk -F= '/^log_dir=/{print $2}' "$ini")"/default.log \
+        2>/dev/null | tail -n 1 | sed 's/^checkpoints: //')
+      TL_NOTE="last run wrote $TL_RECORDS position records${TL_CKPT:+; checkpoint writes: $TL_CKPT}"
       return 0
     fi
     TL_FAILURES=$(( ${TL_FAILURES:-0} + 1 ))

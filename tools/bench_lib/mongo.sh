@@ -20,7 +20,7 @@ mongo_tideline() { # LABEL PTYPE PSIZE CKPT
   tl_task "$ini" mongo "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" do_dbs bench "$ptype" "$psize" "$ckpt" "$WORK/logs-$name"
   tl_run mongo "$name" "$ini" "${MB_PY[@]}" drop --url "$TL_MONGO_DST_URL" --db bench
   LAST_SECS=$TL_SECS LAST_RSS=$TL_RSS LAST_CPU=$TL_CPU LAST_SCPU=$TL_SCPU LAST_VER=$(mongo_verify)
-  LAST_NOTE="last run wrote $TL_RECORDS position records"
+  LAST_NOTE=$TL_NOTE
 }
 
 mongo_ceiling() { # -> LAST_*: insert only, documents prepared before the clock starts

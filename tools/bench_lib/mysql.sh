@@ -77,7 +77,7 @@ mysql_tideline() {
   tl_task "$ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" do_dbs "$db" "$ptype" "$psize" "$ckpt" "$WORK/logs-$name"
   tl_run mysql "$name" "$ini" mysql_reset_target "$db"
   LAST_SECS=$TL_SECS LAST_RSS=$TL_RSS LAST_CPU=$TL_CPU LAST_SCPU=$TL_SCPU LAST_VER=$(mysql_verify "$db" "${MY_ROWS[$db]}")
-  LAST_NOTE="last run wrote $TL_RECORDS position records"
+  LAST_NOTE=$TL_NOTE
 }
 
 mysql_mydumper() { # DB -> LAST_*

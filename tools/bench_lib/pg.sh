@@ -34,7 +34,7 @@ pg_tideline() { # LABEL PTYPE PSIZE CKPT -> LAST_SECS LAST_RSS LAST_VER
   tl_task "$ini" pg "$TL_PG_SRC_URL" "$TL_PG_DST_URL" do_tbs "public.pgbench_*" "$ptype" "$psize" "$ckpt" "$WORK/logs-$name"
   tl_run pg "$name" "$ini" pg_reset_target
   LAST_SECS=$TL_SECS LAST_RSS=$TL_RSS LAST_CPU=$TL_CPU LAST_SCPU=$TL_SCPU LAST_VER=$(pg_verify)
-  LAST_NOTE="last run wrote $TL_RECORDS position records"
+  LAST_NOTE=$TL_NOTE
 }
 
 pg_dump_psql() { # -> LAST_*
