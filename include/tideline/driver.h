@@ -222,6 +222,20 @@ struct tl_driver_ops {
 	 */
 	int (*checksum)(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows,
 			uint64_t *sum, tl_error *err);
+
+	/*
+	 * Optional. describe for n tables with a number of server round trips that does not
+	 * grow with n (plan calls it over long table lists in chunks). out[i] is exactly what
+	 * describe(names[i]) returns, or NULL when that table does not exist; the caller owns
+	 * the tables (free_table). On failure every out[i] is NULL and err names no single
+	 * table. NULL slot: the caller describes one table at a time.
+	 */
+	int (*describe_many)(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err);
+	/*
+	 * Optional. count_rows for n tables in few round trips (several counts per statement):
+	 * out[i] = exact row count of t[i]. On failure out is unspecified.
+	 */
+	int (*count_many)(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err);
 };
 
 #define TL_DRIVER_VERSION 1

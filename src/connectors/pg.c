@@ -31,4 +31,6 @@ const struct tl_driver_ops tl_driver_pg = {
 	.ape_store_put = tl_pg__ape_store_put,
 	.ape_store_forget = tl_pg__ape_store_forget,
 	.checksum = tl_pg__checksum,
+	.describe_many = tl_pg__describe_many,
+	.count_many = tl_pg__count_many,
 };

@@ -2,8 +2,9 @@
  * pg_int.h - internals shared by the PostgreSQL connector files (src/connectors/pg*.c).
  *
  * The connector is split by concern: pg_conn.c (connecting, errors, quoting, helpers),
- * pg_meta.c (listing, describing, counting, checking a target), pg_read.c (streaming
- * reads, positions, split bounds, checksums), pg_write.c (COPY / upsert writes, deletes),
+ * pg_meta.c (listing, counting, checking a target), pg_describe.c (describing tables, one
+ * or many at a time), pg_read.c (streaming reads, positions, split bounds, checksums),
+ * pg_write.c (COPY / upsert writes, deletes),
  * pg_store.c (the ape-dts database store) and pg.c (the ops table). Only these files may
  * include <libpq-fe.h>; nothing outside src/connectors/pg*.c may include this header.
  *
@@ -127,6 +128,8 @@ void tl_pg__disconnect(tl_conn *c);
 
 int tl_pg__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
 int tl_pg__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err);
+int tl_pg__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err);
 void tl_pg__free_table(tl_table *t);
 int tl_pg__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_pg__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
