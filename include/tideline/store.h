@@ -88,6 +88,25 @@ int tl_store_put_table(tl_store *s, const char *task_id, const tl_store_table *t
 int tl_store_get_table(tl_store *s, const char *task_id, const char *schema, const char *tb,
 		       tl_store_table *out, tl_error *err) TL_MUST_CHECK;
 
+/*
+ * A snapshot of one task's records and table statistics, read in a few queries
+ * (store_snapshot.c), for callers that ask about many tables (plan). It answers exactly
+ * what tl_store_lookup and tl_store_get_table answered when it was taken and never sees
+ * later writes. *out is the caller's (tl_store_snapshot_free, accepts NULL); it does not
+ * refer to s after loading. Memory grows with the task's records (~200 bytes a table).
+ */
+typedef struct tl_store_snapshot tl_store_snapshot;
+int tl_store_snapshot_load(tl_store *s, const char *task_id, tl_store_snapshot **out, tl_error *err) TL_MUST_CHECK;
+void tl_store_snapshot_free(tl_store_snapshot *snap);
+/* Number of tables with any record or statistics. */
+size_t tl_store_snapshot_count(const tl_store_snapshot *snap);
+/* As tl_store_lookup (same precedence, same hit, same errors). */
+int tl_store_snapshot_lookup(const tl_store_snapshot *snap, const char *schema, const char *tb,
+			     int checkpoint_only, tl_store_hit *out, tl_error *err) TL_MUST_CHECK;
+/* As tl_store_get_table; the strings are lent until the snapshot is freed. */
+int tl_store_snapshot_table(const tl_store_snapshot *snap, const char *schema, const char *tb,
+			    tl_store_table *out, tl_error *err) TL_MUST_CHECK;
+
 /* Iteration for export / status. Callback's non-zero return stops and is returned. */
 typedef struct tl_store_row {
 	const char *task_id;

@@ -2,7 +2,8 @@
  * test_store.c - the SQLite checkpoint store (src/store) and the import / export /
  * status subcommands built on it: creation and migration, refusing newer or non-SQLite
  * files, lookup precedence, forgetting a task, the task lock, importing a resume set,
- * the export -> import round trip and a failed import leaving the store unchanged.
+ * the export -> import round trip, a failed import leaving the store unchanged, and the
+ * snapshot plan reads answering exactly as the per-table lookups.
  * sqlite3.h is used here only to inspect and tamper with store files.
  */
 #include <signal.h>
@@ -732,4 +733,183 @@ TL_TEST(store_keeps_non_snapshot_records_for_export)
 	TL_CHECK_EQ_STR(tl_buf_cstr(&a), tl_buf_cstr(&b));
 	tl_buf_release(&a);
 	tl_buf_release(&b);
+}
+
+/* Both answers of one lookup are the same hit (or the same failure). */
+static void same_hit(const char *what, int rc1, const tl_store_hit *a, const tl_error *e1, int rc2,
+		     const tl_store_hit *b, const tl_error *e2)
+{
+	tl_buf ja = TL_BUF_INIT, jb = TL_BUF_INIT;
+
+	TL_CHECK_MSG(rc1 == rc2, "%s: lookup rc %d, snapshot rc %d", what, rc1, rc2);
+	if (rc1 || rc2) {
+		TL_CHECK_MSG(strcmp(e1->message, e2->message) == 0, "%s: '%s' vs '%s'", what, e1->message, e2->message);
+		return;
+	}
+	TL_CHECK_MSG(a->state == b->state, "%s: state %d vs %d", what, a->state, b->state);
+	TL_CHECK_MSG(a->is_current == b->is_current, "%s: is_current", what);
+	TL_CHECK_MSG(a->line == b->line, "%s: line", what);
+	TL_CHECK_MSG(a->rows_copied == b->rows_copied, "%s: rows %lld vs %lld", what, (long long)a->rows_copied,
+		     (long long)b->rows_copied);
+	TL_CHECK_MSG((!a->source && !b->source) || (a->source && b->source && strcmp(a->source, b->source) == 0),
+		     "%s: source", what);
+	TL_CHECK_MSG((!a->updated_at && !b->updated_at) ||
+			     (a->updated_at && b->updated_at && strcmp(a->updated_at, b->updated_at) == 0),
+		     "%s: updated_at", what);
+	if (a->state != TL_RESUME_NONE) {
+		TL_CHECK(tl_pos_write_json(&a->pos, TL_STYLE_ASIS, &ja, NULL) == 0);
+		TL_CHECK(tl_pos_write_json(&b->pos, TL_STYLE_ASIS, &jb, NULL) == 0);
+		TL_CHECK_MSG(ja.len && strcmp(tl_buf_cstr(&ja), tl_buf_cstr(&jb)) == 0, "%s: '%s' vs '%s'", what,
+			     tl_buf_cstr(&ja), tl_buf_cstr(&jb));
+	}
+	tl_buf_release(&ja);
+	tl_buf_release(&jb);
+}
+
+/* Compares every lookup and table read of (schema, tb) through the store and the snapshot. */
+static void same_answers(tl_store *s, const tl_store_snapshot *snap, const char *schema, const char *tb)
+{
+	tl_error e1 = TL_ERROR_INIT, e2 = TL_ERROR_INIT;
+	tl_store_hit a, b;
+	tl_store_table ta, tb_;
+	char what[256];
+	int only, rc1, rc2;
+
+	for (only = 0; only < 2; only++) {
+		snprintf(what, sizeof(what), "'%s'.'%s' checkpoint_only=%d", schema, tb, only);
+		rc1 = tl_store_lookup(s, "t1", schema, tb, only, &a, &e1);
+		rc2 = tl_store_snapshot_lookup(snap, schema, tb, only, &b, &e2);
+		same_hit(what, rc1, &a, &e1, rc2, &b, &e2);
+		tl_store_hit_clear(&a);
+		tl_store_hit_clear(&b);
+	}
+	memset(&ta, 0, sizeof(ta));
+	memset(&tb_, 0, sizeof(tb_));
+	rc1 = tl_store_get_table(s, "t1", schema, tb, &ta, &e1);
+	rc2 = tl_store_snapshot_table(snap, schema, tb, &tb_, &e2);
+	TL_CHECK_MSG(rc1 == rc2, "'%s'.'%s': get_table rc %d, snapshot %d", schema, tb, rc1, rc2);
+	if (rc1 || rc2) {
+		TL_CHECK_MSG(strcmp(e1.message, e2.message) == 0, "'%s'.'%s': '%s' vs '%s'", schema, tb, e1.message,
+			     e2.message);
+		return;
+	}
+	TL_CHECK_EQ_STR(ta.schema, tb_.schema);
+	TL_CHECK_EQ_STR(ta.tb, tb_.tb);
+	TL_CHECK_EQ_INT(ta.est_rows, tb_.est_rows);
+	TL_CHECK_EQ_INT(ta.rows_copied, tb_.rows_copied);
+	TL_CHECK_EQ_INT(ta.target_empty_at_start, tb_.target_empty_at_start);
+	TL_CHECK_EQ_INT(ta.target_rows_at_finish, tb_.target_rows_at_finish);
+	TL_CHECK_MSG((!ta.mode && !tb_.mode) || (ta.mode && tb_.mode && strcmp(ta.mode, tb_.mode) == 0), "mode");
+	TL_CHECK_EQ_STR(ta.state, tb_.state);
+}
+
+/*
+ * The snapshot (plan's bulk read) answers what tl_store_lookup / tl_store_get_table answer,
+ * for every mixture of finished, current, checkpoint, statistics and nothing, over names
+ * that sort in different places (several schemas, '-', '.', case, UTF-8), another task's
+ * records beside them, NULL sources and counts, and a record whose JSON is broken.
+ */
+TL_TEST(store_snapshot_matches_lookup)
+{
+	static const char *const schemas[] = {"shop", "Shop", "a-b", "a.b", "zz\xc3\xa9", ""};
+	tl_error err = TL_ERROR_INIT;
+	tl_store *s = NULL;
+	tl_store_snapshot *snap = NULL, *later = NULL;
+	tl_position p = TL_POSITION_INIT, fin = TL_POSITION_INIT;
+	char path[4096], tb[64], val[32];
+	size_t i, k;
+
+	path_in(path, sizeof(path), "snap.db");
+	TL_CHECK_OK(tl_store_open(&s, path, 0, &err), &err);
+	/* an empty store: every answer is "nothing" */
+	TL_CHECK_OK(tl_store_snapshot_load(s, "t1", &snap, &err), &err);
+	TL_CHECK_EQ_INT(tl_store_snapshot_count(snap), 0);
+	same_answers(s, snap, "shop", "t0");
+	tl_store_snapshot_free(snap);
+	snap = NULL;
+
+	TL_CHECK_OK(tl_store_begin(s, &err), &err);
+	for (k = 0; k < sizeof(schemas) / sizeof(schemas[0]); k++) {
+		for (i = 0; i < 64; i++) {
+			const char *sc = schemas[k];
+			unsigned mix = (unsigned)(i % 16); /* bit 0 checkpoint, 1 current, 2 finished, 3 statistics */
+			snprintf(tb, sizeof(tb), "t%zu%s", (i * 37) % 64, i % 5 == 0 ? "-x" : i % 7 == 0 ? ".y" : "");
+			snprintf(val, sizeof(val), "%zu", i);
+			if (mix & 1u) {
+				TL_CHECK_OK(pos_of(&p, sc, tb, "id", val, &err), &err);
+				TL_CHECK_OK(tl_store_put_position(s, "t1", &p, 0, NULL, i % 3 ? "run" : NULL, (long)i,
+								  i % 2 ? (int64_t)i : -1, &err), &err);
+			}
+			if (mix & 2u) {
+				TL_CHECK_OK(pos_of(&p, sc, tb, "id", "999", &err), &err);
+				TL_CHECK_OK(tl_store_put_position(s, "t1", &p, 1, "2024-03-29 07:02:24.463776",
+								  "/x/position.log", 7, -1, &err), &err);
+			}
+			if (mix & 4u) {
+				TL_CHECK_OK(tl_pos_set(&fin, TL_POS_RDB_SNAPSHOT_FINISHED, "mysql", sc, tb, TL_KEY_ABSENT, 0,
+						       NULL, NULL, &err), &err);
+				TL_CHECK_OK(tl_store_put_finished(s, "t1", &fin, NULL, i % 3 ? "finished.log" : NULL, 3,
+								  i % 2 ? 100 : -1, &err), &err);
+			}
+			if (mix & 8u) {
+				tl_store_table t;
+				memset(&t, 0, sizeof(t));
+				t.schema = sc;
+				t.tb = tb;
+				t.est_rows = i % 3 ? (int64_t)i * 10 : -1;
+				t.rows_copied = i % 4 ? (int64_t)i : -1;
+				t.target_empty_at_start = (int)(i % 2);
+				t.mode = i % 3 ? "batch" : NULL;
+				t.state = mix & 4u ? "finished" : "running";
+				t.target_rows_at_finish = mix & 4u ? (int64_t)i : -1;
+				TL_CHECK_OK(tl_store_put_table(s, "t1", &t, &err), &err);
+			}
+			/* another task's records never show */
+			TL_CHECK_OK(pos_of(&p, sc, tb, "id", "1", &err), &err);
+			TL_CHECK_OK(tl_store_put_position(s, "t2", &p, 1, NULL, "run", 0, -1, &err), &err);
+		}
+	}
+	TL_CHECK_OK(tl_store_commit(s, &err), &err);
+	/* a broken record: both fail with the same message */
+	/* (i = 1: shop.t37 has only a checkpoint) */
+	TL_CHECK(sql_dump(path, "UPDATE position SET json = '{broken' WHERE task_id = 't1' AND schema = 'shop' AND"
+				" tb = 't37' AND kind = 'checkpoint'", NULL) == 0);
+
+	TL_CHECK_OK(tl_store_snapshot_load(s, "t1", &snap, &err), &err);
+	TL_CHECK(tl_store_snapshot_count(snap) > 0);
+	for (k = 0; k < sizeof(schemas) / sizeof(schemas[0]); k++)
+		for (i = 0; i < 70; i++) {
+			snprintf(tb, sizeof(tb), "t%zu", i);
+			same_answers(s, snap, schemas[k], tb);
+			snprintf(tb, sizeof(tb), "t%zu-x", i);
+			same_answers(s, snap, schemas[k], tb);
+			snprintf(tb, sizeof(tb), "t%zu.y", i);
+			same_answers(s, snap, schemas[k], tb);
+		}
+	same_answers(s, snap, "nope", "t1");
+	same_answers(s, snap, "SHOP", "t1");
+	{
+		tl_store_hit hit;
+		TL_CHECK(tl_store_snapshot_lookup(snap, "shop", "t37", 0, &hit, &err) != 0);
+		TL_CHECK(strstr(err.message, "'shop'.'t37'") != NULL);
+	}
+
+	/* taken inside a transaction too; and a snapshot does not see later writes */
+	TL_CHECK_OK(tl_store_begin(s, &err), &err);
+	TL_CHECK_OK(tl_store_snapshot_load(s, "t1", &later, &err), &err);
+	TL_CHECK_OK(tl_store_commit(s, &err), &err);
+	same_answers(s, later, "shop", "t3");
+	TL_CHECK_OK(pos_of(&p, "new", "table", "id", "1", &err), &err);
+	TL_CHECK_OK(tl_store_put_position(s, "t1", &p, 1, NULL, "run", 0, -1, &err), &err);
+	{
+		tl_store_hit hit;
+		TL_CHECK_OK(tl_store_snapshot_lookup(snap, "new", "table", 0, &hit, &err), &err);
+		TL_CHECK_EQ_INT(hit.state, TL_RESUME_NONE);
+		tl_store_hit_clear(&hit);
+	}
+	tl_store_snapshot_free(later);
+	tl_store_snapshot_free(snap);
+	tl_pos_clear(&p);
+	tl_pos_clear(&fin);
+	tl_store_close(s);
 }
