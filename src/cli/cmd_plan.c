@@ -90,23 +90,55 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 		       (long long)it->est_rows, it->ignored ? "  " : "", it->ignored ? it->ignored : "");
 }
 
-/* Records in the store for tables the plan does not contain: say they are ignored, and why. */
+/* Records in the store for tables the plan does not contain: say they are ignored, and why.
+ * `sorted` holds the plan's items ordered by (schema, tb), so each record is one bsearch. */
 struct orphan_ctx {
-	const tl_plan *plan;
+	const tl_plan_item **sorted;
+	size_t n;
 	cJSON *arr;
 	char last[1024];
 };
+
+static int cmp_item_names(const char *schema, const char *tb, const tl_plan_item *it)
+{
+	int c = strcmp(schema, it->schema);
+
+	return c ? c : strcmp(tb, it->tb);
+}
+
+static int cmp_items(const void *a, const void *b)
+{
+	const tl_plan_item *y = *(const tl_plan_item *const *)b;
+	const tl_plan_item *x = *(const tl_plan_item *const *)a;
+
+	return cmp_item_names(x->schema, x->tb, y);
+}
+
+static int in_plan(const struct orphan_ctx *o, const char *schema, const char *tb)
+{
+	size_t lo = 0, hi = o->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_item_names(schema, tb, o->sorted[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
 
 static int on_record(void *vctx, const tl_store_row *row, tl_error *err)
 {
 	struct orphan_ctx *o = vctx;
 	char key[1024];
-	size_t i;
 
 	(void)err;
-	for (i = 0; i < o->plan->n; i++)
-		if (strcmp(o->plan->items[i].schema, row->schema) == 0 && strcmp(o->plan->items[i].tb, row->tb) == 0)
-			return 0;
+	if (in_plan(o, row->schema, row->tb))
+		return 0;
 	snprintf(key, sizeof(key), "%s\x1f%s", row->schema, row->tb);
 	if (strcmp(key, o->last) == 0)
 		return 0;
@@ -202,12 +234,24 @@ static int plan(int argc, char **argv)
 		print_item(&p.items[i], arr);
 	{
 		struct orphan_ctx o;
+		size_t k;
 		memset(&o, 0, sizeof(o));
-		o.plan = &p;
 		o.arr = arr;
-		if (tl_store_foreach_position(store, cfg->task_id, on_record, &o, &err) ||
-		    tl_store_foreach_finished(store, cfg->task_id, on_record, &o, &err))
+		o.n = p.n;
+		o.sorted = malloc((p.n ? p.n : 1) * sizeof(*o.sorted));
+		if (!o.sorted) {
+			tl_error_set(&err, TL_ERR_NOMEM, "out of memory");
 			goto cleanup;
+		}
+		for (k = 0; k < p.n; k++)
+			o.sorted[k] = &p.items[k];
+		qsort(o.sorted, o.n, sizeof(*o.sorted), cmp_items);
+		if (tl_store_foreach_position(store, cfg->task_id, on_record, &o, &err) ||
+		    tl_store_foreach_finished(store, cfg->task_id, on_record, &o, &err)) {
+			free(o.sorted);
+			goto cleanup;
+		}
+		free(o.sorted);
 	}
 	if (arr) {
 		char *s = cJSON_Print(arr);

@@ -22,11 +22,15 @@ void tl_name_list_clear(tl_name_list *l)
 
 int tl_name_list_add(tl_name_list *l, const char *schema, const char *name, tl_error *err)
 {
-	tl_name *ni = realloc(l->items, (l->n + 1) * sizeof(*ni));
+	tl_name *ni = l->items;
 
-	if (!ni)
-		return tl_error_set(err, TL_ERR_NOMEM, "out of memory listing tables");
-	l->items = ni;
+	/* capacity is the next power of two >= n (no field for it): grow when n is one */
+	if ((l->n & (l->n - 1)) == 0) {
+		ni = realloc(l->items, (l->n ? 2 * l->n : 1) * sizeof(*ni));
+		if (!ni)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory listing tables");
+		l->items = ni;
+	}
 	ni[l->n].schema = tl_strdup(schema);
 	ni[l->n].name = tl_strdup(name);
 	if (!ni[l->n].schema || !ni[l->n].name) {
