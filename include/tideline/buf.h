@@ -43,5 +43,7 @@ char *tl_strdup(const char *s);             /* NULL in, NULL out */
 char *tl_strndup(const char *s, size_t n);
 /* Decodes lowercase/uppercase hex (optional "\\x" prefix) into out; -1 on bad input. */
 int tl_hex_decode(const char *hex, tl_buf *out, tl_error *err) TL_MUST_CHECK;
+/* Value of one hex digit (either case), -1 when c is not one. */
+int tl_hex_digit(int c);
 
 #endif

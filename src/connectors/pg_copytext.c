@@ -31,13 +31,7 @@ static int octal(char c)
 
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return tl_hex_digit((unsigned char)c);
 }
 
 int tl_pg__copy_split(char *line, size_t len, struct tl_pg_field *f, size_t nf, tl_error *err)

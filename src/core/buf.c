@@ -150,7 +150,7 @@ char *tl_strndup(const char *s, size_t n)
 	return p;
 }
 
-static int hexval(int c)
+int tl_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -175,7 +175,7 @@ int tl_hex_decode(const char *hex, tl_buf *out, tl_error *err)
 	if (rc)
 		return rc;
 	for (i = 0; i < n; i += 2) {
-		int hi = hexval((unsigned char)hex[i]), lo = hexval((unsigned char)hex[i + 1]);
+		int hi = tl_hex_digit((unsigned char)hex[i]), lo = tl_hex_digit((unsigned char)hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return tl_error_set(err, TL_ERR_PARSE, "'%.64s' is not a hex value", hex);
 		out->data[out->len++] = (char)(hi << 4 | lo);
