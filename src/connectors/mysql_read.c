@@ -574,19 +574,43 @@ static int agg_expr(tl_buf *q, const tl_table *t, size_t col, const char *fn, co
 	return tl_buf_printf(q, err, "%s%s(%s)%s", as ? "CAST(" : "", fn, inner, as ? as : "");
 }
 
-int tl_mysql__next_bound(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err)
+/* Readies the connection and starts "SELECT " with col = the quoted partition column. */
+static int bound_query_start(tl_conn *c, const tl_table *t, tl_buf *col, tl_buf *q, tl_error *err)
+{
+	int rc = tl_mysql__ready(c, err);
+
+	if (!rc)
+		rc = tl_mysql__qident(col, t->cols[t->part_idx].name, err);
+	if (!rc)
+		rc = tl_buf_puts(q, "SELECT ", err);
+	return rc;
+}
+
+/* Runs a one-row query of partition-column values; hands value i to out[i] (i < n <= 2). */
+static int bound_query_run(tl_conn *c, const tl_table *t, const tl_buf *q, const char *what, char **out, int n,
+			   tl_error *err)
 {
 	struct pos_ctx pc = {t, t->part_idx, {NULL, NULL}, 0};
+	int i, rc = tl_mysql__query_text(c, q->data, pos_row, &pc, err);
+
+	if (rc)
+		tl_error_prefix(err, "%s %s", what, tl_mysql__qname(t));
+	for (i = 0; !rc && i < n; i++) {
+		out[i] = pc.v[i];
+		pc.v[i] = NULL;
+	}
+	free(pc.v[0]);
+	free(pc.v[1]);
+	return rc;
+}
+
+int tl_mysql__next_bound(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err)
+{
 	tl_buf q = TL_BUF_INIT, col = TL_BUF_INIT;
 	int rc;
 
 	*hi_out = NULL;
-	rc = tl_mysql__ready(c, err);
-	if (rc)
-		return rc;
-	rc = tl_mysql__qident(&col, t->cols[t->part_idx].name, err);
-	if (!rc)
-		rc = tl_buf_puts(&q, "SELECT ", err);
+	rc = bound_query_start(c, t, &col, &q, err);
 	if (!rc)
 		rc = agg_expr(&q, t, t->part_idx, "MAX", "tl_x.tl_p", err);
 	if (!rc)
@@ -599,18 +623,8 @@ int tl_mysql__next_bound(tl_conn *c, const tl_table *t, const char *after, size_
 	}
 	if (!rc)
 		rc = tl_buf_printf(&q, err, " ORDER BY %s ASC LIMIT %zu) tl_x", col.data, step ? step : 1);
-	if (rc)
-		goto cleanup;
-	rc = tl_mysql__query_text(c, q.data, pos_row, &pc, err);
-	if (rc) {
-		tl_error_prefix(err, "cannot split %s", tl_mysql__qname(t));
-		goto cleanup;
-	}
-	*hi_out = pc.v[0];
-	pc.v[0] = NULL;
-cleanup:
-	free(pc.v[0]);
-	free(pc.v[1]);
+	if (!rc)
+		rc = bound_query_run(c, t, &q, "cannot split", hi_out, 1, err);
 	tl_buf_release(&q);
 	tl_buf_release(&col);
 	return rc;
@@ -618,17 +632,12 @@ cleanup:
 
 int tl_mysql__part_minmax(tl_conn *c, const tl_table *t, char **min_out, char **max_out, tl_error *err)
 {
-	struct pos_ctx pc = {t, t->part_idx, {NULL, NULL}, 0};
 	tl_buf q = TL_BUF_INIT, col = TL_BUF_INIT;
+	char *v[2] = {NULL, NULL};
 	int rc;
 
 	*min_out = *max_out = NULL;
-	rc = tl_mysql__ready(c, err);
-	if (rc)
-		return rc;
-	rc = tl_mysql__qident(&col, t->cols[t->part_idx].name, err);
-	if (!rc)
-		rc = tl_buf_puts(&q, "SELECT ", err);
+	rc = bound_query_start(c, t, &col, &q, err);
 	if (!rc)
 		rc = agg_expr(&q, t, t->part_idx, "MIN", col.data, err);
 	if (!rc)
@@ -637,19 +646,10 @@ int tl_mysql__part_minmax(tl_conn *c, const tl_table *t, char **min_out, char **
 		rc = agg_expr(&q, t, t->part_idx, "MAX", col.data, err);
 	if (!rc)
 		rc = tl_buf_printf(&q, err, " FROM %s", tl_mysql__qname(t));
-	if (rc)
-		goto cleanup;
-	rc = tl_mysql__query_text(c, q.data, pos_row, &pc, err);
-	if (rc) {
-		tl_error_prefix(err, "cannot read the bounds of %s", tl_mysql__qname(t));
-		goto cleanup;
-	}
-	*min_out = pc.v[0];
-	*max_out = pc.v[1];
-	pc.v[0] = pc.v[1] = NULL;
-cleanup:
-	free(pc.v[0]);
-	free(pc.v[1]);
+	if (!rc)
+		rc = bound_query_run(c, t, &q, "cannot read the bounds of", v, 2, err);
+	*min_out = v[0];
+	*max_out = v[1];
 	tl_buf_release(&q);
 	tl_buf_release(&col);
 	return rc;
