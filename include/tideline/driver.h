@@ -118,7 +118,8 @@ enum tl_delete_nulls { TL_DELETE_AFTER = 0, TL_DELETE_PART_NULLS = 1, TL_DELETE_
 enum tl_driver_caps {
 	TL_CAP_SQL = 1u << 0,       /* relational: schemas, columns, NULL passes, chunk splitting */
 	TL_CAP_DOCUMENTS = 1u << 1, /* rows are whole documents ordered by _id */
-	TL_CAP_APE_STORE = 1u << 2  /* implements the ape-dts database store slots */
+	TL_CAP_APE_STORE = 1u << 2, /* implements the ape-dts database store slots */
+	TL_CAP_BULK_EMPTY = 1u << 3 /* write_batch is much faster with TL_WRITE_TARGET_EMPTY */
 };
 
 typedef struct tl_name {

@@ -12,11 +12,12 @@
 const struct tl_driver_ops tl_driver_mongo = {
 	.version = TL_DRIVER_VERSION,
 	.name = "mongo",
-	.caps = TL_CAP_DOCUMENTS | TL_CAP_APE_STORE,
+	.caps = TL_CAP_DOCUMENTS | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY,
 	.connect = tl_mongo__connect,
 	.disconnect = tl_mongo__disconnect,
 	.list_tables = tl_mongo__list_tables,
 	.describe = tl_mongo__describe,
+	.describe_many = tl_mongo__describe_many,
 	.free_table = tl_mongo__free_table,
 	.count_rows = tl_mongo__count_rows,
 	.open_reader = tl_mongo__open_reader,

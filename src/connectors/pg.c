@@ -9,7 +9,7 @@
 const struct tl_driver_ops tl_driver_pg = {
 	.version = TL_DRIVER_VERSION,
 	.name = "pg",
-	.caps = TL_CAP_SQL | TL_CAP_APE_STORE,
+	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY,
 	.connect = tl_pg__connect,
 	.disconnect = tl_pg__disconnect,
 	.list_tables = tl_pg__list_tables,
