@@ -77,6 +77,8 @@ void tl_mysql__stmt_cache_clear(tl_conn *c);
 /* mysql_meta.c */
 int tl_mysql__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
 int tl_mysql__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+int tl_mysql__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err);
+int tl_mysql__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err);
 void tl_mysql__free_table(tl_table *t);
 int tl_mysql__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_mysql__check_target(tl_conn *c, const tl_table *src, int *is_empty, tl_error *err);

@@ -1,8 +1,9 @@
 /*
  * mysql_meta.c - what the MySQL connector knows about tables: the table list, columns
- * and their kinds, the order key (ape-dts-resume.md §3.3), row counts, and the checks
- * on a target table. Reads only information_schema and COUNT/LIMIT 1 queries; it must
- * not read or write row data.
+ * and their kinds, the order key (ape-dts-resume.md §3.3) of one table or of many with
+ * three queries, row counts (several tables per statement for many), and the checks on
+ * a target table. Reads only information_schema and COUNT/LIMIT 1 queries; it must not
+ * read or write row data.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -229,21 +230,21 @@ static int find_col(const tl_table *t, const char *name, size_t *idx)
  * index name (byte order), so the choice is deterministic (ape-dts' is not).
  * Rows: schema, table, index name, seq, column name; grouped by index name.
  */
-static int choose_key(tl_table *t, struct meta_rows *st, tl_error *err)
+static int choose_key(tl_table *t, const struct meta_row *rows, size_t nrows, tl_error *err)
 {
 	size_t i, j, best_start = 0, best_n = 0;
 	int best_rank = 0; /* 3 primary, 2 unique not null, 1 unique nullable */
 	const char *best_name = NULL;
 
 	i = 0;
-	while (i < st->n) {
-		const char *iname = st->rows[i].v[2];
+	while (i < nrows) {
+		const char *iname = rows[i].v[2];
 		size_t start = i, n = 0;
 		int usable = 1, notnull = 1, rank;
 
-		for (j = i; j < st->n && st->rows[j].v[2] && iname && strcmp(st->rows[j].v[2], iname) == 0; j++) {
+		for (j = i; j < nrows && rows[j].v[2] && iname && strcmp(rows[j].v[2], iname) == 0; j++) {
 			size_t ci;
-			if (!st->rows[j].v[4] || find_col(t, st->rows[j].v[4], &ci) != 0)
+			if (!rows[j].v[4] || find_col(t, rows[j].v[4], &ci) != 0)
 				usable = 0; /* functional key part: cannot order by it */
 			else if (t->cols[ci].nullable)
 				notnull = 0;
@@ -271,7 +272,7 @@ static int choose_key(tl_table *t, struct meta_rows *st, tl_error *err)
 	if (!t->key_idx)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing a mysql table");
 	for (j = 0; j < best_n; j++)
-		(void)find_col(t, st->rows[best_start + j].v[4], &t->key_idx[j]);
+		(void)find_col(t, rows[best_start + j].v[4], &t->key_idx[j]);
 	t->nkeys = best_n;
 	t->key_kind = best_rank == 3 ? TL_KEYK_PRIMARY : best_rank == 2 ? TL_KEYK_UNIQUE : TL_KEYK_UNIQUE_NULLABLE;
 	t->part_idx = t->key_idx[0];
@@ -292,69 +293,132 @@ static int cmp_stat_rows(const void *a, const void *b)
 	return (sx > sy) - (sx < sy);
 }
 
-static int est_row(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
-{
-	int64_t *est = ctx;
-	char *end = NULL;
-	long long x;
+/*
+ * Describing works on any number of tables with three information_schema queries
+ * (COLUMNS, STATISTICS, TABLES), each filtered by the distinct schemas and the distinct
+ * table names of the call (= for one value, IN for several: MariaDB applies both before
+ * opening any table) and ordered by the names' bytes, so every table's rows are one range
+ * that a binary search finds. The lists may select more tables than asked (a name in
+ * another schema); only exact (schema, table) pairs are used. information_schema compares
+ * names case-insensitively: for a single name the rows of the table that matched are used
+ * when none matches exactly (lower_case_table_names servers), as before; a name of a longer
+ * list without an exact match is described alone, so it gets that same answer.
+ */
 
-	if (nf < 1 || !v[0])
-		return 0;
-	x = strtoll(v[0], &end, 10);
-	if (end && *end == '\0' && x >= 0)
-		*est = x;
-	return 0;
-}
-
-int tl_mysql__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+/* Appends "col = ?" or "col IN (?, …)" for n values. */
+static int put_in(tl_buf *q, const char *col, size_t n, tl_error *err)
 {
-	static const char *const col_sql =
-		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, "
-		"DATETIME_PRECISION, EXTRA FROM information_schema.COLUMNS "
-		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION";
-	static const char *const stat_sql =
-		"SELECT TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME "
-		"FROM information_schema.STATISTICS "
-		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0";
-	static const char *const est_sql =
-		"SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
-	const char *params[2] = {schema, name};
-	struct meta_rows cols = {0}, stats = {0};
-	struct tl_mysql_table *im = NULL;
-	tl_table *t = NULL;
-	tl_buf q = TL_BUF_INIT;
 	size_t i;
 	int rc;
 
-	*out = NULL;
-	rc = tl_mysql__ready(c, err);
-	if (rc)
-		return rc;
-	rc = tl_mysql__query(c, col_sql, 2, params, add_meta_row, &cols, err);
-	if (rc)
-		goto fail;
-	keep_exact_table(&cols, schema, name);
-	if (cols.n == 0) {
-		rc = tl_mysql__qtable(&q, schema, name, err);
-		if (!rc)
-			rc = tl_error_set(err, TL_ERR_NOTFOUND, "table %s does not exist", tl_buf_cstr(&q));
-		goto cleanup;
+	if (n == 1)
+		return tl_buf_printf(q, err, "%s = ?", col);
+	rc = tl_buf_printf(q, err, "%s IN (", col);
+	for (i = 0; !rc && i < n; i++)
+		rc = tl_buf_puts(q, i ? ", ?" : "?", err);
+	return rc ? rc : tl_buf_putc(q, ')', err);
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorts and dedups v[0..*n). */
+static void distinct(const char **v, size_t *n)
+{
+	size_t i, m = 0;
+
+	qsort(v, *n, sizeof(*v), cmp_str_ptr);
+	for (i = 0; i < *n; i++)
+		if (m == 0 || strcmp(v[m - 1], v[i]) != 0)
+			v[m++] = v[i];
+	*n = m;
+}
+
+/*
+ * Runs "SELECT <cols> FROM information_schema.<from> WHERE <schemas> AND <names> [AND
+ * extra] ORDER BY the names' bytes[, order]" into out. schemas/tbs are sorted in place.
+ */
+static int query_tables(tl_conn *c, const char *cols, const char *from, const char *extra, const char *order,
+			const char **schemas, size_t ns, const char **tbs, size_t nt, struct meta_rows *out,
+			tl_error *err)
+{
+	tl_buf q = TL_BUF_INIT;
+	const char **params = NULL;
+	int rc;
+
+	distinct(schemas, &ns);
+	distinct(tbs, &nt);
+	if (!(params = malloc((ns + nt) * sizeof(*params))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mysql tables");
+	memcpy(params, schemas, ns * sizeof(*params));
+	memcpy(params + ns, tbs, nt * sizeof(*params));
+	tl_buf_init(&q, 0);
+	rc = tl_buf_printf(&q, err, "SELECT %s FROM information_schema.%s WHERE ", cols, from);
+	if (!rc && !(rc = put_in(&q, "TABLE_SCHEMA", ns, err)) && !(rc = tl_buf_puts(&q, " AND ", err)))
+		rc = put_in(&q, "TABLE_NAME", nt, err);
+	if (!rc && extra)
+		rc = tl_buf_printf(&q, err, " AND %s", extra);
+	if (!rc)
+		rc = tl_buf_printf(&q, err, " ORDER BY CAST(TABLE_SCHEMA AS BINARY), CAST(TABLE_NAME AS BINARY)%s%s",
+				   order ? ", " : "", order ? order : "");
+	if (!rc)
+		rc = tl_mysql__query(c, tl_buf_cstr(&q), (unsigned)(ns + nt), params, add_meta_row, out, err);
+	tl_buf_release(&q);
+	free(params);
+	return rc;
+}
+
+/* Rows [*lo, *hi) of m (ordered by schema and table bytes) for exactly (schema, name). */
+static void find_rows(const struct meta_rows *m, const char *schema, const char *name, size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = m->n;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		const struct meta_row *r = &m->rows[mid];
+		int cmp = strcmp(r->v[0] ? r->v[0] : "", schema);
+		if (!cmp)
+			cmp = strcmp(r->v[1] ? r->v[1] : "", name);
+		if (cmp < 0)
+			a = mid + 1;
+		else
+			b = mid;
 	}
+	*lo = a;
+	for (b = a; b < m->n && m->rows[b].v[0] && m->rows[b].v[1] && strcmp(m->rows[b].v[0], schema) == 0 &&
+		    strcmp(m->rows[b].v[1], name) == 0;
+	     b++)
+		;
+	*hi = b;
+}
+
+/* Builds a table from its COLUMNS rows [lo, hi) (all of one table, in ordinal order). */
+static int build_table(const struct meta_rows *cols, size_t lo, size_t hi, tl_table **out, tl_error *err)
+{
+	struct tl_mysql_table *im = NULL;
+	tl_table *t = NULL;
+	tl_buf q = TL_BUF_INIT;
+	size_t i, n = hi - lo;
+	int rc = 0;
+
+	*out = NULL;
 	t = calloc(1, sizeof(*t));
 	im = calloc(1, sizeof(*im));
 	if (!t || !im)
 		goto nomem;
 	t->impl = im;
 	t->est_rows = -1;
-	t->schema = tl_strdup(cols.rows[0].v[0]);
-	t->name = tl_strdup(cols.rows[0].v[1]);
-	t->cols = calloc(cols.n, sizeof(tl_column));
-	im->cols = calloc(cols.n, sizeof(struct tl_mysql_col));
+	t->schema = tl_strdup(cols->rows[lo].v[0]);
+	t->name = tl_strdup(cols->rows[lo].v[1]);
+	t->cols = calloc(n, sizeof(tl_column));
+	im->cols = calloc(n, sizeof(struct tl_mysql_col));
 	if (!t->schema || !t->name || !t->cols || !im->cols)
 		goto nomem;
-	t->ncols = cols.n;
-	for (i = 0; i < cols.n; i++) {
-		struct meta_row *r = &cols.rows[i];
+	t->ncols = n;
+	for (i = 0; i < n; i++) {
+		const struct meta_row *r = &cols->rows[lo + i];
 		tl_column *col = &t->cols[i];
 		const char *dt = r->v[4] ? r->v[4] : "";
 		col->name = tl_strdup(r->v[2] ? r->v[2] : "");
@@ -375,44 +439,174 @@ int tl_mysql__describe(tl_conn *c, const char *schema, const char *name, tl_tabl
 						    strstr(r->v[7], "STORED GENERATED") ||
 						    strstr(r->v[7], "PERSISTENT GENERATED"));
 	}
-	rc = tl_mysql__qtable(&q, t->schema, t->name, err);
-	if (rc)
-		goto fail;
-	im->qname = tl_buf_detach(&q);
-	if (!im->qname)
-		goto nomem;
-	params[0] = t->schema;
-	params[1] = t->name;
-	rc = tl_mysql__query(c, stat_sql, 2, params, add_meta_row, &stats, err);
-	if (rc)
-		goto fail;
-	keep_exact_table(&stats, t->schema, t->name);
-	if (stats.n > 1)
-		qsort(stats.rows, stats.n, sizeof(stats.rows[0]), cmp_stat_rows);
-	rc = choose_key(t, &stats, err);
-	if (rc)
+	if ((rc = tl_mysql__qtable(&q, t->schema, t->name, err)))
 		goto cleanup;
-	rc = tl_mysql__query(c, est_sql, 2, params, est_row, &t->est_rows, err);
-	if (rc)
-		goto fail;
+	if (!(im->qname = tl_buf_detach(&q)))
+		goto nomem;
 	*out = t;
 	t = NULL;
 	im = NULL;
 	goto cleanup;
 nomem:
 	rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory describing a mysql table");
-	goto cleanup;
-fail:
-	tl_buf_reset(&q);
-	if (tl_mysql__qtable(&q, schema, name, NULL) == 0)
-		tl_error_prefix(err, "cannot describe %s", tl_buf_cstr(&q));
 cleanup:
 	if (im && (!t || t->impl != im))
 		free(im);
 	tl_mysql__free_table(t);
+	tl_buf_release(&q);
+	return rc;
+}
+
+/* The estimate of TABLES rows [lo, hi) (TABLE_ROWS in column 2; the last row wins). */
+static int64_t est_of(const struct meta_rows *m, size_t lo, size_t hi)
+{
+	int64_t est = -1;
+	size_t i;
+
+	for (i = lo; i < hi; i++) {
+		const char *v = m->rows[i].v[2];
+		char *end = NULL;
+		long long x;
+		if (!v)
+			continue;
+		x = strtoll(v, &end, 10);
+		if (end && *end == '\0' && x >= 0)
+			est = x;
+	}
+	return est;
+}
+
+/*
+ * Describes names[0..n) into out (NULL = no such table). single: one name, whose rows
+ * may match it only case-insensitively. *missing counts the names of a longer list that
+ * matched no table exactly (left NULL for the caller to describe alone).
+ */
+static int describe_rows(tl_conn *c, const tl_name *names, size_t n, int single, tl_table **out, size_t *missing,
+			 tl_error *err)
+{
+	static const char *const col_cols =
+		"TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, DATA_TYPE, IS_NULLABLE, DATETIME_PRECISION, EXTRA";
+	static const char *const stat_cols = "TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME";
+	struct meta_rows cols = {0}, stats = {0}, ests = {0};
+	const char **sv = NULL, **tv = NULL;
+	size_t i, nfound = 0;
+	int rc;
+
+	*missing = 0;
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	if (n == 0)
+		return 0;
+	if (!(sv = malloc(n * sizeof(*sv))) || !(tv = malloc(n * sizeof(*tv)))) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mysql tables");
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		sv[i] = names[i].schema;
+		tv[i] = names[i].name;
+	}
+	if ((rc = query_tables(c, col_cols, "COLUMNS", NULL, "ORDINAL_POSITION", sv, n, tv, n, &cols, err)))
+		goto cleanup;
+	/* the tables found, under the server's spelling of their names */
+	for (i = 0; i < n; i++) {
+		size_t lo, hi;
+		find_rows(&cols, names[i].schema, names[i].name, &lo, &hi);
+		if (lo == hi && single && cols.n > 0) {
+			lo = 0;
+			find_rows(&cols, cols.rows[0].v[0] ? cols.rows[0].v[0] : "", cols.rows[0].v[1] ? cols.rows[0].v[1] : "",
+				  &lo, &hi);
+		}
+		if (lo == hi) {
+			*missing += !single;
+			continue;
+		}
+		if ((rc = build_table(&cols, lo, hi, &out[i], err)))
+			goto cleanup;
+		sv[nfound] = out[i]->schema;
+		tv[nfound++] = out[i]->name;
+	}
+	if (nfound == 0)
+		goto cleanup;
+	if ((rc = query_tables(c, stat_cols, "STATISTICS", "NON_UNIQUE = 0", NULL, sv, nfound, tv, nfound, &stats,
+			       err)) ||
+	    (rc = query_tables(c, "TABLE_SCHEMA, TABLE_NAME, TABLE_ROWS", "TABLES", NULL, NULL, sv, nfound, tv, nfound,
+			       &ests, err)))
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		size_t lo, hi;
+		if (!out[i])
+			continue;
+		find_rows(&stats, out[i]->schema, out[i]->name, &lo, &hi);
+		if (hi - lo > 1)
+			qsort(stats.rows + lo, hi - lo, sizeof(stats.rows[0]), cmp_stat_rows);
+		if ((rc = choose_key(out[i], stats.rows + lo, hi - lo, err)))
+			goto cleanup;
+		find_rows(&ests, out[i]->schema, out[i]->name, &lo, &hi);
+		out[i]->est_rows = est_of(&ests, lo, hi);
+	}
+cleanup:
+	if (rc)
+		for (i = 0; i < n; i++) {
+			tl_mysql__free_table(out[i]);
+			out[i] = NULL;
+		}
+	free(sv);
+	free(tv);
 	meta_rows_clear(&cols);
 	meta_rows_clear(&stats);
+	meta_rows_clear(&ests);
+	return rc;
+}
+
+int tl_mysql__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+{
+	tl_buf q = TL_BUF_INIT;
+	tl_name one;
+	size_t missing;
+	int rc = tl_mysql__ready(c, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	one.schema = (char *)schema;
+	one.name = (char *)name;
+	rc = describe_rows(c, &one, 1, 1, out, &missing, err);
+	if (!rc && !*out) {
+		rc = tl_mysql__qtable(&q, schema, name, err);
+		if (!rc)
+			rc = tl_error_set(err, TL_ERR_NOTFOUND, "table %s does not exist", tl_buf_cstr(&q));
+	} else if (rc && rc != TL_ERR_NOMEM && tl_mysql__qtable(&q, schema, name, NULL) == 0) {
+		tl_error_prefix(err, "cannot describe %s", tl_buf_cstr(&q));
+	}
 	tl_buf_release(&q);
+	return rc;
+}
+
+int tl_mysql__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err)
+{
+	size_t i, missing = 0;
+	int rc = tl_mysql__ready(c, err);
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	if (rc)
+		return rc;
+	if ((rc = describe_rows(c, names, n, n == 1, out, &missing, err))) {
+		tl_error_prefix(err, "cannot describe %zu mysql tables", n);
+		return rc;
+	}
+	/* names without an exact match: what describe says of each (usually: no such table) */
+	for (i = 0; missing && i < n && !rc; i++) {
+		size_t none;
+		if (out[i])
+			continue;
+		rc = describe_rows(c, &names[i], 1, 1, &out[i], &none, err);
+	}
+	if (rc)
+		for (i = 0; i < n; i++) {
+			tl_mysql__free_table(out[i]);
+			out[i] = NULL;
+		}
 	return rc;
 }
 
@@ -445,6 +639,60 @@ int tl_mysql__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *
 		rc = tl_mysql__query_text(c, tl_buf_cstr(&q), first_int, out, err);
 		if (rc)
 			tl_error_prefix(err, "cannot count rows of %s", tl_mysql__qname(t));
+	}
+	tl_buf_release(&q);
+	return rc;
+}
+
+/* Counts per statement in count_many (each opens its table until the statement ends). */
+#define TL_MYSQL_COUNTS_PER_STATEMENT 200
+
+struct count_rows_ctx {
+	int64_t *out;
+	size_t lo, hi, seen;
+};
+
+static int count_row(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
+{
+	struct count_rows_ctx *cc = ctx;
+	char *end = NULL;
+	unsigned long long at;
+	long long x;
+
+	(void)lens;
+	if (nf < 2 || !v[0] || !v[1])
+		return tl_error_set(err, TL_ERR_DB, "unexpected row counting mysql tables");
+	at = strtoull(v[0], NULL, 10);
+	x = strtoll(v[1], &end, 10);
+	if (at < cc->lo || at >= cc->hi || !end || *end != '\0')
+		return tl_error_set(err, TL_ERR_DB, "unexpected row counting mysql tables");
+	cc->out[at] = x;
+	cc->seen++;
+	return 0;
+}
+
+int tl_mysql__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err)
+{
+	tl_buf q = TL_BUF_INIT;
+	struct count_rows_ctx cc;
+	size_t i;
+	int rc = tl_mysql__ready(c, err);
+
+	tl_buf_init(&q, 0);
+	cc.out = out;
+	for (cc.lo = 0; !rc && cc.lo < n; cc.lo += TL_MYSQL_COUNTS_PER_STATEMENT) {
+		cc.hi = cc.lo + TL_MYSQL_COUNTS_PER_STATEMENT < n ? cc.lo + TL_MYSQL_COUNTS_PER_STATEMENT : n;
+		cc.seen = 0;
+		/* one row per table: SELECT i, COUNT(*) FROM t UNION ALL … */
+		tl_buf_reset(&q);
+		for (i = cc.lo; !rc && i < cc.hi; i++)
+			rc = tl_buf_printf(&q, err, "%sSELECT %zu, COUNT(*) FROM %s", i > cc.lo ? " UNION ALL " : "", i,
+					   tl_mysql__qname(t[i]));
+		if (!rc && (rc = tl_mysql__query_text(c, tl_buf_cstr(&q), count_row, &cc, err)))
+			tl_error_prefix(err, "cannot count rows of %zu mysql tables", cc.hi - cc.lo);
+		if (!rc && cc.seen != cc.hi - cc.lo)
+			rc = tl_error_set(err, TL_ERR_DB, "counting %zu mysql tables returned %zu rows", cc.hi - cc.lo,
+					  cc.seen);
 	}
 	tl_buf_release(&q);
 	return rc;

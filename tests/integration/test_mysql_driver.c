@@ -6,8 +6,8 @@
  * reader after each batch, i.e. resuming every time) and compares both sides with a
  * SHA-256 of `SELECT * ... ORDER BY` taken by the mariadb CLI (independent of the
  * driver) and with the driver's checksum. Also: hostile names, composite/binary/NULL
- * keys, split bounds, upserts, mismatch errors, target checks, the ape-dts store and
- * connection errors. It must not touch databases other than the ones it creates
+ * keys, split bounds, upserts, mismatch errors, target checks, the ape-dts store,
+ * connection errors, and describe_many giving what describe gives. It must not touch databases other than the ones it creates
  * (tl_t_*, and the conformance fixture's test_db_1 / test_db_@).
  */
 #include <stdio.h>
@@ -1029,5 +1029,122 @@ TL_TEST(test_ape_store)
 	}
 	(void)run(d, "DROP DATABASE `tl_t_ape-x`");
 cleanup:
+	close_pair(s, d);
+}
+
+/* Two described tables are the same, including the driver's private column facts. */
+static void same_table(const char *what, const tl_table *a, const tl_table *b)
+{
+	size_t i;
+
+	TL_CHECK_MSG(strcmp(a->schema, b->schema) == 0 && strcmp(a->name, b->name) == 0, "%s: names", what);
+	TL_CHECK_MSG(strcmp(tl_mysql__qname(a), tl_mysql__qname(b)) == 0, "%s: qname", what);
+	TL_CHECK_MSG(a->ncols == b->ncols, "%s: %zu vs %zu columns", what, a->ncols, b->ncols);
+	TL_CHECK_MSG(a->key_kind == b->key_kind && a->nkeys == b->nkeys && a->part_idx == b->part_idx, "%s: key", what);
+	TL_CHECK_MSG(a->est_rows == b->est_rows, "%s: est_rows %lld vs %lld", what, (long long)a->est_rows,
+		     (long long)b->est_rows);
+	if (a->ncols != b->ncols || a->nkeys != b->nkeys)
+		return;
+	for (i = 0; i < a->nkeys; i++)
+		TL_CHECK_MSG(a->key_idx[i] == b->key_idx[i], "%s: key column %zu", what, i);
+	for (i = 0; i < a->ncols; i++) {
+		const struct tl_mysql_col *x = tl_mysql__col(a, i), *y = tl_mysql__col(b, i);
+		TL_CHECK_MSG(strcmp(a->cols[i].name, b->cols[i].name) == 0, "%s: column %zu name", what, i);
+		TL_CHECK_MSG(strcmp(a->cols[i].type, b->cols[i].type) == 0, "%s: column %zu type", what, i);
+		TL_CHECK_MSG(a->cols[i].kind == b->cols[i].kind && a->cols[i].nullable == b->cols[i].nullable,
+			     "%s: column %zu kind/nullable", what, i);
+		TL_CHECK_MSG(strcmp(x->data_type, y->data_type) == 0 && x->is_unsigned == y->is_unsigned &&
+				     x->frac == y->frac && x->generated == y->generated,
+			     "%s: column %zu private facts", what, i);
+	}
+}
+
+/*
+ * describe_many over tables of every shape (hostile names, a keyless table, a nullable
+ * unique key, a composite key, a key choice decided by index name, generated, unsigned,
+ * fractional-second and bit columns, the same table name in two schemas of which one is
+ * asked, a missing table, a name in another letter case, a name given twice) gives
+ * exactly what describe gives for each, NULL where describe says TL_ERR_NOTFOUND.
+ */
+TL_TEST(test_describe_many_same_as_describe)
+{
+	static const char *const ddl[] = {
+		"DROP DATABASE IF EXISTS `tl_t_many_@`",
+		"DROP DATABASE IF EXISTS `tl_t_many2`",
+		"CREATE DATABASE `tl_t_many_@`",
+		"CREATE DATABASE `tl_t_many2`",
+		"CREATE TABLE `tl_t_many_@`.`tb_*$1` (`p.k` int PRIMARY KEY, ```v``` text)",
+		"CREATE TABLE `tl_t_many_@`.keyless (a int, b text, KEY (a))",
+		"CREATE TABLE `tl_t_many_@`.nuk (a int, b int, c int NOT NULL, UNIQUE KEY k2 (a, b))",
+		"CREATE TABLE `tl_t_many_@`.comp (x varchar(10), y varbinary(8), z int, PRIMARY KEY (y, x))",
+		"CREATE TABLE `tl_t_many_@`.tie (a int, b int NOT NULL, c int NOT NULL, d int NOT NULL, "
+		"UNIQUE KEY z_one (a), UNIQUE KEY y_two (b, c), UNIQUE KEY x_two (c, d))",
+		"CREATE TABLE `tl_t_many_@`.kinds (id bigint unsigned PRIMARY KEY, ts datetime(3), t time(6), "
+		"bits bit(5), j json, g int AS (id * 2) VIRTUAL, e enum('a','b'), f double)",
+		"CREATE TABLE `tl_t_many2`.`tb_*$1` (k bigint PRIMARY KEY)",
+		"CREATE TABLE `tl_t_many2`.nuk (q int)",
+		"INSERT INTO `tl_t_many_@`.keyless VALUES (1, 'x'), (2, 'y'), (3, 'z')",
+		"ANALYZE TABLE `tl_t_many_@`.keyless",
+		NULL};
+	tl_name names[10] = {
+		{"tl_t_many_@", "tb_*$1"}, {"tl_t_many_@", "keyless"}, {"tl_t_many_@", "nuk"},
+		{"tl_t_many_@", "comp"},   {"tl_t_many_@", "tie"},     {"tl_t_many_@", "kinds"},
+		{"tl_t_many2", "tb_*$1"},  {"tl_t_many_@", "missing"}, {"tl_t_many_@", "NUK"},
+		{"tl_t_many_@", "comp"}};
+	tl_table *many[10], *one = NULL;
+	tl_error err = TL_ERROR_INIT;
+	tl_conn *s, *d;
+	char what[128];
+	size_t i;
+
+	memset(many, 0, sizeof(many));
+	if (!open_pair(&s, &d))
+		return;
+	if (run_all(s, ddl))
+		goto cleanup;
+	TL_CHECK_OK(D->describe_many(s, names, 10, many, &err), &err);
+	for (i = 0; i < 10; i++) {
+		int rc = D->describe(s, names[i].schema, names[i].name, &one, &err);
+		snprintf(what, sizeof(what), "%s.%s", names[i].schema, names[i].name);
+		if (rc == TL_ERR_NOTFOUND) {
+			TL_CHECK_MSG(many[i] == NULL, "%s: describe says missing, describe_many found it", what);
+			continue;
+		}
+		TL_CHECK_MSG(rc == 0, "%s: describe failed: %s", what, err.message);
+		TL_CHECK_MSG(many[i] != NULL, "%s: describe_many says missing", what);
+		if (rc == 0 && many[i])
+			same_table(what, one, many[i]);
+		D->free_table(one);
+		one = NULL;
+	}
+	/* what the shapes are (so the comparison is not between two empty answers) */
+	TL_CHECK(many[0] && many[0]->key_kind == TL_KEYK_PRIMARY && strcmp(many[0]->cols[0].name, "p.k") == 0);
+	TL_CHECK(many[1] && many[1]->key_kind == TL_KEYK_NONE && many[1]->est_rows == 3);
+	TL_CHECK(many[2] && many[2]->key_kind == TL_KEYK_UNIQUE_NULLABLE && many[2]->nkeys == 2 && many[2]->ncols == 3);
+	TL_CHECK(many[3] && many[3]->nkeys == 2 && many[3]->key_idx[0] == 1 && many[3]->key_idx[1] == 0);
+	TL_CHECK(many[4] && many[4]->key_kind == TL_KEYK_UNIQUE && strcmp(many[4]->cols[many[4]->key_idx[0]].name, "c") == 0);
+	TL_CHECK(many[5] && many[5]->ncols == 8 && tl_mysql__col(many[5], 5)->generated && tl_mysql__col(many[5], 1)->frac == 3);
+	TL_CHECK(many[6] && strcmp(many[6]->cols[0].name, "k") == 0);
+	/* count_many: the exact counts count_rows gives, in order */
+	{
+		const tl_table *have[10];
+		int64_t counts[10], one_count;
+		size_t m = 0;
+		for (i = 0; i < 10; i++)
+			if (many[i])
+				have[m++] = many[i];
+		TL_CHECK_OK(D->count_many(s, have, m, counts, &err), &err);
+		for (i = 0; i < m; i++) {
+			TL_CHECK_OK(D->count_rows(s, have[i], &one_count, &err), &err);
+			TL_CHECK_EQ_INT(counts[i], one_count);
+		}
+		TL_CHECK_EQ_INT(counts[1], 3);
+	}
+	TL_CHECK(!many[7]);
+	(void)run(s, "DROP DATABASE `tl_t_many_@`");
+	(void)run(s, "DROP DATABASE `tl_t_many2`");
+cleanup:
+	for (i = 0; i < 10; i++)
+		D->free_table(many[i]);
 	close_pair(s, d);
 }
