@@ -1,6 +1,7 @@
 /*
  * mongo_conn.c - MongoDB connector: library initialisation, connecting, errors, listing
- * and describing collections, exact counts and target checks.
+ * and describing collections (many at once: one listCollections per database, then the
+ * estimated count of each), exact counts and target checks.
  *
  * Names map as ape-dts maps them: schema = database, table = collection. System
  * databases (admin, local, config) and system.* collections are never listed; views are
@@ -320,20 +321,16 @@ void tl_mongo__free_table(tl_table *t)
 	free(t);
 }
 
-int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+/* The described form of db.coll (it exists): the "_doc" column, the "_id" key, the estimate. */
+static int build_table(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
 {
 	mongoc_collection_t *coll = NULL;
 	struct tl_mongo_table *impl = NULL;
 	tl_table *t = NULL;
 	bson_error_t e;
 	int64_t est;
-	int found = 0, rc;
 
 	*out = NULL;
-	if ((rc = collection_exists(c, schema, name, &found, err)))
-		return rc;
-	if (!found)
-		return tl_error_set(err, TL_ERR_NOTFOUND, "mongo collection '%s.%s' does not exist", schema, name);
 	t = calloc(1, sizeof(*t));
 	impl = calloc(1, sizeof(*impl));
 	if (!t || !impl)
@@ -361,6 +358,7 @@ int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_tabl
 	t->nkeys = 1;
 	t->key_idx[0] = 1;
 	t->part_idx = 1;
+	/* one round trip per collection: MongoDB has no command that estimates several */
 	coll = tl_mongo__collection(c, schema, name);
 	est = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &e);
 	t->est_rows = est < 0 ? -1 : est;
@@ -371,6 +369,145 @@ nomem:
 	free(impl);
 	tl_mongo__free_table(t);
 	return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collection '%s.%s'", schema, name);
+}
+
+int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+{
+	int found = 0, rc;
+
+	*out = NULL;
+	if ((rc = collection_exists(c, schema, name, &found, err)))
+		return rc;
+	if (!found)
+		return tl_error_set(err, TL_ERR_NOTFOUND, "mongo collection '%s.%s' does not exist", schema, name);
+	return build_table(c, schema, name, out, err);
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Which of the collections names[idx[0..n)] (all in database db) exist: one
+ * listCollections with a name filter, as collection_exists asks for one. found[k] is set
+ * for idx[k].
+ */
+static int existing(tl_conn *c, const char *db, const tl_name *names, const size_t *idx, size_t n, char *found,
+		    tl_error *err)
+{
+	mongoc_database_t *d = NULL;
+	mongoc_cursor_t *cur = NULL;
+	const bson_t *doc;
+	bson_t opts = BSON_INITIALIZER, filter, cond, arr;
+	const char **seen = NULL;
+	size_t nseen = 0, k;
+	bson_error_t e;
+	bson_iter_t it;
+	char key[16];
+	int rc = 0;
+
+	if (!(seen = malloc(n * sizeof(*seen))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collections");
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "filter", &filter);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "name", &cond);
+	BSON_APPEND_ARRAY_BEGIN(&cond, "$in", &arr);
+	for (k = 0; k < n; k++) {
+		snprintf(key, sizeof(key), "%zu", k);
+		BSON_APPEND_UTF8(&arr, key, names[idx[k]].name);
+	}
+	bson_append_array_end(&cond, &arr);
+	bson_append_document_end(&filter, &cond);
+	bson_append_document_end(&opts, &filter);
+	BSON_APPEND_BOOL(&opts, "nameOnly", true);
+	d = mongoc_client_get_database(c->client, db);
+	cur = mongoc_database_find_collections_with_opts(d, &opts);
+	while (mongoc_cursor_next(cur, &doc)) {
+		if (!bson_iter_init_find(&it, doc, "name") || !BSON_ITER_HOLDS_UTF8(&it))
+			continue;
+		if (!(seen[nseen] = tl_strdup(bson_iter_utf8(&it, NULL)))) {
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collections");
+			goto cleanup;
+		}
+		if (++nseen == n)
+			break;
+	}
+	if (mongoc_cursor_error(cur, &e)) {
+		rc = tl_mongo__error(err, &e, "cannot look up mongo collections of '%s' at %s", db, c->where);
+		goto cleanup;
+	}
+	qsort(seen, nseen, sizeof(*seen), cmp_str_ptr);
+	for (k = 0; k < n; k++) {
+		const char *want = names[idx[k]].name;
+		found[k] = bsearch(&want, seen, nseen, sizeof(*seen), cmp_str_ptr) != NULL;
+	}
+cleanup:
+	for (k = 0; k < nseen; k++)
+		free((char *)seen[k]);
+	free(seen);
+	mongoc_cursor_destroy(cur);
+	mongoc_database_destroy(d);
+	bson_destroy(&opts);
+	return rc;
+}
+
+/* Orders name indexes by database so each database is one listCollections. */
+struct by_db_ctx {
+	const tl_name *names;
+	size_t i;
+};
+
+static int cmp_by_db(const void *a, const void *b)
+{
+	const struct by_db_ctx *x = a, *y = b;
+	int r = strcmp(x->names[x->i].schema, y->names[y->i].schema);
+
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+int tl_mongo__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err)
+{
+	struct by_db_ctx *order = NULL;
+	size_t *idx = NULL;
+	char *found = NULL;
+	size_t i, lo, hi;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	if (n == 0)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	idx = malloc(n * sizeof(*idx));
+	found = malloc(n);
+	if (!order || !idx || !found) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collections");
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		order[i].names = names;
+		order[i].i = i;
+	}
+	qsort(order, n, sizeof(*order), cmp_by_db);
+	for (lo = 0; lo < n && !rc; lo = hi) {
+		for (hi = lo; hi < n && strcmp(names[order[hi].i].schema, names[order[lo].i].schema) == 0; hi++)
+			idx[hi - lo] = order[hi].i;
+		if ((rc = existing(c, names[order[lo].i].schema, names, idx, hi - lo, found, err)))
+			break;
+		for (i = 0; i < hi - lo && !rc; i++)
+			if (found[i])
+				rc = build_table(c, names[idx[i]].schema, names[idx[i]].name, &out[idx[i]], err);
+	}
+cleanup:
+	if (rc)
+		for (i = 0; i < n; i++) {
+			tl_mongo__free_table(out[i]);
+			out[i] = NULL;
+		}
+	free(order);
+	free(idx);
+	free(found);
+	return rc;
 }
 
 int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err)

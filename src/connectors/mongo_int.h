@@ -52,6 +52,7 @@ int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
 void tl_mongo__disconnect(tl_conn *c);
 int tl_mongo__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
 int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
+int tl_mongo__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err);
 void tl_mongo__free_table(tl_table *t);
 int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);

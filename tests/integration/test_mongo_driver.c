@@ -350,6 +350,28 @@ TL_TEST(test_mongo__list_describe)
 
 	TL_CHECK(tl_driver_mongo.describe(c, TDB, "nope", &t, &err) == TL_ERR_NOTFOUND);
 	TL_CHECK(strstr(err.message, "tl_mongo_test.nope") != NULL);
+
+	/* describe_many: the same tables as describe, NULL for a missing one, several databases */
+	{
+		tl_name many[4] = {{TDB, "kinds"}, {TDB, "nope"}, {"tl_mongo_nodb", "kinds"}, {TDB, "kinds"}};
+		tl_table *out[4] = {NULL, NULL, NULL, NULL};
+
+		TL_CHECK_OK(tl_driver_mongo.describe_many(c, many, 4, out, &err), &err);
+		TL_CHECK(out[0] && out[3] && !out[1] && !out[2]);
+		for (i = 0; i < 4; i += 3) {
+			if (!out[i])
+				continue;
+			TL_CHECK_EQ_STR(out[i]->schema, TDB);
+			TL_CHECK_EQ_STR(out[i]->name, "kinds");
+			TL_CHECK_EQ_INT(out[i]->ncols, 1);
+			TL_CHECK_EQ_STR(out[i]->cols[0].name, "_doc");
+			TL_CHECK_EQ_STR(out[i]->cols[out[i]->key_idx[0]].name, "_id");
+			TL_CHECK(out[i]->key_kind == TL_KEYK_PRIMARY);
+			TL_CHECK_EQ_INT(out[i]->est_rows, NKINDS);
+		}
+		for (i = 0; i < 4; i++)
+			tl_driver_mongo.free_table(out[i]);
+	}
 	tl_driver_mongo.disconnect(c);
 
 	/* credentials from the endpoint are used (the test servers have no users) */
