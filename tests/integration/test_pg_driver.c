@@ -7,7 +7,8 @@
  * (compared by md5 of the rows' text on both servers), hostile names, KEYED resume on a
  * composite key with a bytea column given as hex, the NULL pass, RANGE/next_bound/
  * part_minmax, upsert idempotence, plain inserts for keyless tables, bad resume values,
- * check_target, delete_after, checksum and the ape-dts store. Setup SQL goes through
+ * check_target, delete_after, checksum, the ape-dts store, and describe_many giving what
+ * describe gives. Setup SQL goes through
  * libpq directly; the driver is only used through tl_driver_pg. Leaves its tables behind
  * (schema tl_pgt on both servers) for inspection; each test recreates what it uses.
  */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "connectors/pg_int.h" /* to compare the driver-private part of described tables */
 #include "tideline/driver.h"
 #include "tl_test.h"
 
@@ -1053,5 +1055,119 @@ done:
 	tl_driver_pg.close_reader(r);
 	tl_batch_release(&b);
 	tl_driver_pg.free_table(t);
+	env_close(&e);
+}
+
+/* Two described tables are the same, including the driver's private casts and identity flags. */
+static void same_table(const char *what, const tl_table *a, const tl_table *b)
+{
+	const struct tl_pg_table *ia = a->impl, *ib = b->impl;
+	size_t i;
+
+	TL_CHECK_MSG(strcmp(a->schema, b->schema) == 0 && strcmp(a->name, b->name) == 0, "%s: names", what);
+	TL_CHECK_MSG(a->ncols == b->ncols, "%s: %zu vs %zu columns", what, a->ncols, b->ncols);
+	TL_CHECK_MSG(a->key_kind == b->key_kind && a->nkeys == b->nkeys && a->part_idx == b->part_idx, "%s: key", what);
+	TL_CHECK_MSG(a->est_rows == b->est_rows, "%s: est_rows %lld vs %lld", what, (long long)a->est_rows,
+		     (long long)b->est_rows);
+	TL_CHECK_MSG(ia && ib && ia->magic == TL_PG_TABLE_MAGIC && ib->magic == TL_PG_TABLE_MAGIC, "%s: impl", what);
+	if (a->ncols != b->ncols || a->nkeys != b->nkeys || !ia || !ib)
+		return;
+	for (i = 0; i < a->nkeys; i++)
+		TL_CHECK_MSG(a->key_idx[i] == b->key_idx[i], "%s: key column %zu", what, i);
+	for (i = 0; i < a->ncols; i++) {
+		TL_CHECK_MSG(strcmp(a->cols[i].name, b->cols[i].name) == 0, "%s: column %zu name", what, i);
+		TL_CHECK_MSG(strcmp(a->cols[i].type, b->cols[i].type) == 0, "%s: column %zu type '%s' vs '%s'", what, i,
+			     a->cols[i].type, b->cols[i].type);
+		TL_CHECK_MSG(a->cols[i].kind == b->cols[i].kind && a->cols[i].nullable == b->cols[i].nullable,
+			     "%s: column %zu kind/nullable", what, i);
+		TL_CHECK_MSG(strcmp(ia->cast[i], ib->cast[i]) == 0, "%s: column %zu cast '%s' vs '%s'", what, i,
+			     ia->cast[i], ib->cast[i]);
+		TL_CHECK_MSG(ia->identity_always[i] == ib->identity_always[i], "%s: column %zu identity", what, i);
+	}
+}
+
+/*
+ * describe_many over tables of every shape (hostile names, a keyless table, a nullable
+ * unique key, a composite key, a key choice decided by index name, domains, enums,
+ * arrays, identity and generated columns, a table in another schema, a missing one, a
+ * name given twice) gives exactly what describe gives for each, NULL where describe says
+ * TL_ERR_NOTFOUND.
+ */
+TL_TEST(pg_describe_many_same_as_describe)
+{
+	static const char ddl[] =
+		"DROP SCHEMA IF EXISTS \"test_db_@\" CASCADE; DROP SCHEMA IF EXISTS tl_pgt_many CASCADE;"
+		"CREATE SCHEMA \"test_db_@\"; CREATE SCHEMA tl_pgt_many;"
+		"CREATE TABLE \"test_db_@\".\"tb_*$1\" (\"p.k\" int PRIMARY KEY, \"v\"\"q\" text);"
+		"CREATE TABLE \"test_db_@\".keyless (a int, b text, c numeric(10,2));"
+		"CREATE TABLE \"test_db_@\".nuk (a int, b int, c int NOT NULL, UNIQUE (a, b));"
+		"CREATE TABLE \"test_db_@\".comp (x text, y bytea, z int, PRIMARY KEY (y, x));"
+		"CREATE TABLE \"test_db_@\".tie (a int, b int NOT NULL, c int NOT NULL, d int NOT NULL,"
+		" CONSTRAINT z_one UNIQUE (a), CONSTRAINT y_two UNIQUE (b, c), CONSTRAINT x_two UNIQUE (c, d));"
+		"CREATE DOMAIN \"test_db_@\".posint AS int CHECK (VALUE > 0);"
+		"CREATE TYPE \"test_db_@\".mood AS ENUM ('sad', 'ok');"
+		"CREATE TABLE \"test_db_@\".kinds (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+		" d \"test_db_@\".posint, m \"test_db_@\".mood, arr int[], ts timestamptz(3), n numeric(20,8),"
+		" vc varchar(12), g int GENERATED ALWAYS AS (d * 2) STORED, j jsonb, u uuid);"
+		"ALTER TABLE \"test_db_@\".kinds DROP COLUMN u;"
+		"CREATE TABLE tl_pgt_many.\"tb_*$1\" (k bigint PRIMARY KEY);"
+		"INSERT INTO \"test_db_@\".keyless SELECT g, 'x', g FROM generate_series(1, 50) g; ANALYZE \"test_db_@\".keyless;";
+	tl_name names[10] = {
+		{"test_db_@", "tb_*$1"}, {"test_db_@", "keyless"},  {"test_db_@", "nuk"},   {"test_db_@", "comp"},
+		{"test_db_@", "tie"},    {"test_db_@", "kinds"},    {"tl_pgt_many", "tb_*$1"}, {"test_db_@", "missing"},
+		{"nope_schema", "tb_*$1"}, {"test_db_@", "comp"}};
+	tl_table *many[10], *one = NULL;
+	struct env e;
+	tl_error err = TL_ERROR_INIT;
+	char what[128];
+	size_t i;
+
+	memset(many, 0, sizeof(many));
+	if (env_open(&e) || run(e.src, ddl))
+		goto done;
+	TL_CHECK_OK(tl_driver_pg.describe_many(e.s, names, 10, many, &err), &err);
+	for (i = 0; i < 10; i++) {
+		int rc = tl_driver_pg.describe(e.s, names[i].schema, names[i].name, &one, &err);
+		snprintf(what, sizeof(what), "%s.%s", names[i].schema, names[i].name);
+		if (rc == TL_ERR_NOTFOUND) {
+			TL_CHECK_MSG(many[i] == NULL, "%s: describe says missing, describe_many found it", what);
+			continue;
+		}
+		TL_CHECK_MSG(rc == 0, "%s: describe failed: %s", what, err.message);
+		TL_CHECK_MSG(many[i] != NULL, "%s: describe_many says missing", what);
+		if (rc == 0 && many[i])
+			same_table(what, one, many[i]);
+		tl_driver_pg.free_table(one);
+		one = NULL;
+	}
+	/* what the shapes are (so the comparison is not between two empty answers) */
+	TL_CHECK(many[0] && many[0]->key_kind == TL_KEYK_PRIMARY && strcmp(many[0]->cols[0].name, "p.k") == 0);
+	TL_CHECK(many[1] && many[1]->key_kind == TL_KEYK_NONE && many[1]->est_rows == 50);
+	TL_CHECK(many[2] && many[2]->key_kind == TL_KEYK_UNIQUE_NULLABLE && many[2]->nkeys == 2);
+	TL_CHECK(many[3] && many[3]->nkeys == 2 && many[3]->key_idx[0] == 1 && many[3]->key_idx[1] == 0);
+	TL_CHECK(many[4] && many[4]->key_kind == TL_KEYK_UNIQUE && many[4]->nkeys == 2 &&
+		 strcmp(many[4]->cols[many[4]->key_idx[0]].name, "c") == 0);
+	TL_CHECK(many[5] && many[5]->ncols == 8 && tl_pg__identity_always(many[5], 0));
+	TL_CHECK(many[6] && strcmp(many[6]->cols[0].name, "k") == 0);
+	/* count_many: the exact counts count_rows gives, in order */
+	{
+		const tl_table *have[10];
+		int64_t counts[10], one_count;
+		size_t m = 0;
+		for (i = 0; i < 10; i++)
+			if (many[i])
+				have[m++] = many[i];
+		TL_CHECK_OK(tl_driver_pg.count_many(e.s, have, m, counts, &err), &err);
+		for (i = 0; i < m; i++) {
+			TL_CHECK_OK(tl_driver_pg.count_rows(e.s, have[i], &one_count, &err), &err);
+			TL_CHECK_EQ_INT(counts[i], one_count);
+		}
+		TL_CHECK_EQ_INT(counts[1], 50);
+	}
+	TL_CHECK(!many[7] && !many[8]);
+	TL_CHECK_OK(tl_driver_pg.describe_many(e.s, names, 0, many, &err), &err);
+done:
+	for (i = 0; i < 10; i++)
+		tl_driver_pg.free_table(many[i]);
 	env_close(&e);
 }
