@@ -6,39 +6,19 @@
 # Like any WAL database, ad-hoc sqlite3 readers set a busy timeout (.timeout): a process
 # closing its connection briefly holds the lock that decides whether it was the last one.
 set -uo pipefail
-: "${TL_BIN:?}" "${TL_SRC:?}"
-if [ -z "${TL_MYSQL_SRC_URL:-}" ]; then
-  [ -n "${CI:-}" ] && { echo "FAIL: MySQL test servers not started under CI"; exit 1; }
-  echo "skipped: TL_MYSQL_SRC_URL not set"; exit 77
-fi
-port() { echo "$1" | sed 's#.*:\([0-9]*\)$#\1#'; }
-S=(mariadb --protocol=TCP -h127.0.0.1 -P"$(port "$TL_MYSQL_SRC_URL")" -uroot -N -B)
-D=(mariadb --protocol=TCP -h127.0.0.1 -P"$(port "$TL_MYSQL_DST_URL")" -uroot -N -B)
-work=$(mktemp -d /tmp/tl-conc-XXXXXX); pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "$0")/../_lib.sh"
+tl_sh_setup conc TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; work=$TL_SH_TMPDIR
+S=(tl_sh_mysql "$TL_MYSQL_SRC_URL"); D=(tl_sh_mysql "$TL_MYSQL_DST_URL")
 db=tl_conc
-s="DROP DATABASE IF EXISTS $db; CREATE DATABASE $db; CREATE TABLE $db.t (id INT PRIMARY KEY, v VARCHAR(40));"
-"${S[@]}" -e "$s"; "${D[@]}" -e "$s"
-"${S[@]}" -D $db -e "INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_150000"
-cat > "$work/task.ini" <<INI
-[global]
-task_id=conc
-[extractor]
-db_type=mysql
-url=$TL_MYSQL_SRC_URL
-batch_size=200
-[sinker]
-db_type=mysql
-url=$TL_MYSQL_DST_URL
-[filter]
-do_dbs=$db
-[pipeline]
-checkpoint_interval_secs=0
-[runtime]
-log_dir=$work/logs
-[resumer]
-resume_type=from_log
-INI
+tl_sh_mysql_db $db "CREATE TABLE $db.t (id INT PRIMARY KEY, v VARCHAR(40));" \
+  "INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_150000"
+tl_sh_task "$work/task.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" global.task_id=conc \
+  extractor.batch_size=200 filter.do_dbs=$db pipeline.checkpoint_interval_secs=0 \
+  runtime.log_dir="$work/logs" resumer.resume_type=from_log
+pid=
+# shellcheck disable=SC2016  # expanded at exit
+tl_sh_on_exit '[ -z "$pid" ] || kill -9 $pid 2>/dev/null'
 "$TL_BIN" run "$work/task.ini" > "$work/run.out" 2>&1 &
 pid=$!
 # readers start once the store is set up (its creation switches the journal mode, which locks)

@@ -6,19 +6,15 @@
 # a read-only log dir and a full disk (small tmpfs, when mounting is allowed), and a table
 # named `a`; DROP TABLE x; --` with a column full of quote characters, which must copy like
 # any other (MySQL and PostgreSQL).
+# shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
-: "${TL_BIN:?}" "${TL_SRC:?}"
-if [ -z "${TL_MYSQL_SRC_URL:-}" ] || [ -z "${TL_PG_SRC_URL:-}" ]; then
-  [ -n "${CI:-}" ] && { echo "FAIL: test servers not started under CI"; exit 1; }
-  echo "skipped: TL_MYSQL_SRC_URL / TL_PG_SRC_URL not set"; exit 77
-fi
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "$0")/../_lib.sh"
+tl_sh_setup hostile TL_MYSQL_SRC_URL TL_MYSQL_DST_URL TL_PG_SRC_URL TL_PG_DST_URL; work=$TL_SH_TMPDIR
 corpus=$TL_SRC/tests/data/hostile
-work=$(mktemp -d /tmp/tl-hostile-XXXXXX)
 mnt=
-cleanup() { [ -n "$mnt" ] && umount "$mnt" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-fails=0
-check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails+1)); fi; }
+# shellcheck disable=SC2016  # expanded at exit
+tl_sh_on_exit '[ -z "$mnt" ] || umount "$mnt" 2>/dev/null'
 sum_state() { (cat "$1"/position.log "$1"/finished.log 2>/dev/null; sqlite3 "$1/checkpoint.db" \
   'select * from position; select * from finished; select * from task_table' 2>/dev/null) | md5sum; }
 
@@ -45,91 +41,88 @@ for f in "${!expect[@]}"; do
   sed -e "s#@SRC@#$TL_MYSQL_SRC_URL#; s#@DST@#$TL_MYSQL_DST_URL#" "$corpus/$f" > "$work/$f"
   printf '[runtime]\nlog_dir=%s/logs\n' "$work" >> "$work/$f"
   out=$("$TL_BIN" run "$work/$f" 2>&1); rc=$?
-  check "$f: exit $rc, says '${expect[$f]}'" "[ $rc -ne 0 ] && [ $rc -ne 139 ] && echo \"\$out\" | grep -qF -- '${expect[$f]}'"
+  tl_sh_check "$f: exit $rc, says '${expect[$f]}'" "[ $rc -ne 0 ] && [ $rc -ne 139 ] && echo \"\$out\" | grep -qF -- '${expect[$f]}'"
 done
-check "store and logs unchanged after bad task files" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
+tl_sh_check "store and logs unchanged after bad task files" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
 
 # 2. bad log lines: import fails with FILE:LINE, store unchanged; the CRLF file is fine
 for f in "$corpus"/*.log; do
   name=$(basename "$f")
   out=$("$TL_BIN" import --store "$work/logs/checkpoint.db" "$f" 2>&1); rc=$?
   if [ "$name" = crlf_ok.log ]; then
-    check "$name is accepted" "[ $rc -eq 0 ]"
+    tl_sh_check "$name is accepted" "[ $rc -eq 0 ]"
     "$TL_BIN" import --store "$work/logs/checkpoint.db" "$work/seed.log" >/dev/null # restore the seed record
     sqlite3 "$work/logs/checkpoint.db" "delete from position where schema='hostile_db'"
   else
-    check "$name: exit $rc, names $name:1" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF '$name:1:'"
+    tl_sh_check "$name: exit $rc, names $name:1" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF '$name:1:'"
   fi
 done
 # the same bad lines as a run's resume source: the run refuses before copying anything
-printf '[extractor]\ndb_type=mysql\nurl=%s\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_dbs=nonexistent_db\n[runtime]\nlog_dir=%s/logs\n[resumer]\nresume_type=from_log\nlog_dir=%s/none\nconfig_file=%s\n' \
-  "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" "$work" "$work" "$corpus/number_value.log" > "$work/badsrc.ini"
+tl_sh_task "$work/badsrc.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" filter.do_dbs=nonexistent_db \
+  runtime.log_dir="$work/logs" resumer.resume_type=from_log resumer.log_dir="$work/none" \
+  resumer.config_file="$corpus/number_value.log"
 out=$("$TL_BIN" run "$work/badsrc.ini" 2>&1); rc=$?
-check "run with a bad resume.config fails with file:line" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF 'number_value.log:1:'"
+tl_sh_check "run with a bad resume.config fails with file:line" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF 'number_value.log:1:'"
 before=$(sum_state "$work/logs")
 
 # 3. stores that cannot be used
 echo "not a database at all" > "$work/notsqlite.db"
 out=$("$TL_BIN" status --store "$work/notsqlite.db" 2>&1); rc=$?
-check "non-SQLite store: clear error naming it" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF 'notsqlite.db'"
-check "non-SQLite store file untouched" "[ \"\$(cat '$work/notsqlite.db')\" = 'not a database at all' ]"
+tl_sh_check "non-SQLite store: clear error naming it" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qF 'notsqlite.db'"
+tl_sh_check "non-SQLite store file untouched" "[ \"\$(cat '$work/notsqlite.db')\" = 'not a database at all' ]"
 cp "$work/logs/checkpoint.db" "$work/newer.db"
 sqlite3 "$work/newer.db" 'PRAGMA user_version = 99'
 out=$("$TL_BIN" import --store "$work/newer.db" "$work/seed.log" 2>&1); rc=$?
-check "newer store refused" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'schema version 99'"
-check "store and logs unchanged" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
+tl_sh_check "newer store refused" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'schema version 99'"
+tl_sh_check "store and logs unchanged" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
 
 # 4. hostile identifiers copy like any other table (MySQL and PostgreSQL)
-port() { echo "$1" | sed 's#.*:\([0-9]*\)\(/.*\)\{0,1\}$#\1#'; }
-M=(mariadb --protocol=TCP -h127.0.0.1 -uroot -N -B)
-ms="DROP DATABASE IF EXISTS \`hostile;db\`; CREATE DATABASE \`hostile;db\`;
-CREATE TABLE \`hostile;db\`.\`a\`\`; DROP TABLE x; --\` (\`p\"k'.;\` INT PRIMARY KEY, \`v\`\`\` VARCHAR(20));"
-"${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "$ms"; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "$ms"
-"${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "INSERT INTO \`hostile;db\`.\`a\`\`; DROP TABLE x; --\` VALUES (1,'o''k'),(2,'\"'),(3,'\`');"
-printf '[extractor]\ndb_type=mysql\nurl=%s\nbatch_size=1\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_tbs=`hostile;db`.*\n[runtime]\nlog_dir=%s/mlogs\n[resumer]\nresume_type=from_log\n' \
-  "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" "$work" > "$work/mq.ini"
+S=(tl_sh_mysql "$TL_MYSQL_SRC_URL"); D=(tl_sh_mysql "$TL_MYSQL_DST_URL")
+tl_sh_mysql_db "\`hostile;db\`" "CREATE TABLE \`hostile;db\`.\`a\`\`; DROP TABLE x; --\` (\`p\"k'.;\` INT PRIMARY KEY, \`v\`\`\` VARCHAR(20));" \
+  "INSERT INTO \`hostile;db\`.\`a\`\`; DROP TABLE x; --\` VALUES (1,'o''k'),(2,'\"'),(3,'\`');"
+tl_sh_task "$work/mq.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" extractor.batch_size=1 \
+  "filter.do_tbs=\`hostile;db\`.*" runtime.log_dir="$work/mlogs" resumer.resume_type=from_log
 out=$("$TL_BIN" run "$work/mq.ini" 2>&1); rc=$?
 mq="SELECT COUNT(*), GROUP_CONCAT(\`v\`\`\` ORDER BY \`p\"k'.;\` SEPARATOR '|') FROM \`hostile;db\`.\`a\`\`; DROP TABLE x; --\`"
-got=$("${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "$mq"); want=$("${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "$mq")
-check "mysql: hostile names copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$got\" = \"\$want\" ] && [ \"\$(echo \"\$got\" | cut -f1)\" = 3 ]"
-"${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e 'DROP DATABASE `hostile;db`'; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e 'DROP DATABASE `hostile;db`'
+got=$("${D[@]}" -e "$mq"); want=$("${S[@]}" -e "$mq")
+tl_sh_check "mysql: hostile names copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$got\" = \"\$want\" ] && [ \"\$(echo \"\$got\" | cut -f1)\" = 3 ]"
+"${S[@]}" -e 'DROP DATABASE `hostile;db`'; "${D[@]}" -e 'DROP DATABASE `hostile;db`'
 
 ps="DROP SCHEMA IF EXISTS \"hostile;s\" CASCADE; CREATE SCHEMA \"hostile;s\";
 CREATE TABLE \"hostile;s\".\"a\"\"; DROP TABLE x; --\" (\"p\"\"k'.;\" int PRIMARY KEY, \"v\`\" text);"
 psql -X -q "$TL_PG_SRC_URL" -c "$ps" && psql -X -q "$TL_PG_DST_URL" -c "$ps"
 psql -X -q "$TL_PG_SRC_URL" -c "INSERT INTO \"hostile;s\".\"a\"\"; DROP TABLE x; --\" VALUES (1,'o''k'),(2,'\"'),(3,E'tab\\there')"
-printf '[extractor]\ndb_type=pg\nurl=%s\nbatch_size=1\n[sinker]\ndb_type=pg\nurl=%s\n[filter]\ndo_tbs="hostile;s".*\n[runtime]\nlog_dir=%s/plogs\n[resumer]\nresume_type=from_log\n' \
-  "$TL_PG_SRC_URL" "$TL_PG_DST_URL" "$work" > "$work/pq.ini"
+tl_sh_task "$work/pq.ini" pg "$TL_PG_SRC_URL" "$TL_PG_DST_URL" extractor.batch_size=1 \
+  'filter.do_tbs="hostile;s".*' runtime.log_dir="$work/plogs" resumer.resume_type=from_log
 out=$("$TL_BIN" run "$work/pq.ini" 2>&1); rc=$?
 q='SELECT md5(string_agg(t::text, $$,$$ ORDER BY 1)) FROM "hostile;s"."a""; DROP TABLE x; --" t'
-check "pg: hostile names copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(psql -X -tA '$TL_PG_SRC_URL' -c '$q')\" = \"\$(psql -X -tA '$TL_PG_DST_URL' -c '$q')\" ]"
+tl_sh_check "pg: hostile names copy (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(psql -X -tA '$TL_PG_SRC_URL' -c '$q')\" = \"\$(psql -X -tA '$TL_PG_DST_URL' -c '$q')\" ]"
 psql -X -q "$TL_PG_SRC_URL" -c 'DROP SCHEMA "hostile;s" CASCADE'; psql -X -q "$TL_PG_DST_URL" -c 'DROP SCHEMA "hostile;s" CASCADE'
 
 # 5. read-only log dir and a full disk (needs a tmpfs mount; skipped where not allowed)
 mnt="$work/small"; mkdir -p "$mnt"
 if mount -t tmpfs -o size=200k tmpfs "$mnt" 2>/dev/null; then
   db=tl_hostile_disk
-  s="DROP DATABASE IF EXISTS $db; CREATE DATABASE $db; CREATE TABLE $db.t (id INT PRIMARY KEY, v VARCHAR(64));"
-  "${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "$s"; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "$s"
-  "${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -D $db -e "INSERT INTO t SELECT seq, REPEAT('x', 60) FROM seq_1_to_20000"
-  printf '[extractor]\ndb_type=mysql\nurl=%s\nbatch_size=10\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_dbs=%s\n[pipeline]\ncheckpoint_interval_secs=0\n[runtime]\nlog_dir=%s/logs\nposition_format=order_key\n[resumer]\nresume_type=from_log\n' \
-    "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" $db "$mnt" > "$work/disk.ini"
+  tl_sh_mysql_db $db "CREATE TABLE $db.t (id INT PRIMARY KEY, v VARCHAR(64));" \
+    "INSERT INTO t SELECT seq, REPEAT('x', 60) FROM seq_1_to_20000"
+  tl_sh_task "$work/disk.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" extractor.batch_size=10 \
+    filter.do_dbs=$db pipeline.checkpoint_interval_secs=0 runtime.log_dir="$mnt/logs" \
+    runtime.position_format=order_key resumer.resume_type=from_log
   out=$("$TL_BIN" run "$work/disk.ini" 2>&1); rc=$?
-  check "full disk: clean failure (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qiE 'full|space|cannot append'"
+  tl_sh_check "full disk: clean failure (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qiE 'full|space|cannot append'"
   umount "$mnt"; mount -t tmpfs -o size=20m tmpfs "$mnt"   # room again: the re-run completes
   out=$("$TL_BIN" run "$work/disk.ini" 2>&1); rc=$?
-  n=$("${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "SELECT COUNT(*) FROM $db.t")
-  check "after the disk is freed the copy completes (rc $rc, $n rows)" "[ $rc -eq 0 ] && [ '$n' = 20000 ]"
+  n=$("${D[@]}" -e "SELECT COUNT(*) FROM $db.t")
+  tl_sh_check "after the disk is freed the copy completes (rc $rc, $n rows)" "[ $rc -eq 0 ] && [ '$n' = 20000 ]"
   mount -o remount,ro "$mnt"
-  "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "DELETE FROM $db.t"
-  printf '[extractor]\ndb_type=mysql\nurl=%s\n[sinker]\ndb_type=mysql\nurl=%s\n[filter]\ndo_dbs=%s\n[runtime]\nlog_dir=%s/rologs\n' \
-    "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" $db "$mnt" > "$work/ro.ini"
+  "${D[@]}" -e "DELETE FROM $db.t"
+  tl_sh_task "$work/ro.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" filter.do_dbs=$db \
+    runtime.log_dir="$mnt/rologs"
   out=$("$TL_BIN" run "$work/ro.ini" 2>&1); rc=$?
-  check "read-only log dir: clear error (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qiE 'read-only|cannot'"
+  tl_sh_check "read-only log dir: clear error (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -qiE 'read-only|cannot'"
   umount "$mnt"; mnt=
-  "${M[@]}" -P"$(port "$TL_MYSQL_SRC_URL")" -e "DROP DATABASE $db"; "${M[@]}" -P"$(port "$TL_MYSQL_DST_URL")" -e "DROP DATABASE $db"
+  "${S[@]}" -e "DROP DATABASE $db"; "${D[@]}" -e "DROP DATABASE $db"
 else
   echo "note: cannot mount a tmpfs here; full-disk and read-only cases not run"
 fi
-echo "$fails failed"
-[ $fails -eq 0 ]
+tl_sh_result

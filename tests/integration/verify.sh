@@ -13,28 +13,25 @@
 # (tools/servers.sh). A kind whose URLs are unset is skipped (exit 77 when no kind ran);
 # under CI (env CI set) a missing URL is a failure.
 set -uo pipefail
-bin=${TL_BIN:?TL_BIN not set}
-src=${TL_SRC:?TL_SRC not set}
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "$0")/../_lib.sh"
+bin=$(tl_sh_tideline) || exit 1
+src=$TL_SRC
 
 kinds=()
 for k in MYSQL PG; do
-  s=TL_${k}_SRC_URL d=TL_${k}_DST_URL
-  if [ -n "${!s:-}" ] && [ -n "${!d:-}" ]; then
+  if tl_sh_have_env "TL_${k}_SRC_URL" "TL_${k}_DST_URL"; then
     kinds+=("$k")
-  elif [ -n "${CI:-}" ]; then
-    echo "FAIL: $s/$d not set under CI (test servers not started)"; exit 1
   else
-    echo "note: $s/$d not set, ${k} part skipped (start servers with tools/servers.sh)"
+    echo "note: TL_${k}_SRC_URL/TL_${k}_DST_URL not set, ${k} part skipped (start servers with tools/servers.sh)"
   fi
 done
-if [ ${#kinds[@]} -eq 0 ]; then
-  echo "skipped: no server URLs set"; exit 77
-fi
+[ ${#kinds[@]} -gt 0 ] || tl_sh_skip "no server URLs set"
 
-work=$(mktemp -d /tmp/tl-verify-test-XXXXXX)
+tl_sh_tmpdir verify-test; work=$TL_SH_TMPDIR
 db=tlverify_$$
 fails=0
-cleanup() {
+drop_dbs() {
   for k in "${kinds[@]}"; do
     case $k in
       MYSQL) printf 'DROP DATABASE IF EXISTS %s;\n' "$db" > "$work/drop.sql"
@@ -43,9 +40,8 @@ cleanup() {
           sql pg "$TL_PG_SRC_URL" "$work/drop.sql"; sql pg "$TL_PG_DST_URL" "$work/drop.sql" ;;
     esac
   done >/dev/null 2>&1
-  rm -rf "$work"
 }
-trap cleanup EXIT
+tl_sh_on_exit drop_dbs
 
 sql() { python3 "$src/tools/sqlrun.py" --kind "$1" --url "$2" "$3"; }
 fail() { echo "FAIL [$kind]: $*"; fails=$((fails + 1)); }
@@ -176,21 +172,8 @@ for K in "${kinds[@]}"; do
   if ! sql $kind "$S" "$work/src.sql" >"$dir/load.out" 2>&1 || ! sql $kind "$D" "$work/schema.sql" >>"$dir/load.out" 2>&1; then
     fail "loading the test data"; cat "$dir/load.out"; continue
   fi
-  cat > "$dir/task.ini" <<EOF
-[extractor]
-db_type=$kind
-url=$S
-batch_size=500
-[sinker]
-db_type=$kind
-url=$D
-[filter]
-do_dbs=$db
-[runtime]
-log_dir=$dir/logs
-[global]
-task_id=verify_test
-EOF
+  tl_sh_task "$dir/task.ini" "$kind" "$S" "$D" extractor.batch_size=500 filter.do_dbs=$db \
+    runtime.log_dir="$dir/logs" global.task_id=verify_test
   if ! "$bin" run "$dir/task.ini" >"$dir/run.out" 2>&1; then
     fail "tideline run failed"; cat "$dir/run.out"; continue
   fi
