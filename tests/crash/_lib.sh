@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # _lib.sh - shared helpers of the crash tests (tests/crash/*.sh) and tools/crash_matrix.sh.
-# Not a test itself (ctest skips names starting with "_"); source it:
+# Not a test itself (ctest skips names starting with "_"); it sources ../_lib.sh (tl_sh_*:
+# skip or fail, the binary, the task file). Source it:
 #
 #   source "$(dirname "$0")/_lib.sh"
 #   cr_init mysql|pg NAME     # checks env (exit 77, or 1 under CI), work dir, traps
@@ -22,8 +23,8 @@
 # part, incl. non-ASCII and mixed case), nuk (nullable UNIQUE key, every 10th key NULL),
 # keyless (no key, duplicate rows, NULLs in its first column), large (~20 KB text rows).
 
-CR_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${TL_SRC:=$(cd "$CR_LIB_DIR/../.." && pwd)}"
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../_lib.sh"
 CR_TABLES=(big comp keyless large nuk)
 : "${CR_BIG_ROWS:=600000}"
 : "${CR_COMP_ROWS:=40000}"
@@ -39,12 +40,6 @@ CR_NAME=
 CR_FG_PID=
 
 cr_log() { printf '[%s %s] %s\n' "$(date +%H:%M:%S)" "${CR_NAME:-crash}" "$*"; }
-
-# Missing prerequisite: skipped (77) for a developer, failure under CI.
-cr_skip() {
-  if [ -n "${CI:-}" ]; then echo "FAIL: $* (CI is set, so this is not a skip)"; exit 1; fi
-  echo "skipped: $*"; exit 77
-}
 
 cr_parse_url() { # URL -> CR_U_USER CR_U_PASS CR_U_HOST CR_U_PORT
   local u=$1 rest
@@ -89,25 +84,16 @@ cr_tbl() { printf '%s.%s' "$(cr_q "$CR_DB")" "$(cr_q "$1")"; }
 
 cr_init() { # KIND NAME
   CR_KIND=$1; CR_NAME=$2; CR_DB=$2
-  local need=()
   case $CR_KIND in
-    mysql) need=(TL_MYSQL_SRC_URL TL_MYSQL_DST_URL); command -v mariadb >/dev/null || cr_skip "no mariadb client" ;;
-    pg) need=(TL_PG_SRC_URL TL_PG_DST_URL); command -v psql >/dev/null || cr_skip "no psql client" ;;
+    mysql) command -v mariadb >/dev/null || tl_sh_skip "no mariadb client"
+           tl_sh_require_env TL_MYSQL_SRC_URL TL_MYSQL_DST_URL ;;
+    pg) command -v psql >/dev/null || tl_sh_skip "no psql client"
+        tl_sh_require_env TL_PG_SRC_URL TL_PG_DST_URL ;;
     *) echo "cr_init: unknown kind $CR_KIND" >&2; exit 2 ;;
   esac
-  local v
-  for v in "${need[@]}"; do
-    [ -n "${!v:-}" ] || cr_skip "$v not set (start servers with tools/servers.sh and source its env.sh)"
-  done
-  if [ -z "${TL_BIN:-}" ]; then
-    for v in "$TL_SRC/build-crash/tideline" "$TL_SRC/build/tideline"; do
-      [ -x "$v" ] && { TL_BIN=$v; break; }
-    done
-  fi
-  [ -n "${TL_BIN:-}" ] && [ -x "$TL_BIN" ] || { echo "FAIL: TL_BIN (tideline binary) not found"; exit 1; }
-  TL_BIN=$(cd "$(dirname "$TL_BIN")" && pwd)/$(basename "$TL_BIN")   # runs cd into work dirs
-  cr_src "SELECT 1" >/dev/null 2>&1 || cr_skip "source server of $CR_KIND not reachable"
-  cr_dst "SELECT 1" >/dev/null 2>&1 || cr_skip "target server of $CR_KIND not reachable"
+  TL_BIN=$(tl_sh_tideline "$TL_SRC/build-crash/tideline" "$TL_SRC/build/tideline") || exit 1
+  cr_src "SELECT 1" >/dev/null 2>&1 || tl_sh_skip "source server of $CR_KIND not reachable"
+  cr_dst "SELECT 1" >/dev/null 2>&1 || tl_sh_skip "target server of $CR_KIND not reachable"
   CR_WORK=$(mktemp -d "/tmp/tl-crash-$CR_NAME-XXXXXX")
   trap cr_cleanup EXIT
   trap 'exit 130' INT TERM
@@ -247,31 +233,12 @@ cr_task() {
   CR_CUR=$dir
   if [ "$CR_KIND" = mysql ]; then src=$TL_MYSQL_SRC_URL; dst=$TL_MYSQL_DST_URL; filter="do_dbs=$CR_DB"
   else src=$TL_PG_SRC_URL; dst=$TL_PG_DST_URL; filter="do_tbs=$CR_DB.*"; fi
-  cat > "$dir/task.ini" <<INI
-[global]
-task_id=${CR_TASK_ID:-$CR_DB}
-[extractor]
-db_type=$CR_KIND
-extract_type=snapshot
-url=$src
-batch_size=${CR_EBATCH:-2000}
-parallel_type=${CR_PTYPE:-table}
-parallel_size=${CR_PAR:-1}
-[sinker]
-db_type=$CR_KIND
-sink_type=write
-url=$dst
-batch_size=${CR_SBATCH:-500}
-[filter]
-$filter
-[pipeline]
-checkpoint_interval_secs=${CR_CKPT:-1}
-[runtime]
-log_level=info
-log_dir=$dir/logs
-[resumer]
-resume_type=from_log
-INI
+  tl_sh_task "$dir/task.ini" "$CR_KIND" "$src" "$dst" global.task_id="${CR_TASK_ID:-$CR_DB}" \
+    extractor.extract_type=snapshot extractor.batch_size="${CR_EBATCH:-2000}" \
+    extractor.parallel_type="${CR_PTYPE:-table}" extractor.parallel_size="${CR_PAR:-1}" \
+    sinker.sink_type=write sinker.batch_size="${CR_SBATCH:-500}" filter."$filter" \
+    pipeline.checkpoint_interval_secs="${CR_CKPT:-1}" runtime.log_level=info runtime.log_dir="$dir/logs" \
+    resumer.resume_type=from_log
 }
 
 cr_next_out() { # DIR -> path of the next DIR/runN.out

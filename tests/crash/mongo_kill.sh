@@ -7,15 +7,13 @@
 # With CR_RANDOM_KILL=1 (tools/crash_matrix.sh mongo) the kill comes at a random moment
 # instead, possibly before any checkpoint, and the second run is sometimes killed too.
 set -uo pipefail
-: "${TL_BIN:?}" "${TL_SRC:?}"
-if [ -z "${TL_MONGO_SRC_URL:-}" ] || [ -z "${TL_MONGO_DST_URL:-}" ]; then
-  [ -n "${CI:-}" ] && { echo "FAIL: Mongo test servers not started under CI"; exit 1; }
-  echo "skipped: TL_MONGO_SRC_URL not set"; exit 77
-fi
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "$0")/../_lib.sh"
+tl_sh_setup mkill TL_MONGO_SRC_URL TL_MONGO_DST_URL; work=$TL_SH_TMPDIR
 PY=/usr/bin/python3
-work=$(mktemp -d /tmp/tl-mkill-XXXXXX)
 pid=
-trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
+# shellcheck disable=SC2016  # expanded at exit
+tl_sh_on_exit '[ -z "$pid" ] || kill -9 $pid 2>/dev/null'
 db=tl_crash_mongo
 
 $PY - "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" "$db" <<'PY'
@@ -39,27 +37,11 @@ s.mixed.insert_many([{"_id": v, "i": i, "pad": "x" * 100} for i, v in enumerate(
 PY
 [ $? -eq 0 ] || { echo "FAIL: cannot create the data set"; exit 1; }
 
-cat > "$work/task.ini" <<INI
-[global]
-task_id=mongo_kill
-[extractor]
-db_type=mongo
-url=$TL_MONGO_SRC_URL
-batch_size=500
-[sinker]
-db_type=mongo
-url=$TL_MONGO_DST_URL
-[filter]
-do_dbs=$db
-[pipeline]
-checkpoint_interval_secs=0
-[runtime]
-log_dir=$work/logs
-[resumer]
-resume_type=from_log
-INI
+tl_sh_task "$work/task.ini" mongo "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" global.task_id=mongo_kill \
+  extractor.batch_size=500 filter.do_dbs=$db pipeline.checkpoint_interval_secs=0 \
+  runtime.log_dir="$work/logs" resumer.resume_type=from_log
 
-cd "$work"
+cd "$work" || exit 1
 "$TL_BIN" run task.ini > run1.out 2>&1 &
 pid=$!
 if [ -n "${CR_RANDOM_KILL:-}" ]; then
