@@ -4,9 +4,11 @@
 # compare every target count with expected_counts.tsv. Exit 77 (skipped) when the shared
 # fixtures are absent (a user's fresh clone); under CI a missing server is a failure.
 set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "$0")/../_lib.sh"
 case_rel=$1
-src=${TL_SRC:?TL_SRC not set}
-bin=${TL_BIN:?TL_BIN not set}
+src=$TL_SRC
+bin=$(tl_sh_tideline) || exit 1
 conf=${TL_CONFORMANCE_DIR:-$src/../shared/conformance}
 dir=$conf/$case_rel
 if [ ! -d "$dir" ]; then
@@ -19,15 +21,9 @@ case $kind in
   pg) need=(TL_PG_SRC_URL TL_PG_DST_URL) ;;
   mongo) need=(TL_MONGO_SRC_URL TL_MONGO_DST_URL) ;;
 esac
-for v in "${need[@]}"; do
-  if [ -z "${!v:-}" ]; then
-    if [ -n "${CI:-}" ]; then echo "FAIL: $v not set under CI (test server not started)"; exit 1; fi
-    echo "skipped: $v not set (start servers with tools/servers.sh)"; exit 77
-  fi
-done
+tl_sh_require_env "${need[@]}"
 
-work=$(mktemp -d /tmp/tl-conf-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+tl_sh_tmpdir conf; work=$TL_SH_TMPDIR
 sed -e "s#{mysql_extractor_url}#${TL_MYSQL_SRC_URL:-}#; s#{mysql_sinker_url}#${TL_MYSQL_DST_URL:-}#" \
     -e "s#{pg_extractor_url}#${TL_PG_SRC_URL:-}#; s#{pg_sinker_url}#${TL_PG_DST_URL:-}#" \
     -e "s#{mongo_extractor_url}#${TL_MONGO_SRC_URL:-}#; s#{mongo_sinker_without_auth_url}#${TL_MONGO_DST_URL:-}#" \
