@@ -649,25 +649,26 @@ int tl_mysql__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *
 
 struct count_rows_ctx {
 	int64_t *out;
-	size_t lo, hi, seen;
+	size_t lo, hi, rows;
 };
 
+/* The one row of SELECT (SELECT COUNT(*) FROM t1), …: one value per table. */
 static int count_row(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
 {
 	struct count_rows_ctx *cc = ctx;
-	char *end = NULL;
-	unsigned long long at;
-	long long x;
+	size_t i;
 
 	(void)lens;
-	if (nf < 2 || !v[0] || !v[1])
-		return tl_error_set(err, TL_ERR_DB, "unexpected row counting mysql tables");
-	at = strtoull(v[0], NULL, 10);
-	x = strtoll(v[1], &end, 10);
-	if (at < cc->lo || at >= cc->hi || !end || *end != '\0')
-		return tl_error_set(err, TL_ERR_DB, "unexpected row counting mysql tables");
-	cc->out[at] = x;
-	cc->seen++;
+	if (nf != cc->hi - cc->lo)
+		return tl_error_set(err, TL_ERR_DB, "counting %zu mysql tables returned %u values", cc->hi - cc->lo, nf);
+	for (i = 0; i < nf; i++) {
+		char *end = NULL;
+		long long x = v[i] ? strtoll(v[i], &end, 10) : -1;
+		if (!v[i] || !end || *end != '\0')
+			return tl_error_set(err, TL_ERR_DB, "unexpected count '%s' from mysql", v[i] ? v[i] : "NULL");
+		cc->out[cc->lo + i] = x;
+	}
+	cc->rows++;
 	return 0;
 }
 
@@ -682,17 +683,17 @@ int tl_mysql__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t
 	cc.out = out;
 	for (cc.lo = 0; !rc && cc.lo < n; cc.lo += TL_MYSQL_COUNTS_PER_STATEMENT) {
 		cc.hi = cc.lo + TL_MYSQL_COUNTS_PER_STATEMENT < n ? cc.lo + TL_MYSQL_COUNTS_PER_STATEMENT : n;
-		cc.seen = 0;
-		/* one row per table: SELECT i, COUNT(*) FROM t UNION ALL … */
+		cc.rows = 0;
 		tl_buf_reset(&q);
+		rc = tl_buf_puts(&q, "SELECT ", err);
 		for (i = cc.lo; !rc && i < cc.hi; i++)
-			rc = tl_buf_printf(&q, err, "%sSELECT %zu, COUNT(*) FROM %s", i > cc.lo ? " UNION ALL " : "", i,
+			rc = tl_buf_printf(&q, err, "%s(SELECT COUNT(*) FROM %s)", i > cc.lo ? ", " : "",
 					   tl_mysql__qname(t[i]));
 		if (!rc && (rc = tl_mysql__query_text(c, tl_buf_cstr(&q), count_row, &cc, err)))
 			tl_error_prefix(err, "cannot count rows of %zu mysql tables", cc.hi - cc.lo);
-		if (!rc && cc.seen != cc.hi - cc.lo)
+		if (!rc && cc.rows != 1)
 			rc = tl_error_set(err, TL_ERR_DB, "counting %zu mysql tables returned %zu rows", cc.hi - cc.lo,
-					  cc.seen);
+					  cc.rows);
 	}
 	tl_buf_release(&q);
 	return rc;

@@ -97,6 +97,42 @@ static void oid_range(const PGresult *res, int col, unsigned long oid, int *lo, 
 	*hi = b;
 }
 
+/* The oid column of a result ordered by it, parsed once (a chunk's tables look it up often). */
+struct oid_index {
+	unsigned long *v;
+	int n;
+};
+
+static int oid_index_load(const PGresult *res, int col, struct oid_index *out, tl_error *err)
+{
+	int i;
+
+	out->n = PQntuples(res);
+	if (!(out->v = malloc((size_t)(out->n ? out->n : 1) * sizeof(*out->v))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing pg tables");
+	for (i = 0; i < out->n; i++)
+		out->v[i] = strtoul(PQgetvalue(res, i, col), NULL, 10);
+	return 0;
+}
+
+/* The rows [*lo, *hi) whose oid is `oid`. */
+static void oid_index_range(const struct oid_index *ix, unsigned long oid, int *lo, int *hi)
+{
+	int a = 0, b = ix->n;
+
+	while (a < b) {
+		int m = a + (b - a) / 2;
+		if (ix->v[m] < oid)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	for (b = a; b < ix->n && ix->v[b] == oid; b++)
+		;
+	*hi = b;
+}
+
 /* A column type as the columns query gives it (atttypid, atttypmod). */
 struct type_key {
 	unsigned long typid;
@@ -342,8 +378,8 @@ cleanup:
 
 /* Builds the table of row r of the tables query (i, oid, reltuples). */
 static int build_one(const PGresult *tres, int r, const tl_name *names, const PGresult *cres,
-		     const struct type_set *types, const PGresult *ires, const PGresult *inames, int *tie, tl_table **out,
-		     tl_error *err)
+		     const struct oid_index *cix, const struct type_set *types, const PGresult *ires,
+		     const struct oid_index *iix, const PGresult *inames, int *tie, tl_table **out, tl_error *err)
 {
 	size_t at = (size_t)strtoull(PQgetvalue(tres, r, 0), NULL, 10);
 	unsigned long oid = strtoul(PQgetvalue(tres, r, 1), NULL, 10);
@@ -352,8 +388,8 @@ static int build_one(const PGresult *tres, int r, const tl_name *names, const PG
 
 	cr.res = cres;
 	cr.types = types;
-	oid_range(cres, 0, oid, &cr.lo, &cr.hi);
-	oid_range(ires, 0, oid, &ilo, &ihi);
+	oid_index_range(cix, oid, &cr.lo, &cr.hi);
+	oid_index_range(iix, oid, &ilo, &ihi);
 	return build_table(names[at - 1].schema, names[at - 1].name, strtod(PQgetvalue(tres, r, 2), NULL), &cr, ires,
 			   ilo, ihi, inames, tie, out, err);
 }
@@ -401,6 +437,7 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 	tl_buf schemas = TL_BUF_INIT, tbs = TL_BUF_INIT, oids = TL_BUF_INIT;
 	PGresult *tres = NULL, *cres = NULL, *ires = NULL, *nres = NULL;
 	struct type_set types = {NULL, 0, NULL};
+	struct oid_index cix = {NULL, 0}, iix = {NULL, 0};
 	int ntie = 0;
 	const char *params[2];
 	size_t i;
@@ -431,7 +468,8 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 	params[0] = tl_buf_cstr(&oids);
 	if ((rc = tl_pg__exec(c, cols_sql, 1, params, &cres, "cannot read pg columns", err)) ||
 	    (rc = tl_pg__exec(c, index_sql, 1, params, &ires, "cannot read pg indexes", err)) ||
-	    (rc = read_types(c, cres, &types, err)))
+	    (rc = read_types(c, cres, &types, err)) || (rc = oid_index_load(cres, 0, &cix, err)) ||
+	    (rc = oid_index_load(ires, 0, &iix, err)))
 		goto cleanup;
 	for (r = 0; r < PQntuples(tres); r++) {
 		size_t at = (size_t)strtoull(PQgetvalue(tres, r, 0), NULL, 10);
@@ -441,7 +479,7 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 			rc = tl_error_set(err, TL_ERR_INTERNAL, "unexpected row %zu describing pg tables", at);
 			goto cleanup;
 		}
-		if ((rc = build_one(tres, r, names, cres, &types, ires, NULL, &tie, &out[at - 1], err)))
+		if ((rc = build_one(tres, r, names, cres, &cix, &types, ires, &iix, NULL, &tie, &out[at - 1], err)))
 			goto cleanup;
 		ntie += tie;
 	}
@@ -462,7 +500,8 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 		size_t at = (size_t)strtoull(PQgetvalue(tres, r, 0), NULL, 10);
 		int tie = 0;
 
-		if (!out[at - 1] && (rc = build_one(tres, r, names, cres, &types, ires, nres, &tie, &out[at - 1], err)))
+		if (!out[at - 1] &&
+		    (rc = build_one(tres, r, names, cres, &cix, &types, ires, &iix, nres, &tie, &out[at - 1], err)))
 			goto cleanup;
 	}
 cleanup:
@@ -478,6 +517,8 @@ cleanup:
 	PQclear(nres);
 	PQclear(types.res);
 	free(types.keys);
+	free(cix.v);
+	free(iix.v);
 	tl_buf_release(&schemas);
 	tl_buf_release(&tbs);
 	tl_buf_release(&oids);

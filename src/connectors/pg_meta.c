@@ -107,7 +107,7 @@ cleanup:
 }
 
 /* Counts per statement in count_many: each count locks its table (and the planner its
- * indexes) until the statement ends, so keep well below the server's lock table. */
+ * indexes) until the statement ends, so stay well below the server's lock table. */
 #define TL_PG_COUNTS_PER_STATEMENT 200
 
 int tl_pg__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err)
@@ -115,31 +115,30 @@ int tl_pg__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *o
 	tl_buf sql = TL_BUF_INIT;
 	PGresult *res = NULL;
 	size_t lo, i;
-	int r, rc = 0;
+	int rc = 0;
 
 	tl_buf_init(&sql, 0);
 	for (lo = 0; !rc && lo < n; lo += TL_PG_COUNTS_PER_STATEMENT) {
 		size_t hi = lo + TL_PG_COUNTS_PER_STATEMENT < n ? lo + TL_PG_COUNTS_PER_STATEMENT : n;
 
-		/* one row per table: SELECT i, count(*) FROM t UNION ALL … */
+		/* one row, one column per table: SELECT (SELECT count(*) FROM t1), … (about twice as
+		 * fast as a UNION ALL of the same counts, which plans an Append over all of them) */
 		tl_buf_reset(&sql);
+		rc = tl_buf_puts(&sql, "SELECT ", err);
 		for (i = lo; !rc && i < hi; i++) {
-			rc = tl_buf_printf(&sql, err, "%sSELECT %zu, count(*) FROM ", i > lo ? " UNION ALL " : "", i);
+			rc = tl_buf_puts(&sql, i > lo ? ", (SELECT count(*) FROM " : "(SELECT count(*) FROM ", err);
 			if (!rc)
 				rc = tl_pg__quote_table(&sql, t[i]->schema, t[i]->name, err);
+			if (!rc)
+				rc = tl_buf_putc(&sql, ')', err);
 		}
 		if (rc || (rc = tl_pg__exec(c, tl_buf_cstr(&sql), 0, NULL, &res, "cannot count rows", err)))
 			break;
-		if ((size_t)PQntuples(res) != hi - lo)
-			rc = tl_error_set(err, TL_ERR_INTERNAL, "counting %zu pg tables returned %d rows", hi - lo,
-					  PQntuples(res));
-		for (r = 0; !rc && r < PQntuples(res); r++) {
-			size_t at = (size_t)strtoull(PQgetvalue(res, r, 0), NULL, 10);
-			if (at < lo || at >= hi)
-				rc = tl_error_set(err, TL_ERR_INTERNAL, "unexpected row counting pg tables");
-			else
-				out[at] = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		}
+		if (PQntuples(res) != 1 || (size_t)PQnfields(res) != hi - lo)
+			rc = tl_error_set(err, TL_ERR_INTERNAL, "counting %zu pg tables returned %d rows of %d values",
+					  hi - lo, PQntuples(res), PQnfields(res));
+		for (i = lo; !rc && i < hi; i++)
+			out[i] = strtoll(PQgetvalue(res, 0, (int)(i - lo)), NULL, 10);
 		PQclear(res);
 		res = NULL;
 	}
