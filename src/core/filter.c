@@ -1,6 +1,7 @@
 /*
  * filter.c - compiles [filter] lists into matchers (include/tideline/filter.h).
- * Wildcards are matched by hand (only '*' and '?'), regexes with POSIX regcomp.
+ * Wildcards are matched by hand (only '*' and '?'), regexes with POSIX regcomp; names
+ * given literally are found by binary search, so long table lists stay cheap.
  */
 #include <regex.h>
 #include <stdlib.h>
@@ -22,8 +23,12 @@ struct rule {
 };
 
 struct list {
-	size_t n;
+	size_t n, cap;
 	struct rule *rules;
+	/* rules whose every part is a literal, sorted by (db, tb): one bsearch per table even
+	 * when a task lists 100,000 tables by name; the other rules are tried one by one */
+	size_t nlit, nother;
+	const struct rule **lit, **other;
 };
 
 struct tl_filter {
@@ -142,6 +147,42 @@ static void pat_free(struct pat *p)
 	free(p->text);
 }
 
+static int lit_cmp(const char *db, const char *tb, const struct rule *r)
+{
+	int c = strcmp(db, r->db.text);
+
+	return c || !tb ? c : strcmp(tb, r->tb.text);
+}
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct rule *x = *(const struct rule *const *)a, *y = *(const struct rule *const *)b;
+
+	return lit_cmp(x->db.text, x->tb.text, y);
+}
+
+/* Splits the rules into the sorted literal ones and the others (see struct list). */
+static int index_list(struct list *l, int with_tb, tl_error *err)
+{
+	size_t i;
+
+	if (l->n == 0)
+		return 0;
+	l->lit = malloc(l->n * sizeof(*l->lit));
+	l->other = malloc(l->n * sizeof(*l->other));
+	if (!l->lit || !l->other)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < l->n; i++) {
+		const struct rule *r = &l->rules[i];
+		if (r->db.kind == P_LITERAL && (!with_tb || r->tb.kind == P_LITERAL))
+			l->lit[l->nlit++] = r;
+		else
+			l->other[l->nother++] = r;
+	}
+	qsort(l->lit, l->nlit, sizeof(*l->lit), rule_cmp);
+	return 0;
+}
+
 static int parse_list(struct list *l, const char *spec, int with_tb, char quote, const char *name, tl_error *err)
 {
 	const char *p = spec;
@@ -176,16 +217,20 @@ static int parse_list(struct list *l, const char *spec, int with_tb, char quote,
 			pat_free(&r.tb);
 			return tl_error_set(err, TL_ERR_CONFIG, "[filter] %s: unexpected text at '%s'", name, p);
 		}
-		nr = realloc(l->rules, (l->n + 1) * sizeof(*nr));
-		if (!nr) {
-			pat_free(&r.db);
-			pat_free(&r.tb);
-			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		if (l->n == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 8;
+			nr = realloc(l->rules, cap * sizeof(*nr));
+			if (!nr) {
+				pat_free(&r.db);
+				pat_free(&r.tb);
+				return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+			}
+			l->rules = nr;
+			l->cap = cap;
 		}
-		l->rules = nr;
 		l->rules[l->n++] = r;
 	}
-	return 0;
+	return index_list(l, with_tb, err);
 }
 
 static void list_free(struct list *l)
@@ -197,6 +242,8 @@ static void list_free(struct list *l)
 		pat_free(&l->rules[i].tb);
 	}
 	free(l->rules);
+	free(l->lit);
+	free(l->other);
 }
 
 int tl_filter_new(tl_filter **out, char quote, const char *do_dbs, const char *ignore_dbs, const char *do_tbs,
@@ -232,10 +279,20 @@ void tl_filter_free(tl_filter *f)
 
 static int list_match(const struct list *l, const char *db, const char *tb)
 {
-	size_t i;
+	size_t i, lo = 0, hi = l->nlit;
 
-	for (i = 0; i < l->n; i++)
-		if (pat_match(&l->rules[i].db, db) && (!tb || pat_match(&l->rules[i].tb, tb)))
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = lit_cmp(db, tb, l->lit[mid]);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	for (i = 0; i < l->nother; i++)
+		if (pat_match(&l->other[i]->db, db) && (!tb || pat_match(&l->other[i]->tb, tb)))
 			return 1;
 	return 0;
 }

@@ -1,9 +1,12 @@
 /*
  * test_config.c - task file loading (both [resumer] generations, defaults, errors with
- * FILE:LINE) and the [filter] matcher (wildcards, quoted literal names, regexes).
+ * FILE:LINE) and the [filter] matcher (wildcards, quoted literal names, regexes, long
+ * literal lists).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include "tideline/buf.h"
 #include "tideline/config.h"
 #include "tideline/filter.h"
 #include "tl_test.h"
@@ -122,4 +125,42 @@ TL_TEST(filter_wildcards_quotes_regex)
 	tl_filter_free(f);
 
 	TL_CHECK(tl_filter_new(&f, '`', NULL, NULL, "`unterminated.*", NULL, &err) == TL_ERR_CONFIG);
+}
+
+/* A task that lists 100,000 tables by name (do_tbs) keeps every one of them, and only them,
+ * with literal names looked up by binary search (a linear scan per table took minutes). */
+TL_TEST(filter_long_literal_lists)
+{
+	tl_filter *f = NULL;
+	tl_error err = TL_ERROR_INIT;
+	tl_buf do_tbs = TL_BUF_INIT, ignore = TL_BUF_INIT;
+	char tb[32];
+	long i, kept = 0;
+	clock_t t0;
+
+	for (i = 100000; i > 0; i--) /* in reverse: the index must not rely on the given order */
+		if (tl_buf_printf(&do_tbs, &err, "%sd%ld.t%06ld", i == 100000 ? "" : ",", i % 3, i))
+			break;
+	TL_CHECK_OK(tl_buf_puts(&do_tbs, ",`we``ird`.`x.y`,other.t*", &err), &err);
+	TL_CHECK_OK(tl_buf_puts(&ignore, "d1.t000004,d2.*", &err), &err);
+	TL_CHECK_OK(tl_filter_new(&f, '`', "only_db", NULL, tl_buf_cstr(&do_tbs), tl_buf_cstr(&ignore), &err), &err);
+	t0 = clock();
+	for (i = 1; i <= 100000; i++) {
+		snprintf(tb, sizeof(tb), "t%06ld", i);
+		kept += tl_filter_keep(f, i % 3 == 0 ? "d0" : i % 3 == 1 ? "d1" : "d2", tb);
+	}
+	TL_CHECK_MSG((double)(clock() - t0) / CLOCKS_PER_SEC < 2.0, "100,000 lookups took %.2f s",
+		     (double)(clock() - t0) / CLOCKS_PER_SEC);
+	TL_CHECK_EQ_INT(kept, 100000 - 33333 - 1); /* d2.* and d1.t000004 ignored */
+	TL_CHECK(tl_filter_keep(f, "d0", "t000003"));
+	TL_CHECK(!tl_filter_keep(f, "d0", "t000001"));  /* listed under d1 */
+	TL_CHECK(!tl_filter_keep(f, "d0", "t100001"));
+	TL_CHECK(tl_filter_keep(f, "we`ird", "x.y"));
+	TL_CHECK(!tl_filter_keep(f, "we`ird", "x"));
+	TL_CHECK(tl_filter_keep(f, "other", "tables")); /* the wildcard rule still applies */
+	TL_CHECK(tl_filter_keep(f, "only_db", "anything"));
+	TL_CHECK(!tl_filter_keep(f, "d1", "t000004"));
+	tl_filter_free(f);
+	tl_buf_release(&do_tbs);
+	tl_buf_release(&ignore);
 }
