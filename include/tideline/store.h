@@ -93,7 +93,7 @@ int tl_store_get_table(tl_store *s, const char *task_id, const char *schema, con
  * (store_snapshot.c), for callers that ask about many tables (plan). It answers exactly
  * what tl_store_lookup and tl_store_get_table answered when it was taken and never sees
  * later writes. *out is the caller's (tl_store_snapshot_free, accepts NULL); it does not
- * refer to s after loading. Memory grows with the task's records (~200 bytes a table).
+ * refer to s after loading. Memory grows with the task's records (a few hundred bytes a table).
  */
 typedef struct tl_store_snapshot tl_store_snapshot;
 int tl_store_snapshot_load(tl_store *s, const char *task_id, tl_store_snapshot **out, tl_error *err) TL_MUST_CHECK;
