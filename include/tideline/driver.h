@@ -237,6 +237,11 @@ struct tl_driver_ops {
 	 * out[i] = exact row count of t[i]. On failure out is unspecified.
 	 */
 	int (*count_many)(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err);
+	/*
+	 * Optional. How many names one describe_many call should get (0: the caller's default).
+	 * A hint, not a limit: describe_many accepts any n.
+	 */
+	size_t describe_batch;
 };
 
 #define TL_DRIVER_VERSION 1

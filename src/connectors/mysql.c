@@ -468,6 +468,9 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.describe = tl_mysql__describe,
 	.describe_many = tl_mysql__describe_many,
 	.count_many = tl_mysql__count_many,
+	/* information_schema reads a schema's whole directory for every query that names more
+	 * than one table, so few large calls (each name a bound parameter: < 65,535) */
+	.describe_batch = 20000,
 	.free_table = tl_mysql__free_table,
 	.count_rows = tl_mysql__count_rows,
 	.open_reader = tl_mysql__open_reader,

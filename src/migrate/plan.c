@@ -10,10 +10,11 @@
  * Every record that is not used gets a reason, so `plan` can say why.
  *
  * Over many tables (100,000 in about a second is the goal) nothing is asked per table:
- * the store is read once into a snapshot, tables are described TL_PLAN_CHUNK at a time
- * with the driver's describe_many (describe one by one without it), and the lost-rows
- * check of finished tables counts their targets with count_many. Tables are still
- * finished one by one in list order, so the log reads the same as a table-by-table plan.
+ * the store is read once into a snapshot, tables are described a chunk at a time (the
+ * driver's describe_batch, else TL_PLAN_CHUNK) with the driver's describe_many (describe
+ * one by one without it), and the lost-rows check of finished tables counts their targets
+ * with count_many. Tables are still finished one by one in list order, so the log reads
+ * the same as a table-by-table plan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,8 +175,14 @@ static int choose_mode(const tl_config *cfg, const struct tl_driver_ops *ops, tl
 /*
  * Tables planned together: one snapshot lookup each, then one describe_many call for the
  * ones not finished. Bounds the size of one catalog answer (and of the scratch below).
+ * A driver may ask for another size (describe_batch).
  */
 #define TL_PLAN_CHUNK 2000
+
+static size_t chunk_of(const struct tl_driver_ops *ops)
+{
+	return ops->describe_batch ? ops->describe_batch : TL_PLAN_CHUNK;
+}
 
 /* Per-chunk working arrays, allocated once per plan. */
 struct plan_scratch {
@@ -445,6 +452,7 @@ int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn
 	tl_filter *filter = NULL;
 	tl_store_snapshot *snap = NULL;
 	struct plan_scratch sc = {NULL, NULL, NULL, NULL};
+	size_t chunk = chunk_of(ops);
 	char quote = strcmp(ops->name, "mysql") == 0 ? '`' : strcmp(ops->name, "pg") == 0 ? '"' : 0;
 	size_t i;
 	int rc;
@@ -470,11 +478,10 @@ int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn
 		names.items[i].schema = names.items[i].name = NULL;
 	}
 	if ((rc = tl_store_snapshot_load(store, cfg->task_id, &snap, err)) ||
-	    (rc = scratch_init(&sc, out->n < TL_PLAN_CHUNK ? out->n : TL_PLAN_CHUNK, err)))
+	    (rc = scratch_init(&sc, out->n < chunk ? out->n : chunk, err)))
 		goto cleanup;
-	for (i = 0; i < out->n && !rc; i += TL_PLAN_CHUNK)
-		rc = plan_chunk(cfg, ops, src, snap, log, out, i, i + TL_PLAN_CHUNK < out->n ? i + TL_PLAN_CHUNK : out->n,
-				&sc, err);
+	for (i = 0; i < out->n && !rc; i += chunk)
+		rc = plan_chunk(cfg, ops, src, snap, log, out, i, i + chunk < out->n ? i + chunk : out->n, &sc, err);
 	if (!rc)
 		rc = apply_where(cfg, out, err);
 cleanup:
@@ -559,13 +566,13 @@ int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops,
 	tl_name *names = NULL;
 	tl_table **tables = NULL;
 	int64_t *counts = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, chunk = chunk_of(ops);
 	int rc = 0;
 
-	idx = calloc(TL_PLAN_CHUNK, sizeof(*idx));
-	names = calloc(TL_PLAN_CHUNK, sizeof(*names));
-	tables = calloc(TL_PLAN_CHUNK, sizeof(*tables));
-	counts = calloc(TL_PLAN_CHUNK, sizeof(*counts));
+	idx = calloc(chunk, sizeof(*idx));
+	names = calloc(chunk, sizeof(*names));
+	tables = calloc(chunk, sizeof(*tables));
+	counts = calloc(chunk, sizeof(*counts));
 	if (!idx || !names || !tables || !counts) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto cleanup;
@@ -580,7 +587,7 @@ int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops,
 			if (it->target_rows_at_finish <= 0)
 				continue;
 			idx[n++] = i;
-			if (n == TL_PLAN_CHUNK) {
+			if (n == chunk) {
 				rc = check_finished(ops, dst, plan, idx, n, names, tables, counts, err);
 				n = 0;
 			}

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 			tables[j] = NULL;
 		}
 	}
-	line(ops->describe_many ? "describe_many (all, chunks of 2000)" : "describe (one by one)", now() - t0, found);
+	line(ops->describe_many ? "describe_many (all, in chunks)" : "describe (one by one)", now() - t0, found);
 
 	t0 = now();
 	if (tl_store_snapshot_load(store, cfg->task_id, &snap, &err))
