@@ -273,33 +273,6 @@ struct tl_mongo_table {
 	size_t ncols_alloc; /* cols[] holds ncols data columns + the "_id" pseudo column */
 };
 
-/* 1 when db.coll exists (a collection, not a view), 0 when not. */
-static int collection_exists(tl_conn *c, const char *schema, const char *name, int *found, tl_error *err)
-{
-	mongoc_database_t *db = NULL;
-	mongoc_cursor_t *cur = NULL;
-	const bson_t *doc;
-	bson_t opts = BSON_INITIALIZER, filter;
-	bson_error_t e;
-	int rc = 0;
-
-	*found = 0;
-	db = mongoc_client_get_database(c->client, schema);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "filter", &filter);
-	BSON_APPEND_UTF8(&filter, "name", name);
-	bson_append_document_end(&opts, &filter);
-	BSON_APPEND_BOOL(&opts, "nameOnly", true);
-	cur = mongoc_database_find_collections_with_opts(db, &opts);
-	while (mongoc_cursor_next(cur, &doc))
-		*found = 1;
-	if (mongoc_cursor_error(cur, &e))
-		rc = tl_mongo__error(err, &e, "cannot look up mongo collection '%s.%s' at %s", schema, name, c->where);
-	mongoc_cursor_destroy(cur);
-	mongoc_database_destroy(db);
-	bson_destroy(&opts);
-	return rc;
-}
-
 void tl_mongo__free_table(tl_table *t)
 {
 	struct tl_mongo_table *impl;
@@ -371,26 +344,14 @@ nomem:
 	return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collection '%s.%s'", schema, name);
 }
 
-int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
-{
-	int found = 0, rc;
-
-	*out = NULL;
-	if ((rc = collection_exists(c, schema, name, &found, err)))
-		return rc;
-	if (!found)
-		return tl_error_set(err, TL_ERR_NOTFOUND, "mongo collection '%s.%s' does not exist", schema, name);
-	return build_table(c, schema, name, out, err);
-}
-
 static int cmp_str_ptr(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
- * Which of the collections names[idx[0..n)] (all in database db) exist: one
- * listCollections with a name filter, as collection_exists asks for one. found[k] is set
+ * Which of the collections names[idx[0..n)] (all in database db) exist (views too, as
+ * listCollections lists them): one listCollections with a name filter. found[k] is set
  * for idx[k].
  */
 static int existing(tl_conn *c, const char *db, const tl_name *names, const size_t *idx, size_t n, char *found,
@@ -433,7 +394,11 @@ static int existing(tl_conn *c, const char *db, const tl_name *names, const size
 			break;
 	}
 	if (mongoc_cursor_error(cur, &e)) {
-		rc = tl_mongo__error(err, &e, "cannot look up mongo collections of '%s' at %s", db, c->where);
+		if (n == 1)
+			rc = tl_mongo__error(err, &e, "cannot look up mongo collection '%s.%s' at %s", db,
+					     names[idx[0]].name, c->where);
+		else
+			rc = tl_mongo__error(err, &e, "cannot look up mongo collections of '%s' at %s", db, c->where);
 		goto cleanup;
 	}
 	qsort(seen, nseen, sizeof(*seen), cmp_str_ptr);
@@ -508,6 +473,20 @@ cleanup:
 	free(idx);
 	free(found);
 	return rc;
+}
+
+int tl_mongo__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
+{
+	tl_name one;
+	int rc;
+
+	one.schema = (char *)schema;
+	one.name = (char *)name;
+	if ((rc = tl_mongo__describe_many(c, &one, 1, out, err)))
+		return rc;
+	if (!*out)
+		return tl_error_set(err, TL_ERR_NOTFOUND, "mongo collection '%s.%s' does not exist", schema, name);
+	return 0;
 }
 
 int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err)
