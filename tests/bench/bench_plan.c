@@ -1,8 +1,8 @@
 /*
  * bench_plan.c - where the time of `tideline plan` goes (run by tools/bench_plan.sh, never
- * by ctest): `bench_plan TASK.ini` loads the task and times, each on its own, listing the
- * source tables, describing them all (describe_many in plan-sized chunks, else describe
- * one by one), loading the store snapshot and looking every table up in it, then the
+ * by ctest): `bench_plan TASK.ini [NAMES_PER_CALL]` loads the task and times, each on its
+ * own, listing the source tables, describing them all (describe_many in plan-sized chunks
+ * or NAMES_PER_CALL, else describe one by one), loading the store snapshot and looking every table up in it, then the
  * whole tl_plan_build and tl_plan_check_targets as `plan` runs them. The store is opened
  * read-only where the task keeps it (a temporary empty one when there is none), so
  * nothing is written; the import of text logs is not timed (plan imports only files it
@@ -16,7 +16,8 @@
 #include "migrate/migrate.h"
 #include "tideline/filter.h"
 
-static size_t CHUNK = 2000;
+/* names per describe_many call: argv[2], else the source driver's describe_batch, else 2000 */
+static size_t CHUNK = 0;
 
 static double now(void)
 {
@@ -89,6 +90,8 @@ int main(int argc, char **argv)
 		goto fail;
 	line("list_tables", now() - t0, names.n);
 
+	if (CHUNK == 0) /* as plan does; the target's lost-rows check below uses the same size */
+		CHUNK = ops->describe_batch ? ops->describe_batch : 2000;
 	if (!(tables = calloc(CHUNK, sizeof(*tables))))
 		goto cleanup;
 	t0 = now();
