@@ -242,6 +242,12 @@ struct tl_driver_ops {
 	 * A hint, not a limit: describe_many accepts any n.
 	 */
 	size_t describe_batch;
+	/*
+	 * Optional. The server's running count of live rows of n tables, kept by its
+	 * statistics (no scan; may lag committed changes by seconds), -1 when unknown or the
+	 * table is missing. A cheap first look before exact counts (plan's lost-rows check).
+	 */
+	int (*live_rows_many)(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
 };
 
 #define TL_DRIVER_VERSION 1

@@ -33,5 +33,6 @@ const struct tl_driver_ops tl_driver_pg = {
 	.checksum = tl_pg__checksum,
 	.describe_many = tl_pg__describe_many,
 	.count_many = tl_pg__count_many,
+	.live_rows_many = tl_pg__live_rows_many,
 	.describe_batch = 2000, /* larger calls get slower catalog plans (10,000: ~1.5x the time) */
 };

@@ -130,6 +130,7 @@ int tl_pg__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);
 int tl_pg__describe(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
 int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err);
 int tl_pg__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err);
+int tl_pg__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
 void tl_pg__free_table(tl_table *t);
 int tl_pg__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_pg__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
