@@ -165,7 +165,7 @@ def chart(rows, out):
           'set multiplot layout 1,%d title "tideline benchmark: rows/s, higher is better (blue: tideline, red: other tools)"' % len(kinds),
           'set style fill solid 0.8 border -1', 'set boxwidth 0.7', 'set grid ytics',
           'set xtics rotate by 60 right nomirror', 'set yrange [0:*]', 'set bmargin 14',
-          'unset key', 'set format y "%.0s%c"']
+          'unset key', 'set format y "%.1s%c"']
     for k in kinds:
         gp.append('set title "%s"' % k)
         gp.append('plot "%s" using 0:2:3:xtic(1) with boxes lc rgb variable'
