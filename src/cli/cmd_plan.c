@@ -114,21 +114,23 @@ static int cmp_items(const void *a, const void *b)
 	return cmp_item_names(x->schema, x->tb, y);
 }
 
+/* bsearch key: a (schema, tb) name */
+struct name_key {
+	const char *schema, *tb;
+};
+
+static int key_cmp(const void *k, const void *e)
+{
+	const struct name_key *key = k;
+
+	return cmp_item_names(key->schema, key->tb, *(const tl_plan_item *const *)e);
+}
+
 static int in_plan(const struct orphan_ctx *o, const char *schema, const char *tb)
 {
-	size_t lo = 0, hi = o->n;
+	struct name_key key = {schema, tb};
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_item_names(schema, tb, o->sorted[mid]);
-		if (c == 0)
-			return 1;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return 0;
+	return o->n && bsearch(&key, o->sorted, o->n, sizeof(*o->sorted), key_cmp) != NULL;
 }
 
 static int on_record(void *vctx, const tl_store_row *row, tl_error *err)

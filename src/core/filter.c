@@ -277,20 +277,25 @@ void tl_filter_free(tl_filter *f)
 	free(f);
 }
 
+/* bsearch key: a (db, tb) name; tb NULL = database rules */
+struct lit_key {
+	const char *db, *tb;
+};
+
+static int key_cmp(const void *k, const void *e)
+{
+	const struct lit_key *key = k;
+
+	return lit_cmp(key->db, key->tb, *(const struct rule *const *)e);
+}
+
 static int list_match(const struct list *l, const char *db, const char *tb)
 {
-	size_t i, lo = 0, hi = l->nlit;
+	struct lit_key key = {db, tb};
+	size_t i;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = lit_cmp(db, tb, l->lit[mid]);
-		if (c == 0)
-			return 1;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
+	if (l->nlit && bsearch(&key, l->lit, l->nlit, sizeof(*l->lit), key_cmp))
+		return 1;
 	for (i = 0; i < l->nother; i++)
 		if (pat_match(&l->other[i]->db, db) && (!tb || pat_match(&l->other[i]->tb, tb)))
 			return 1;
