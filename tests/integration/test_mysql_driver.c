@@ -1148,3 +1148,68 @@ cleanup:
 		D->free_table(many[i]);
 	close_pair(s, d);
 }
+
+/*
+ * A long list (1,000+ tables) takes its row estimates from InnoDB's persistent statistics
+ * instead of information_schema.TABLES (which opens every table); a table they do not list
+ * (another engine: MyISAM) falls back to TABLES.
+ * Everything but the estimate equals describe; an analyzed table's estimate is exact.
+ */
+TL_TEST(test_describe_many_long_list)
+{
+	enum { N = 1000 };
+	tl_name *names = calloc(N + 1, sizeof(*names));
+	char (*tb)[16] = calloc(N, sizeof(*tb));
+	tl_table **many = calloc(N + 1, sizeof(*many)), *one = NULL;
+	tl_error err = TL_ERROR_INIT;
+	tl_conn *s = NULL, *d = NULL;
+	char sql[256], what[64];
+	size_t i, sample[] = {0, 7, 500, N - 1, N};
+
+	if (!names || !tb || !many || !open_pair(&s, &d))
+		goto cleanup;
+	if (run(s, "DROP DATABASE IF EXISTS tl_t_long") || run(s, "CREATE DATABASE tl_t_long") ||
+	    run(s, "CREATE TABLE tl_t_long.`tb_*$1` (id int PRIMARY KEY) ENGINE=MyISAM") ||
+	    run(s, "INSERT INTO tl_t_long.`tb_*$1` VALUES (1), (2)"))
+		goto cleanup;
+	for (i = 0; i < N; i++) {
+		snprintf(tb[i], sizeof(tb[i]), "t%04zu", i);
+		snprintf(sql, sizeof(sql), "CREATE TABLE tl_t_long.%s (id int PRIMARY KEY, v int)", tb[i]);
+		if (run(s, sql))
+			goto cleanup;
+		names[i].schema = "tl_t_long";
+		names[i].name = tb[i];
+	}
+	names[N].schema = "tl_t_long";
+	names[N].name = "tb_*$1";
+	if (run(s, "INSERT INTO tl_t_long.t0007 VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5)") ||
+	    run(s, "ANALYZE TABLE tl_t_long.t0007"))
+		goto cleanup;
+	TL_CHECK_OK(D->describe_many(s, names, N + 1, many, &err), &err);
+	for (i = 0; i <= N; i++)
+		TL_CHECK_MSG(many[i] && many[i]->est_rows >= 0, "%s: no estimate", names[i].name);
+	for (i = 0; i < sizeof(sample) / sizeof(sample[0]); i++) {
+		size_t k = sample[i];
+		if (!many[k])
+			continue;
+		TL_CHECK_OK(D->describe(s, names[k].schema, names[k].name, &one, &err), &err);
+		if (!one)
+			continue;
+		snprintf(what, sizeof(what), "long list %s", names[k].name);
+		if (k != 7 && k != N)
+			one->est_rows = many[k]->est_rows; /* the two sources may differ right after CREATE */
+		same_table(what, one, many[k]);
+		D->free_table(one);
+		one = NULL;
+	}
+	TL_CHECK(many[7] && many[7]->est_rows == 5);
+	TL_CHECK(many[N] && many[N]->est_rows == 2);
+	(void)run(s, "DROP DATABASE tl_t_long");
+cleanup:
+	for (i = 0; many && i <= N; i++)
+		D->free_table(many[i]);
+	free(many);
+	free(names);
+	free(tb);
+	close_pair(s, d);
+}
