@@ -4,8 +4,8 @@
  * The work is done in mongo_conn.c, mongo_read.c and mongo_write.c (see mongo_int.h for
  * the table model: one "_doc" cell per row, "_id" as a pseudo key column). This file only
  * wires the slots; it must not hold logic or state. Chunk (RANGE) reads are unsupported
- * for documents, and delete_after is not needed: every document has an _id, so copies
- * are always idempotent upserts.
+ * for documents; delete_after serves only the bulk path of a resumed collection (every
+ * document has an _id, so copies are idempotent upserts anyway).
  */
 #include "mongo_int.h"
 
@@ -26,6 +26,7 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.row_key = tl_mongo__row_key,
 	.check_target = tl_mongo__check_target,
 	.write_batch = tl_mongo__write_batch,
+	.delete_after = tl_mongo__delete_after,
 	.ape_store_init = tl_mongo__ape_store_init,
 	.ape_store_load = tl_mongo__ape_store_load,
 	.ape_store_put = tl_mongo__ape_store_put,

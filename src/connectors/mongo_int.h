@@ -41,6 +41,10 @@ mongoc_collection_t *tl_mongo__collection(tl_conn *c, const char *db, const char
  * Converts a tagged position value (§2.5) to a BSON value appended to `dst` under `key`.
  * A value that cannot be parsed is TL_ERR_MISMATCH naming the collection and the value.
  */
+/* Appends {"$expr": <cond>} comparing $_id with positions lo (>) and hi (<=), in BSON's
+ * cross-type order; nothing when both are NULL (mongo_read.c). */
+int tl_mongo__append_id_range(bson_t *filter, const tl_table *t, const char *lo, const char *hi, tl_error *err);
+int tl_mongo__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
 int tl_mongo__append_pos_value(bson_t *dst, const char *key, const char *tagged, const tl_table *t,
 			       tl_error *err) TL_MUST_CHECK;
 

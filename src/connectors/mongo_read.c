@@ -65,8 +65,7 @@ cleanup:
 	return rc;
 }
 
-/* Appends {"$expr": <cond>} where cond compares $_id with the positions lo (>) and hi (<=). */
-static int append_id_range(bson_t *filter, const tl_table *t, const char *lo, const char *hi, tl_error *err)
+int tl_mongo__append_id_range(bson_t *filter, const tl_table *t, const char *lo, const char *hi, tl_error *err)
 {
 	bson_t lo_lit = BSON_INITIALIZER, hi_lit = BSON_INITIALIZER;
 	bson_t expr, and, item, args;
@@ -116,7 +115,7 @@ static int build_filter(bson_t *filter, const tl_table *t, const char *where, co
 	bson_error_t e;
 	int rc = 0;
 
-	if ((rc = append_id_range(&range, t, lo, hi, err)))
+	if ((rc = tl_mongo__append_id_range(&range, t, lo, hi, err)))
 		goto cleanup;
 	if (where && *where) {
 		user = bson_new_from_json((const uint8_t *)where, -1, &e);

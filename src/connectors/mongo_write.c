@@ -13,6 +13,10 @@
  * are {task_id, resumer_type, position_key, position_data (string), created_at,
  * updated_at}. put is update_one(upsert) with $set / $setOnInsert as ape-dts does. Must
  * not touch any other collection.
+ *
+ * delete_after removes the documents whose _id sorts after a position (all of them for
+ * NULL), with the reader's own $expr comparison: before resuming a collection this task
+ * started into an empty target, so the rest can go in as plain inserts again.
  */
 #include <string.h>
 #include "mongo_int.h"
@@ -97,6 +101,28 @@ int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 	rc = bulk_write(target, src, b, 0, err);
 	if (rc && err && err->native == 11000)
 		rc = bulk_write(target, src, b, 1, err); /* someone else's documents: replace by _id */
+	return rc;
+}
+
+int tl_mongo__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err)
+{
+	mongoc_collection_t *coll = NULL;
+	bson_t filter = BSON_INITIALIZER, reply = BSON_INITIALIZER;
+	bson_error_t e;
+	int rc;
+
+	if (nulls != TL_DELETE_AFTER)
+		return tl_error_set(err, TL_ERR_UNSUPPORTED, "documents have no NULL keys to delete");
+	if ((rc = tl_mongo__append_id_range(&filter, src, after, NULL, err)))
+		goto cleanup;
+	coll = tl_mongo__collection(target, src->schema, src->name);
+	if (!mongoc_collection_delete_many(coll, &filter, NULL, &reply, &e))
+		rc = tl_mongo__error(err, &e, "cannot delete from mongo collection '%s.%s' at %s", src->schema, src->name,
+				     target->where);
+cleanup:
+	mongoc_collection_destroy(coll);
+	bson_destroy(&filter);
+	bson_destroy(&reply);
 	return rc;
 }
 

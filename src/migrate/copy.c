@@ -645,7 +645,7 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
  * row past the resume key (every row, when the table starts over) was written by this
  * task after its last checkpoint and will be copied again, so removing them makes the
  * rest of the key range empty and the bulk path (COPY, plain inserts) safe again instead
- * of row-by-row upserts (about 3x slower for PostgreSQL). A resume needs a one-column
+ * of row-by-row upserts (about 3x slower for PostgreSQL; MongoDB's replace-upserts too). A resume needs a one-column
  * key: delete_after compares the partition column, which is then the key.
  */
 static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)

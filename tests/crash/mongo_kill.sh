@@ -67,6 +67,11 @@ fi
 if [ -z "${CR_RANDOM_KILL:-}" ]; then
   grep -q 'resumer, get resume value, schema: '$db', tb: big' logs/default.log \
     || { echo "FAIL: second run did not resume the big collection"; exit 1; }
+  # the collection was started into an empty target: the documents past the position are
+  # removed and the rest goes in as plain inserts again (copy.c clear_tail)
+  grep -q "table $db.big: removing the target rows after " logs/default.log &&
+    grep -q "table $db.big: resuming, .*(bulk path allowed)" logs/default.log \
+    || { echo "FAIL: the resumed run did not finish the big collection on the bulk path"; exit 1; }
 fi
 
 $PY - "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" "$db" <<'PY'

@@ -551,6 +551,22 @@ TL_TEST(test_mongo__copy_resume_bytes)
 	TL_CHECK_EQ_INT(rows_s, 10);
 	TL_CHECK_OK(tl_driver_mongo.checksum(dst, t, a.key[2], a.key[12], &rows_d, &sum_d, &err), &err);
 	TL_CHECK(sum_s == sum_d && rows_d == 10);
+
+	/* delete_after: the documents after an _id in BSON's cross-type order go (the bulk
+	 * path of a resume), those up to it stay byte for byte; NULL empties the collection */
+	TL_CHECK_OK(tl_driver_mongo.delete_after(dst, t, a.key[12], TL_DELETE_AFTER, &err), &err);
+	TL_CHECK_EQ_INT(count(dst, t), 13);
+	docs_clear(&b);
+	if (read_all(dst, t, &spec, NULL, &b, &err))
+		TL_CHECK_MSG(0, "read target: %s", err.message);
+	TL_CHECK_EQ_INT(b.n, 13);
+	for (i = 0; i < b.n; i++)
+		TL_CHECK_MSG(same_doc(&a, i, &b, i), "document %zu differs after delete_after", i);
+	TL_CHECK_OK(tl_driver_mongo.delete_after(dst, t, a.key[0], TL_DELETE_AFTER, &err), &err);
+	TL_CHECK_EQ_INT(count(dst, t), 1);
+	TL_CHECK(tl_driver_mongo.delete_after(dst, t, NULL, TL_DELETE_KEY_NULLS, &err) == TL_ERR_UNSUPPORTED);
+	TL_CHECK_OK(tl_driver_mongo.delete_after(dst, t, NULL, TL_DELETE_AFTER, &err), &err);
+	TL_CHECK_EQ_INT(count(dst, t), 0);
 cleanup:
 	docs_clear(&a);
 	docs_clear(&b);
