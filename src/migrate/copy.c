@@ -21,14 +21,6 @@
 #include <time.h>
 #include "migrate/migrate.h"
 
-static double now_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct state {
 	tl_copy_ctx *ctx;
 	tl_plan_item *item;
@@ -77,13 +69,13 @@ static int record_key(struct state *st, int is_current, size_t n, char **cols, c
 	if (!rc)
 		rc = tl_recorder_position(st->ctx->rec, &p, is_current, st->rows_base + st->rows, err);
 	tl_pos_clear(&p);
-	st->last_ckpt = now_secs();
+	st->last_ckpt = tl_migrate__now();
 	return rc;
 }
 
 static int due(const struct state *st)
 {
-	return now_secs() - st->last_ckpt >= (double)st->ctx->cfg->checkpoint_interval_secs;
+	return tl_migrate__now() - st->last_ckpt >= (double)st->ctx->cfg->checkpoint_interval_secs;
 }
 
 static int stopping(const struct state *st)
@@ -679,7 +671,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	struct state st;
 	tl_store_table prior, info;
 	int have_prior, is_empty = 0, tail_clear = 0, keyed, rc;
-	double t0 = now_secs();
+	double t0 = tl_migrate__now();
 
 	memset(&st, 0, sizeof(st));
 	memset(res, 0, sizeof(*res));
@@ -767,7 +759,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	res->resumed = item->action == TL_ACT_RESUME;
 cleanup:
 	res->rows = st.rows;
-	res->seconds = now_secs() - t0;
+	res->seconds = tl_migrate__now() - t0;
 	tl_keyvals_clear(&st.last);
 	tl_batch_release(&st.batch);
 	tl_batch_release(&st.batch2);

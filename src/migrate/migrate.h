@@ -126,6 +126,8 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 
 /* Creates a directory and its parents (shared by run.c and recorder.c). */
 int tl_migrate__mkdir_p(const char *path, tl_error *err) TL_MUST_CHECK;
+/* Seconds on the monotonic clock (for durations, never for timestamps). */
+double tl_migrate__now(void);
 
 /* Debug-only crash hook (crash tests): kills the process at a named point when
  * TL_DEBUG_CRASH=<point>[:<n>] is set in the environment (n-th time, default 1). */

@@ -35,7 +35,7 @@ struct tl_recorder {
 	double busy;   /* seconds spent writing them, lock held (under mu) */
 };
 
-static double mono_now(void)
+double tl_migrate__now(void)
 {
 	struct timespec ts;
 
@@ -200,7 +200,7 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 	tl_position styled = TL_POSITION_INIT;
 
 	pthread_mutex_lock(&r->mu);
-	t0 = mono_now();
+	t0 = tl_migrate__now();
 	/* The store keeps the record in the form the log line has, so an export reproduces it. */
 	if ((rc = tl_pos_copy(&styled, pos, err)))
 		goto cleanup;
@@ -230,7 +230,7 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 cleanup:
 	tl_pos_clear(&styled);
 	r->records++;
-	r->busy += mono_now() - t0;
+	r->busy += tl_migrate__now() - t0;
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
@@ -244,7 +244,7 @@ int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema
 	double t0;
 
 	pthread_mutex_lock(&r->mu);
-	t0 = mono_now();
+	t0 = tl_migrate__now();
 	if ((rc = tl_pos_set(&fin, TL_POS_RDB_SNAPSHOT_FINISHED, db_type, schema, tb, TL_KEY_ABSENT, 0, NULL, NULL, err)))
 		goto cleanup;
 	tl_logfmt_now(ts);
@@ -260,7 +260,7 @@ int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema
 cleanup:
 	tl_pos_clear(&fin);
 	r->records++;
-	r->busy += mono_now() - t0;
+	r->busy += tl_migrate__now() - t0;
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }

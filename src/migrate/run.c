@@ -118,8 +118,8 @@ static void *progress_main(void *arg)
 	double period = tty ? 1.0 : 10.0;
 	int64_t est = 0, prev = 0;
 	size_t todo = 0, i;
-	struct timespec start, now, until;
-	double prev_t = 0;
+	struct timespec until;
+	double start, prev_t = 0;
 
 	for (i = 0; i < sh->plan->n; i++)
 		if (sh->plan->items[i].action != TL_ACT_SKIP) {
@@ -127,7 +127,7 @@ static void *progress_main(void *arg)
 			if (sh->plan->items[i].est_rows > 0)
 				est += sh->plan->items[i].est_rows - (sh->plan->items[i].rows_done > 0 ? sh->plan->items[i].rows_done : 0);
 		}
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = tl_migrate__now();
 	pthread_mutex_lock(&sh->mu);
 	while (!sh->done) {
 		double t, rate;
@@ -139,8 +139,7 @@ static void *progress_main(void *arg)
 		pthread_cond_timedwait(&sh->cv, &sh->mu, &until);
 		if (sh->done)
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		t = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+		t = tl_migrate__now() - start;
 		rows = __atomic_load_n(&sh->total_rows, __ATOMIC_RELAXED);
 		rate = t - prev_t > 0 ? (double)(rows - prev) / (t - prev_t) : 0;
 		prev = rows;
@@ -208,10 +207,10 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	char path[4096];
 	int locked = 0, rc;
 	size_t i, nworkers;
-	struct timespec t0, t1;
+	double t0;
 	tl_endpoint src_ep = tl_config_source(cfg);
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = tl_migrate__now();
 	memset(&sh, 0, sizeof(sh));
 	pthread_mutex_init(&sh.mu, NULL);
 	pthread_cond_init(&sh.cv, NULL);
@@ -330,8 +329,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 		pthread_mutex_unlock(&sh.mu);
 		pthread_join(progress, NULL);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	summary(&sh, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	summary(&sh, tl_migrate__now() - t0);
 	if (sh.rc) {
 		rc = sh.rc;
 		if (err)
