@@ -490,32 +490,20 @@ int tl_pg__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_
 		   tl_error *err)
 {
 	char *cols[MAX_PARAMS], *vals[MAX_PARAMS];
-	size_t i;
-	int rc = 0;
-
 	tl_buf scratch = TL_BUF_INIT;
 	struct tl_pg_field *f = NULL;
+	const char *tuple = NULL;
+	size_t i, tuple_len = 0;
+	int rc = 0;
 
 	if (n > MAX_PARAMS)
 		return tl_error_set(err, TL_ERR_UNSUPPORTED, "too many key columns");
 	memset(vals, 0, sizeof(vals));
 	memset(cols, 0, sizeof(cols));
 	tl_buf_init(&scratch, 0);
-	if (b->form == TL_BATCH_NATIVE_BINARY) {
-		size_t len;
-		const char *tuple = tl_batch_cell(b, row, 0, &len);
-		for (i = 0; !rc && i < n; i++) {
-			cols[i] = t->cols[idx[i]].name;
-			rc = tl_pg__bin_int_text(tuple, len, idx[i], &vals[i], err);
-		}
-		if (!rc)
-			rc = tl_keyvals_set(out, n, (const char *const *)cols, (const char *const *)vals, err);
-		for (i = 0; i < n; i++)
-			free(vals[i]);
-		tl_buf_release(&scratch);
-		return rc;
-	}
-	if (b->form == TL_BATCH_NATIVE) {
+	if (b->form == TL_BATCH_NATIVE_BINARY)
+		tuple = tl_batch_cell(b, row, 0, &tuple_len);
+	else if (b->form == TL_BATCH_NATIVE) {
 		if (!(f = calloc(t->ncols ? t->ncols : 1, sizeof(*f))))
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory reading a key");
 		else
@@ -523,8 +511,11 @@ int tl_pg__row_key(const tl_table *t, const tl_batch *b, size_t row, const size_
 	}
 	for (i = 0; !rc && i < n; i++) {
 		cols[i] = t->cols[idx[i]].name;
-		rc = tl_pg__pos_from_text(t, idx[i], f ? f[idx[i]].ptr : tl_batch_cell(b, row, idx[i], NULL), &vals[i],
-					  err);
+		if (b->form == TL_BATCH_NATIVE_BINARY) /* only with integer keys (tl_pg__binary_keys_ok) */
+			rc = tl_pg__bin_int_text(tuple, tuple_len, idx[i], &vals[i], err);
+		else
+			rc = tl_pg__pos_from_text(t, idx[i], f ? f[idx[i]].ptr : tl_batch_cell(b, row, idx[i], NULL),
+						  &vals[i], err);
 	}
 	free(f);
 	tl_buf_release(&scratch);

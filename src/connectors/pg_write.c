@@ -76,11 +76,35 @@ static int put_collist(tl_buf *sql, const tl_table *t, tl_error *err)
 	return rc;
 }
 
+/*
+ * Appends row r in COPY form: a native line (newline included) or binary tuple as this
+ * driver's reader produced it, cells encoded as one text line.
+ */
+static int put_row(tl_buf *out, const tl_table *t, const tl_batch *b, size_t r, tl_error *err)
+{
+	size_t i, len;
+	const char *v;
+	int rc = 0;
+
+	if (b->form != TL_BATCH_CELLS) {
+		v = tl_batch_cell(b, r, 0, &len);
+		return tl_buf_put(out, v, len, err);
+	}
+	for (i = 0; !rc && i < t->ncols; i++) {
+		v = tl_batch_cell(b, r, i, &len);
+		if (i)
+			rc = tl_buf_putc(out, '\t', err);
+		if (!rc)
+			rc = copy_field(out, v, len, err);
+	}
+	return rc ? rc : tl_buf_putc(out, '\n', err);
+}
+
 static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error *err)
 {
 	tl_buf sql = TL_BUF_INIT, data = TL_BUF_INIT;
 	PGresult *res = NULL;
-	size_t r, i;
+	size_t r;
 	int rc, in_copy = 0;
 
 	tl_buf_init(&sql, 0);
@@ -107,24 +131,9 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 	res = NULL;
 	in_copy = 1;
 	for (r = 0; r < b->nrows; r++) {
-		if (b->form != TL_BATCH_CELLS) {
-			/* a COPY text line (newline included) or binary tuple from this driver's reader: as is */
-			size_t len;
-			const char *line = tl_batch_cell(b, r, 0, &len);
-			rc = tl_buf_put(&data, line, len, err);
-			if (!rc && b->form == TL_BATCH_NATIVE_BINARY && r + 1 == b->nrows)
-				rc = tl_buf_put(&data, "\377\377", 2, err); /* trailer: field count -1 */
-		}
-		for (i = 0; !rc && b->form == TL_BATCH_CELLS && i < t->ncols; i++) {
-			size_t len;
-			const char *v = tl_batch_cell(b, r, i, &len);
-			if (i)
-				rc = tl_buf_putc(&data, '\t', err);
-			if (!rc)
-				rc = copy_field(&data, v, len, err);
-		}
-		if (!rc && b->form == TL_BATCH_CELLS)
-			rc = tl_buf_putc(&data, '\n', err);
+		rc = put_row(&data, t, b, r, err);
+		if (!rc && b->form == TL_BATCH_NATIVE_BINARY && r + 1 == b->nrows)
+			rc = tl_buf_put(&data, "\377\377", 2, err); /* trailer: field count -1 */
 		if (rc)
 			goto cleanup;
 		if (data.len >= COPY_CHUNK || r + 1 == b->nrows) {
