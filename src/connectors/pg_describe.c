@@ -408,14 +408,36 @@ static int names_array(tl_buf *b, const tl_name *names, size_t n, int which, tl_
 	return rc ? rc : tl_buf_putc(b, '}', err);
 }
 
+/* FROM clause turning the names ($1 schemas, $2 table names) into ordinal w.i and pg_class c. */
+#define NAMES_TO_CLASS                                                                           \
+	"FROM unnest($1::pg_catalog.name[], $2::pg_catalog.name[]) WITH ORDINALITY AS w(s, t, i) " \
+	"JOIN pg_catalog.pg_namespace n ON n.nspname = w.s "                                      \
+	"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.t "
+
+/* Runs sql (built on NAMES_TO_CLASS) with the names as its two array parameters. */
+static int exec_names(tl_conn *c, const char *sql, const tl_name *names, size_t n, PGresult **res, const char *what,
+		      tl_error *err)
+{
+	tl_buf schemas = TL_BUF_INIT, tbs = TL_BUF_INIT;
+	const char *params[2];
+	int rc;
+
+	tl_buf_init(&schemas, 0);
+	tl_buf_init(&tbs, 0);
+	if (!(rc = names_array(&schemas, names, n, 0, err)) && !(rc = names_array(&tbs, names, n, 1, err))) {
+		params[0] = tl_buf_cstr(&schemas);
+		params[1] = tl_buf_cstr(&tbs);
+		rc = tl_pg__exec(c, sql, 2, params, res, what, err);
+	}
+	tl_buf_release(&schemas);
+	tl_buf_release(&tbs);
+	return rc;
+}
+
 int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **out, tl_error *err)
 {
 	static const char tables_sql[] =
-		"SELECT w.i, c.oid, c.reltuples::float8 "
-		"FROM unnest($1::pg_catalog.name[], $2::pg_catalog.name[]) WITH ORDINALITY AS w(s, t, i) "
-		"JOIN pg_catalog.pg_namespace n ON n.nspname = w.s "
-		"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.t "
-		"WHERE c.relkind IN ('r', 'p')";
+		"SELECT w.i, c.oid, c.reltuples::float8 " NAMES_TO_CLASS "WHERE c.relkind IN ('r', 'p')";
 	/* no joins here: the type details come once per distinct type (read_types) */
 	static const char cols_sql[] =
 		"SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attidentity "
@@ -434,7 +456,7 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 	static const char names_sql[] =
 		"SELECT i.indexrelid, (SELECT ci.relname FROM pg_catalog.pg_class ci WHERE ci.oid = i.indexrelid) "
 		"FROM pg_catalog.pg_index i WHERE i.indrelid = ANY ($1::pg_catalog.oid[]) ORDER BY i.indexrelid";
-	tl_buf schemas = TL_BUF_INIT, tbs = TL_BUF_INIT, oids = TL_BUF_INIT;
+	tl_buf oids = TL_BUF_INIT;
 	PGresult *tres = NULL, *cres = NULL, *ires = NULL, *nres = NULL;
 	struct type_set types = {NULL, 0, NULL};
 	struct oid_index cix = {NULL, 0}, iix = {NULL, 0};
@@ -447,14 +469,8 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 		out[i] = NULL;
 	if (n == 0)
 		return 0;
-	tl_buf_init(&schemas, 0);
-	tl_buf_init(&tbs, 0);
 	tl_buf_init(&oids, 0);
-	if ((rc = names_array(&schemas, names, n, 0, err)) || (rc = names_array(&tbs, names, n, 1, err)))
-		goto cleanup;
-	params[0] = tl_buf_cstr(&schemas);
-	params[1] = tl_buf_cstr(&tbs);
-	if ((rc = tl_pg__exec(c, tables_sql, 2, params, &tres, "cannot look up pg tables", err)))
+	if ((rc = exec_names(c, tables_sql, names, n, &tres, "cannot look up pg tables", err)))
 		goto cleanup;
 	if (PQntuples(tres) == 0)
 		goto cleanup;
@@ -519,8 +535,6 @@ cleanup:
 	free(types.keys);
 	free(cix.v);
 	free(iix.v);
-	tl_buf_release(&schemas);
-	tl_buf_release(&tbs);
 	tl_buf_release(&oids);
 	return rc;
 }
@@ -552,14 +566,8 @@ int tl_pg__describe(tl_conn *c, const char *schema, const char *name, tl_table *
 int tl_pg__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err)
 {
 	static const char sql[] =
-		"SELECT w.i, pg_catalog.pg_stat_get_live_tuples(c.oid) "
-		"FROM unnest($1::pg_catalog.name[], $2::pg_catalog.name[]) WITH ORDINALITY AS w(s, t, i) "
-		"JOIN pg_catalog.pg_namespace n ON n.nspname = w.s "
-		"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.t "
-		"WHERE c.relkind = 'r'";
-	tl_buf schemas = TL_BUF_INIT, tbs = TL_BUF_INIT;
+		"SELECT w.i, pg_catalog.pg_stat_get_live_tuples(c.oid) " NAMES_TO_CLASS "WHERE c.relkind = 'r'";
 	PGresult *res = NULL;
-	const char *params[2];
 	size_t i;
 	int r, rc;
 
@@ -567,13 +575,7 @@ int tl_pg__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *o
 		out[i] = -1;
 	if (n == 0)
 		return 0;
-	tl_buf_init(&schemas, 0);
-	tl_buf_init(&tbs, 0);
-	if ((rc = names_array(&schemas, names, n, 0, err)) || (rc = names_array(&tbs, names, n, 1, err)))
-		goto cleanup;
-	params[0] = tl_buf_cstr(&schemas);
-	params[1] = tl_buf_cstr(&tbs);
-	if ((rc = tl_pg__exec(c, sql, 2, params, &res, "cannot read pg table statistics", err)))
+	if ((rc = exec_names(c, sql, names, n, &res, "cannot read pg table statistics", err)))
 		goto cleanup;
 	for (r = 0; r < PQntuples(res); r++) {
 		long long at = strtoll(PQgetvalue(res, r, 0), NULL, 10);
@@ -582,7 +584,5 @@ int tl_pg__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *o
 	}
 cleanup:
 	PQclear(res);
-	tl_buf_release(&schemas);
-	tl_buf_release(&tbs);
 	return rc;
 }
