@@ -508,26 +508,21 @@ static int check_finished(const struct tl_driver_ops *ops, tl_conn *dst, tl_plan
 	size_t i, m = 0;
 	int rc = 0;
 
-	/* The statistics' live-row counts first: a table they show with at least the rows
-	 * it had at finish is not counted exactly (they lag deletes by seconds; verify counts) */
-	if (ops->live_rows_many) {
-		for (i = 0; i < n; i++) {
-			names[i].schema = plan->items[idx[i]].schema;
-			names[i].name = plan->items[idx[i]].tb;
-		}
-		if (ops->live_rows_many(dst, names, n, counts, NULL) == 0) {
-			for (i = 0; i < n; i++)
-				if (counts[i] < 0 || counts[i] < plan->items[idx[i]].target_rows_at_finish)
-					idx[m++] = idx[i];
-			n = m;
-			m = 0;
-		}
-	}
-
 	for (i = 0; i < n; i++) {
 		names[i].schema = plan->items[idx[i]].schema;
 		names[i].name = plan->items[idx[i]].tb;
 		tables[i] = NULL;
+	}
+	/* The statistics' live-row counts first: a table they show with at least the rows
+	 * it had at finish is not counted exactly (they lag deletes by seconds; verify counts) */
+	if (ops->live_rows_many && ops->live_rows_many(dst, names, n, counts, NULL) == 0) {
+		for (i = 0; i < n; i++)
+			if (counts[i] < 0 || counts[i] < plan->items[idx[i]].target_rows_at_finish) {
+				idx[m] = idx[i];
+				names[m++] = names[i];
+			}
+		n = m;
+		m = 0;
 	}
 	/* the target table is described through the source's shape: same names */
 	if (ops->describe_many) {
