@@ -637,8 +637,9 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
  * row past the resume key (every row, when the table starts over) was written by this
  * task after its last checkpoint and will be copied again, so removing them makes the
  * rest of the key range empty and the bulk path (COPY, plain inserts) safe again instead
- * of row-by-row upserts (about 3x slower for PostgreSQL; MongoDB's replace-upserts too). A resume needs a one-column
- * key: delete_after compares the partition column, which is then the key.
+ * of row-by-row upserts (about 3x slower for PostgreSQL; MongoDB's replace-upserts too).
+ * A resume needs a one-column key: delete_after compares the partition column, which is
+ * then the key.
  */
 static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 {
@@ -747,7 +748,8 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	info.rows_copied = st.rows_base + st.rows;
 	info.state = "finished";
 	/* Into a target that was empty when this run began, every committed row was a new
-	 * row (a conflict would have failed the write), so the count is known: no count(*). */
+	 * row (the source's keys are unique, and nothing else writes the table), so the
+	 * count is known: no count(*). */
 	if (is_empty)
 		info.target_rows_at_finish = st.rows;
 	else if ((rc = ctx->dst_ops->count_rows(ctx->dst, st.t, &info.target_rows_at_finish, err)))
