@@ -24,7 +24,9 @@ typedef struct tl_buf {
 
 void tl_buf_init(tl_buf *b, size_t max);
 void tl_buf_release(tl_buf *b);
-static inline void tl_buf_reset(tl_buf *b) { b->len = 0; if (b->data) b->data[0] = '\0'; }
+/* Cuts the buffer back to its first len bytes (len <= b->len), as before later appends. */
+static inline void tl_buf_truncate(tl_buf *b, size_t len) { b->len = len; if (b->data) b->data[len] = '\0'; }
+static inline void tl_buf_reset(tl_buf *b) { tl_buf_truncate(b, 0); }
 int tl_buf_reserve(tl_buf *b, size_t extra, tl_error *err) TL_MUST_CHECK;
 int tl_buf_put(tl_buf *b, const void *p, size_t n, tl_error *err) TL_MUST_CHECK;
 int tl_buf_puts(tl_buf *b, const char *s, tl_error *err) TL_MUST_CHECK;

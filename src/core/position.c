@@ -560,12 +560,8 @@ int tl_pos_write_json(const tl_position *p, enum tl_pos_style style, tl_buf *out
 		goto cleanup;
 	rc = tl_buf_putc(out, '}', err);
 cleanup:
-	if (rc) {
-		/* leave the buffer as it was */
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = '\0';
-	}
+	if (rc) /* leave the buffer as it was */
+		tl_buf_truncate(out, mark);
 	return rc;
 }
 
@@ -946,11 +942,8 @@ int tl_pos_mongo_id_to_extjson(const char *tagged, tl_buf *out, tl_error *err)
 		rc = tl_error_set(err, TL_ERR_PARSE, "unknown mongo _id type '%.100s' in '%.200s'", tag, tagged);
 	}
 cleanup:
-	if (rc) {
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = '\0';
-	}
+	if (rc)
+		tl_buf_truncate(out, mark);
 	cJSON_Delete(root);
 	return rc;
 }
@@ -1017,11 +1010,8 @@ int tl_pos_mongo_id_from_extjson(const char *extjson, tl_buf *out, tl_error *err
 	if (!(rc = tl_buf_puts(out, "{\"CanonicalExtJson\":", err)) && !(rc = put_cjson(out, root, err)))
 		rc = tl_buf_putc(out, '}', err);
 cleanup:
-	if (rc) {
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = '\0';
-	}
+	if (rc)
+		tl_buf_truncate(out, mark);
 	cJSON_Delete(root);
 	return rc;
 }

@@ -245,11 +245,8 @@ int tl_logfmt_format_position(tl_buf *out, const char *ts, int is_current, const
 
 	if ((rc = tl_buf_puts(out, ts, err)) ||
 	    (rc = tl_buf_puts(out, is_current ? " | current_position | " : " | checkpoint_position | ", err)) ||
-	    (rc = tl_pos_write_json(p, style, out, err)) || (rc = tl_buf_putc(out, '\n', err))) {
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = '\0';
-	}
+	    (rc = tl_pos_write_json(p, style, out, err)) || (rc = tl_buf_putc(out, '\n', err)))
+		tl_buf_truncate(out, mark);
 	return rc;
 }
 
@@ -261,11 +258,8 @@ int tl_logfmt_format_finished(tl_buf *out, const char *ts, const tl_position *p,
 	if (p->type != TL_POS_RDB_SNAPSHOT_FINISHED)
 		return tl_error_set(err, TL_ERR_INTERNAL, "finished.log takes RdbSnapshotFinished records only");
 	if ((rc = tl_buf_puts(out, ts, err)) || (rc = tl_buf_puts(out, " | ", err)) ||
-	    (rc = tl_pos_write_json(p, TL_STYLE_ASIS, out, err)) || (rc = tl_buf_putc(out, '\n', err))) {
-		out->len = mark;
-		if (out->data)
-			out->data[mark] = '\0';
-	}
+	    (rc = tl_pos_write_json(p, TL_STYLE_ASIS, out, err)) || (rc = tl_buf_putc(out, '\n', err)))
+		tl_buf_truncate(out, mark);
 	return rc;
 }
 
