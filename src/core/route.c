@@ -338,43 +338,54 @@ static int tb_cmp(const void *a, const void *b)
  */
 static int index_maps(struct tl_route *r, tl_error *err)
 {
-	size_t i, j;
+	size_t i, j, last;
 
+	/* pass 1: refuse conflicts, drop identical repeats in place (nothing moves, so an
+	 * error leaves every entry either whole or emptied: safe to free) */
 	if (r->ndb > 1)
 		qsort(r->db, r->ndb, sizeof(*r->db), db_cmp);
-	for (i = j = 0; i < r->ndb; i++) {
-		if (j && strcmp(r->db[j - 1].src, r->db[i].src) == 0) {
-			if (strcmp(r->db[j - 1].dst, r->db[i].dst) != 0)
-				return tl_error_set(err, TL_ERR_CONFIG,
-						    "[router] db_map entries %zu ('%.*s') and %zu ('%.*s') map database '%s' to two targets",
-						    r->db[j - 1].entry, MSG_TEXT, r->db[j - 1].text, r->db[i].entry, MSG_TEXT,
-						    r->db[i].text, r->db[i].src);
-			free(r->db[i].src);
-			free(r->db[i].dst);
-			free(r->db[i].text);
+	for (i = 1, last = 0; i < r->ndb; i++) {
+		struct tl_route__db *a = &r->db[last], *b = &r->db[i];
+		if (strcmp(a->src, b->src) != 0) {
+			last = i;
 			continue;
 		}
-		r->db[j++] = r->db[i];
+		if (strcmp(a->dst, b->dst) != 0)
+			return tl_error_set(err, TL_ERR_CONFIG,
+					    "[router] db_map entries %zu ('%.*s') and %zu ('%.*s') map database '%s' to two targets",
+					    a->entry, MSG_TEXT, a->text, b->entry, MSG_TEXT, b->text, b->src);
+		free(b->src);
+		free(b->dst);
+		free(b->text);
+		b->src = b->dst = b->text = NULL;
 	}
-	r->ndb = j;
 	if (r->ntb > 1)
 		qsort(r->tb, r->ntb, sizeof(*r->tb), tb_cmp);
-	for (i = j = 0; i < r->ntb; i++) {
-		struct tl_route__tb *a = j ? &r->tb[j - 1] : NULL, *b = &r->tb[i];
-		if (a && strcmp(a->sdb, b->sdb) == 0 && strcmp(a->stb, b->stb) == 0) {
-			if (strcmp(a->ddb, b->ddb) != 0 || strcmp(a->dtb, b->dtb) != 0)
-				return tl_error_set(err, TL_ERR_CONFIG,
-						    "[router] tb_map entries %zu ('%.*s') and %zu ('%.*s') map table '%s.%s' to two targets",
-						    a->entry, MSG_TEXT, a->text, b->entry, MSG_TEXT, b->text, b->sdb, b->stb);
-			free(b->sdb);
-			free(b->stb);
-			free(b->ddb);
-			free(b->dtb);
-			free(b->text);
+	for (i = 1, last = 0; i < r->ntb; i++) {
+		struct tl_route__tb *a = &r->tb[last], *b = &r->tb[i];
+		if (strcmp(a->sdb, b->sdb) != 0 || strcmp(a->stb, b->stb) != 0) {
+			last = i;
 			continue;
 		}
-		r->tb[j++] = *b;
+		if (strcmp(a->ddb, b->ddb) != 0 || strcmp(a->dtb, b->dtb) != 0)
+			return tl_error_set(err, TL_ERR_CONFIG,
+					    "[router] tb_map entries %zu ('%.*s') and %zu ('%.*s') map table '%s.%s' to two targets",
+					    a->entry, MSG_TEXT, a->text, b->entry, MSG_TEXT, b->text, b->sdb, b->stb);
+		free(b->sdb);
+		free(b->stb);
+		free(b->ddb);
+		free(b->dtb);
+		free(b->text);
+		b->sdb = b->stb = b->ddb = b->dtb = b->text = NULL;
 	}
+	/* pass 2: close the gaps */
+	for (i = j = 0; i < r->ndb; i++)
+		if (r->db[i].src)
+			r->db[j++] = r->db[i];
+	r->ndb = j;
+	for (i = j = 0; i < r->ntb; i++)
+		if (r->tb[i].sdb)
+			r->tb[j++] = r->tb[i];
 	r->ntb = j;
 	return 0;
 }

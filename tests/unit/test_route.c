@@ -357,6 +357,11 @@ TL_TEST(conflicting_entries_are_refused)
 	TL_CHECK_EQ_STR(refused('`', 0, NULL, "a.t:b.t,a.t:b.u", NULL, NULL),
 			"[router] tb_map entries 1 ('a.t:b.t') and 2 ('a.t:b.u') map table 'a.t' to two targets");
 	TL_CHECK_EQ_STR(refused('`', 0, "a:b,a:b", "a.t:b.t,a.t:b.t", NULL, NULL), "(accepted)");
+	/* an identical repeat dropped before a conflict is found (found by fuzz_route: a double free) */
+	TL_CHECK_EQ_STR(refused('`', 0, "a:b,a:b,a:c", NULL, NULL, NULL),
+			"[router] db_map entries 1 ('a:b') and 3 ('a:c') map database 'a' to two targets");
+	TL_CHECK_EQ_STR(refused('`', 0, NULL, "a.t:b.t,a.t:b.t,x.y:z.w,a.t:c.t", NULL, NULL),
+			"[router] tb_map entries 1 ('a.t:b.t') and 4 ('a.t:c.t') map table 'a.t' to two targets");
 }
 
 TL_TEST(bad_json_is_refused)
