@@ -244,7 +244,7 @@ static int parse_map(struct tl_route *r, const char *key, const char *value, int
 	c.value = value;
 	c.quote = r->quote;
 	for (;;) {
-		const char *end, *q;
+		const char *end = NULL, *q;
 		char *sdb = NULL, *stb = NULL, *ddb = NULL, *dtb = NULL, *text = NULL;
 
 		while (*p && (is_space(*p) || *p == ','))
