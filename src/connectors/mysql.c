@@ -512,7 +512,9 @@ static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned lo
 		goto cleanup;
 	if (p->app && *p->app)
 		(void)mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", p->app);
-	if (!mysql_real_connect(my, p->host, p->user, p->password, p->db, (unsigned)p->port, p->socket, 0)) {
+	/* libmariadb takes the unix socket only for the host "localhost" */
+	if (!mysql_real_connect(my, p->socket ? "localhost" : p->host, p->user, p->password, p->db, (unsigned)p->port,
+				p->socket, 0)) {
 		rc = tl_error_set(err, TL_ERR_DB, "cannot connect to mysql at %s:%d: %s", p->host, p->port,
 				  mysql_error(my));
 		tl_mysql__set_native(err, mysql_errno(my), mysql_sqlstate(my), 0);
