@@ -155,6 +155,48 @@ static int conn_server_signal(const struct conn_server *s, int sig)
 	return 0;
 }
 
+/* True while pid runs (a zombie no longer does: it only waits for its parent to reap it). */
+static int conn_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	int alive = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		alive = fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z' &&
+			p[2] != 'X';
+		fclose(f);
+	}
+	return alive;
+}
+
+/*
+ * Crashes the server: SIGKILL to it and its children, then waits until they are gone. Here
+ * the dead processes may stay zombies for a while (the container's init reaps late), which
+ * PostgreSQL's lock files would take for a live postmaster: they are removed, as a reboot
+ * would have.
+ */
+static int conn_server_crash(const struct conn_server *s)
+{
+	pid_t pid = conn_server_pid(s);
+	char path[4300];
+	int i;
+
+	if (pid <= 0 || conn_server_signal(s, SIGKILL))
+		return -1;
+	for (i = 0; i < 100 && conn_alive(pid); i++)
+		usleep(50000);
+	usleep(200000); /* the children notice their parent's death */
+	if (strcmp(s->script, "postgres") == 0) {
+		snprintf(path, sizeof(path), "%s/pg-%d/postmaster.pid", s->dir, s->port);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/pg-%d/.s.PGSQL.%d.lock", s->dir, s->port, s->port);
+		(void)unlink(path);
+	}
+	return conn_alive(pid) ? -1 : 0;
+}
+
 /* The flags of err as text, for failure messages. */
 static const char *conn_flags(const tl_error *err)
 {
