@@ -24,7 +24,7 @@
 #include "tideline/driver.h"
 #include "tl_test.h"
 
-static double conn_now(void)
+static inline double conn_now(void)
 {
 	struct timespec ts;
 
@@ -33,8 +33,8 @@ static double conn_now(void)
 }
 
 /* Runs a shell command (output to the test's log); returns its exit status. */
-static int conn_sh(const char *fmt, ...) TL_PRINTF(1, 2);
-static int conn_sh(const char *fmt, ...)
+static inline int conn_sh(const char *fmt, ...) TL_PRINTF(1, 2);
+static inline int conn_sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -48,7 +48,7 @@ static int conn_sh(const char *fmt, ...)
 }
 
 /* The port of the URL in environment variable `env`, 0 when unset or without one. */
-static int conn_env_port(const char *env)
+static inline int conn_env_port(const char *env)
 {
 	tl_url u;
 	int port = 0;
@@ -61,7 +61,7 @@ static int conn_env_port(const char *env)
 }
 
 /* A copy of url with its first "from" replaced by "to" (static buffer: one at a time). */
-static const char *conn_url_sub(const char *url, const char *from, const char *to)
+static inline const char *conn_url_sub(const char *url, const char *from, const char *to)
 {
 	static char out[2048];
 	const char *p = strstr(url, from);
@@ -81,7 +81,7 @@ struct conn_server {
 };
 
 /* Starts a private server of `script` kind in DIR/srv on port; 0 on success. */
-static int conn_server_start(struct conn_server *s, const char *script, int port)
+static inline int conn_server_start(struct conn_server *s, const char *script, int port)
 {
 	s->script = script;
 	s->port = port;
@@ -92,7 +92,7 @@ static int conn_server_start(struct conn_server *s, const char *script, int port
 		       script, s->dir, port, tl_test_tmpdir(), script);
 }
 
-static void conn_server_stop(struct conn_server *s)
+static inline void conn_server_stop(struct conn_server *s)
 {
 	if (s->script)
 		(void)conn_sh("bash '%s/../tools/servers/%s.sh' stop '%s' >/dev/null 2>&1", tl_test_srcdir(), s->script,
@@ -100,7 +100,7 @@ static void conn_server_stop(struct conn_server *s)
 }
 
 /* The server's main pid from its pid file, 0 when unknown. */
-static pid_t conn_server_pid(const struct conn_server *s)
+static inline pid_t conn_server_pid(const struct conn_server *s)
 {
 	char path[4200];
 	FILE *f;
@@ -122,7 +122,7 @@ static pid_t conn_server_pid(const struct conn_server *s)
 }
 
 /* Sends sig to the server's main process and to its children (PostgreSQL's backends). */
-static int conn_server_signal(const struct conn_server *s, int sig)
+static inline int conn_server_signal(const struct conn_server *s, int sig)
 {
 	pid_t pid = conn_server_pid(s);
 	DIR *d;
@@ -156,7 +156,7 @@ static int conn_server_signal(const struct conn_server *s, int sig)
 }
 
 /* True while pid runs (a zombie no longer does: it only waits for its parent to reap it). */
-static int conn_alive(pid_t pid)
+static inline int conn_alive(pid_t pid)
 {
 	char path[64], buf[512], *p;
 	FILE *f;
@@ -175,9 +175,9 @@ static int conn_alive(pid_t pid)
  * Crashes the server: SIGKILL to it and its children, then waits until they are gone. Here
  * the dead processes may stay zombies for a while (the container's init reaps late), which
  * PostgreSQL's lock files would take for a live postmaster: they are removed, as a reboot
- * would have.
+ * would have (mongo.sh takes a zombie for a live server too).
  */
-static int conn_server_crash(const struct conn_server *s)
+static inline int conn_server_crash(const struct conn_server *s)
 {
 	pid_t pid = conn_server_pid(s);
 	char path[4300];
@@ -193,12 +193,15 @@ static int conn_server_crash(const struct conn_server *s)
 		(void)unlink(path);
 		snprintf(path, sizeof(path), "%s/pg-%d/.s.PGSQL.%d.lock", s->dir, s->port, s->port);
 		(void)unlink(path);
+	} else if (strcmp(s->script, "mongo") == 0) {
+		snprintf(path, sizeof(path), "%s/mongo-%d/pid", s->dir, s->port);
+		(void)unlink(path);
 	}
 	return conn_alive(pid) ? -1 : 0;
 }
 
 /* The flags of err as text, for failure messages. */
-static const char *conn_flags(const tl_error *err)
+static inline const char *conn_flags(const tl_error *err)
 {
 	static char out[80];
 
