@@ -438,6 +438,8 @@ int tl_mysql__delete_after(tl_conn *c, const tl_table *src, const char *after, i
 	if (rc)
 		goto cleanup;
 	rc = tl_mysql__exec(c, q.data, err);
+	if (rc && err && err->native == LOCK_WAIT_TIMEOUT)
+		tl_mysql__blame_lock(c, err);
 	if (rc)
 		tl_error_prefix(err, "cannot delete from %s", tl_mysql__qname(src));
 cleanup:
