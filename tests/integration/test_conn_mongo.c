@@ -2,7 +2,9 @@
  * test_conn_mongo.c - how the MongoDB connector connects and classifies errors, against the
  * Mongo test server (tools/mongo_test_server.py): the write concern each batch is sent with
  * (w:1, the URL's, journaled for TL_WRITE_DURABLE), seen by command monitoring; a refused
- * connection and TLS settings; and on a private test server (frozen with SIGSTOP,
+ * connection and TLS settings; TLS for real through a TLS-terminating socat in front of the
+ * test server (it speaks no TLS itself) with the test CA of tools/servers/tls.sh; and on a
+ * private test server (frozen with SIGSTOP,
  * restarted) the transient errors of connect, read_batch and write_batch (a write cut off
  * is commit-unknown: part of an unordered bulk write may be in) and their timing.
  * Touches only the tl_conn_m database it creates (and its private server).
@@ -199,6 +201,86 @@ TL_TEST(test_conn_mongo__connect_errors)
 	c = open_ep(&ep, &err);
 	TL_CHECK(!c && err.code == TL_ERR_CONFIG && strstr(err.message, "/nonexistent/ca.pem"));
 	D->disconnect(c);
+}
+
+/* Connects with ssl_mode/ssl_ca_path and pings; NULL when refused (err says why). */
+static tl_conn *tls_open(const char *url, const char *mode, const char *ca, tl_error *err)
+{
+	tl_endpoint ep = {.db_type = "mongo", .url = url, .app_name = "tl-conn-test", .ssl_mode = mode,
+			  .ssl_ca_path = ca, .connect_timeout_secs = 3};
+
+	tl_error_clear(err);
+	return open_ep(&ep, err);
+}
+
+TL_TEST(test_conn_mongo__tls)
+{
+	const char *url = tl_test_require_env("TL_MONGO_SRC_URL");
+	const char *tls = url ? tl_test_require_env("TL_TLS_DIR") : NULL;
+	int port = conn_env_port("TL_MONGO_SRC_URL");
+	char ca[4200], other[4200], u[4600], pidfile[4200];
+	tl_error err = TL_ERROR_INIT;
+	tl_conn *c = NULL;
+	tl_table *t = NULL;
+	tl_batch b;
+	int i;
+
+	if (!url || !tls || !port)
+		return;
+	tl_batch_init(&b, 1, 1 << 20);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", tls);
+	snprintf(other, sizeof(other), "%s/other-ca.pem", tls);
+	snprintf(pidfile, sizeof(pidfile), "%s/socat.pid", tl_test_tmpdir());
+	if (conn_sh("command -v socat >/dev/null") != 0) {
+		tl_test_fail(__FILE__, __LINE__, "socat is not installed (tools/install-deps.sh installs it)");
+		return;
+	}
+	/* TLS on port + 55, plain text on to the test server */
+	if (conn_sh("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s/server.pem,key=%s/server.key,verify=0 "
+		    "TCP:127.0.0.1:%d >'%s/socat.log' 2>&1 & echo $! > '%s'",
+		    port + 55, tls, tls, port, tl_test_tmpdir(), pidfile) != 0) {
+		tl_test_fail(__FILE__, __LINE__, "cannot start socat");
+		return;
+	}
+	for (i = 0; i < 50 && conn_sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d' 2>/dev/null", port + 55) != 0; i++)
+		usleep(100000);
+
+	snprintf(u, sizeof(u), "mongodb://localhost:%d", port + 55);
+	c = tls_open(u, "verify_full", ca, &err);
+	TL_CHECK_MSG(c != NULL, "verify_full to localhost: %s", err.message);
+	if (c && make_coll(c, "tls", 3, &t) == 0) { /* and a write through it */
+		TL_CHECK_OK(one_doc(&b, 100, &err), &err);
+		TL_CHECK_OK(D->write_batch(c, t, &b, TL_WRITE_UPSERT | TL_WRITE_DURABLE, &err), &err);
+	}
+	D->disconnect(c);
+	snprintf(u, sizeof(u), "mongodb://127.0.0.1:%d", port + 55);
+	c = tls_open(u, "verify_ca", ca, &err);
+	TL_CHECK_MSG(c != NULL, "verify_ca to 127.0.0.1: %s", err.message);
+	D->disconnect(c);
+	c = tls_open(u, "require", NULL, &err);
+	TL_CHECK_MSG(c != NULL, "require without a CA: %s", err.message);
+	D->disconnect(c);
+	c = tls_open(u, "verify_full", ca, &err); /* the certificate names localhost only */
+	TL_CHECK_MSG(!c && err.flags == 0, "verify_full to 127.0.0.1: %s %s", c ? "connected" : conn_flags(&err),
+		     err.message);
+	D->disconnect(c);
+	c = tls_open(u, "verify_ca", other, &err);
+	TL_CHECK_MSG(!c && err.flags == 0, "verify_ca with an unrelated CA: %s %s", c ? "connected" : conn_flags(&err),
+		     err.message);
+	fprintf(stderr, "    wrong CA: %s\n", err.message);
+	D->disconnect(c);
+	/* the URL's own options, as ape-dts passes them to its MongoDB driver */
+	snprintf(u, sizeof(u), "mongodb://localhost:%d/?tls=true&tlsCAFile=%s", port + 55, ca);
+	c = tls_open(u, NULL, NULL, &err);
+	TL_CHECK_MSG(c != NULL, "?tls=true&tlsCAFile=: %s", err.message);
+	D->disconnect(c);
+	snprintf(u, sizeof(u), "mongodb://localhost:%d/?tls=true&tlsCAFile=%s", port + 55, other);
+	c = tls_open(u, NULL, NULL, &err);
+	TL_CHECK_MSG(!c, "?tls=true with an unrelated CA connected");
+	D->disconnect(c);
+	D->free_table(t);
+	tl_batch_release(&b);
+	(void)conn_sh("kill $(cat '%s') 2>/dev/null", pidfile);
 }
 
 TL_TEST(test_conn_mongo__private_server)
