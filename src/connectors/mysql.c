@@ -132,8 +132,8 @@ static int add_holder(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_
 	(void)err;
 	if (nf < 7 || h->len >= sizeof(h->text))
 		return 0;
-	w = snprintf(h->text + h->len, sizeof(h->text) - h->len, "%ssession %s (%s@%s, transaction open %s s, %s rows locked%s%.80s)",
-		     h->n ? ", " : "", v[0] ? v[0] : "?", v[1] ? v[1] : "?", v[2] ? v[2] : "?", v[3] ? v[3] : "?",
+	w = snprintf(h->text + h->len, sizeof(h->text) - h->len,
+		     "%ssession %s (%s@%s, transaction open %s s, %s rows locked%s%.80s)", h->n ? ", " : "", v[0] ? v[0] : "?", v[1] ? v[1] : "?", v[2] ? v[2] : "?", v[3] ? v[3] : "?",
 		     v[4] ? v[4] : "?", v[6] && *v[6] ? ", running: " : "", v[6] ? v[6] : "");
 	if (w > 0)
 		h->len += (size_t)w;
@@ -162,8 +162,8 @@ void tl_mysql__blame_lock(tl_conn *c, tl_error *err)
 	if (tl_mysql__query_text(c, sql, add_holder, &h, &qerr) != 0 || h.n == 0)
 		return;
 	len = strlen(err->message);
-	snprintf(err->message + len, sizeof(err->message) - len, " (lock wait bounded at %u s; open transactions that may hold the lock: %s)",
-		 c->p.lock_wait, h.text);
+	snprintf(err->message + len, sizeof(err->message) - len,
+		 " (lock wait bounded at %u s; open transactions that may hold the lock: %s)", c->p.lock_wait, h.text);
 }
 
 int tl_mysql__ready(tl_conn *c, tl_error *err)

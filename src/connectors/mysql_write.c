@@ -466,7 +466,8 @@ static int durability_row(void *ctx, unsigned nf, char **v, unsigned long *lens,
 
 int tl_mysql__durability_warning(tl_conn *c, char **out, tl_error *err)
 {
-	static const char *const sql = "SELECT @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.sync_binlog, @@GLOBAL.log_bin";
+	static const char *const sql =
+		"SELECT @@GLOBAL.innodb_flush_log_at_trx_commit, @@GLOBAL.sync_binlog, @@GLOBAL.log_bin";
 	struct durability d = {1, 1, 0};
 	tl_buf msg = TL_BUF_INIT;
 	int rc;
@@ -480,14 +481,18 @@ int tl_mysql__durability_warning(tl_conn *c, char **out, tl_error *err)
 		return 0;
 	rc = tl_buf_printf(&msg, err, "commits on mysql at %s:%d are not durable:", c->p.host, c->p.port);
 	if (!rc && d.flush == 0)
-		rc = tl_buf_puts(&msg, " innodb_flush_log_at_trx_commit=0 (a crash of the server loses about the last second of commits)", err);
+		rc = tl_buf_puts(&msg, " innodb_flush_log_at_trx_commit=0 (a crash of the server loses about the "
+				       "last second of commits)", err);
 	else if (!rc && d.flush != 1)
-		rc = tl_buf_printf(&msg, err, " innodb_flush_log_at_trx_commit=%lld (a crash of its machine loses about the last second of commits)", d.flush);
+		rc = tl_buf_printf(&msg, err, " innodb_flush_log_at_trx_commit=%lld (a crash of its machine loses "
+					      "about the last second of commits)", d.flush);
 	if (!rc && d.log_bin && d.sync_binlog != 1)
-		rc = tl_buf_printf(&msg, err, "%s binary log with sync_binlog=%lld (a crash of its machine can roll back commits missing from the log)",
-				   d.flush != 1 ? "," : "", d.sync_binlog);
+		rc = tl_buf_printf(&msg, err, "%s binary log with sync_binlog=%lld (a crash of its machine can roll back "
+					      "commits missing from the log)", d.flush != 1 ? "," : "", d.sync_binlog);
 	if (!rc)
-		rc = tl_buf_puts(&msg, "; a checkpoint may then point past rows the target lost: set innodb_flush_log_at_trx_commit=1 and sync_binlog=1, or run verify after a target crash", err);
+		rc = tl_buf_puts(&msg, "; a checkpoint may then point past rows the target lost: set "
+				       "innodb_flush_log_at_trx_commit=1 and sync_binlog=1, or run verify after a "
+				       "target crash", err);
 	if (!rc)
 		*out = tl_buf_detach(&msg);
 	tl_buf_release(&msg);

@@ -132,6 +132,12 @@ TL_TEST(test_conn_mysql__tls_modes)
 	TL_CHECK(!c && err.code == TL_ERR_CONFIG && strstr(err.message, "/nonexistent/ca.pem"));
 }
 
+/* True when url is refused as a configuration error naming `what`. */
+static int refused(const char *url, const char *what, tl_error *err)
+{
+	return tls_cipher(url, NULL, NULL, err) == NULL && err->code == TL_ERR_CONFIG && strstr(err->message, what);
+}
+
 TL_TEST(test_conn_mysql__url_forms)
 {
 	const char *url = tl_test_require_env("TL_MYSQL_SRC_URL");
@@ -181,15 +187,15 @@ TL_TEST(test_conn_mysql__url_forms)
 	}
 	/* refused, naming the parameter: another charset or time zone would change the values */
 	snprintf(u, sizeof(u), "%s?charset=latin1", url);
-	TL_CHECK(tls_cipher(u, NULL, NULL, &err) == NULL && err.code == TL_ERR_CONFIG && strstr(err.message, "charset=latin1"));
+	TL_CHECK(refused(u, "charset=latin1", &err));
 	snprintf(u, sizeof(u), "%s?timezone=%%2B08:00", url);
-	TL_CHECK(tls_cipher(u, NULL, NULL, &err) == NULL && err.code == TL_ERR_CONFIG && strstr(err.message, "timezone"));
+	TL_CHECK(refused(u, "timezone", &err));
 	snprintf(u, sizeof(u), "%s?collation=latin1_swedish_ci", url);
-	TL_CHECK(tls_cipher(u, NULL, NULL, &err) == NULL && err.code == TL_ERR_CONFIG && strstr(err.message, "collation"));
+	TL_CHECK(refused(u, "collation", &err));
 	snprintf(u, sizeof(u), "%s?ssl-mode=maybe", url);
-	TL_CHECK(tls_cipher(u, NULL, NULL, &err) == NULL && err.code == TL_ERR_CONFIG && strstr(err.message, "maybe"));
+	TL_CHECK(refused(u, "maybe", &err));
 	snprintf(u, sizeof(u), "%s?compress=true", url);
-	TL_CHECK(tls_cipher(u, NULL, NULL, &err) == NULL && err.code == TL_ERR_CONFIG && strstr(err.message, "compress"));
+	TL_CHECK(refused(u, "compress", &err));
 }
 
 /* Rows 1..n into `db`.`big` (id int primary key, pad varchar). */
@@ -387,7 +393,8 @@ TL_TEST(test_conn_mysql__strict)
 	static const char *const src_sql[] = {
 		"CREATE DATABASE IF NOT EXISTS tl_conn_strict",
 		"CREATE OR REPLACE TABLE tl_conn_strict.country (ID int primary key, Name char(52) NOT NULL)",
-		"INSERT INTO tl_conn_strict.country SELECT seq, IF(seq = 1234, 'Afghanistan', 'Chad') FROM tl_conn_strict.seq_1_to_1500",
+		"INSERT INTO tl_conn_strict.country SELECT seq, IF(seq = 1234, 'Afghanistan', 'Chad') "
+		"FROM tl_conn_strict.seq_1_to_1500",
 		"CREATE OR REPLACE TABLE tl_conn_strict.city (ID int primary key, n int NULL)",
 		"INSERT INTO tl_conn_strict.city VALUES (1, 1), (2, 2), (7, NULL), (8, 8)",
 		"CREATE OR REPLACE TABLE tl_conn_strict.dates (ID int primary key, d date, dt datetime)",

@@ -237,7 +237,8 @@ TL_TEST(pg_connect_errors)
 		return;
 	/* unreachable port */
 	{
-		tl_endpoint ep = {.db_type = "pg", .url = "postgres://postgres:s3cretpw@127.0.0.1:1/postgres", .username = NULL, .password = NULL, .app_name = "t"};
+		tl_endpoint ep = {.db_type = "pg", .url = "postgres://postgres:s3cretpw@127.0.0.1:1/postgres",
+				  .username = NULL, .password = NULL, .app_name = "t"};
 		rc = tl_driver_pg.connect(&ep, &c, &err);
 		TL_CHECK_EQ_INT(rc, TL_ERR_DB);
 		TL_CHECK(c == NULL);
@@ -252,7 +253,8 @@ TL_TEST(pg_connect_errors)
 		return;
 	snprintf(url, sizeof(url), "postgresql://no_such_role:s3cretpw@127.0.0.1%s", port);
 	{
-		tl_endpoint ep = {.db_type = "pg", .url = url, .username = "no_such_role", .password = "0therpw", .app_name = "t"};
+		tl_endpoint ep = {.db_type = "pg", .url = url, .username = "no_such_role", .password = "0therpw",
+				  .app_name = "t"};
 		tl_error_clear(&err);
 		rc = tl_driver_pg.connect(&ep, &c, &err);
 		TL_CHECK_EQ_INT(rc, TL_ERR_DB);
