@@ -415,9 +415,14 @@ void tl_pg__blame_lock(tl_conn *c, const tl_table *t, tl_error *err)
 				  PQgetvalue(res, i, 5), PQgetvalue(res, i, 6)))
 			goto cleanup;
 	len = strlen(err->message);
-	snprintf(err->message + len, sizeof(err->message) - len,
-		 " (lock wait bounded at %d s; sessions holding locks on the table: %s)", c->lock_wait,
-		 tl_buf_cstr(&text));
+	if (c->lock_wait > 0)
+		snprintf(err->message + len, sizeof(err->message) - len,
+			 " (lock wait bounded at %d s; sessions holding locks on the table: %s)", c->lock_wait,
+			 tl_buf_cstr(&text));
+	else
+		snprintf(err->message + len, sizeof(err->message) - len,
+			 " (lock wait bounded by the url's lock_timeout; sessions holding locks on the table: %s)",
+			 tl_buf_cstr(&text));
 cleanup:
 	PQclear(res);
 	tl_buf_release(&name);
@@ -882,7 +887,7 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 		goto cleanup;
 	if (ep->ssl_ca_path && *ep->ssl_ca_path)
 		sslrootcert = ep->ssl_ca_path;
-	if (sslrootcert && *sslrootcert) {
+	if (sslrootcert && *sslrootcert && mode != TL_SSL_DISABLE) {
 		if (access(sslrootcert, R_OK) != 0) {
 			rc = tl_error_set(err, TL_ERR_CONFIG, "ssl_ca_path '%s' cannot be read: %s", sslrootcert,
 					  strerror(errno));
