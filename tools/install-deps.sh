@@ -11,6 +11,7 @@ pkgs=(
   libmongoc-dev libbson-dev
   libcjson-dev libinih-dev
   python3 python3-mockupdb python3-mongomock python3-pymongo python3-bson-ext python3-pymongo-ext
+  socat openssl
   clang
 )
 

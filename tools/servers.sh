@@ -7,6 +7,7 @@
 # Each kind gets a source and a target server with data under DIR (use a fresh folder
 # under /tmp). `start` writes DIR/env.sh exporting the URLs the tests read:
 #   TL_MYSQL_SRC_URL TL_MYSQL_DST_URL TL_PG_SRC_URL TL_PG_DST_URL TL_MONGO_SRC_URL TL_MONGO_DST_URL
+# and TL_TLS_DIR (the test CA of the TLS-enabled MariaDB and PostgreSQL servers, tls.sh).
 # Ports: TL_PORT_BASE (default 23300) + 0/1 MariaDB, +10/11 PostgreSQL, +20/21 Mongo.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,7 @@ start)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   : > "$dir/env.sh"
+  echo "export TL_TLS_DIR=$dir/tls" >> "$dir/env.sh"
   for k in "${kinds[@]}"; do
     case "$k" in
     mysql)

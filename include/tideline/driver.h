@@ -33,7 +33,45 @@ typedef struct tl_endpoint {
 	const char *username; /* overrides the URL's when non-empty */
 	const char *password;
 	const char *app_name; /* "tideline" */
+	/*
+	 * TLS (ape-dts' ssl_mode / ssl_ca_path). ssl_mode NULL or "" = what the URL says
+	 * (MySQL ?ssl-mode=, PG ?sslmode=), else the client library's default (libmariadb: no
+	 * TLS; libpq: prefer). "disable", "require" (encrypted; the chain is still verified
+	 * when a CA is given, as libpq does), "verify_ca" (chain), "verify_full" (chain and
+	 * host name). MongoDB: mapped onto tls / tlsCAFile / tlsAllowInvalid* URI options.
+	 * Set here, they override the URL's. An unknown mode is TL_ERR_CONFIG at connect.
+	 */
+	const char *ssl_mode;
+	const char *ssl_ca_path;   /* PEM CA file; NULL/"" = the system's trust store */
+	/* Time bounds in seconds; 0 = the default in parentheses. */
+	int connect_timeout_secs;  /* TCP connect and handshake (10) */
+	int io_timeout_secs;       /* silence: no byte from (or into) the server for this long
+				    * means the connection is lost, TL_ERRF_TRANSIENT (600; TCP
+				    * keepalive probes start after min(30, this)) */
+	int lock_wait_secs;        /* row and metadata lock waits of the session (60):
+				    * innodb_lock_wait_timeout + lock_wait_timeout, lock_timeout */
 } tl_endpoint;
+
+/* Defaults of the tl_endpoint time bounds (used when a field is 0). */
+#define TL_CONNECT_TIMEOUT_DEFAULT 10
+#define TL_IO_TIMEOUT_DEFAULT 600
+#define TL_LOCK_WAIT_DEFAULT 60
+
+/* ssl_mode values, in order of strength. */
+enum tl_ssl_mode {
+	TL_SSL_DEFAULT = 0, /* not set: the URL's or the client library's choice */
+	TL_SSL_DISABLE,
+	TL_SSL_PREFER,      /* only from URLs (MySQL preferred, PG prefer/allow) */
+	TL_SSL_REQUIRE,
+	TL_SSL_VERIFY_CA,
+	TL_SSL_VERIFY_FULL
+};
+/*
+ * Parses an ssl_mode spelling: ape-dts' (disable, require, verify_ca, verify_full), PG's
+ * (prefer, allow, verify-ca, verify-full) and MySQL's (disabled, preferred, required,
+ * verify_identity), case-insensitive; NULL or "" is TL_SSL_DEFAULT. -1 when unknown.
+ */
+int tl_ssl_mode_parse(const char *s);
 
 enum tl_col_kind {
 	TL_COL_OTHER = 0,
@@ -110,7 +148,12 @@ typedef struct tl_read_spec {
 
 enum tl_write_flags {
 	TL_WRITE_UPSERT = 1u << 0,     /* idempotent: replace rows with the same key */
-	TL_WRITE_TARGET_EMPTY = 1u << 1/* target known empty and no conflict possible: bulk path allowed */
+	TL_WRITE_TARGET_EMPTY = 1u << 1,/* target known empty and no conflict possible: bulk path allowed */
+	/* A position will point at this batch's commit: commit it durably before returning
+	 * (PG: synchronous_commit raised for the transaction when the session has it off,
+	 * which makes every earlier commit durable too, WAL being flushed in order; Mongo:
+	 * journaled write concern). MySQL cannot per session: see durability_warning. */
+	TL_WRITE_DURABLE = 1u << 2
 };
 
 enum tl_delete_nulls { TL_DELETE_AFTER = 0, TL_DELETE_PART_NULLS = 1, TL_DELETE_KEY_NULLS = 2 };
@@ -248,6 +291,15 @@ struct tl_driver_ops {
 	 * table is missing. A cheap first look before exact counts (plan's lost-rows check).
 	 */
 	int (*live_rows_many)(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
+	/*
+	 * Optional. Whether a commit this target acknowledged can still be lost by a crash
+	 * of the target server or its machine, through server settings no session can
+	 * override (MySQL innodb_flush_log_at_trx_commit != 1, binary log with sync_binlog
+	 * != 1; PG fsync=off). *out = a malloc'd one-line warning naming the settings, or
+	 * NULL when commits are durable (caller frees). The engine logs it once per run and
+	 * plan prints it.
+	 */
+	int (*durability_warning)(tl_conn *target, char **out, tl_error *err);
 };
 
 #define TL_DRIVER_VERSION 1
@@ -268,5 +320,17 @@ int tl_url_parse(const char *url, tl_url *out, tl_error *err) TL_MUST_CHECK;
 void tl_url_clear(tl_url *u);
 /* Writes the URL with the password replaced by "***" (for logs and errors). */
 int tl_url_redact(const char *url, tl_buf *out, tl_error *err) TL_MUST_CHECK;
+
+/* One key=value pair of a URL query, percent-decoded ('+' is a space); owned by the caller. */
+typedef struct tl_url_param {
+	char *key;
+	char *value; /* "" when the pair has no '=' */
+} tl_url_param;
+/*
+ * Splits a URL query (the text after '?', tl_url.query; NULL = empty) into *out, *n pairs
+ * in order. Free with tl_url_params_free. TL_ERR_CONFIG for an empty key.
+ */
+int tl_url_params(const char *query, tl_url_param **out, size_t *n, tl_error *err) TL_MUST_CHECK;
+void tl_url_params_free(tl_url_param *p, size_t n);
 
 #endif

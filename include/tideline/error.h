@@ -38,20 +38,46 @@ enum tl_code {
 	TL_ERR_INTERNAL = -13    /* a bug */
 };
 
+/*
+ * What a caller may do about an error, beyond its code. A driver sets these from the
+ * client library's codes (each driver's classify function lists them); tl_error_set
+ * clears them, tl_error_prefix keeps them, so they survive every layer that adds context.
+ */
+enum tl_error_flags {
+	/* Worth a retry after closing the connections and reconnecting: connection lost or
+	 * refused, silence past the I/O timeout, server shutting down or starting up, too
+	 * many connections, lock wait timeout, deadlock, serialization failure, failover
+	 * (read-only / not primary), Mongo retryable write or cursor lost. Never set for
+	 * syntax, permission, missing object, type mismatch, constraint or disk-full errors. */
+	TL_ERRF_TRANSIENT = 1u << 0,
+	/* The connection is unusable (closed, reset, timed out): reconnect before anything else. */
+	TL_ERRF_CONN_LOST = 1u << 1,
+	/* The connection was lost during or around the COMMIT of a write (for MongoDB: any
+	 * failed bulk write): the batch may or may not be applied, wholly or in part. */
+	TL_ERRF_COMMIT_UNKNOWN = 1u << 2
+};
+
 typedef struct tl_error {
 	int code;           /* enum tl_code, TL_OK when clear */
 	int native;         /* server's own code (MySQL errno, mongoc code), 0 if none */
 	char sqlstate[6];   /* PostgreSQL/MySQL SQLSTATE when known, else "" */
 	char message[1024]; /* lowercase, no final full stop, subject in quotes */
+	unsigned flags;     /* enum tl_error_flags */
 } tl_error;
 
-#define TL_ERROR_INIT {0, 0, {0}, {0}}
+#define TL_ERROR_INIT {0, 0, {0}, {0}, 0}
 
-/* Sets code and message; returns `code` so callers can `return tl_error_set(...)`. */
+/* Sets code and message (native, sqlstate and flags cleared); returns `code` so callers
+ * can `return tl_error_set(...)`. */
 int tl_error_set(tl_error *err, int code, const char *fmt, ...) TL_PRINTF(3, 4);
-/* Prepends "context: " to the existing message; returns err->code (or TL_ERR_INTERNAL). */
+/* Prepends "context: " to the existing message (code, native, sqlstate and flags kept);
+ * returns err->code (or TL_ERR_INTERNAL). */
 int tl_error_prefix(tl_error *err, const char *fmt, ...) TL_PRINTF(2, 3);
 void tl_error_clear(tl_error *err);
+/* Adds flags (enum tl_error_flags) to err; accepts NULL. */
+void tl_error_add_flags(tl_error *err, unsigned flags);
+/* True when err is set and carries TL_ERRF_TRANSIENT. */
+int tl_error_is_transient(const tl_error *err);
 /* Short stable name of a code, e.g. "parse". */
 const char *tl_code_name(int code);
 

@@ -9,12 +9,14 @@
  * MongoDB creates both on the first write. Must not touch any other file's state; the
  * only process-wide state is the pthread_once guard around mongoc_init.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "mongo_int.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -40,17 +42,86 @@ void tl_mongo__init_once(void)
 	(void)pthread_once(&init_once, do_init);
 }
 
-int tl_mongo__error(tl_error *err, const bson_error_t *e, const char *fmt, ...)
+unsigned tl_mongo__classify(uint32_t domain, uint32_t code, const char *message, int retryable_label)
+{
+	const unsigned lost = TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST;
+
+	/* a certificate that does not verify stays so: fail at once (mongoc reports it as a
+	 * stream or server selection error) */
+	if (message && (strstr(message, "TLS handshake failed") || strstr(message, "certificate")))
+		return 0;
+	switch (domain) {
+	case MONGOC_ERROR_STREAM:           /* socket errors, timeouts (socketTimeoutMS), refused */
+	case MONGOC_ERROR_SERVER_SELECTION: /* no server reachable within serverSelectionTimeoutMS */
+		return lost;
+	case MONGOC_ERROR_CLIENT:
+	case MONGOC_ERROR_PROTOCOL:
+	case MONGOC_ERROR_BSON:
+	case MONGOC_ERROR_SASL:
+	case MONGOC_ERROR_SCRAM:
+	case MONGOC_ERROR_NAMESPACE:
+	case MONGOC_ERROR_CLIENT_SIDE_ENCRYPTION:
+		return 0;
+	default: /* server codes: SERVER, WRITE_CONCERN, COMMAND, QUERY, CURSOR, ... */
+		break;
+	}
+	switch (code) {
+	case 91:    /* ShutdownInProgress */
+	case 11600: /* InterruptedAtShutdown */
+		return lost;
+	case 6:     /* HostUnreachable */
+	case 7:     /* HostNotFound */
+	case 43:    /* CursorNotFound: the reader starts again after the last committed _id */
+	case 64:    /* WriteConcernFailed (wtimeout) */
+	case 89:    /* NetworkTimeout */
+	case 112:   /* WriteConflict */
+	case 134:   /* ReadConcernMajorityNotAvailableYet */
+	case 189:   /* PrimarySteppedDown */
+	case 262:   /* ExceededTimeLimit */
+	case 9001:  /* SocketException */
+	case 10058: /* LegacyNotPrimary */
+	case 10107: /* NotWritablePrimary */
+	case 11602: /* InterruptedDueToReplStateChange */
+	case 13435: /* NotPrimaryNoSecondaryOk */
+	case 13436: /* NotPrimaryOrSecondary */
+		return TL_ERRF_TRANSIENT;
+	default:
+		return retryable_label ? TL_ERRF_TRANSIENT : 0;
+	}
+}
+
+static void fill_error(tl_error *err, const bson_error_t *e, const bson_t *reply, const char *fmt, va_list ap)
 {
 	char what[512];
+	int label;
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	tl_error_set(err, TL_ERR_DB, "%s: %s", what, e->message[0] ? e->message : "unknown mongo error");
+	if (!err)
+		return;
+	label = reply && (mongoc_error_has_label(reply, "RetryableWriteError") ||
+			  mongoc_error_has_label(reply, "TransientTransactionError"));
+	err->native = (int)e->code;
+	err->flags |= tl_mongo__classify(e->domain, e->code, e->message, label);
+}
+
+int tl_mongo__error(tl_error *err, const bson_error_t *e, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	fill_error(err, e, NULL, fmt, ap);
 	va_end(ap);
-	tl_error_set(err, TL_ERR_DB, "%s: %s", what, e->message[0] ? e->message : "unknown mongo error");
-	if (err)
-		err->native = (int)e->code;
+	return TL_ERR_DB;
+}
+
+int tl_mongo__error_reply(tl_error *err, const bson_error_t *e, const bson_t *reply, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fill_error(err, e, reply, fmt, ap);
+	va_end(ap);
 	return TL_ERR_DB;
 }
 
@@ -98,6 +169,65 @@ static void scrub(char *msg, size_t cap, const char *secret)
 	snprintf(msg, cap, "%s", tmp);
 }
 
+/*
+ * Time bounds the URL does not set itself: connectTimeoutMS, socketTimeoutMS (the silence
+ * bound: a socket that stays quiet this long fails the operation) and
+ * serverSelectionTimeoutMS (10 s). libmongoc turns TCP keepalive on by itself.
+ */
+static int set_bounds(mongoc_uri_t *uri, const tl_endpoint *ep, const char *where, tl_error *err)
+{
+	int32_t connect_ms = (ep->connect_timeout_secs > 0 ? ep->connect_timeout_secs : TL_CONNECT_TIMEOUT_DEFAULT) * 1000;
+	int32_t io_ms = (ep->io_timeout_secs > 0 ? ep->io_timeout_secs : TL_IO_TIMEOUT_DEFAULT) * 1000;
+	bool ok = true;
+
+	if (ep->connect_timeout_secs > 0 || !mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
+		ok = ok && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, connect_ms);
+	if (ep->io_timeout_secs > 0 || !mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+		ok = ok && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, io_ms);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+		ok = ok && mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
+	if (!ok)
+		return tl_error_set(err, TL_ERR_CONFIG, "cannot set the time bounds of the mongo connection to %s", where);
+	return 0;
+}
+
+/*
+ * The task's ssl_mode / ssl_ca_path onto the URI's TLS options (ape-dts documents them for
+ * MySQL and PostgreSQL; a MongoDB URL says tls=true&tlsCAFile=... itself, which also works):
+ * disable: tls=false; require: tls, no verification (chain verified when a CA is given);
+ * verify_ca: chain, not the host name; verify_full: both. Set, they override the URL's.
+ */
+static int set_tls(mongoc_uri_t *uri, const tl_endpoint *ep, const char *where, tl_error *err)
+{
+	int mode = tl_ssl_mode_parse(ep->ssl_mode);
+	const char *ca = (ep->ssl_ca_path && *ep->ssl_ca_path) ? ep->ssl_ca_path : NULL;
+	bool ok = true;
+
+	if (mode < 0 || mode == TL_SSL_PREFER)
+		return tl_error_set(err, TL_ERR_CONFIG, "unknown ssl_mode '%s' (expected disable, require, verify_ca or "
+							"verify_full)", ep->ssl_mode);
+	if (mode == TL_SSL_DEFAULT && !ca)
+		return 0;
+	if (ca && mode != TL_SSL_DISABLE && access(ca, R_OK) != 0)
+		return tl_error_set(err, TL_ERR_CONFIG, "ssl_ca_path '%s' cannot be read: %s", ca, strerror(errno));
+	if (mode == TL_SSL_DISABLE)
+		return mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLS, false)
+			       ? 0
+			       : tl_error_set(err, TL_ERR_CONFIG, "cannot turn tls off for mongo at %s", where);
+	if (mode != TL_SSL_DEFAULT)
+		ok = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLS, true);
+	if (ok && ca)
+		ok = mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_TLSCAFILE, ca);
+	if (ok && mode == TL_SSL_REQUIRE && !ca)
+		ok = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLSALLOWINVALIDCERTIFICATES, true);
+	if (ok && (mode == TL_SSL_REQUIRE || mode == TL_SSL_VERIFY_CA))
+		ok = mongoc_uri_set_option_as_bool(uri, MONGOC_URI_TLSALLOWINVALIDHOSTNAMES, true);
+	if (!ok)
+		return tl_error_set(err, TL_ERR_CONFIG, "cannot set the tls options of the mongo connection to %s "
+							"(does the url also set tlsInsecure?)", where);
+	return 0;
+}
+
 int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 {
 	mongoc_uri_t *uri = NULL;
@@ -139,8 +269,8 @@ int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	}
 	if (!mongoc_uri_get_appname(uri))
 		(void)mongoc_uri_set_appname(uri, (ep->app_name && *ep->app_name) ? ep->app_name : "tideline");
-	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-		(void)mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, 10000);
+	if ((rc = set_bounds(uri, ep, where, err)) || (rc = set_tls(uri, ep, where, err)))
+		goto cleanup;
 	client = mongoc_client_new_from_uri_with_error(uri, &e);
 	if (!client) {
 		rc = tl_mongo__error(err, &e, "cannot connect to mongo at %s", where);
@@ -162,6 +292,8 @@ int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	}
 	c->client = client;
 	client = NULL;
+	if (mongoc_uri_get_write_concern(uri) && !mongoc_write_concern_is_default(mongoc_uri_get_write_concern(uri)))
+		c->wc = mongoc_write_concern_copy(mongoc_uri_get_write_concern(uri));
 	*out = c;
 	c = NULL;
 cleanup:
@@ -172,10 +304,7 @@ cleanup:
 	}
 	if (have_parsed)
 		tl_url_clear(&parsed);
-	if (c) {
-		free(c->where);
-		free(c);
-	}
+	tl_mongo__disconnect(c);
 	if (client)
 		mongoc_client_destroy(client);
 	mongoc_uri_destroy(uri);
@@ -188,6 +317,7 @@ void tl_mongo__disconnect(tl_conn *c)
 	if (!c)
 		return;
 	mongoc_client_destroy(c->client);
+	mongoc_write_concern_destroy(c->wc);
 	free(c->where);
 	free(c);
 }

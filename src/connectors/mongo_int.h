@@ -22,17 +22,32 @@
 
 struct tl_conn {
 	mongoc_client_t *client;
-	char *where; /* "host:port" for messages */
+	char *where;                 /* "host:port" for messages */
+	mongoc_write_concern_t *wc;  /* the URL's write concern, NULL when it sets none (w:1 then) */
 };
 
 /* Calls mongoc_init exactly once per process (pthread_once); the only global state. */
 void tl_mongo__init_once(void);
 
 /*
+ * Error classification (enum tl_error_flags) of a libmongoc error: network (stream) and
+ * server selection errors, shutdown (91, 11600) are TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST;
+ * the retryable server codes (NotWritablePrimary 10107, PrimarySteppedDown 189,
+ * HostUnreachable 6, HostNotFound 7, NetworkTimeout 89, SocketException 9001, CursorNotFound
+ * 43: the reader is reopened after the last committed _id, WriteConflict 112, ...) and a
+ * RetryableWriteError / TransientTransactionError label TL_ERRF_TRANSIENT; a TLS
+ * verification failure and everything else 0. Pure.
+ */
+unsigned tl_mongo__classify(uint32_t domain, uint32_t code, const char *message, int retryable_label);
+
+/*
  * Sets err from a libmongoc error: code TL_ERR_DB, native = e->code, message
- * "<formatted what>: <mongoc message>". Returns TL_ERR_DB.
+ * "<formatted what>: <mongoc message>", classified (reply, when given, for its error
+ * labels). Returns TL_ERR_DB.
  */
 int tl_mongo__error(tl_error *err, const bson_error_t *e, const char *fmt, ...) TL_PRINTF(3, 4);
+int tl_mongo__error_reply(tl_error *err, const bson_error_t *e, const bson_t *reply, const char *fmt, ...)
+	TL_PRINTF(4, 5);
 
 /* A collection handle (caller destroys); db/coll are the raw names. */
 mongoc_collection_t *tl_mongo__collection(tl_conn *c, const char *db, const char *coll);

@@ -6,7 +6,9 @@
  * (into a collection that was empty when the table started, plain inserts are sent, which
  * the server takes about twice as fast; a duplicate key there falls back to replaces)
  * (client-side validation is off: what the source server accepted, the target gets).
- * Writes are acknowledged (w:1); a failure carries the server's code (11000 ...).
+ * Writes are acknowledged (w:1, or the URL's write concern; journaled too for a batch a
+ * position will point at, TL_WRITE_DURABLE); a failure carries the server's code (11000
+ * ...) and its classification (a transient one may have written part of the batch).
  *
  * The store is the collection <schema>.<table> (table_full_name) with the unique index
  * uk_task_id_task_type_position_key on {task_id, resumer_type, position_key}; documents
@@ -23,7 +25,27 @@
 
 #define STORE_INDEX "uk_task_id_task_type_position_key"
 
-static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, int replace, tl_error *err)
+/*
+ * The write concern of a batch: the URL's (w=majority, journal=true, ...) or w:1; a
+ * durable batch (TL_WRITE_DURABLE) is also journaled (j:true), acknowledged at least by
+ * the primary (w:0 cannot be journaled).
+ */
+static mongoc_write_concern_t *write_concern(const tl_conn *target, unsigned flags)
+{
+	mongoc_write_concern_t *wc = target->wc ? mongoc_write_concern_copy(target->wc) : mongoc_write_concern_new();
+
+	if (!target->wc)
+		mongoc_write_concern_set_w(wc, 1);
+	if (flags & TL_WRITE_DURABLE) {
+		if (mongoc_write_concern_get_w(wc) == MONGOC_WRITE_CONCERN_W_UNACKNOWLEDGED)
+			mongoc_write_concern_set_w(wc, 1);
+		mongoc_write_concern_set_journal(wc, true);
+	}
+	return wc;
+}
+
+static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, int replace, unsigned flags,
+		      tl_error *err)
 {
 	mongoc_collection_t *coll = NULL;
 	mongoc_bulk_operation_t *bulk = NULL;
@@ -36,8 +58,7 @@ static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, i
 	if (b->nrows == 0)
 		goto cleanup;
 	coll = tl_mongo__collection(target, src->schema, src->name);
-	wc = mongoc_write_concern_new();
-	mongoc_write_concern_set_w(wc, 1);
+	wc = write_concern(target, flags);
 	BSON_APPEND_BOOL(&bopts, "ordered", false);
 	if (!mongoc_write_concern_append(wc, &bopts)) {
 		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot set the write concern");
@@ -78,9 +99,13 @@ static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, i
 		}
 	}
 	bson_destroy(&reply);
-	if (!mongoc_bulk_operation_execute(bulk, &reply, &e))
-		rc = tl_mongo__error(err, &e, "cannot write %zu documents to mongo collection '%s.%s' at %s", b->nrows,
-				     src->schema, src->name, target->where);
+	if (!mongoc_bulk_operation_execute(bulk, &reply, &e)) {
+		rc = tl_mongo__error_reply(err, &e, &reply, "cannot write %zu documents to mongo collection '%s.%s' at %s",
+					   b->nrows, src->schema, src->name, target->where);
+		/* an unordered bulk write stops anywhere: some documents may be written */
+		if (err && (err->flags & TL_ERRF_TRANSIENT))
+			err->flags |= TL_ERRF_COMMIT_UNKNOWN;
+	}
 cleanup:
 	bson_destroy(&reply);
 	mongoc_bulk_operation_destroy(bulk);
@@ -97,10 +122,10 @@ int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 	int rc;
 
 	if (!(flags & TL_WRITE_TARGET_EMPTY))
-		return bulk_write(target, src, b, 1, err);
-	rc = bulk_write(target, src, b, 0, err);
+		return bulk_write(target, src, b, 1, flags, err);
+	rc = bulk_write(target, src, b, 0, flags, err);
 	if (rc && err && err->native == 11000)
-		rc = bulk_write(target, src, b, 1, err); /* someone else's documents: replace by _id */
+		rc = bulk_write(target, src, b, 1, flags, err); /* someone else's documents: replace by _id */
 	return rc;
 }
 

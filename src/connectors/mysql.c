@@ -5,16 +5,78 @@
  * statements). It must not build data queries (mysql_read.c, mysql_write.c do) and
  * must never put a password into an error message or log.
  */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "connectors/mysql_int.h"
 
 /* mysql_library_init is not thread-safe; the migrator may connect from several threads. */
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static void lib_init(void) { (void)mysql_library_init(0, NULL, NULL); }
+
+unsigned tl_mysql__classify(unsigned errnum, const char *sqlstate, int is_mariadb)
+{
+	const unsigned lost = TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST;
+
+	switch (errnum) {
+	case 2002: /* CR_CONNECTION_ERROR: cannot connect through the socket */
+	case 2003: /* CR_CONN_HOST_ERROR: cannot connect over TCP (refused, timed out) */
+	case 2006: /* CR_SERVER_GONE_ERROR: lost between statements */
+	case 2012: /* CR_SERVER_HANDSHAKE_ERR: a server starting up or going down */
+	case 2013: /* CR_SERVER_LOST: lost during a statement, also the read/write timeout */
+	case 2055: /* CR_SERVER_LOST_EXTENDED */
+	case 5013: /* CR_ERR_NET_READ */
+	case 5014: /* CR_ERR_NET_WRITE */
+	case 1053: /* ER_SERVER_SHUTDOWN */
+	case 1152: /* ER_ABORTING_CONNECTION */
+	case 1158: /* ER_NET_READ_ERROR */
+	case 1159: /* ER_NET_READ_INTERRUPTED */
+	case 1160: /* ER_NET_ERROR_ON_WRITE */
+	case 1161: /* ER_NET_WRITE_INTERRUPTED */
+	case 1184: /* ER_NEW_ABORTING_CONNECTION */
+	case 1927: /* ER_CONNECTION_KILLED (MariaDB: KILL, shutdown) */
+		return lost;
+	case 4031: /* MySQL 8 ER_CLIENT_INTERACTION_TIMEOUT; MariaDB: a missing trigger */
+		return is_mariadb ? 0 : lost;
+	case 1040: /* ER_CON_COUNT_ERROR: too many connections */
+	case 1203: /* ER_TOO_MANY_USER_CONNECTIONS */
+	case 1205: /* ER_LOCK_WAIT_TIMEOUT (row locks and metadata locks) */
+	case 1213: /* ER_LOCK_DEADLOCK */
+	case 1317: /* ER_QUERY_INTERRUPTED: KILL QUERY by someone else, shutdown */
+	case 1614: /* ER_XA_RBDEADLOCK */
+	case 1637: /* ER_TOO_MANY_CONCURRENT_TRXS */
+	case 1689: /* ER_LOCK_ABORTED */
+	case 1290: /* ER_OPTION_PREVENTS_STATEMENT: --read-only, e.g. a demoted primary */
+	case 1836: /* ER_READ_ONLY_MODE */
+		return TL_ERRF_TRANSIENT;
+	default:
+		break;
+	}
+	if (errnum >= 2000 && errnum < 3000)
+		return 0; /* other client errors carry the generic HY000 */
+	if (sqlstate && sqlstate[0] == '0' && sqlstate[1] == '8')
+		return lost; /* connection exception */
+	if (sqlstate && strcmp(sqlstate, "40001") == 0)
+		return TL_ERRF_TRANSIENT; /* serialization failure (deadlock, Galera conflict) */
+	return 0;
+}
+
+void tl_mysql__set_native(tl_error *err, unsigned errnum, const char *sqlstate, int is_mariadb)
+{
+	if (!err)
+		return;
+	err->native = (int)errnum;
+	snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", sqlstate ? sqlstate : "");
+	err->flags |= tl_mysql__classify(errnum, sqlstate, is_mariadb);
+}
 
 int tl_mysql__fail(tl_conn *c, tl_error *err, const char *fmt, ...)
 {
@@ -25,14 +87,83 @@ int tl_mysql__fail(tl_conn *c, tl_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	if (!c || !c->my)
-		return tl_error_set(err, TL_ERR_DB, "%s: connection is closed", head);
-	tl_error_set(err, TL_ERR_DB, "%s: %s", head, mysql_error(c->my));
-	if (err) {
-		err->native = (int)no;
-		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(c->my));
+	if (!c || !c->my) {
+		tl_error_set(err, TL_ERR_DB, "%s: connection is closed", head);
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+		return TL_ERR_DB;
 	}
+	tl_error_set(err, TL_ERR_DB, "%s: %s", head, mysql_error(c->my));
+	tl_mysql__set_native(err, no, mysql_sqlstate(c->my), c->is_mariadb);
 	return TL_ERR_DB;
+}
+
+int tl_mysql__stmt_fail(tl_conn *c, MYSQL_STMT *st, tl_error *err, const char *fmt, ...)
+{
+	char head[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	/* Some failures (a lost connection, a fetch error) are reported on the connection
+	 * handle, not the statement's: never report an empty server message. */
+	if (st && mysql_stmt_errno(st)) {
+		tl_error_set(err, TL_ERR_DB, "%s: %s", head, mysql_stmt_error(st));
+		tl_mysql__set_native(err, mysql_stmt_errno(st), mysql_stmt_sqlstate(st), c->is_mariadb);
+		return TL_ERR_DB;
+	}
+	if (c->my && mysql_errno(c->my))
+		return tl_mysql__fail(c, err, "%s", head);
+	return tl_error_set(err, TL_ERR_DB, "%s without an error message from the server", head);
+}
+
+struct lock_holders {
+	char text[600];
+	size_t len;
+	int n;
+};
+
+static int add_holder(void *ctx, unsigned nf, char **v, unsigned long *lens, tl_error *err)
+{
+	struct lock_holders *h = ctx;
+	int w;
+
+	(void)lens;
+	(void)err;
+	if (nf < 7 || h->len >= sizeof(h->text))
+		return 0;
+	w = snprintf(h->text + h->len, sizeof(h->text) - h->len,
+		     "%ssession %s (%s@%s, transaction open %s s, %s rows locked%s%.80s)", h->n ? ", " : "", v[0] ? v[0] : "?", v[1] ? v[1] : "?", v[2] ? v[2] : "?", v[3] ? v[3] : "?",
+		     v[4] ? v[4] : "?", v[6] && *v[6] ? ", running: " : "", v[6] ? v[6] : "");
+	if (w > 0)
+		h->len += (size_t)w;
+	h->n++;
+	return 0;
+}
+
+void tl_mysql__blame_lock(tl_conn *c, tl_error *err)
+{
+	/* After the timeout the wait is over, so the lock-wait tables show nothing: list the
+	 * oldest other open transactions instead (the holder is among them unless it was a
+	 * statement holding a metadata lock without a transaction). Needs PROCESS. */
+	static const char *const sql =
+		"SELECT t.trx_mysql_thread_id, p.USER, p.HOST, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()), "
+		"t.trx_rows_locked, t.trx_state, REPLACE(REPLACE(LEFT(p.INFO, 80), '\\n', ' '), '\\r', ' ') "
+		"FROM information_schema.INNODB_TRX t LEFT JOIN information_schema.PROCESSLIST p "
+		"ON p.ID = t.trx_mysql_thread_id WHERE t.trx_mysql_thread_id <> CONNECTION_ID() "
+		"ORDER BY t.trx_started LIMIT 3";
+	struct lock_holders h;
+	tl_error qerr = TL_ERROR_INIT;
+	size_t len;
+
+	if (!err || !c || !c->my || c->busy)
+		return;
+	memset(&h, 0, sizeof(h));
+	if (tl_mysql__query_text(c, sql, add_holder, &h, &qerr) != 0 || h.n == 0)
+		return;
+	len = strlen(err->message);
+	snprintf(err->message + len, sizeof(err->message) - len,
+		 " (lock wait bounded at %u s; open transactions that may hold the lock: %s)", c->p.lock_wait, h.text);
 }
 
 int tl_mysql__ready(tl_conn *c, tl_error *err)
@@ -243,23 +374,7 @@ int tl_mysql__query(tl_conn *c, const char *sql, unsigned nparams, const char *c
 	}
 	goto cleanup;
 stmt_fail:
-	/* Some failures (a lost connection, a fetch error) are reported on the connection
-	 * handle, not the statement's: never report an empty server message. */
-	if (mysql_stmt_errno(st)) {
-		rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed: %s", mysql_stmt_error(st));
-		if (err) {
-			err->native = (int)mysql_stmt_errno(st);
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_stmt_sqlstate(st));
-		}
-	} else if (mysql_errno(c->my)) {
-		rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed: %s", mysql_error(c->my));
-		if (err) {
-			err->native = (int)mysql_errno(c->my);
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(c->my));
-		}
-	} else {
-		rc = tl_error_set(err, TL_ERR_DB, "mysql statement failed without an error message from the server");
-	}
+	rc = tl_mysql__stmt_fail(c, st, err, "mysql statement failed");
 	goto cleanup;
 nomem:
 	rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory running a mysql statement");
@@ -292,21 +407,91 @@ static void params_clear(struct tl_mysql_params *p)
 	}
 	free(p->db);
 	free(p->app);
+	free(p->socket);
+	free(p->ssl_ca);
+	free(p->ssl_cert);
+	free(p->ssl_key);
+	free(p->collation);
 	memset(p, 0, sizeof(*p));
 }
 
-/* Opens one client handle with the session settings every tideline connection uses. */
-static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned long *max_packet, tl_error *err)
+/*
+ * TCP keepalive and TCP_USER_TIMEOUT on the client socket, so that a peer behind a path
+ * that silently drops packets is noticed by the kernel (libmariadb has no option for
+ * it). A frozen server still answers keepalives from its kernel: that case is caught by
+ * the read/write timeouts.
+ */
+static int set_keepalive(MYSQL *my, const struct tl_mysql_params *p, tl_error *err)
 {
-	static const char *const session_sql =
+	my_socket fd = mysql_get_socket(my);
+	int on = 1, idle = p->io_timeout < 30 ? (int)p->io_timeout : 30, intvl, cnt = 3;
+	unsigned int user_ms = p->io_timeout * 1000u;
+
+	if (idle < 1)
+		idle = 1;
+	intvl = idle < 10 ? idle : 10;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms)) != 0)
+		return tl_error_set(err, TL_ERR_DB, "cannot enable tcp keepalive on the connection to mysql at %s:%d: %s",
+				    p->host, p->port, strerror(errno));
+	return 0;
+}
+
+/* The client's TLS options for p->ssl_mode (libmariadb 3.3 semantics, see the comments). */
+static int set_tls(MYSQL *my, const struct tl_mysql_params *p, tl_error *err)
+{
+	my_bool on = 1;
+	const char *ca = p->ssl_ca;
+	int rc = 0;
+
+	if (p->ssl_mode == TL_SSL_DEFAULT || p->ssl_mode == TL_SSL_DISABLE)
+		return 0; /* libmariadb 3.3 uses no TLS unless asked */
+	/* use_ssl: TLS when the server offers it; ssl_mode >= require is checked after the
+	 * handshake, as this libmariadb falls back to plain text without verification */
+	rc |= mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
+	/* a CA file or directory makes the client verify the chain (SSL_VERIFY_PEER) */
+	if (!ca && p->ssl_mode >= TL_SSL_VERIFY_CA)
+		rc |= mysql_optionsv(my, MYSQL_OPT_SSL_CAPATH, "/etc/ssl/certs");
+	if (ca)
+		rc |= mysql_optionsv(my, MYSQL_OPT_SSL_CA, ca);
+	if (p->ssl_cert)
+		rc |= mysql_optionsv(my, MYSQL_OPT_SSL_CERT, p->ssl_cert);
+	if (p->ssl_key)
+		rc |= mysql_optionsv(my, MYSQL_OPT_SSL_KEY, p->ssl_key);
+	/* the host name (or IP) must match the certificate */
+	if (p->ssl_mode == TL_SSL_VERIFY_FULL)
+		rc |= mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+	if (rc)
+		return tl_error_set(err, TL_ERR_INTERNAL, "cannot set the mysql client's tls options");
+	return 0;
+}
+
+/* Opens one client handle with the session settings every tideline connection uses. */
+static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned long *max_packet, int *is_mariadb,
+		       tl_error *err)
+{
+	/*
+	 * STRICT_ALL_TABLES: a value the column cannot hold is an error, not a silent
+	 * truncation (STRICT_TRANS_TABLES would still truncate rows after the first of a
+	 * multi-row INSERT into a non-transactional table). Zero dates and invalid dates the
+	 * source holds must still copy: no NO_ZERO_DATE / NO_ZERO_IN_DATE, and
+	 * ALLOW_INVALID_DATES. NO_AUTO_VALUE_ON_ZERO keeps explicit 0 ids.
+	 */
+	static const char *const session_fmt =
 		"SET SESSION time_zone='+00:00', SESSION net_write_timeout=3600, "
-		"SESSION net_read_timeout=3600, SESSION sql_mode='NO_AUTO_VALUE_ON_ZERO', "
-		"SESSION foreign_key_checks=0";
+		"SESSION net_read_timeout=3600, "
+		"SESSION sql_mode='STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES', "
+		"SESSION foreign_key_checks=0, SESSION innodb_lock_wait_timeout=%u, SESSION lock_wait_timeout=%u";
+	char session_sql[512];
 	MYSQL *my;
 	MYSQL_RES *res = NULL;
 	MYSQL_ROW row;
-	unsigned int proto = MYSQL_PROTOCOL_TCP, timeout = 10;
+	unsigned int proto = p->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
 	unsigned long packet = 1024UL * 1024 * 1024;
+	const char *info;
 	int rc = 0;
 
 	*out = NULL;
@@ -316,24 +501,46 @@ static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned lo
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory creating a mysql client");
 	if (mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
 	    mysql_options(my, MYSQL_OPT_PROTOCOL, &proto) ||
-	    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout) ||
+	    mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &p->connect_timeout) ||
+	    mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &p->io_timeout) ||
+	    mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &p->io_timeout) ||
 	    mysql_options(my, MYSQL_OPT_MAX_ALLOWED_PACKET, &packet)) {
 		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot set mysql client options");
 		goto cleanup;
 	}
+	if ((rc = set_tls(my, p, err)))
+		goto cleanup;
 	if (p->app && *p->app)
 		(void)mysql_optionsv(my, MYSQL_OPT_CONNECT_ATTR_ADD, "program_name", p->app);
-	if (!mysql_real_connect(my, p->host, p->user, p->password, p->db, (unsigned)p->port, NULL, 0)) {
+	/* libmariadb takes the unix socket only for the host "localhost" */
+	if (!mysql_real_connect(my, p->socket ? "localhost" : p->host, p->user, p->password, p->db, (unsigned)p->port,
+				p->socket, 0)) {
 		rc = tl_error_set(err, TL_ERR_DB, "cannot connect to mysql at %s:%d: %s", p->host, p->port,
 				  mysql_error(my));
-		if (err) {
-			err->native = (int)mysql_errno(my);
-			snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(my));
-		}
+		tl_mysql__set_native(err, mysql_errno(my), mysql_sqlstate(my), 0);
 		goto cleanup;
 	}
+	if (!p->socket && (rc = set_keepalive(my, p, err)))
+		goto cleanup;
+	if (p->ssl_mode >= TL_SSL_REQUIRE && !mysql_get_ssl_cipher(my)) {
+		rc = tl_error_set(err, TL_ERR_DB,
+				  "cannot connect to mysql at %s:%d: ssl_mode requires tls, which the server does not offer",
+				  p->host, p->port);
+		goto cleanup;
+	}
+	info = mysql_get_server_info(my);
+	if (is_mariadb)
+		*is_mariadb = info && strstr(info, "MariaDB") != NULL;
+	snprintf(session_sql, sizeof(session_sql), session_fmt, p->lock_wait, p->lock_wait);
 	if (mysql_real_query(my, session_sql, (unsigned long)strlen(session_sql)) != 0)
 		goto session_fail;
+	if (p->collation) {
+		char q[300], esc[2 * 64 + 1];
+		mysql_real_escape_string(my, esc, p->collation, (unsigned long)strlen(p->collation));
+		snprintf(q, sizeof(q), "SET SESSION collation_connection='%s'", esc);
+		if (mysql_real_query(my, q, (unsigned long)strlen(q)) != 0)
+			goto session_fail;
+	}
 	if (max_packet) {
 		static const char *const q = "SELECT @@max_allowed_packet";
 		*max_packet = 16UL * 1024 * 1024;
@@ -356,8 +563,7 @@ static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned lo
 session_fail:
 	rc = tl_error_set(err, TL_ERR_DB, "cannot set up the mysql session at %s:%d: %s", p->host, p->port,
 			  mysql_error(my));
-	if (err)
-		err->native = (int)mysql_errno(my);
+	tl_mysql__set_native(err, mysql_errno(my), mysql_sqlstate(my), is_mariadb ? *is_mariadb : 0);
 cleanup:
 	if (res)
 		mysql_free_result(res);
@@ -371,6 +577,95 @@ static char *dup_nonempty(const char *a, const char *b)
 	if (a && *a)
 		return tl_strdup(a);
 	return tl_strdup(b ? b : "");
+}
+
+/* Replaces *slot by a copy of v (NULL or "" clears it). */
+static int set_str(char **slot, const char *v, tl_error *err)
+{
+	free(*slot);
+	*slot = NULL;
+	if (v && *v && !(*slot = tl_strdup(v)))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading mysql connection options");
+	return 0;
+}
+
+static int url_param_error(const char *key, const char *value, const char *why, tl_error *err)
+{
+	return tl_error_set(err, TL_ERR_CONFIG, "mysql url parameter '%s=%s' %s", key, value, why);
+}
+
+/*
+ * The URL query parameters sqlx (ape-dts' client) reads for MySQL: ssl-mode / sslmode,
+ * ssl-ca / sslca, ssl-cert / sslcert, ssl-key / sslkey, socket, charset, collation,
+ * timezone / time-zone, statement-cache-capacity. Those tideline cannot honour (another
+ * charset or time zone would change the values copied) and unknown ones are errors.
+ */
+static int apply_url_params(const char *query, struct tl_mysql_params *p, tl_error *err)
+{
+	tl_url_param *kv = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = tl_url_params(query, &kv, &n, err)))
+		return rc;
+	for (i = 0; !rc && i < n; i++) {
+		const char *k = kv[i].key, *v = kv[i].value;
+
+		if (strcmp(k, "ssl-mode") == 0 || strcmp(k, "sslmode") == 0) {
+			p->ssl_mode = tl_ssl_mode_parse(v);
+			if (p->ssl_mode <= TL_SSL_DEFAULT)
+				rc = url_param_error(k, v, "is not a tls mode (disabled, preferred, required, verify_ca, "
+							   "verify_identity)", err);
+		} else if (strcmp(k, "ssl-ca") == 0 || strcmp(k, "sslca") == 0) {
+			rc = set_str(&p->ssl_ca, v, err);
+		} else if (strcmp(k, "ssl-cert") == 0 || strcmp(k, "sslcert") == 0) {
+			rc = set_str(&p->ssl_cert, v, err);
+		} else if (strcmp(k, "ssl-key") == 0 || strcmp(k, "sslkey") == 0) {
+			rc = set_str(&p->ssl_key, v, err);
+		} else if (strcmp(k, "socket") == 0) {
+			rc = set_str(&p->socket, v, err);
+		} else if (strcmp(k, "charset") == 0) {
+			if (strcasecmp(v, "utf8mb4") != 0)
+				rc = url_param_error(k, v, "cannot be honoured: tideline reads and writes utf8mb4", err);
+		} else if (strcmp(k, "collation") == 0) {
+			if (strncasecmp(v, "utf8mb4_", 8) != 0 || strlen(v) > 64 || strspn(v,
+			    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(v))
+				rc = url_param_error(k, v, "cannot be honoured: only utf8mb4 collations are possible", err);
+			else
+				rc = set_str(&p->collation, v, err);
+		} else if (strcmp(k, "timezone") == 0 || strcmp(k, "time-zone") == 0) {
+			if (strcmp(v, "+00:00") != 0 && strcasecmp(v, "UTC") != 0)
+				rc = url_param_error(k, v, "cannot be honoured: tideline copies TIMESTAMP values in UTC "
+							   "(+00:00)", err);
+		} else if (strcmp(k, "statement-cache-capacity") == 0) {
+			/* sqlx's client-side statement cache size: nothing to do with what is copied */
+		} else {
+			rc = url_param_error(k, v, "is not supported (accepted: ssl-mode, ssl-ca, ssl-cert, ssl-key, "
+						   "socket, charset, collation, timezone, statement-cache-capacity)", err);
+		}
+	}
+	tl_url_params_free(kv, n);
+	return rc;
+}
+
+/* What the task's ssl_mode / ssl_ca_path and time bounds say; they override the URL's. */
+static int apply_endpoint(const tl_endpoint *ep, struct tl_mysql_params *p, tl_error *err)
+{
+	int mode = tl_ssl_mode_parse(ep->ssl_mode);
+
+	if (mode < 0 || mode == TL_SSL_PREFER)
+		return tl_error_set(err, TL_ERR_CONFIG, "unknown ssl_mode '%s' (expected disable, require, verify_ca or "
+							"verify_full)", ep->ssl_mode);
+	if (mode != TL_SSL_DEFAULT)
+		p->ssl_mode = mode;
+	if (ep->ssl_ca_path && *ep->ssl_ca_path && set_str(&p->ssl_ca, ep->ssl_ca_path, err))
+		return TL_ERR_NOMEM;
+	if (p->ssl_mode > TL_SSL_DISABLE && p->ssl_ca && access(p->ssl_ca, R_OK) != 0)
+		return tl_error_set(err, TL_ERR_CONFIG, "ssl_ca_path '%s' cannot be read: %s", p->ssl_ca, strerror(errno));
+	p->connect_timeout = ep->connect_timeout_secs > 0 ? (unsigned)ep->connect_timeout_secs : TL_CONNECT_TIMEOUT_DEFAULT;
+	p->io_timeout = ep->io_timeout_secs > 0 ? (unsigned)ep->io_timeout_secs : TL_IO_TIMEOUT_DEFAULT;
+	p->lock_wait = ep->lock_wait_secs > 0 ? (unsigned)ep->lock_wait_secs : TL_LOCK_WAIT_DEFAULT;
+	return 0;
 }
 
 static int my_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
@@ -398,7 +693,11 @@ static int my_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 		free(c->p.password);
 		c->p.password = NULL;
 	}
-	rc = open_handle(&c->p, &c->my, &c->max_packet, err);
+	rc = apply_url_params(u.query, &c->p, err);
+	if (!rc)
+		rc = apply_endpoint(ep, &c->p, err);
+	if (!rc)
+		rc = open_handle(&c->p, &c->my, &c->max_packet, &c->is_mariadb, err);
 	if (rc)
 		goto cleanup;
 	*out = c;
@@ -446,7 +745,7 @@ void tl_mysql__kill_query(tl_conn *c)
 
 	if (!c || !c->my)
 		return;
-	if (open_handle(&c->p, &side, NULL, NULL) != 0)
+	if (open_handle(&c->p, &side, NULL, NULL, NULL) != 0)
 		return; /* the caller then drains the result instead */
 	snprintf(sql, sizeof(sql), "KILL QUERY %lu", mysql_thread_id(c->my));
 	(void)mysql_real_query(side, sql, (unsigned long)strlen(sql));
@@ -487,4 +786,5 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.ape_store_put = tl_mysql__ape_put,
 	.ape_store_forget = tl_mysql__ape_forget,
 	.checksum = tl_mysql__checksum,
+	.durability_warning = tl_mysql__durability_warning,
 };

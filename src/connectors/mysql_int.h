@@ -23,7 +23,7 @@ struct tl_mysql_stmt_slot {
 	unsigned long used;   /* LRU tick */
 };
 
-/* What a connection was opened with (kept for the side connection of KILL QUERY). */
+/* What a connection was opened with (kept for the side connections: KILL QUERY). */
 struct tl_mysql_params {
 	char *host;
 	int port;
@@ -31,11 +31,19 @@ struct tl_mysql_params {
 	char *password;
 	char *db;
 	char *app;
+	char *socket;       /* unix socket path (URL ?socket=), else NULL: TCP */
+	int ssl_mode;       /* enum tl_ssl_mode */
+	char *ssl_ca;       /* CA file, NULL = none (verify modes: the system's CA directory) */
+	char *ssl_cert;     /* client certificate and key (URL ?ssl-cert= / ?ssl-key=) */
+	char *ssl_key;
+	char *collation;    /* URL ?collation= (a utf8mb4 collation), else NULL */
+	unsigned connect_timeout, io_timeout, lock_wait; /* seconds, defaults applied */
 };
 
 struct tl_conn {
 	MYSQL *my;
 	struct tl_mysql_params p;
+	int is_mariadb;                /* server says "MariaDB" (error 4031 means another thing) */
 	int busy;                      /* a reader is streaming on this connection */
 	unsigned long max_packet;      /* server's max_allowed_packet */
 	unsigned long tick;
@@ -59,7 +67,26 @@ struct tl_mysql_table {
 typedef int (*tl_mysql_row_fn)(void *ctx, unsigned ncols, char **vals, unsigned long *lens, tl_error *err);
 
 /* mysql.c */
+/*
+ * Error classification (enum tl_error_flags) of a client or server error number and its
+ * SQLSTATE: connection lost/refused/killed, server shutdown, too many connections, lock
+ * wait timeout, deadlock, read-only after a failover are TL_ERRF_TRANSIENT (the lost
+ * connections also TL_ERRF_CONN_LOST); everything else 0. 4031 is MySQL's inactivity
+ * disconnect but a trigger error on MariaDB (is_mariadb). Pure: no connection needed.
+ */
+unsigned tl_mysql__classify(unsigned errnum, const char *sqlstate, int is_mariadb);
+/* Sets err->native, err->sqlstate and adds the classification flags (err may be NULL). */
+void tl_mysql__set_native(tl_error *err, unsigned errnum, const char *sqlstate, int is_mariadb);
 int tl_mysql__fail(tl_conn *c, tl_error *err, const char *fmt, ...) TL_PRINTF(3, 4);
+/* Like tl_mysql__fail for an error reported on a statement handle (falls back to the
+ * connection's error, as a lost connection is reported there). */
+int tl_mysql__stmt_fail(tl_conn *c, MYSQL_STMT *st, tl_error *err, const char *fmt, ...) TL_PRINTF(4, 5);
+/*
+ * After a lock wait timeout (1205) on c: appends to err's message the sessions with open
+ * transactions that may hold the lock (INNODB_TRX + PROCESSLIST; nothing when the user
+ * may not read them). Call after the rollback.
+ */
+void tl_mysql__blame_lock(tl_conn *c, tl_error *err);
 int tl_mysql__ready(tl_conn *c, tl_error *err);
 int tl_mysql__qident(tl_buf *b, const char *name, tl_error *err) TL_MUST_CHECK;
 int tl_mysql__qtable(tl_buf *b, const char *schema, const char *name, tl_error *err) TL_MUST_CHECK;
@@ -103,6 +130,14 @@ int tl_mysql__checksum(tl_conn *c, const tl_table *t, const char *lo, const char
 
 /* mysql_write.c */
 int tl_mysql__write_batch(tl_conn *c, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
+int tl_mysql__durability_warning(tl_conn *c, char **out, tl_error *err);
+/*
+ * Finds the column and the statement row a strict-mode data error names ("... for column
+ * 'c' at row 3", "Column 'c' cannot be null"): *col = its name (malloc'd), *row = the
+ * 1-based row or 0 when the message has none. 0 on success, -1 when the message names
+ * no column. Pure.
+ */
+int tl_mysql__data_error_at(const char *msg, char **col, size_t *row);
 int tl_mysql__delete_after(tl_conn *c, const tl_table *src, const char *after, int nulls, tl_error *err);
 
 /* mysql_ape.c */

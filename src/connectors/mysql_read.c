@@ -465,9 +465,9 @@ int tl_mysql__read_batch(tl_reader *r, tl_batch *b, tl_error *err)
 	while ((r->batch_rows == 0 || n < r->batch_rows) && !tl_batch_full(b)) {
 		row = mysql_fetch_row(r->res);
 		if (!row) {
+			r->done = 1; /* an error ends the result too: nothing left to stop on close */
 			if (mysql_errno(r->c->my))
 				return tl_mysql__fail(r->c, err, "cannot read %s", tl_mysql__qname(t));
-			r->done = 1;
 			break;
 		}
 		lens = mysql_fetch_lengths(r->res);

@@ -35,4 +35,5 @@ const struct tl_driver_ops tl_driver_pg = {
 	.count_many = tl_pg__count_many,
 	.live_rows_many = tl_pg__live_rows_many,
 	.describe_batch = 2000, /* larger calls get slower catalog plans (10,000: ~1.5x the time) */
+	.durability_warning = tl_pg__durability_warning,
 };

@@ -29,9 +29,14 @@ struct tl_pg_stmt {
 };
 
 struct tl_conn {
-	PGconn *pg;
+	PGconn *pg;            /* in non-blocking mode: every wait goes through pg_conn.c */
 	char *where;           /* "host:port" for messages */
 	int in_reader;         /* a reader holds the connection (a COPY TO STDOUT in progress) */
+	int io_timeout_ms;     /* silence bound of every wait on the server */
+	int lock_wait;         /* lock_timeout of the session, seconds (0: the URL's own) */
+	int async_commit;      /* the session's synchronous_commit is off (TL_WRITE_DURABLE raises it) */
+	int stmt_timeout;      /* the URL set statement_timeout: streaming reads lift it */
+	int dead;              /* given up after a silence timeout (socket shut): calls fail at once */
 	unsigned next_stmt_id;
 	size_t stmt_evict;     /* round-robin eviction slot */
 	struct tl_pg_stmt stmts[TL_PG_STMT_CACHE];
@@ -49,7 +54,50 @@ struct tl_pg_table {
 /* True when column i is GENERATED ALWAYS AS IDENTITY (known only for tables described here). */
 int tl_pg__identity_always(const tl_table *t, size_t i);
 
-/* Error helpers (pg_conn.c). They set TL_ERR_DB and copy SQLSTATE; `what` prefixes. */
+/*
+ * Error classification (enum tl_error_flags) of an SQLSTATE and the connection's state
+ * (conn_bad: PQstatus is CONNECTION_BAD): class 08, 57P01/57P02/57P03/57P05 and a bad
+ * connection are TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST; 40001, 40P01, 53300, 55P03 and
+ * 25006 (read-only: a standby after failover) TL_ERRF_TRANSIENT; everything else 0. Pure.
+ */
+unsigned tl_pg__classify(const char *sqlstate, int conn_bad);
+/* The same for a failed connection attempt, which has only libpq's message (no SQLSTATE):
+ * refused, unreachable, timed out, server starting or shutting down, too many clients. */
+unsigned tl_pg__classify_connect(const char *message);
+
+/*
+ * Waiting on the server, always within the connection's silence bound (io_timeout_ms):
+ * silence past it is TL_ERR_DB with TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST, and the
+ * connection is given up (c->dead; its socket shut down so that nothing can block on it).
+ *
+ * tl_pg__run sends a statement (text parameters when nparams > 0, else a simple query that
+ * may hold several statements) and collects its results as PQexec does: *out = the last
+ * result, or the COPY one (the caller PQclears and checks its status). A non-zero return
+ * means no result (connection lost or silent); err names the server, callers prefix it.
+ */
+int tl_pg__run(tl_conn *c, const char *sql, int nparams, const char *const *params, PGresult **out,
+	       tl_error *err) TL_MUST_CHECK;
+int tl_pg__run_prepared(tl_conn *c, const char *name, int nparams, const char *const *params, PGresult **out,
+			tl_error *err) TL_MUST_CHECK;
+int tl_pg__run_prepare(tl_conn *c, const char *name, const char *sql, PGresult **out, tl_error *err) TL_MUST_CHECK;
+/* The next result of the statement in flight (*out NULL when there is none left). */
+int tl_pg__next_result(tl_conn *c, PGresult **out, tl_error *err) TL_MUST_CHECK;
+/* COPY FROM STDIN: queue and send data / end the copy (errmsg non-NULL aborts it). */
+int tl_pg__copy_put(tl_conn *c, const char *data, size_t len, tl_error *err) TL_MUST_CHECK;
+int tl_pg__copy_end(tl_conn *c, const char *errmsg, tl_error *err) TL_MUST_CHECK;
+/* COPY TO STDOUT: *n and *line as PQgetCopyData(…, 0) gives them (> 0 a row to PQfreemem,
+ * -1 the end: collect the results); a non-zero return is a lost or silent connection. */
+int tl_pg__copy_get(tl_conn *c, char **line, int *n, tl_error *err) TL_MUST_CHECK;
+/* Rolls back the open transaction, if the connection is still usable (errors ignored). */
+void tl_pg__rollback(tl_conn *c);
+/*
+ * After a lock_timeout (55P03) on t: appends to err's message the sessions holding locks
+ * on the table (pg_locks + pg_stat_activity; nothing when they cannot be read). Call
+ * after the rollback.
+ */
+void tl_pg__blame_lock(tl_conn *c, const tl_table *t, tl_error *err);
+
+/* Error helpers (pg_conn.c). They set TL_ERR_DB, copy SQLSTATE and classify; `what` prefixes. */
 int tl_pg__res_error(tl_error *err, const PGresult *res, PGconn *pg, const char *fmt, ...) TL_PRINTF(4, 5);
 int tl_pg__conn_error(tl_error *err, PGconn *pg, const char *fmt, ...) TL_PRINTF(3, 4);
 /* SQLSTATE of a result ("" when none). */
@@ -146,6 +194,7 @@ int tl_pg__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *h
 		    tl_error *err);
 
 int tl_pg__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
+int tl_pg__durability_warning(tl_conn *target, char **out, tl_error *err);
 int tl_pg__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
 
 int tl_pg__ape_store_init(tl_conn *c, const char *schema, const char *table, tl_error *err);

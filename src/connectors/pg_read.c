@@ -290,29 +290,43 @@ static int query_failed(tl_conn *c, const tl_table *t, PGresult *res, const size
 	return TL_ERR_DB;
 }
 
-/* A statement got no result at all (connection lost, out of memory). */
-static int conn_failed(tl_conn *c, const tl_table *t, const char *what, tl_error *err)
+/* A statement got no result at all (connection lost or silent): err says why; name the table. */
+static int conn_failed(const tl_table *t, const char *what, tl_error *err)
 {
 	char label[600];
 
 	tl_pg__table_label(label, sizeof(label), t->schema, t->name);
-	return tl_pg__conn_error(err, c->pg, "%s %s", what, label);
+	return tl_error_prefix(err, "%s %s", what, label);
 }
 
-/* Ends a COPY that is still streaming: cancel it, then drain what is in flight. */
+/* Gives back the statement_timeout a URL set, which a streaming read lifted (see open). */
+static void restore_timeout(tl_conn *c)
+{
+	tl_error ignored = TL_ERROR_INIT;
+
+	if (c->stmt_timeout && !c->dead &&
+	    tl_pg__exec(c, "RESET statement_timeout", 0, NULL, NULL, "", &ignored) != 0) {
+		/* only a lost connection fails here: its next statement reports it */
+	}
+}
+
+/* Ends a COPY that is still streaming: cancel it, then drain what is in flight (each wait
+ * within the silence bound; nothing to do on a connection already given up). */
 static void stop_copy(tl_conn *c)
 {
-	PGcancel *cancel = PQgetCancel(c->pg);
-	PGresult *res;
+	PGcancel *cancel = c->dead ? NULL : PQgetCancel(c->pg);
+	tl_error ignored = TL_ERROR_INIT;
+	PGresult *res = NULL;
 	char *line = NULL, msg[256];
+	int n = 0;
 
 	if (cancel) {
 		(void)PQcancel(cancel, msg, (int)sizeof(msg));
 		PQfreeCancel(cancel);
 	}
-	while (PQgetCopyData(c->pg, &line, 0) > 0)
+	while (tl_pg__copy_get(c, &line, &n, &ignored) == 0 && n > 0)
 		PQfreemem(line);
-	while ((res = PQgetResult(c->pg)) != NULL)
+	while (tl_pg__next_result(c, &res, &ignored) == 0 && res)
 		PQclear(res);
 }
 
@@ -324,8 +338,10 @@ void tl_pg__close_reader(tl_reader *r)
 		return;
 	if (r->c && r->c->pg && r->streaming)
 		stop_copy(r->c);
-	if (r->c)
+	if (r->c && r->c->in_reader) {
 		r->c->in_reader = 0;
+		restore_timeout(r->c);
+	}
 	for (i = 0; i < r->nbound; i++)
 		free(r->bound_val[i]);
 	free(r->fields);
@@ -374,11 +390,19 @@ int tl_pg__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, 
 		}
 		r->bound_col[r->nbound++] = p.col[i];
 	}
+	/*
+	 * A statement_timeout from the URL (ape-dts' options[statement_timeout]) bounds each
+	 * statement; ape-dts reads a batch per statement, but this read streams the whole
+	 * table or chunk as one COPY, so it would cut every long table. The read is bounded
+	 * by the silence timeout instead; close gives the setting back.
+	 */
+	if (c->stmt_timeout &&
+	    (rc = tl_pg__exec(c, "SET statement_timeout = 0", 0, NULL, NULL, "cannot lift statement_timeout", err)))
+		goto cleanup;
 	r->c = c;
 	c->in_reader = 1;
-	res = PQexec(c->pg, tl_buf_cstr(&sql));
-	if (!res) {
-		rc = conn_failed(c, t, "cannot read", err);
+	if ((rc = tl_pg__run(c, tl_buf_cstr(&sql), 0, NULL, &res, err))) {
+		rc = conn_failed(t, "cannot read", err);
 		goto cleanup;
 	}
 	if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -399,11 +423,15 @@ cleanup:
 /* The COPY has sent its last row: check how it ended. */
 static int finish_copy(tl_reader *r, tl_error *err)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = 0;
 
 	r->streaming = 0;
-	while ((res = PQgetResult(r->c->pg)) != NULL) {
+	for (;;) {
+		if (tl_pg__next_result(r->c, &res, rc ? NULL : err))
+			return rc ? rc : conn_failed(r->t, "cannot read", err);
+		if (!res)
+			break;
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
 			rc = query_failed(r->c, r->t, res, r->bound_col, r->bound_val, r->nbound, "cannot read", err);
 		PQclear(res);
@@ -462,14 +490,15 @@ int tl_pg__read_batch(tl_reader *r, tl_batch *b, tl_error *err)
 		return tl_error_set(err, TL_ERR_INTERNAL, "batch form does not match the reader");
 	while (r->streaming && added < r->batch_rows && !tl_batch_full(b)) {
 		char *line = NULL;
-		int n = PQgetCopyData(r->c->pg, &line, 0);
+		int n = 0;
 
-		if (n == -1) {
-			rc = finish_copy(r, err);
+		if (tl_pg__copy_get(r->c, &line, &n, err)) {
+			r->streaming = 0; /* the connection is gone: nothing left to cancel */
+			rc = conn_failed(t, "cannot read", err);
 			break;
 		}
-		if (n < 0) {
-			rc = conn_failed(r->c, t, "cannot read", err);
+		if (n == -1) {
+			rc = finish_copy(r, err);
 			break;
 		}
 		{
@@ -535,9 +564,8 @@ static int query_positions(tl_conn *c, const tl_table *t, const char *sql, struc
 
 	for (j = 0; j < nout; j++)
 		outs[j] = NULL;
-	res = PQexecParams(c->pg, sql, p->n, NULL, (const char *const *)p->vals, NULL, NULL, 0);
-	if (!res)
-		return conn_failed(c, t, what, err);
+	if (tl_pg__run(c, sql, p->n, (const char *const *)p->vals, &res, err))
+		return conn_failed(t, what, err);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		char *raw[MAX_PARAMS];
 		size_t cols[MAX_PARAMS];
@@ -681,9 +709,8 @@ int tl_pg__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *h
 		rc = put_range(&sql, &p, &nconds, t, lo, hi, 0, err);
 	if (rc)
 		goto cleanup;
-	res = PQexecParams(c->pg, tl_buf_cstr(&sql), p.n, NULL, (const char *const *)p.vals, NULL, NULL, 0);
-	if (!res) {
-		rc = conn_failed(c, t, "cannot checksum", err);
+	if (tl_pg__run(c, tl_buf_cstr(&sql), p.n, (const char *const *)p.vals, &res, err)) {
+		rc = conn_failed(t, "cannot checksum", err);
 		goto cleanup;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -23,14 +23,6 @@
 #define MAX_PARAMS_PER_STMT 65000
 #define COPY_CHUNK (256 * 1024)
 
-static int rollback(tl_conn *c)
-{
-	PGresult *res = PQexec(c->pg, "ROLLBACK");
-
-	PQclear(res);
-	return 0;
-}
-
 /* Appends a COPY text-format field. */
 static int copy_field(tl_buf *out, const char *v, size_t n, tl_error *err)
 {
@@ -104,6 +96,7 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 {
 	tl_buf sql = TL_BUF_INIT, data = TL_BUF_INIT;
 	PGresult *res = NULL;
+	tl_error ignored = TL_ERROR_INIT;
 	size_t r;
 	int rc, in_copy = 0;
 
@@ -122,8 +115,11 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 		rc = tl_buf_put(&data, tl_pg__bin_header, TL_PG_BIN_HEADER, err);
 	if (rc)
 		goto cleanup;
-	res = PQexec(c->pg, tl_buf_cstr(&sql));
-	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+	if ((rc = tl_pg__run(c, tl_buf_cstr(&sql), 0, NULL, &res, err))) {
+		tl_error_prefix(err, "cannot start COPY");
+		goto cleanup;
+	}
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
 		rc = tl_pg__res_error(err, res, c->pg, "cannot start COPY");
 		goto cleanup;
 	}
@@ -137,25 +133,35 @@ static int copy_rows(tl_conn *c, const tl_table *t, const tl_batch *b, tl_error 
 		if (rc)
 			goto cleanup;
 		if (data.len >= COPY_CHUNK || r + 1 == b->nrows) {
-			if (PQputCopyData(c->pg, data.data, (int)data.len) != 1) {
-				rc = tl_pg__conn_error(err, c->pg, "cannot send COPY data");
+			if ((rc = tl_pg__copy_put(c, data.data, data.len, err))) {
+				tl_error_prefix(err, "cannot send COPY data");
 				goto cleanup;
 			}
 			tl_buf_reset(&data);
 		}
 	}
 	in_copy = 0;
-	if (PQputCopyEnd(c->pg, NULL) != 1) {
-		rc = tl_pg__conn_error(err, c->pg, "cannot finish COPY");
+	if ((rc = tl_pg__copy_end(c, NULL, err))) {
+		tl_error_prefix(err, "cannot finish COPY");
 		goto cleanup;
 	}
 cleanup:
-	if (in_copy)
-		(void)PQputCopyEnd(c->pg, "tideline: write aborted");
+	if (in_copy && !c->dead && tl_pg__copy_end(c, "tideline: write aborted", &ignored) != 0) {
+		/* the connection went while aborting: rc already says why the copy stopped */
+	}
 	PQclear(res);
 	res = NULL;
 	/* Collect COPY's final result(s); the first failure wins. */
-	while ((res = PQgetResult(c->pg)) != NULL) {
+	while (!c->dead) {
+		tl_error lerr = TL_ERROR_INIT;
+		if (tl_pg__next_result(c, &res, &lerr)) {
+			if (rc == 0 && err)
+				*err = lerr;
+			rc = rc ? rc : lerr.code;
+			break;
+		}
+		if (!res)
+			break;
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0)
 			rc = tl_pg__res_error(err, res, c->pg, "cannot COPY rows");
 		PQclear(res);
@@ -237,7 +243,8 @@ static int get_stmt(tl_conn *c, const tl_table *t, const char *head, const char 
 		slot = &c->stmts[c->stmt_evict];
 		c->stmt_evict = (c->stmt_evict + 1) % TL_PG_STMT_CACHE;
 		snprintf(name, name_len, "DEALLOCATE tl_ins_%u", slot->id);
-		res = PQexec(c->pg, name); /* failure only leaks a server-side plan */
+		if (tl_pg__run(c, name, 0, NULL, &res, err)) /* a failed DEALLOCATE only leaks a plan */
+			return tl_error_prefix(err, "cannot prepare INSERT");
 		PQclear(res);
 		res = NULL;
 		free(slot->shape);
@@ -258,8 +265,11 @@ static int get_stmt(tl_conn *c, const tl_table *t, const char *head, const char 
 		goto cleanup;
 	c->next_stmt_id++;
 	snprintf(name, name_len, "tl_ins_%u", c->next_stmt_id);
-	res = PQprepare(c->pg, name, tl_buf_cstr(&sql), 0, NULL);
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if ((rc = tl_pg__run_prepare(c, name, tl_buf_cstr(&sql), &res, err))) {
+		tl_error_prefix(err, "cannot prepare INSERT");
+		goto cleanup;
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = tl_pg__res_error(err, res, c->pg, "cannot prepare INSERT");
 		goto cleanup;
 	}
@@ -318,8 +328,11 @@ static int insert_rows(tl_conn *c, const tl_table *t, const tl_batch *b, int ups
 		for (r = 0; r < n; r++)
 			for (i = 0; i < t->ncols; i++)
 				vals[k++] = tl_batch_cell(b, done + r, i, NULL);
-		res = PQexecPrepared(c->pg, name, (int)k, vals, NULL, NULL, 0);
-		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		if ((rc = tl_pg__run_prepared(c, name, (int)k, vals, &res, err))) {
+			tl_error_prefix(err, "cannot insert rows");
+			goto cleanup;
+		}
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			rc = tl_pg__res_error(err, res, c->pg, "cannot insert rows");
 			goto cleanup;
 		}
@@ -333,6 +346,27 @@ cleanup:
 	tl_buf_release(&head);
 	tl_buf_release(&tail);
 	tl_buf_release(&shape);
+	return rc;
+}
+
+/* The rows of one batch inside the open transaction: COPY into an empty target, else INSERTs. */
+static int write_rows(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err)
+{
+	const int upsert = (flags & TL_WRITE_UPSERT) && src->nkeys > 0;
+	tl_batch cells;
+	int rc;
+
+	if (flags & TL_WRITE_TARGET_EMPTY)
+		return copy_rows(target, src, b, err);
+	if (b->form == TL_BATCH_NATIVE_BINARY)
+		return tl_error_set(err, TL_ERR_INTERNAL, "binary rows for a target that was not empty");
+	if (b->form != TL_BATCH_NATIVE)
+		return insert_rows(target, src, b, upsert, err);
+	tl_batch_init(&cells, src->ncols, b->soft_bytes);
+	rc = tl_pg__native_to_cells(b, &cells, err);
+	if (!rc)
+		rc = insert_rows(target, src, &cells, upsert, err);
+	tl_batch_release(&cells);
 	return rc;
 }
 
@@ -351,23 +385,25 @@ int tl_pg__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, 
 	rc = tl_pg__exec(target, "BEGIN", 0, NULL, NULL, "cannot begin a write transaction", err);
 	if (rc)
 		return tl_error_prefix(err, "%s", label);
-	if (flags & TL_WRITE_TARGET_EMPTY)
-		rc = copy_rows(target, src, b, err);
-	else if (b->form == TL_BATCH_NATIVE_BINARY)
-		rc = tl_error_set(err, TL_ERR_INTERNAL, "binary rows for a target that was not empty");
-	else if (b->form == TL_BATCH_NATIVE) {
-		tl_batch cells;
-		tl_batch_init(&cells, src->ncols, b->soft_bytes);
-		rc = tl_pg__native_to_cells(b, &cells, err);
-		if (!rc)
-			rc = insert_rows(target, src, &cells, (flags & TL_WRITE_UPSERT) && src->nkeys > 0, err);
-		tl_batch_release(&cells);
-	} else
-		rc = insert_rows(target, src, b, (flags & TL_WRITE_UPSERT) && src->nkeys > 0, err);
+	/* A position will point at this commit: it must reach the WAL on disk before COMMIT
+	 * returns. Raised only from off (local, remote_write, on, remote_apply all flush
+	 * locally, and lowering remote_apply would weaken a standby's guarantee). WAL is
+	 * flushed in order, so every commit before this one is durable with it. */
+	if ((flags & TL_WRITE_DURABLE) && target->async_commit)
+		rc = tl_pg__exec(target, "SET LOCAL synchronous_commit = on", 0, NULL, NULL,
+				 "cannot make the commit durable", err);
 	if (!rc)
+		rc = write_rows(target, src, b, flags, err);
+	if (!rc) {
 		rc = tl_pg__exec(target, "COMMIT", 0, NULL, NULL, "cannot commit", err);
+		/* COMMIT was sent: whether the server applied it before the line went is unknown */
+		if (rc && err && (err->flags & TL_ERRF_CONN_LOST))
+			err->flags |= TL_ERRF_COMMIT_UNKNOWN;
+	}
 	if (rc) {
-		rollback(target);
+		tl_pg__rollback(target);
+		if (err && strcmp(err->sqlstate, "55P03") == 0)
+			tl_pg__blame_lock(target, src, err);
 		return tl_error_prefix(err, "writing %s", label);
 	}
 	return 0;
@@ -420,12 +456,17 @@ int tl_pg__delete_after(tl_conn *target, const tl_table *src, const char *after,
 	}
 	if (rc)
 		goto cleanup;
-	res = PQexecParams(target->pg, tl_buf_cstr(&sql), np, NULL, &pv, NULL, NULL, 0);
-	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if ((rc = tl_pg__run(target, tl_buf_cstr(&sql), np, &pv, &res, err))) {
+		tl_error_prefix(err, "cannot delete from %s", label);
+		goto cleanup;
+	}
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *st = tl_pg__sqlstate(res);
 		rc = tl_pg__res_error(err, res, target->pg, "cannot delete from %s", label);
 		if (np && st[0] == '2' && st[1] == '2')
 			rc = tl_pg__blame_values(target, src, &pc, &after, 1, err);
+		else if (strcmp(st, "55P03") == 0)
+			tl_pg__blame_lock(target, src, err);
 	}
 cleanup:
 	PQclear(res);
@@ -476,5 +517,32 @@ int tl_pg__native_form(tl_conn *target, const tl_table *src, int *level, tl_erro
 cleanup:
 	PQclear(res);
 	tl_buf_release(&name);
+	return rc;
+}
+
+int tl_pg__durability_warning(tl_conn *target, char **out, tl_error *err)
+{
+	static const char sql[] = "SELECT current_setting('fsync'), current_setting('full_page_writes')";
+	tl_buf msg = TL_BUF_INIT;
+	PGresult *res = NULL;
+	int fsync_off, fpw_off, rc;
+
+	*out = NULL;
+	if ((rc = tl_pg__exec(target, sql, 0, NULL, &res, "cannot read the durability settings", err)))
+		return tl_error_prefix(err, "pg at %s", target->where);
+	fsync_off = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "off") == 0;
+	fpw_off = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "off") == 0;
+	PQclear(res);
+	if (!fsync_off && !fpw_off)
+		return 0;
+	tl_buf_init(&msg, 0);
+	rc = tl_buf_printf(&msg, err, "commits on pg at %s are not durable:%s%s%s (a crash of its machine can lose "
+				      "committed rows a checkpoint already points past, or corrupt the cluster); set "
+				      "fsync=on and full_page_writes=on, or run verify after a target crash",
+			   target->where, fsync_off ? " fsync=off" : "", fsync_off && fpw_off ? "," : "",
+			   fpw_off ? " full_page_writes=off" : "");
+	if (!rc)
+		*out = tl_buf_detach(&msg);
+	tl_buf_release(&msg);
 	return rc;
 }

@@ -535,19 +535,21 @@ void tl_config_free(tl_config *c)
 
 tl_endpoint tl_config_source(const tl_config *cfg)
 {
-	tl_endpoint ep = {cfg->src_db_type, cfg->src_url, cfg->src_username, cfg->src_password, "tideline"};
+	tl_endpoint ep = {.db_type = cfg->src_db_type, .url = cfg->src_url, .username = cfg->src_username,
+			  .password = cfg->src_password, .app_name = "tideline"};
 	return ep;
 }
 
 tl_endpoint tl_config_target(const tl_config *cfg)
 {
-	tl_endpoint ep = {cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, "tideline"};
+	tl_endpoint ep = {.db_type = cfg->dst_db_type, .url = cfg->dst_url, .username = cfg->dst_username,
+			  .password = cfg->dst_password, .app_name = "tideline"};
 	return ep;
 }
 
 tl_endpoint tl_config_resumer(const tl_config *cfg)
 {
-	tl_endpoint ep = {cfg->resume_db_type, cfg->resume_url, cfg->resume_username, cfg->resume_password,
-			  "tideline"};
+	tl_endpoint ep = {.db_type = cfg->resume_db_type, .url = cfg->resume_url, .username = cfg->resume_username,
+			  .password = cfg->resume_password, .app_name = "tideline"};
 	return ep;
 }

@@ -15,6 +15,7 @@ int tl_error_set(tl_error *err, int code, const char *fmt, ...)
 	err->code = code;
 	err->native = 0;
 	err->sqlstate[0] = '\0';
+	err->flags = 0;
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
@@ -47,6 +48,18 @@ void tl_error_clear(tl_error *err)
 	err->native = 0;
 	err->sqlstate[0] = '\0';
 	err->message[0] = '\0';
+	err->flags = 0;
+}
+
+void tl_error_add_flags(tl_error *err, unsigned flags)
+{
+	if (err)
+		err->flags |= flags;
+}
+
+int tl_error_is_transient(const tl_error *err)
+{
+	return err && err->code != TL_OK && (err->flags & TL_ERRF_TRANSIENT) != 0;
 }
 
 const char *tl_code_name(int code)

@@ -61,7 +61,8 @@ static int raw_insert(mongoc_client_t *c, const char *coll, bson_t **docs, size_
 
 static tl_conn *drv_connect(const char *url)
 {
-	tl_endpoint ep = {"mongo", url, NULL, NULL, "tideline-test"};
+	tl_endpoint ep = {.db_type = "mongo", .url = url, .username = NULL, .password = NULL,
+			  .app_name = "tideline-test"};
 	tl_error err = TL_ERROR_INIT;
 	tl_conn *c = NULL;
 
@@ -289,8 +290,9 @@ static int kind_of(const uint8_t *data, size_t len)
 
 TL_TEST(test_mongo__unreachable)
 {
-	tl_endpoint ep = {"mongo", "mongodb://tluser:s3cretpw@127.0.0.1:1/?serverSelectionTimeoutMS=500", NULL,
-			  "0therpw", "tideline-test"};
+	tl_endpoint ep = {.db_type = "mongo",
+			  .url = "mongodb://tluser:s3cretpw@127.0.0.1:1/?serverSelectionTimeoutMS=500",
+			  .username = NULL, .password = "0therpw", .app_name = "tideline-test"};
 	tl_error err = TL_ERROR_INIT;
 	tl_conn *c = NULL;
 	int rc = tl_driver_mongo.connect(&ep, &c, &err);
@@ -376,7 +378,8 @@ TL_TEST(test_mongo__list_describe)
 
 	/* credentials from the endpoint are used (the test servers have no users) */
 	{
-		tl_endpoint ep = {"mongo", src, "nobody", "pw-XYZ-123", "tideline-test"};
+		tl_endpoint ep = {.db_type = "mongo", .url = src, .username = "nobody", .password = "pw-XYZ-123",
+				  .app_name = "tideline-test"};
 
 		c = NULL;
 		TL_CHECK(tl_driver_mongo.connect(&ep, &c, &err) == TL_ERR_DB);

@@ -22,7 +22,7 @@
 
 static tl_conn *open_url(const char *url, tl_error *err)
 {
-	tl_endpoint ep = {"mysql", url, "", "", "tideline-test"};
+	tl_endpoint ep = {.db_type = "mysql", .url = url, .username = "", .password = "", .app_name = "tideline-test"};
 	tl_conn *c = NULL;
 
 	if (D->connect(&ep, &c, err) != 0) {
@@ -298,7 +298,8 @@ TL_TEST(test_connect_errors)
 {
 	tl_error err = TL_ERROR_INIT;
 	const char *su = tl_test_require_env("TL_MYSQL_SRC_URL");
-	tl_endpoint ep = {"mysql", NULL, "root", "s3cret-Pa55", "tideline-test"};
+	tl_endpoint ep = {.db_type = "mysql", .url = NULL, .username = "root", .password = "s3cret-Pa55",
+			  .app_name = "tideline-test"};
 	tl_url u;
 	char url[512];
 	tl_conn *c = NULL;

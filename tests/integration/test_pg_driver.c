@@ -71,7 +71,7 @@ static long long count_of(PGconn *c, const char *sql)
 
 static tl_conn *drv_connect(const char *url)
 {
-	tl_endpoint ep = {"pg", url, NULL, NULL, "tideline-test"};
+	tl_endpoint ep = {.db_type = "pg", .url = url, .username = NULL, .password = NULL, .app_name = "tideline-test"};
 	tl_error err = TL_ERROR_INIT;
 	tl_conn *c = NULL;
 
@@ -237,7 +237,8 @@ TL_TEST(pg_connect_errors)
 		return;
 	/* unreachable port */
 	{
-		tl_endpoint ep = {"pg", "postgres://postgres:s3cretpw@127.0.0.1:1/postgres", NULL, NULL, "t"};
+		tl_endpoint ep = {.db_type = "pg", .url = "postgres://postgres:s3cretpw@127.0.0.1:1/postgres",
+				  .username = NULL, .password = NULL, .app_name = "t"};
 		rc = tl_driver_pg.connect(&ep, &c, &err);
 		TL_CHECK_EQ_INT(rc, TL_ERR_DB);
 		TL_CHECK(c == NULL);
@@ -252,7 +253,8 @@ TL_TEST(pg_connect_errors)
 		return;
 	snprintf(url, sizeof(url), "postgresql://no_such_role:s3cretpw@127.0.0.1%s", port);
 	{
-		tl_endpoint ep = {"pg", url, "no_such_role", "0therpw", "t"};
+		tl_endpoint ep = {.db_type = "pg", .url = url, .username = "no_such_role", .password = "0therpw",
+				  .app_name = "t"};
 		tl_error_clear(&err);
 		rc = tl_driver_pg.connect(&ep, &c, &err);
 		TL_CHECK_EQ_INT(rc, TL_ERR_DB);
@@ -264,7 +266,7 @@ TL_TEST(pg_connect_errors)
 	/* username override wins over the URL's user */
 	snprintf(url, sizeof(url), "postgres://no_such_role:x@127.0.0.1%s", port);
 	{
-		tl_endpoint ep = {"pg", url, "postgres", "", "t"};
+		tl_endpoint ep = {.db_type = "pg", .url = url, .username = "postgres", .password = "", .app_name = "t"};
 		tl_error_clear(&err);
 		rc = tl_driver_pg.connect(&ep, &c, &err);
 		TL_CHECK_MSG(rc == 0, "override: %s", err.message);

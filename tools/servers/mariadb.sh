@@ -5,6 +5,7 @@
 #   tools/servers/mariadb.sh stop DIR         stops every server started under DIR
 #
 # Root has no password over TCP. The server is tuned for test speed, not durability.
+# TLS is enabled with the test CA of tls.sh (DIR/tls/ca.pem); plain connections still work.
 # It must not touch servers it did not start: it only signals PIDs from its own pid files.
 set -euo pipefail
 
@@ -48,6 +49,7 @@ start)
       exit 1
     fi
   fi
+  "$(dirname "$0")/tls.sh" "$dir"
   rm -f "$d/pid"
   [ -f "$d/err.log" ] && mv -f "$d/err.log" "$d/err.log.prev"
   # setsid: the server must outlive the calling shell and its job control.
@@ -55,7 +57,8 @@ start)
     --bind-address=127.0.0.1 --socket="$d/sock" --pid-file="$d/pid" \
     --log-error="$d/err.log" --innodb-buffer-pool-size=128M --skip-name-resolve \
     --character-set-server=utf8mb4 --innodb-flush-log-at-trx-commit=2 \
-    --max-allowed-packet=256M </dev/null >/dev/null 2>&1 &
+    --max-allowed-packet=256M --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" \
+    --ssl-key="$dir/tls/server.key" </dev/null >/dev/null 2>&1 &
   launched=$!
   echo "$launched" > "$d/launch.pid"
   for _ in $(seq 1 60); do

@@ -6,7 +6,8 @@
 #
 # Called by tools/servers.sh. Both commands are idempotent. The cluster trusts every local
 # user (user "postgres", no password) and is tuned for speed, not durability: never point
-# it at data you care about. initdb/postgres refuse to run as root, so as root the
+# it at data you care about. TLS is on (ssl=on) with the test CA of tls.sh
+# (DIR/tls/ca.pem); plain connections still work (pg_hba "host ... trust"). initdb/postgres refuse to run as root, so as root the
 # binaries run as the `postgres` system user; otherwise they run as the current user.
 # This script must not touch anything outside DIR.
 set -euo pipefail
@@ -57,11 +58,17 @@ start)
   if as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     exit 0
   fi
+  # the key must belong to the server's user and be private to it
+  "$(dirname "$0")/tls.sh" "$dir"
+  cp "$dir/tls/server.key" "$data/tls-server.key"
+  cp "$dir/tls/server.pem" "$data/tls-server.pem"
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$data/tls-server.key" "$data/tls-server.pem"; fi
+  chmod 600 "$data/tls-server.key"
   # Unix socket paths are limited to ~107 bytes; a deep DIR gets TCP only.
   sockdir=$data
   [ ${#data} -lt 80 ] || sockdir="''"
   as_pg "$bindir/pg_ctl" -D "$data" -l "$data/log" \
-    -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+    -o "-p $port -k $sockdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100 -c ssl=on -c ssl_cert_file=tls-server.pem -c ssl_key_file=tls-server.key" \
     -w start >/dev/null \
     || { tail -n 30 "$data/log" >&2 || true; exit 1; } ;;
 stop)
