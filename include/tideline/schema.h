@@ -138,8 +138,9 @@ typedef struct tl_schema_step {
 			 * this step belongs to (partitions: their top table), TL_SCHEMA_NO_OWNER */
 	char *sql;      /* what to run: SQL (PG: may hold several statements, run in one
 			 * transaction), or a Mongo command document (canonical extended JSON) */
-	char *session;  /* MySQL: the source object's session (USE db; sql_mode, character set,
-			 * time zone) set before `sql` and undone after; NULL when none */
+	char *session;  /* MySQL: the source object's session ("USE db;\nSET SESSION sql_mode =
+			 * …, collation_connection = …[, time_zone = …]") set before `sql`; the
+			 * SET is undone after, the current database stays; NULL when none */
 	char *ref;      /* what else finds the object on a target: a PG function's argument
 			 * types ("integer, text"), an index attach's parent index name; NULL */
 	size_t nparts;  /* TL_SK_INDEXES: the indexes `sql` builds */
