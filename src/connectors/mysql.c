@@ -790,4 +790,5 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.schema_extract = tl_mysql__schema_extract,
 	.schema_probe = tl_mysql__schema_probe,
 	.schema_apply = tl_mysql__schema_apply,
+	.delete_after_key = tl_mysql__delete_after_key,
 };

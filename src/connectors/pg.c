@@ -39,4 +39,5 @@ const struct tl_driver_ops tl_driver_pg = {
 	.schema_extract = tl_pg__schema_extract,
 	.schema_probe = tl_pg__schema_probe,
 	.schema_apply = tl_pg__schema_apply,
+	.delete_after_key = tl_pg__delete_after_key,
 };

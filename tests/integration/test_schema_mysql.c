@@ -541,3 +541,34 @@ cleanup:
 	tl_schema_list_clear(&l);
 	env_close(&e);
 }
+
+TL_TEST(test_schema_mysql__resume_without_key_deletes_past_the_checkpoint)
+{
+	tl_error err = TL_ERROR_INIT;
+	tl_table *t = NULL;
+	const char *cols[2] = {"a", "b"}, *vals[2] = {"2", "b"};
+	tl_keyvals after = {0, NULL, NULL};
+	char *left = NULL;
+	struct env e;
+
+	if (env_open(&e) != 0)
+		goto cleanup;
+	if (run(e.s, "CREATE OR REPLACE TABLE tl_my2.ck (a int NOT NULL, b varchar(5), v int, UNIQUE KEY ab (a, b))") ||
+	    run(e.d, "CREATE DATABASE tl_my2") ||
+	    run(e.d, "CREATE TABLE tl_my2.ck (a int NOT NULL, b varchar(5), v int)") ||
+	    run(e.d, "INSERT INTO tl_my2.ck VALUES (1, 'z', 0), (2, 'a', 0), (2, 'b', 0), (2, 'c', 0), (3, 'a', 0), "
+		     "(1, NULL, 0)"))
+		goto cleanup;
+	TL_CHECK_OK(D->describe(e.s, "tl_my2", "ck", &t, &err), &err);
+	TL_CHECK_EQ_INT(t->nkeys, 2);
+	TL_CHECK_OK(tl_keyvals_set(&after, 2, cols, vals, &err), &err);
+	TL_CHECK_OK(D->delete_after_key(e.d, t, &after, &err), &err);
+	left = all_rows(e.d, "SELECT a, IFNULL(b, 'null') FROM tl_my2.ck ORDER BY a, b");
+	TL_CHECK_EQ_STR(left, "1|z\n2|a\n2|b\n");
+cleanup:
+	free(left);
+	(void)run(e.s, "DROP TABLE IF EXISTS tl_my2.ck");
+	tl_keyvals_clear(&after);
+	D->free_table(t);
+	env_close(&e);
+}

@@ -421,3 +421,41 @@ cleanup:
 	tl_schema_list_clear(&l);
 	env_close(&e);
 }
+
+TL_TEST(test_schema_pg__resume_without_key_deletes_past_the_checkpoint)
+{
+	tl_error err = TL_ERROR_INIT;
+	tl_table *t = NULL;
+	const char *cols[2] = {"a", "b"}, *vals[2] = {"2", "b"}, *bad[2] = {"x", "b"};
+	tl_keyvals after = {0, NULL, NULL};
+	char *left = NULL;
+	struct env e;
+
+	if (env_open(&e) != 0)
+		goto cleanup;
+	/* the source orders by a unique key with a nullable column; the target has no key yet */
+	if (run(e.src, "CREATE TABLE tl_sch.ck (a int NOT NULL, b text, v int, UNIQUE (a, b))") ||
+	    run(e.dst, "CREATE SCHEMA tl_sch; CREATE TABLE tl_sch.ck (a int NOT NULL, b text, v int); "
+		       "INSERT INTO tl_sch.ck VALUES (1, 'z', 0), (2, 'a', 0), (2, 'b', 0), (2, 'c', 0), (3, 'a', 0), "
+		       "(1, NULL, 0)"))
+		goto cleanup;
+	TL_CHECK_OK(tl_driver_pg.describe(e.s, "tl_sch", "ck", &t, &err), &err);
+	TL_CHECK_EQ_INT(t->nkeys, 2);
+	TL_CHECK_OK(tl_keyvals_set(&after, 2, cols, vals, &err), &err);
+	TL_CHECK_OK(tl_driver_pg.delete_after_key(e.d, t, &after, &err), &err);
+	left = one(e.dst, "SELECT string_agg(a || ',' || COALESCE(b, 'null'), ' ' ORDER BY a, b) FROM tl_sch.ck");
+	TL_CHECK_EQ_STR(left, "1,z 2,a 2,b");
+	tl_keyvals_clear(&after);
+	TL_CHECK_OK(tl_keyvals_set(&after, 2, cols, bad, &err), &err);
+	TL_CHECK_EQ_INT(tl_driver_pg.delete_after_key(e.d, t, &after, &err), TL_ERR_MISMATCH);
+	TL_CHECK_MSG(strstr(err.message, "\"a\"") != NULL && strstr(err.message, "x") != NULL, "%s", err.message);
+	TL_CHECK_OK(tl_driver_pg.delete_after_key(e.d, t, NULL, &err), &err);
+	free(left);
+	left = one(e.dst, "SELECT count(*)::text FROM tl_sch.ck");
+	TL_CHECK_EQ_STR(left, "0");
+cleanup:
+	free(left);
+	tl_keyvals_clear(&after);
+	tl_driver_pg.free_table(t);
+	env_close(&e);
+}
