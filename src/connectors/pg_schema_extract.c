@@ -643,8 +643,29 @@ static int tables(struct tl_pgs_ctx *x, tl_error *err)
 
 enum {
 	IX_REL, IX_OID, IX_NAME, IX_KIND, IX_VALID, IX_REPLIDENT, IX_CLUSTERED, IX_CONTYPE, IX_CONNAME, IX_CONDEF,
-	IX_DEF, IX_PREFIX, IX_PARENT
+	IX_DEF, IX_PREFIX, IX_PARENT, IX_DEFERRABLE
 };
+
+/* "CREATE [UNIQUE] INDEX name ON [ONLY] <target> <the server's rest>;" */
+static int index_sql(tl_buf *sql, const char *def, const char *prefix, const struct tl_pgs_obj *t,
+		     const struct tl_pgs_obj *io, tl_error *err)
+{
+	int rc;
+
+	if (strncmp(def, prefix, strlen(prefix)) != 0)
+		return tl_error_set(err, TL_ERR_UNSUPPORTED, "cannot read the definition of index \"%s\".\"%s\": %s", t->snsp,
+				    io->sname, def);
+	rc = tl_buf_printf(sql, err, "CREATE %sINDEX ", strstr(prefix, "UNIQUE ") == prefix + 7 ? "UNIQUE " : "");
+	if (!rc)
+		rc = tl_pg__quote_ident(sql, io->tname, err);
+	if (!rc)
+		rc = tl_buf_printf(sql, err, " ON %s", t->relkind == 'p' ? "ONLY " : "");
+	if (!rc)
+		rc = put_target(sql, t, err);
+	if (!rc)
+		rc = tl_buf_printf(sql, err, " %s;", def + strlen(prefix));
+	return rc;
+}
 
 int tl_pgs__indexes(struct tl_pgs_ctx *x, const char *rel_oids, enum tl_schema_phase phase, tl_error *err)
 {
@@ -655,7 +676,8 @@ int tl_pgs__indexes(struct tl_pgs_ctx *x, const char *rel_oids, enum tl_schema_p
 		"'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || "
 		"pg_catalog.quote_ident(ic.relname) || ' ON ' || CASE WHEN c.relkind = 'p' THEN 'ONLY ' ELSE '' END || "
 		"pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' ', "
-		"(SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid) "
+		"(SELECT h.inhparent FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid), "
+		"COALESCE(co.condeferrable, false) "
 		"FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 		"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 		"LEFT JOIN pg_catalog.pg_constraint co ON co.conindid = i.indexrelid AND co.conrelid = i.indrelid "
@@ -680,6 +702,8 @@ int tl_pgs__indexes(struct tl_pgs_ctx *x, const char *rel_oids, enum tl_schema_p
 							     : TL_SK_EXCLUSION;
 		const char *def = PQgetvalue(res, r, IX_DEF), *prefix = PQgetvalue(res, r, IX_PREFIX);
 		struct tl_pgs_obj *io;
+		size_t idx_step = TL_PGS_NONE;
+		int two_step;
 		if (!t) {
 			rc = tl_error_set(err, TL_ERR_INTERNAL, "pg index %s of an unknown table", PQgetvalue(res, r, IX_NAME));
 			break;
@@ -703,22 +727,41 @@ int tl_pgs__indexes(struct tl_pgs_ctx *x, const char *rel_oids, enum tl_schema_p
 		if (rc || !tl_pgs__want(x, kind, phase))
 			continue;
 		tl_buf_reset(&sql);
-		if (kind == TL_SK_INDEX) {
-			if (strncmp(def, prefix, strlen(prefix)) != 0) {
-				rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "cannot read the definition of index \"%s\".\"%s\": %s",
-						  t->snsp, io->sname, def);
-				break;
+		/*
+		 * A primary / unique key of a plain table: its index first, as an index (a SHARE lock,
+		 * so it builds alongside the table's other indexes; ADD CONSTRAINT would lock them
+		 * out), then the constraint takes it over (USING INDEX: no second pass over the rows).
+		 */
+		two_step = (kind == TL_SK_PRIMARY_KEY || kind == TL_SK_UNIQUE) && t->relkind == 'r' &&
+			   !tl_pgs__flag(res, r, IX_DEFERRABLE);
+		if (kind == TL_SK_INDEX || two_step)
+			rc = index_sql(&sql, def, prefix, t, io, err);
+		if (!rc && two_step) {
+			size_t ist;
+			rc = tl_pgs__push(x, TL_SK_INDEX, t->tnsp, t->tname, io->tname, t->owner, tl_buf_cstr(&sql), &ist, err);
+			if (!rc) {
+				x->out->items[ist].phase = phase;
+				x->out->items[ist].flags |= TL_STEP_SLOW;
+				rc = tl_pgs__dep(x, ist, t->step, err);
+				idx_step = ist;
 			}
-			rc = tl_buf_printf(&sql, err, "CREATE %sINDEX ", strstr(prefix, "UNIQUE ") == prefix + 7 ? "UNIQUE " : "");
+			tl_buf_reset(&sql);
 			if (!rc)
-				rc = tl_pg__quote_ident(&sql, io->tname, err);
-			if (!rc)
-				rc = tl_buf_printf(&sql, err, " ON %s", t->relkind == 'p' ? "ONLY " : "");
+				rc = tl_buf_puts(&sql, "ALTER TABLE ONLY ", err);
 			if (!rc)
 				rc = put_target(&sql, t, err);
 			if (!rc)
-				rc = tl_buf_printf(&sql, err, " %s;", def + strlen(prefix));
-		} else {
+				rc = tl_buf_puts(&sql, " ADD CONSTRAINT ", err);
+			if (!rc)
+				rc = tl_pg__quote_ident(&sql, PQgetvalue(res, r, IX_CONNAME), err);
+			if (!rc)
+				rc = tl_buf_printf(&sql, err, " %s USING INDEX ",
+						   kind == TL_SK_PRIMARY_KEY ? "PRIMARY KEY" : "UNIQUE");
+			if (!rc)
+				rc = tl_pg__quote_ident(&sql, io->tname, err);
+			if (!rc)
+				rc = tl_buf_puts(&sql, ";", err);
+		} else if (!rc && kind != TL_SK_INDEX) {
 			rc = tl_buf_puts(&sql, "ALTER TABLE ONLY ", err);
 			if (!rc)
 				rc = put_target(&sql, t, err);
@@ -757,8 +800,15 @@ int tl_pgs__indexes(struct tl_pgs_ctx *x, const char *rel_oids, enum tl_schema_p
 		if (rc)
 			break;
 		x->out->items[io->step].phase = phase;
-		x->out->items[io->step].flags |= TL_STEP_SLOW;
+		x->out->items[io->step].flags |= two_step ? 0 : TL_STEP_SLOW;
 		rc = tl_pgs__dep(x, io->step, t->step, err); /* a materialized view's (same phase) */
+		if (!rc && two_step) {
+			x->out->items[io->step].ref = tl_strdup(io->tname); /* the index it takes over */
+			if (!x->out->items[io->step].ref)
+				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory reading pg definitions");
+			if (!rc)
+				rc = tl_pgs__dep(x, io->step, idx_step, err);
+		}
 	}
 	/* partition indexes join their parent's: after both exist, and after their own children joined */
 	if (!rc && x->nobjs > first_obj) {

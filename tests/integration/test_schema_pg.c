@@ -365,9 +365,13 @@ TL_TEST(test_schema_pg__invalid_index_is_rebuilt)
 		     "rebuilt index: %s (source: %s)", ddef ? ddef : "?", sdef ? sdef : "?");
 	/* a step that fails leaves nothing: its transaction is rolled back */
 	{
-		const tl_schema_step *uk = schema_step(&l, "unique tl_sch.city.city_country_name_key");
+		/* a unique key is its index first (built beside the others), then the constraint */
+		const tl_schema_step *uk = schema_step(&l, "index tl_sch.city_country_name_key");
+		TL_CHECK(schema_step(&l, "unique tl_sch.city.city_country_name_key") &&
+			 schema_step(&l, "unique tl_sch.city.city_country_name_key")->level == 1);
 		TL_CHECK(uk && tl_driver_pg.schema_apply(e.d, uk, NULL, &err) == TL_ERR_DB);
-		TL_CHECK_MSG(strstr(err.message, "unique tl_sch.city.city_country_name_key") != NULL, "%s", err.message);
+		TL_CHECK_MSG(strstr(err.message, "index tl_sch.city_country_name_key") != NULL &&
+			     strstr(err.message, "could not create unique index") != NULL, "%s", err.message);
 		free(ddef);
 		ddef = one(e.dst, "SELECT count(*)::text FROM pg_class WHERE relname = 'city_country_name_key'");
 		TL_CHECK_EQ_STR(ddef, "0");
