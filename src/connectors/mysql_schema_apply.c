@@ -160,6 +160,77 @@ int tl_mysql__schema_probe(tl_conn *dst, const tl_schema_step *steps, size_t n, 
 	return rc ? rc : probe(dst, steps, n, out, err);
 }
 
+/* The state of one step, looking only at its own object (applying many steps of a large
+ * database must not read the whole database's names each time). */
+static int probe_step(tl_conn *c, const tl_schema_step *s, enum tl_schema_state *out, tl_error *err)
+{
+	static const char db_sql[] = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
+	struct have h;
+	const char *p[3];
+	const char *sql = NULL;
+	unsigned np = 2;
+	struct tl_mys_set *set = NULL;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.db = s->schema ? s->schema : "";
+	p[0] = h.db;
+	*out = TL_SCHEMA_ABSENT;
+	if (s->flags & TL_STEP_RERUN) {
+		*out = TL_SCHEMA_UNKNOWN;
+		return 0;
+	}
+	rc = tl_mysql__query(c, db_sql, 1, p, db_row, &h.db_exists, err);
+	switch (s->kind) {
+	case TL_SK_TABLE:
+	case TL_SK_VIEW:
+		sql = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+		p[1] = s->name;
+		set = &h.tables;
+		break;
+	case TL_SK_INDEXES:
+		sql = "SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS "
+		      "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+		p[1] = s->table;
+		set = &h.indexes;
+		break;
+	case TL_SK_FOREIGN_KEY:
+		sql = "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "
+		      "WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?";
+		p[1] = s->table;
+		p[2] = s->name;
+		np = 3;
+		set = &h.fks;
+		break;
+	case TL_SK_TRIGGER:
+		sql = "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?";
+		p[1] = s->name;
+		set = &h.triggers;
+		break;
+	case TL_SK_FUNCTION:
+		sql = "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES "
+		      "WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?";
+		p[1] = s->name;
+		set = &h.routines;
+		break;
+	case TL_SK_EVENT:
+		sql = "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? AND EVENT_NAME = ?";
+		p[1] = s->name;
+		set = &h.events;
+		break;
+	default:
+		break;
+	}
+	if (!rc && sql && h.db_exists && p[1] && (np < 3 || p[2]))
+		rc = tl_mysql__query(c, sql, np, p, tl_mys__set_row, set, err);
+	if (rc)
+		tl_error_prefix(err, "cannot look for %s on the mysql target", s->id);
+	else
+		*out = state_of(&h, s);
+	have_clear(&h);
+	return rc;
+}
+
 /* ---- applying ----------------------------------------------------------------------- */
 
 struct saved {
@@ -234,10 +305,13 @@ static int missing_parts(tl_conn *c, const tl_schema_step *s, tl_buf *sql, tl_er
 	size_t i, n = 0;
 	int rc;
 
+	const char *p[2] = {s->schema, s->table};
+
 	memset(&h, 0, sizeof(h));
 	h.db = s->schema;
 	h.db_exists = 1;
-	rc = load(c, &h, H_INDEXES, err);
+	rc = tl_mysql__query(c, "SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS "
+			     "WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", 2, p, tl_mys__set_row, &h.indexes, err);
 	if (!rc)
 		rc = tl_buf_puts(sql, "ALTER TABLE ", err);
 	if (!rc)
@@ -266,7 +340,7 @@ int tl_mysql__schema_apply(tl_conn *dst, const tl_schema_step *step, enum tl_sch
 	if (!rc && (!step->sql || !*step->sql))
 		rc = tl_error_set(err, TL_ERR_INTERNAL, "definition %s has nothing to run", step->id);
 	if (!rc)
-		rc = probe(dst, step, 1, &state, err);
+		rc = probe_step(dst, step, &state, err);
 	if (rc || state == TL_SCHEMA_PRESENT) {
 		if (before)
 			*before = state;

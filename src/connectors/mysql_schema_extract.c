@@ -894,8 +894,8 @@ static int table_steps(struct ctx *x, struct tab *t, tl_error *err)
 		if (!rc)
 			x->out->items[st].flags |= TL_STEP_SLOW;
 	}
-	/* the counter, at the end */
-	if (!rc && t->ai_value && want(x, TL_SK_AUTO_INCREMENT)) {
+	/* the counter, at the end (1: never used, which the copied rows set anyway) */
+	if (!rc && t->ai_value && strcmp(t->ai_value, "1") != 0 && want(x, TL_SK_AUTO_INCREMENT)) {
 		tl_buf_reset(&part);
 		rc = tl_buf_puts(&part, "ALTER TABLE ", err);
 		if (!rc)
