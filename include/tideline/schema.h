@@ -57,7 +57,8 @@ enum tl_schema_kind {
 	TL_SK_DATABASE,       /* "database": MySQL database (Mongo databases are implicit) */
 	TL_SK_EXTENSION,      /* "extension": PG extension a column / index / function needs */
 	TL_SK_TYPE,           /* "type": PG enum, domain, composite or range type */
-	TL_SK_FUNCTION,       /* "function": PG function / procedure (PRE_DATA), MySQL routine (POST_DATA) */
+	TL_SK_FUNCTION,       /* "function": PG function / procedure (PRE_DATA); MySQL routine ("function"
+			       * or "procedure" in ids, moved to POST_DATA) */
 	TL_SK_SEQUENCE,       /* "sequence": PG sequence (identity sequences come with their table) */
 	TL_SK_TABLE,          /* "table": table or partition, without what TABLE_POST adds */
 	TL_SK_COLLECTION,     /* "collection": Mongo collection with its options */

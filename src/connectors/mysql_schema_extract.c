@@ -959,6 +959,7 @@ static int routines(struct ctx *x, size_t d, tl_error *err)
 		if (rc)
 			break;
 		s = &x->out->items[st];
+		s->phase = TL_PHASE_POST_DATA; /* nothing in a MySQL table can call one */
 		s->ref = tl_strdup(type);
 		tl_buf_reset(&id);
 		rc = s->ref ? tl_schema_qname(&id, tdb, NULL, name, err)

@@ -21,6 +21,21 @@
 	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = " REGCLASS(cls) " " \
 	"AND e.objid = " oidexpr " AND e.deptype = 'e')"
 
+/* each_oid callback: step needs the step of the object oid names in map (when there is one). */
+struct oid_deps {
+	struct tl_pgs_ctx *x;
+	struct tl_pgs_map *map;
+	size_t step;
+};
+
+static int oid_dep(void *ctx, unsigned long oid, tl_error *err)
+{
+	struct oid_deps *d = ctx;
+	size_t oi = tl_pgs__map_get(d->map, oid);
+
+	return oi == TL_PGS_NONE ? 0 : tl_pgs__dep(d->x, d->step, d->x->objs[oi].step, err);
+}
+
 /* Parses "{1,2,3}" (a text-cast oid array) calling fn for each. */
 static int each_oid(const char *arr, int (*fn)(void *ctx, unsigned long oid, tl_error *err), void *ctx, tl_error *err)
 {
@@ -140,18 +155,6 @@ int tl_pgs__functions(struct tl_pgs_ctx *x, tl_error *err)
 
 enum { TY_OID, TY_NSP, TY_NAME, TY_TYPE, TY_RELKIND, TY_EXT, TY_ALIAS, TY_DEPS, TY_RELID, TY_BODY };
 
-struct type_deps {
-	struct tl_pgs_ctx *x;
-	size_t step;
-};
-
-static int type_dep(void *ctx, unsigned long oid, tl_error *err)
-{
-	struct type_deps *td = ctx;
-	size_t oi = tl_pgs__map_get(&td->x->types, oid);
-
-	return oi == TL_PGS_NONE ? 0 : tl_pgs__dep(td->x, td->step, td->x->objs[oi].step, err);
-}
 
 int tl_pgs__types(struct tl_pgs_ctx *x, tl_error *err)
 {
@@ -298,9 +301,9 @@ int tl_pgs__types(struct tl_pgs_ctx *x, tl_error *err)
 			rc = tl_pgs__map_put(&x->types, tl_pgs__oid(res, r, TY_OID), oi, err);
 	}
 	for (r = 0; !rc && r < PQntuples(res); r++) {
-		struct type_deps td = {x, steps[r]};
+		struct oid_deps td = {x, &x->types, steps[r]};
 		if (steps[r] != TL_PGS_NONE)
-			rc = each_oid(PQgetvalue(res, r, TY_DEPS), type_dep, &td, err);
+			rc = each_oid(PQgetvalue(res, r, TY_DEPS), oid_dep, &td, err);
 	}
 	free(steps);
 	PQclear(res);
@@ -461,18 +464,6 @@ static int view_ref_ok(void *ctx, unsigned long oid, tl_error *err)
 	return 0;
 }
 
-struct view_deps {
-	struct tl_pgs_ctx *x;
-	size_t step;
-};
-
-static int view_dep(void *ctx, unsigned long oid, tl_error *err)
-{
-	struct view_deps *vd = ctx;
-	size_t oi = tl_pgs__map_get(&vd->x->rels, oid);
-
-	return oi == TL_PGS_NONE ? 0 : tl_pgs__dep(vd->x, vd->step, vd->x->objs[oi].step, err);
-}
 
 int tl_pgs__views(struct tl_pgs_ctx *x, tl_error *err)
 {
@@ -560,12 +551,12 @@ int tl_pgs__views(struct tl_pgs_ctx *x, tl_error *err)
 	}
 	/* dependencies once all are known (a view may read one listed after it) */
 	for (r = 0; !rc && r < PQntuples(res); r++) {
-		struct view_deps vd = {x, TL_PGS_NONE};
+		struct oid_deps vd = {x, &x->rels, TL_PGS_NONE};
 		if (!in[r])
 			continue;
 		oi = tl_pgs__map_get(&x->rels, tl_pgs__oid(res, r, VW_OID));
 		vd.step = x->objs[oi].step;
-		rc = each_oid(PQgetvalue(res, r, VW_REFS), view_dep, &vd, err);
+		rc = each_oid(PQgetvalue(res, r, VW_REFS), oid_dep, &vd, err);
 	}
 	/* materialized views: filled once everything they read is, then indexed */
 	for (r = 0; !rc && r < PQntuples(res); r++) {
