@@ -177,6 +177,7 @@ struct ctx {
 	const char **dbs; /* distinct source databases, in order of first appearance */
 	size_t ndbs;
 	size_t *routine_first, *routine_end; /* per db: the steps of its routines */
+	size_t *db_step;                     /* per db: its CREATE DATABASE step, NONE */
 	struct tl_mys_set notnull;  /* "db\x1ftable" + column */
 	struct tl_mys_set exists;   /* every source table and view: db + name */
 	struct tl_mys_set views_in; /* views copied: db + name */
@@ -721,11 +722,12 @@ static int databases(struct ctx *x, tl_error *err)
 {
 	tl_buf sql = TL_BUF_INIT, head = TL_BUF_INIT;
 	struct rows r = {0, 0, 0, NULL};
-	size_t i, st;
+	size_t i;
 	int rc = 0;
 
 	for (i = 0; !rc && i < x->ndbs; i++) {
 		const char *text, *tdb = map_db(x, x->dbs[i]);
+		x->db_step[i] = NONE;
 		rows_clear(&r);
 		if (!want(x, TL_SK_DATABASE))
 			continue;
@@ -748,7 +750,8 @@ static int databases(struct ctx *x, tl_error *err)
 		if (!rc)
 			rc = tl_buf_puts(&sql, text + head.len, err);
 		if (!rc)
-			rc = push(x, TL_SK_DATABASE, tdb, NULL, NULL, TL_SCHEMA_NO_OWNER, tl_buf_cstr(&sql), NULL, &st, err);
+			rc = push(x, TL_SK_DATABASE, tdb, NULL, NULL, TL_SCHEMA_NO_OWNER, tl_buf_cstr(&sql), NULL,
+				  &x->db_step[i], err);
 	}
 	rows_clear(&r);
 	tl_buf_release(&sql);
@@ -847,9 +850,7 @@ static int table_steps(struct ctx *x, struct tab *t, tl_error *err)
 	if (!rc && want(x, TL_SK_TABLE)) {
 		rc = push(x, TL_SK_TABLE, t->tdb, NULL, t->tname, t->owner, tl_buf_cstr(&sql), NULL, &t->step, err);
 		if (!rc && d != NONE)
-			for (st = 0; st < x->out->n; st++)
-				if (x->out->items[st].kind == TL_SK_DATABASE && strcmp(x->out->items[st].schema, t->tdb) == 0)
-					rc = dep(x, t->step, st, err);
+			rc = dep(x, t->step, x->db_step[d], err);
 	}
 	/* the other keys: one statement, after the rows */
 	tl_buf_reset(&sql);
@@ -1247,7 +1248,8 @@ int tl_mysql__schema_extract(tl_conn *src, const tl_name *names, size_t n, const
 	x.routine_first = calloc(n ? n : 1, sizeof(*x.routine_first));
 	x.routine_end = calloc(n ? n : 1, sizeof(*x.routine_end));
 	x.by_name = calloc(n ? n : 1, sizeof(*x.by_name));
-	if (!x.tabs || !x.dbs || !x.routine_first || !x.routine_end || !x.by_name) {
+	x.db_step = calloc(n ? n : 1, sizeof(*x.db_step));
+	if (!x.tabs || !x.dbs || !x.routine_first || !x.routine_end || !x.by_name || !x.db_step) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory reading mysql definitions");
 		goto cleanup;
 	}
@@ -1308,6 +1310,7 @@ cleanup:
 	free(x.routine_first);
 	free(x.routine_end);
 	free(x.by_name);
+	free(x.db_step);
 	tl_mys__set_clear(&x.notnull);
 	tl_mys__set_clear(&x.exists);
 	tl_mys__set_clear(&x.views_in);

@@ -124,12 +124,35 @@ const char *tl_pgs__map_schema(const struct tl_pgs_ctx *x, const char *snsp)
 {
 	size_t i;
 
-	if (!x->opts->targets)
-		return snsp;
-	for (i = 0; i < x->n; i++)
-		if (strcmp(x->names[i].schema, snsp) == 0)
-			return x->opts->targets[i].schema ? x->opts->targets[i].schema : snsp;
+	for (i = 0; i < x->nmap; i++)
+		if (strcmp(x->map_src[i], snsp) == 0)
+			return x->map_dst[i];
 	return snsp;
+}
+
+/* The distinct schema renames of opts->targets (the first selected table of a schema decides). */
+static int build_map(struct tl_pgs_ctx *x, tl_error *err)
+{
+	size_t i, k;
+
+	if (!x->opts->targets || x->n == 0)
+		return 0;
+	x->map_src = calloc(x->n, sizeof(*x->map_src));
+	x->map_dst = calloc(x->n, sizeof(*x->map_dst));
+	if (!x->map_src || !x->map_dst)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading pg definitions");
+	for (i = 0; i < x->n; i++) {
+		const char *dst = x->opts->targets[i].schema ? x->opts->targets[i].schema : x->names[i].schema;
+		for (k = 0; k < x->nmap && strcmp(x->map_src[k], x->names[i].schema) != 0; k++)
+			;
+		if (k < x->nmap)
+			continue;
+		x->map_src[x->nmap] = x->names[i].schema;
+		x->map_dst[x->nmap++] = dst;
+		if (strcmp(dst, x->names[i].schema) != 0)
+			x->renames = 1;
+	}
+	return 0;
 }
 
 int tl_pgs__check_not_renamed(const struct tl_pgs_ctx *x, const char *snsp, const char *what, const char *name,
@@ -206,12 +229,20 @@ int tl_pgs__schema_step(struct tl_pgs_ctx *x, const char *snsp, size_t *out, tl_
 	int rc;
 
 	*out = TL_PGS_NONE;
-	for (i = 0; i < x->nobjs; i++)
-		if (x->objs[i].cls == 'n' && strcmp(x->objs[i].snsp, snsp) == 0) {
-			*out = x->objs[i].step;
+	for (i = 0; i < x->nnsp; i++)
+		if (strcmp(x->objs[x->nsp_objs[i]].snsp, snsp) == 0) {
+			*out = x->objs[x->nsp_objs[i]].step;
 			return 0;
 		}
+	if ((x->nnsp & (x->nnsp - 1)) == 0) { /* capacity: the next power of two */
+		size_t *nn = realloc(x->nsp_objs, (x->nnsp ? 2 * x->nnsp : 1) * sizeof(*nn));
+		if (!nn)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading pg definitions");
+		x->nsp_objs = nn;
+	}
 	rc = tl_pgs__obj_add(x, NULL, 'n', 0, snsp, snsp, &oi, err);
+	if (!rc)
+		x->nsp_objs[x->nnsp++] = oi;
 	if (rc || !tl_pgs__want(x, TL_SK_SCHEMA, TL_PHASE_PRE_DATA))
 		return rc;
 	rc = tl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ", err);
@@ -410,6 +441,8 @@ static int default_rename(struct tl_pgs_ctx *x, tl_buf *b, size_t from, tl_error
 	size_t i;
 	int rc = 0;
 
+	if (!x->renames || !strstr(b->data + from, "nextval('"))
+		return 0;
 	for (i = 0; !rc && i < x->nobjs; i++) {
 		const struct tl_pgs_obj *o = &x->objs[i];
 		tl_buf a = TL_BUF_INIT, t = TL_BUF_INIT, out = TL_BUF_INIT;
@@ -1020,6 +1053,9 @@ static void ctx_release(struct tl_pgs_ctx *x)
 	map_release(&x->procs);
 	map_release(&x->nsps);
 	map_release(&x->exts);
+	free(x->map_src);
+	free(x->map_dst);
+	free(x->nsp_objs);
 	tl_buf_release(&x->rel_oids);
 	tl_buf_release(&x->top_oids);
 	tl_buf_release(&x->nsp_oids);
@@ -1085,6 +1121,8 @@ int tl_pg__schema_extract(tl_conn *src, const tl_name *names, size_t n, const tl
 		rc = tl_pg__exec(src, "SET LOCAL search_path = pg_catalog; SET LOCAL jit = off", 0, NULL, NULL,
 				 "cannot read pg definitions", err);
 	}
+	if (!rc)
+		rc = build_map(&x, err);
 	if (!rc)
 		rc = resolve_tables(&x, err);
 	if (!rc)

@@ -52,6 +52,10 @@ struct tl_pgs_ctx {
 	struct tl_pgs_obj *objs;
 	size_t nobjs, capobjs;
 	struct tl_pgs_map rels, types, procs, nsps, exts;
+	const char **map_src, **map_dst; /* [router]: each source schema's target schema */
+	size_t nmap;
+	int renames;                     /* some schema is renamed */
+	size_t *nsp_objs, nnsp;          /* the schema objs (for tl_pgs__schema_step) */
 	tl_buf rel_oids;   /* "{…}": every table and partition */
 	tl_buf top_oids;   /* "{…}": the tables and partitions that own columns (not partitions) */
 	tl_buf nsp_oids;   /* "{…}": the selected tables' schemas */

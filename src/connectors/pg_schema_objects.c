@@ -465,6 +465,26 @@ static int view_ref_ok(void *ctx, unsigned long oid, tl_error *err)
 }
 
 
+struct view_rename {
+	struct tl_pgs_ctx *x;
+	const char *view_nsp, *view;
+};
+
+/* A view's text names its relations by their source names: it cannot follow a rename. */
+static int view_ref_renamed(void *ctx, unsigned long oid, tl_error *err)
+{
+	struct view_rename *v = ctx;
+	size_t oi = tl_pgs__map_get(&v->x->rels, oid);
+	const struct tl_pgs_obj *o = oi == TL_PGS_NONE ? NULL : &v->x->objs[oi];
+
+	if (!o || (strcmp(o->snsp, o->tnsp) == 0 && strcmp(o->sname, o->tname) == 0))
+		return 0;
+	return tl_error_set(err, TL_ERR_UNSUPPORTED,
+			    "view \"%s\".\"%s\" reads \"%s\".\"%s\", which is renamed to \"%s\".\"%s\": its text "
+			    "names the source table (leave view out of do_structures, or do not rename the table)",
+			    v->view_nsp, v->view, o->snsp, o->sname, o->tnsp, o->tname);
+}
+
 int tl_pgs__views(struct tl_pgs_ctx *x, tl_error *err)
 {
 	static const char sql[] =
@@ -514,10 +534,13 @@ int tl_pgs__views(struct tl_pgs_ctx *x, tl_error *err)
 		size_t dl;
 		int mat = PQgetvalue(res, r, VW_KIND)[0] == 'm';
 		const char *opts = tl_pgs__val(res, r, VW_OPTS);
+		struct view_rename vr = {x, PQgetvalue(res, r, VW_NSP), PQgetvalue(res, r, VW_NAME)};
 		if (!in[r])
 			continue;
 		rc = tl_pgs__check_not_renamed(x, PQgetvalue(res, r, VW_NSP), mat ? "materialized view" : "view",
 					       PQgetvalue(res, r, VW_NAME), err);
+		if (!rc)
+			rc = each_oid(PQgetvalue(res, r, VW_REFS), view_ref_renamed, &vr, err);
 		if (!rc)
 			rc = tl_pgs__obj_add(x, &x->rels, 'r', tl_pgs__oid(res, r, VW_OID), PQgetvalue(res, r, VW_NSP),
 					     PQgetvalue(res, r, VW_NAME), &oi, err);

@@ -463,3 +463,61 @@ cleanup:
 	tl_driver_pg.free_table(t);
 	env_close(&e);
 }
+
+TL_TEST(test_schema_pg__renamed_table_and_schema)
+{
+	tl_schema_opts opts = TL_SCHEMA_OPTS_INIT;
+	tl_schema_list l = TL_SCHEMA_LIST_INIT;
+	tl_error err = TL_ERROR_INIT;
+	tl_name *targets = NULL;
+	char *v = NULL;
+	struct env e;
+	size_t i;
+
+	if (env_open(&e) != 0)
+		goto cleanup;
+	targets = calloc(e.n, sizeof(*targets));
+	if (!targets)
+		goto cleanup;
+	for (i = 0; i < e.n; i++)
+		targets[i] = e.names[i];
+	for (i = 0; i < e.n; i++)
+		if (strcmp(e.names[i].name, "city") == 0)
+			targets[i].name = (char *)"town";
+	opts.targets = targets;
+	/* a view's text names tl_sch.city: it cannot follow */
+	TL_CHECK_EQ_INT(tl_driver_pg.schema_extract(e.s, e.names, e.n, &opts, &l, &err), TL_ERR_UNSUPPORTED);
+	TL_CHECK_MSG(strstr(err.message, "renamed to \"tl_sch\".\"town\"") != NULL, "%s", err.message);
+	tl_schema_list_clear(&l);
+	/* without views: the table, its keys, indexes, foreign keys (both ways) and triggers follow */
+	opts.structures = TL_ST_ALL & ~TL_ST_VIEW;
+	TL_CHECK_OK(tl_driver_pg.schema_extract(e.s, e.names, e.n, &opts, &l, &err), &err);
+	schema_check_order(&l);
+	if (schema_apply_phase(&tl_driver_pg, e.d, &l, TL_PHASE_PRE_DATA, SCHEMA_FRESH) < 0 ||
+	    schema_apply_phase(&tl_driver_pg, e.d, &l, TL_PHASE_TABLE_POST, SCHEMA_FRESH) < 0 ||
+	    schema_apply_phase(&tl_driver_pg, e.d, &l, TL_PHASE_POST_DATA, SCHEMA_FRESH) < 0 ||
+	    schema_apply_phase(&tl_driver_pg, e.d, &l, TL_PHASE_FINAL, SCHEMA_FRESH) < 0)
+		goto cleanup;
+	v = one(e.dst, "SELECT (to_regclass('tl_sch.city') IS NULL)::text || ' ' || "
+		       "(SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'country_capital_fkey') || ' ' || "
+		       "(SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = 'city_audit') || ' ' || "
+		       "(SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = 'tl_sch.city_name_trgm'::regclass) || ' ' || "
+		       "(SELECT conrelid::regclass::text FROM pg_constraint WHERE conname = 'city_pkey')");
+	TL_CHECK_EQ_STR(v, "true tl_sch.town tl_sch.town tl_sch.town tl_sch.town");
+	tl_schema_list_clear(&l);
+	/* a schema rename: what names the schema in its text (a type, here) is refused by name */
+	for (i = 0; i < e.n; i++) {
+		targets[i] = e.names[i];
+		if (strcmp(e.names[i].schema, "tl Other") == 0)
+			targets[i].schema = (char *)"tl Moved";
+	}
+	opts.structures = TL_ST_ALL;
+	TL_CHECK_EQ_INT(tl_driver_pg.schema_extract(e.s, e.names, e.n, &opts, &l, &err), TL_ERR_UNSUPPORTED);
+	TL_CHECK_MSG(strstr(err.message, "Odd \"Type\"") != NULL && strstr(err.message, "tl Moved") != NULL, "%s",
+		     err.message);
+cleanup:
+	free(v);
+	free(targets);
+	tl_schema_list_clear(&l);
+	env_close(&e);
+}
