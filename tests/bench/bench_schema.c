@@ -52,7 +52,7 @@ static void *work(void *arg)
 
 int main(int argc, char **argv)
 {
-	tl_endpoint se = {NULL, NULL, NULL, NULL, "tideline-bench"}, de = {NULL, NULL, NULL, NULL, "tideline-bench"};
+	tl_endpoint se = {.app_name = "tideline-bench"}, de = {.app_name = "tideline-bench"};
 	const struct tl_driver_ops *ops;
 	tl_conn *src = NULL, *dst[16] = {NULL};
 	tl_name_list all = {0, NULL}, sel = {0, NULL};

@@ -141,7 +141,7 @@ struct env {
 
 static tl_conn *drv(const char *url)
 {
-	tl_endpoint ep = {"mongo", url, NULL, NULL, "tideline-test"};
+	tl_endpoint ep = {.db_type = "mongo", .url = url, .app_name = "tideline-test"};
 	tl_error err = TL_ERROR_INIT;
 	tl_conn *c = NULL;
 

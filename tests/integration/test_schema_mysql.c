@@ -28,7 +28,7 @@ static const char *const dbs[] = {"world", "dbt3", "tl_my1", "tl_my2"};
 
 static tl_conn *open_url(const char *url)
 {
-	tl_endpoint ep = {"mysql", url, "", "", "tideline-test"};
+	tl_endpoint ep = {.db_type = "mysql", .url = url, .app_name = "tideline-test"};
 	tl_error err = TL_ERROR_INIT;
 	tl_conn *c = NULL;
 

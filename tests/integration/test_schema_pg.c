@@ -152,7 +152,7 @@ struct env {
 
 static tl_conn *drv(const char *url)
 {
-	tl_endpoint ep = {"pg", url, NULL, NULL, "tideline-test"};
+	tl_endpoint ep = {.db_type = "pg", .url = url, .app_name = "tideline-test"};
 	tl_error err = TL_ERROR_INIT;
 	tl_conn *c = NULL;
 
@@ -415,7 +415,7 @@ TL_TEST(test_schema_pg__errors_name_what_to_do)
 	s->sql = strdup("CREATE EXTENSION IF NOT EXISTS pg_stat_statements WITH SCHEMA public CASCADE;");
 	snprintf(url, sizeof(url), "%s", getenv("TL_PG_DST_URL"));
 	{
-		tl_endpoint ep = {"pg", url, "tl_schema_weak", NULL, "tideline-test"};
+		tl_endpoint ep = {.db_type = "pg", .url = url, .username = "tl_schema_weak", .app_name = "tideline-test"};
 		TL_CHECK_OK(tl_driver_pg.connect(&ep, &weak, &err), &err);
 	}
 	TL_CHECK_EQ_INT(tl_driver_pg.schema_apply(weak, s, NULL, &err), TL_ERR_DB);
