@@ -143,7 +143,9 @@ typedef struct tl_schema_step {
 			 * …, collation_connection = …[, time_zone = …]") set before `sql`; the
 			 * SET is undone after, the current database stays; NULL when none */
 	char *ref;      /* what else finds the object on a target: a PG function's argument
-			 * types ("integer, text"), an index attach's parent index name; NULL */
+			 * types ("integer, text"), an index attach's parent index (qualified),
+			 * the index a PG key takes over (USING INDEX), a MySQL routine's type
+			 * ("PROCEDURE" / "FUNCTION"); NULL */
 	size_t nparts;  /* TL_SK_INDEXES: the indexes `sql` builds */
 	tl_schema_part *parts;
 	size_t ndeps;   /* steps of this list this one needs (indexes < this step's index) */
