@@ -7,6 +7,7 @@ pkgs=(
   build-essential cmake pkg-config git
   libsqlite3-dev sqlite3
   libmariadb-dev mariadb-server mariadb-client
+  mariadb-test-data # world and DBT-3 databases for tests/integration/test_schema_mysql.c
   libpq-dev postgresql postgresql-contrib
   libmongoc-dev libbson-dev
   libcjson-dev libinih-dev

@@ -1027,6 +1027,8 @@ class Server(object):
             s = {'v': 2, 'key': dict(ix.key), 'name': ix.name}
             if ix.unique:
                 s['unique'] = True
+            # every option it was created with (sparse, partialFilterExpression, TTL, ...)
+            s.update((k, v) for k, v in ix.spec.items() if k not in ('v', 'key', 'name', 'ns', 'unique'))
             specs.append(s)
         return self._new_cursor('%s.$cmd.listIndexes.%s' % (db, coll.name),
                                 [enc(s) for s in specs], None, False)

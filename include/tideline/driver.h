@@ -22,6 +22,7 @@
 #include "tideline/batch.h"
 #include "tideline/buf.h"
 #include "tideline/error.h"
+#include "tideline/schema.h"
 
 typedef struct tl_conn tl_conn;     /* driver-defined */
 typedef struct tl_reader tl_reader; /* driver-defined */
@@ -162,7 +163,8 @@ enum tl_driver_caps {
 	TL_CAP_SQL = 1u << 0,       /* relational: schemas, columns, NULL passes, chunk splitting */
 	TL_CAP_DOCUMENTS = 1u << 1, /* rows are whole documents ordered by _id */
 	TL_CAP_APE_STORE = 1u << 2, /* implements the ape-dts database store slots */
-	TL_CAP_BULK_EMPTY = 1u << 3 /* write_batch is much faster with TL_WRITE_TARGET_EMPTY */
+	TL_CAP_BULK_EMPTY = 1u << 3,/* write_batch is much faster with TL_WRITE_TARGET_EMPTY */
+	TL_CAP_SCHEMA = 1u << 4     /* copies definitions: schema_extract, schema_probe, schema_apply */
 };
 
 typedef struct tl_name {
@@ -300,6 +302,50 @@ struct tl_driver_ops {
 	 * plan prints it.
 	 */
 	int (*durability_warning)(tl_conn *target, char **out, tl_error *err);
+
+	/*
+	 * Definitions (include/tideline/schema.h, docs/schema.md). All three present with
+	 * TL_CAP_SCHEMA, else NULL.
+	 *
+	 * schema_extract: appends to *out (the caller owns and clears it) the steps that create
+	 * the source tables / collections names[0..n) on an empty target, with what they need
+	 * (schema / database, extensions, types, functions, sequences, partitions), their keys
+	 * and indexes, foreign keys and triggers, the views / routines / events of their
+	 * schemas whose dependencies are all selected, comments and counter values - limited
+	 * to opts->structures and opts->phases, named for the target (opts->targets) - and
+	 * finishes the list (tl_schema_list_finish). Reads a consistent snapshot of the
+	 * catalogs where the server offers one. A name that does not exist is
+	 * TL_ERR_NOTFOUND naming it; an object the driver cannot copy is TL_ERR_UNSUPPORTED
+	 * naming it (never a silent skip); on failure *out holds what was appended so far.
+	 */
+	int (*schema_extract)(tl_conn *src, const tl_name *names, size_t n, const tl_schema_opts *opts,
+			      tl_schema_list *out, tl_error *err);
+	/*
+	 * schema_probe: out[i] = state of steps[i] on this target, in few round trips. Objects
+	 * are found by name only; a table that is there is used as it is and never dropped or
+	 * altered (the engine skips what belongs to it).
+	 */
+	int (*schema_probe)(tl_conn *dst, const tl_schema_step *steps, size_t n, enum tl_schema_state *out,
+			    tl_error *err);
+	/*
+	 * schema_apply: makes one step done on this target, idempotently: nothing when it is
+	 * already there, finishes a half-done one (drops and rebuilds an INVALID PG index,
+	 * builds only the missing parts of an INDEXES step), creates an absent one; each step
+	 * is atomic where the server allows (PG: one transaction). *before (may be NULL)
+	 * gets the state found first. Safe to call concurrently for different steps on
+	 * different connections. Errors carry the server's message and name the step's id; an
+	 * extension the target user may not create is TL_ERR_DB naming it and what to do.
+	 */
+	int (*schema_apply)(tl_conn *dst, const tl_schema_step *step, enum tl_schema_state *before, tl_error *err);
+	/*
+	 * Optional. Deletes target rows whose order key (src's key columns, in key order) is
+	 * greater than `after` (after->n == src->nkeys; row comparison, so composite keys
+	 * resume exactly), and rows with a NULL key column (the NULL pass copies them again).
+	 * For a table loaded without its unique key (docs/schema.md: resuming a created
+	 * table): never upsert against a missing constraint, delete past the checkpoint and
+	 * load in bulk. A value that does not fit its column is TL_ERR_MISMATCH naming it.
+	 */
+	int (*delete_after_key)(tl_conn *target, const tl_table *src, const tl_keyvals *after, tl_error *err);
 };
 
 #define TL_DRIVER_VERSION 1

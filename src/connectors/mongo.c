@@ -8,11 +8,12 @@
  * document has an _id, so copies are idempotent upserts anyway).
  */
 #include "mongo_int.h"
+#include "mongo_schema_int.h"
 
 const struct tl_driver_ops tl_driver_mongo = {
 	.version = TL_DRIVER_VERSION,
 	.name = "mongo",
-	.caps = TL_CAP_DOCUMENTS | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY,
+	.caps = TL_CAP_DOCUMENTS | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY | TL_CAP_SCHEMA,
 	.connect = tl_mongo__connect,
 	.disconnect = tl_mongo__disconnect,
 	.list_tables = tl_mongo__list_tables,
@@ -32,4 +33,7 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.ape_store_put = tl_mongo__ape_store_put,
 	.ape_store_forget = tl_mongo__ape_store_forget,
 	.checksum = tl_mongo__checksum,
+	.schema_extract = tl_mongo__schema_extract,
+	.schema_probe = tl_mongo__schema_probe,
+	.schema_apply = tl_mongo__schema_apply,
 };

@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "connectors/mysql_int.h"
+#include "connectors/mysql_schema_int.h"
 
 /* mysql_library_init is not thread-safe; the migrator may connect from several threads. */
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
@@ -760,7 +760,7 @@ static int my_list_tables(tl_conn *c, tl_name_list *out, tl_error *err)
 const struct tl_driver_ops tl_driver_mysql = {
 	.version = TL_DRIVER_VERSION,
 	.name = "mysql",
-	.caps = TL_CAP_SQL | TL_CAP_APE_STORE,
+	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_SCHEMA,
 	.connect = my_connect,
 	.disconnect = my_disconnect,
 	.list_tables = my_list_tables,
@@ -787,4 +787,8 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.ape_store_forget = tl_mysql__ape_forget,
 	.checksum = tl_mysql__checksum,
 	.durability_warning = tl_mysql__durability_warning,
+	.schema_extract = tl_mysql__schema_extract,
+	.schema_probe = tl_mysql__schema_probe,
+	.schema_apply = tl_mysql__schema_apply,
+	.delete_after_key = tl_mysql__delete_after_key,
 };

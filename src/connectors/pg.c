@@ -4,12 +4,12 @@
  * The work is done in pg_conn.c, pg_meta.c, pg_read.c, pg_write.c and pg_store.c (see
  * pg_int.h). This file only wires the slots; it must not hold logic or state.
  */
-#include "pg_int.h"
+#include "pg_schema_int.h"
 
 const struct tl_driver_ops tl_driver_pg = {
 	.version = TL_DRIVER_VERSION,
 	.name = "pg",
-	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY,
+	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY | TL_CAP_SCHEMA,
 	.connect = tl_pg__connect,
 	.disconnect = tl_pg__disconnect,
 	.list_tables = tl_pg__list_tables,
@@ -36,4 +36,8 @@ const struct tl_driver_ops tl_driver_pg = {
 	.live_rows_many = tl_pg__live_rows_many,
 	.describe_batch = 2000, /* larger calls get slower catalog plans (10,000: ~1.5x the time) */
 	.durability_warning = tl_pg__durability_warning,
+	.schema_extract = tl_pg__schema_extract,
+	.schema_probe = tl_pg__schema_probe,
+	.schema_apply = tl_pg__schema_apply,
+	.delete_after_key = tl_pg__delete_after_key,
 };

@@ -66,7 +66,7 @@ static int parse_indkey(const char *s, long *out, int max)
 }
 
 /* Appends s as an element of an array literal: "…" with " and \ escaped. */
-static int put_array_elem(tl_buf *b, const char *s, tl_error *err)
+int tl_pg__put_array_elem(tl_buf *b, const char *s, tl_error *err)
 {
 	int rc = tl_buf_putc(b, '"', err);
 
@@ -403,19 +403,12 @@ static int names_array(tl_buf *b, const tl_name *names, size_t n, int which, tl_
 	for (i = 0; !rc && i < n; i++) {
 		if (i && (rc = tl_buf_putc(b, ',', err)))
 			break;
-		rc = put_array_elem(b, which ? names[i].name : names[i].schema, err);
+		rc = tl_pg__put_array_elem(b, which ? names[i].name : names[i].schema, err);
 	}
 	return rc ? rc : tl_buf_putc(b, '}', err);
 }
 
-/* FROM clause turning the names ($1 schemas, $2 table names) into ordinal w.i and pg_class c. */
-#define NAMES_TO_CLASS                                                                           \
-	"FROM unnest($1::pg_catalog.name[], $2::pg_catalog.name[]) WITH ORDINALITY AS w(s, t, i) " \
-	"JOIN pg_catalog.pg_namespace n ON n.nspname = w.s "                                      \
-	"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.t "
-
-/* Runs sql (built on NAMES_TO_CLASS) with the names as its two array parameters. */
-static int exec_names(tl_conn *c, const char *sql, const tl_name *names, size_t n, PGresult **res, const char *what,
+int tl_pg__exec_names(tl_conn *c, const char *sql, const tl_name *names, size_t n, PGresult **res, const char *what,
 		      tl_error *err)
 {
 	tl_buf schemas = TL_BUF_INIT, tbs = TL_BUF_INIT;
@@ -470,7 +463,7 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 	if (n == 0)
 		return 0;
 	tl_buf_init(&oids, 0);
-	if ((rc = exec_names(c, tables_sql, names, n, &tres, "cannot look up pg tables", err)))
+	if ((rc = tl_pg__exec_names(c, tables_sql, names, n, &tres, "cannot look up pg tables", err)))
 		goto cleanup;
 	if (PQntuples(tres) == 0)
 		goto cleanup;
@@ -575,7 +568,7 @@ int tl_pg__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *o
 		out[i] = -1;
 	if (n == 0)
 		return 0;
-	if ((rc = exec_names(c, sql, names, n, &res, "cannot read pg table statistics", err)))
+	if ((rc = tl_pg__exec_names(c, sql, names, n, &res, "cannot read pg table statistics", err)))
 		goto cleanup;
 	for (r = 0; r < PQntuples(res); r++) {
 		long long at = strtoll(PQgetvalue(res, r, 0), NULL, 10);

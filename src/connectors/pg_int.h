@@ -170,6 +170,17 @@ int tl_pg__binary_keys_ok(const tl_table *t);
 int tl_pg__bin_int_text(const char *tuple, size_t n, size_t col, char **out, tl_error *err) TL_MUST_CHECK;
 int tl_pg__native_form(tl_conn *target, const tl_table *src, int *level, tl_error *err);
 
+/* Appends "s" as one element of an array literal ('"' and '\\' escaped) (pg_describe.c). */
+int tl_pg__put_array_elem(tl_buf *b, const char *s, tl_error *err) TL_MUST_CHECK;
+/* FROM clause turning the names ($1 schemas, $2 table names) into ordinal w.i and pg_class c. */
+#define NAMES_TO_CLASS                                                                           \
+	"FROM unnest($1::pg_catalog.name[], $2::pg_catalog.name[]) WITH ORDINALITY AS w(s, t, i) " \
+	"JOIN pg_catalog.pg_namespace n ON n.nspname = w.s "                                      \
+	"JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.t "
+/* Runs sql (built on NAMES_TO_CLASS) with the names as its two array parameters (pg_describe.c). */
+int tl_pg__exec_names(tl_conn *c, const char *sql, const tl_name *names, size_t n, PGresult **res, const char *what,
+		      tl_error *err) TL_MUST_CHECK;
+
 /* The slots, one group per file. */
 int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
 void tl_pg__disconnect(tl_conn *c);
