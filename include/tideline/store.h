@@ -1,15 +1,22 @@
 /*
- * store.h - the SQLite checkpoint store (tideline.md §4).
+ * store.h - the checkpoint store (tideline.md §4, docs/store.md).
  *
- * One file (default <log_dir>/checkpoint.db) holds, per task id, the effective position
- * records of every table (one row per task/schema/tb/kind), the finished records, per
- * table run statistics and what text sources were imported. The DDL lives in schema/
- * and is applied in order by PRAGMA user_version; a store newer than this binary is
- * refused. WAL mode: readers (status, sqlite3) never block the writer.
+ * A store holds, per task id, the effective position records of every table (one row
+ * per task/schema/tb/kind), the finished records, per table run statistics, what text
+ * sources were imported, the task lock and (store_lease.c) the fleet's work items,
+ * leases and workers. Two backends with the same tables, views and schema versions:
+ *   - SQLite (the default): a file, default <log_dir>/checkpoint.db, in WAL mode, so
+ *     readers (status, sqlite3) never block the writer; the version is PRAGMA user_version;
+ *   - PostgreSQL: `postgres://…` or `postgresql://…` (tl_store_is_url), a schema of that
+ *     database ("tideline", or `?schema=NAME`), shared by many processes on many hosts;
+ *     the version is the table schema_version.
+ * The DDL lives in schema/ and schema/pg/ and is applied in order; a store newer than
+ * this binary is refused. Every error names the store (a URL without its password).
  *
- * Only src/store/ includes sqlite3.h. A tl_store is used by one thread at a time; the
- * migrator serialises access through its recorder. Every write outside an explicit
- * tl_store_begin/tl_store_commit pair is its own transaction.
+ * Only src/store/ includes sqlite3.h (and, for this store, libpq-fe.h). A tl_store is
+ * used by one thread at a time; the migrator serialises access through its recorder.
+ * Every write outside an explicit tl_store_begin/tl_store_commit pair is its own
+ * transaction. After a failure inside tl_store_begin, call tl_store_rollback.
  */
 #ifndef TL_STORE_H
 #define TL_STORE_H
@@ -26,10 +33,21 @@ enum tl_store_flags {
 	TL_STORE_NOCREATE = 1u << 1  /* fail with TL_ERR_NOTFOUND if the file is missing */
 };
 
-/* Opens (creating and migrating as needed). *out is owned by the caller: tl_store_close. */
+/*
+ * Opens (creating and migrating as needed): a postgres:// or postgresql:// URL is the
+ * PostgreSQL store, anything else an SQLite file. *out is owned by the caller:
+ * tl_store_close. A store whose files become unwritable (read-only, immutable, a full
+ * device, an I/O error, a -shm file that cannot grow) fails the call with TL_ERR_STORE
+ * naming the file; it never ends the process with a signal.
+ */
 int tl_store_open(tl_store **out, const char *path, unsigned flags, tl_error *err) TL_MUST_CHECK;
 void tl_store_close(tl_store *s);
+/* The store's name for messages: the path, or the URL with its password masked (lent). */
 const char *tl_store_path(const tl_store *s);
+/* Whether a store path names the PostgreSQL store. */
+int tl_store_is_url(const char *path);
+/* Whether an open store is the shared (PostgreSQL) one. */
+int tl_store_is_shared(const tl_store *s);
 /* The schema version this binary writes (number of schema/ steps). */
 int tl_store_schema_version(void);
 
@@ -51,6 +69,14 @@ int tl_store_put_finished(tl_store *s, const char *task_id, const tl_position *p
 
 /* Writes every entry of a merged set (one transaction, later records already won). */
 int tl_store_import_set(tl_store *s, const char *task_id, const tl_resume_set *set, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * Copies the store's rows (of task_id; NULL: every task) into a new SQLite store file at
+ * dest, as of one moment (a consistent read, also while runs write the store); *rows
+ * (may be NULL) counts the rows copied. For `plan` on a shared PostgreSQL store, and to
+ * take such a store home as one file. dest must not exist; a failed copy removes it.
+ */
+int tl_store_copy(tl_store *s, const char *dest, const char *task_id, size_t *rows, tl_error *err) TL_MUST_CHECK;
 
 /* Deletes all rows of a task (run --init). */
 int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
@@ -76,10 +102,16 @@ typedef struct tl_store_table {
 	const char *schema;
 	const char *tb;
 	int64_t est_rows;       /* -1 unknown */
-	int64_t rows_copied;    /* rows written by runs of this task so far */
+	/*
+	 * Rows of the table committed on the target as far as the last recorded position
+	 * (all of them once finished). A "failed" or "stopped" put_table does not change it:
+	 * rows after the last position are copied again by the next run, and counting them
+	 * then as well would count them twice.
+	 */
+	int64_t rows_copied;
 	int target_empty_at_start; /* 1: this task started the table into an empty target */
 	const char *mode;       /* "batch", "split", "scan", "skip" */
-	const char *state;      /* "pending", "running", "finished", "failed" */
+	const char *state;      /* "pending", "running", "finished", "failed", "stopped" */
 	int64_t target_rows_at_finish; /* -1 unknown */
 } tl_store_table;
 
@@ -132,8 +164,28 @@ int tl_store_source_seen(tl_store *s, const char *task_id, const char *path, int
 int tl_store_source_mark(tl_store *s, const char *task_id, const char *path, int64_t size,
 			 uint64_t hash, tl_error *err) TL_MUST_CHECK;
 
-/* Task lock (one run per task at a time): TL_ERR_LOCKED names the holder's pid. */
+/*
+ * Task lock (one run per task at a time): TL_ERR_LOCKED names the holder's pid (and host).
+ * A lock whose holder is gone is taken over: on this host when its pid is no longer
+ * running (or is now another process), from another host when its heartbeat is older
+ * than lease_secs (<= 0: TL_STORE_LOCK_LEASE_SECS). The holder's store writes renew the
+ * heartbeat at most every 5 s; tl_store_heartbeat renews it now (call it at least once a
+ * lease when nothing is written for long). `info` (may be NULL) tells the caller about a
+ * takeover, so that it can say so. tl_store_lock_task is _ex with the default lease.
+ */
+#define TL_STORE_LOCK_LEASE_SECS 300.0
+typedef struct tl_store_lock_info {
+	int taken_over;       /* 1: a lock of a gone holder was replaced (the fields below) */
+	long pid;
+	char host[256];
+	char started_at[32];
+	double heartbeat_age; /* seconds since its last heartbeat, < 0 when unknown */
+	char reason[200];     /* e.g. "pid 123 is no longer running on this host" */
+} tl_store_lock_info;
 int tl_store_lock_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
+int tl_store_lock_task_ex(tl_store *s, const char *task_id, double lease_secs, tl_store_lock_info *info,
+			  tl_error *err) TL_MUST_CHECK;
+int tl_store_heartbeat(tl_store *s, tl_error *err) TL_MUST_CHECK;
 void tl_store_unlock_task(tl_store *s, const char *task_id);
 
 /* Distinct task ids in the store, NULL-terminated, caller frees with tl_store_free_list. */
@@ -167,7 +219,9 @@ typedef struct tl_store_progress {
 	const char *task_id;
 	const char *schema;
 	const char *tb;
-	const char *state;       /* "finished", a task_table state, "started" (positions only) */
+	/* "finished", a task_table state, "started" (positions only); "interrupted" for a
+	 * "running" table whose task lock holder is gone (see tl_store_lock_task_ex) */
+	const char *state;
 	int64_t rows_copied;     /* -1 unknown */
 	int64_t est_rows;        /* -1 unknown */
 	double percent;          /* < 0 unknown */

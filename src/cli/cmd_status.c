@@ -87,9 +87,10 @@ static int collect(void *vctx, const tl_store_progress *p, tl_error *err)
 	x->rows = p->rows_copied;
 	x->est = p->est_rows;
 	x->percent = p->percent;
-	x->rate = is_finished(x) ? -1.0 : p->rate;
+	/* a rate and an ETA only while a run copies the table (not failed, stopped, interrupted) */
+	x->rate = x->state && strcmp(x->state, "running") == 0 ? p->rate : -1.0;
 	x->eta = -1.0;
-	if (!is_finished(x) && x->rate > 0 && x->est >= 0 && x->rows >= 0)
+	if (x->rate > 0 && x->est >= 0 && x->rows >= 0)
 		x->eta = x->est > x->rows ? (double)(x->est - x->rows) / x->rate : 0.0;
 	return 0;
 }
@@ -429,6 +430,7 @@ static int run_status(int argc, char **argv)
 	if (tl_store_open(&store, store_path, TL_STORE_READONLY, &err) ||
 	    tl_store_foreach_progress(store, task_id, now_unix(), collect, &rows, &err))
 		goto fail;
+	store_path = tl_store_path(store); /* a store URL without its password */
 	if (as_json) {
 		if (print_json(store_path, &rows, &err))
 			goto fail;
