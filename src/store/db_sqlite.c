@@ -622,7 +622,8 @@ static int s_bind_text(tl_sdb_stmt *st, int i, const char *v, size_t n, tl_error
 {
 	if (!v)
 		return bound(st, sqlite3_bind_null(st->st, i), err);
-	return bound(st, sqlite3_bind_text(st->st, i, v, (int)n, SQLITE_TRANSIENT), err);
+	/* static: the store steps a statement while the values it bound live (store_db.h) */
+	return bound(st, sqlite3_bind_text(st->st, i, v, (int)n, SQLITE_STATIC), err);
 }
 
 static int s_bind_i64(tl_sdb_stmt *st, int i, int64_t v, tl_error *err)

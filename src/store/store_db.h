@@ -58,7 +58,10 @@ struct tl_sdb_ops {
 	/* cached: kept for the connection's life (server-side prepared statement). */
 	int (*prepare)(tl_sdb *db, const char *sql, int cached, tl_sdb_stmt **out, tl_error *err);
 	void (*finalize)(tl_sdb_stmt *st);
-	/* Parameters are 1-based. Text is copied when needed: v need only live until step. */
+	/*
+	 * Parameters are 1-based. Bound text must stay valid until the statement has been
+	 * stepped to its end or reset (SQLite reads it in place; PostgreSQL copies it).
+	 */
 	int (*bind_text)(tl_sdb_stmt *st, int i, const char *v, size_t n, tl_error *err);
 	int (*bind_i64)(tl_sdb_stmt *st, int i, int64_t v, tl_error *err);
 	int (*bind_double)(tl_sdb_stmt *st, int i, double v, tl_error *err);
