@@ -235,5 +235,142 @@ typedef int (*tl_store_progress_fn)(void *ctx, const tl_store_progress *p, tl_er
 int tl_store_foreach_progress(tl_store *s, const char *task_id, double now_unix, tl_store_progress_fn fn,
 			      void *ctx, tl_error *err) TL_MUST_CHECK;
 
+/*
+ * ---- A fleet of workers on one task (#17; store_lease.c) ----------------------------
+ *
+ * Work items are the units workers claim: a table, a chunk of a split table, a schema
+ * step (`kind` is the caller's word for it; `key` is unique within task and kind). A
+ * claim gives the worker a lease until the store's clock passes lease_until, and a
+ * fencing token (the item's claim count). Whatever the worker then records about the
+ * item - a position, the finish - it writes inside one transaction that first calls
+ * tl_store_fence: the write is refused (TL_ERR_LOCKED) once another worker has claimed
+ * the item, because its lease had expired. A worker that dies therefore loses its items
+ * after lease_secs, another one claims them (told whose they were) and continues from
+ * the last position committed under the old lease.
+ *
+ * PostgreSQL: a claim is one statement taking the first open row FOR UPDATE SKIP LOCKED
+ * (many workers never wait on each other), lease times are the server's clock, and the
+ * fence is an UPDATE of the item's row checking the token, so it holds the row until the
+ * transaction ends. SQLite: the same statements in BEGIN IMMEDIATE transactions; one
+ * host's processes, with the same guarantees.
+ */
+typedef struct tl_store_item {
+	const char *kind;    /* e.g. "table", "chunk", "step" */
+	const char *key;     /* unique within (task, kind), e.g. a chunk's number */
+	const char *schema;  /* the table the item belongs to (status), or NULL */
+	const char *tb;
+	const char *payload; /* what a worker needs to do it, e.g. a chunk's bounds; may be NULL */
+} tl_store_item;
+
+/* Adds items; those already there are left as they are (so every worker may add the plan). Claims follow insertion order. */
+int tl_store_items_add(tl_store *s, const char *task_id, const tl_store_item *items, size_t n,
+		       tl_error *err) TL_MUST_CHECK;
+
+/* A held lease (owns its strings; tl_store_lease_clear). */
+typedef struct tl_store_lease {
+	char *task_id, *kind, *key, *owner;
+	char *schema, *tb, *payload; /* as added; NULL when not given */
+	int64_t token;               /* the fencing token of this claim */
+	double lease_secs;           /* renewals extend the lease by this much */
+	double lease_until;          /* the store's clock (seconds since the epoch) */
+	int64_t attempts;            /* claims of the item so far, this one included */
+	char *prev_owner;            /* the worker whose expired lease this claim took over, or NULL */
+	char *progress;              /* the last progress recorded under any lease (tl_store_item_progress), or NULL */
+	int64_t rows_copied;         /* with it, -1 when none */
+	int done;                    /* tl_store_claim_key only: the item is already done, nothing is held */
+} tl_store_lease;
+void tl_store_lease_clear(tl_store_lease *l);
+
+/*
+ * Claims the first open item of `kind` in claim order: pending, or claimed under a lease
+ * that has expired. TL_ERR_NOTFOUND when none can be claimed now; then *busy (may be NULL)
+ * is the number of items of that kind still claimed by others (wait and retry: their
+ * leases may expire) and 0 means the kind is all done or failed.
+ */
+int tl_store_claim(tl_store *s, const char *task_id, const char *kind, const char *worker, double lease_secs,
+		   tl_store_lease *out, int *busy, tl_error *err) TL_MUST_CHECK;
+/*
+ * Claims one item by key (a schema step runs once, whichever worker gets there first):
+ * out->done set when it is already done (nothing held); TL_ERR_LOCKED while another
+ * worker's lease is live (the message names it); TL_ERR_NOTFOUND when there is no such item.
+ */
+int tl_store_claim_key(tl_store *s, const char *task_id, const char *kind, const char *key, const char *worker,
+		       double lease_secs, tl_store_lease *out, tl_error *err) TL_MUST_CHECK;
+/* Renews the lease by its lease_secs from now (a heartbeat); TL_ERR_LOCKED when it was taken over. */
+int tl_store_renew(tl_store *s, tl_store_lease *l, tl_error *err) TL_MUST_CHECK;
+/*
+ * The fence: inside tl_store_begin .. commit, before the writes that depend on the lease.
+ * Checks that the lease is still this worker's and renews it; TL_ERR_LOCKED (naming the
+ * worker that has it now) when not: roll back, and stop working on the item.
+ */
+int tl_store_fence(tl_store *s, tl_store_lease *l, tl_error *err) TL_MUST_CHECK;
+/*
+ * A position / the finish recorded under a lease, the fence and the write in one
+ * transaction (the caller's, when one is open): what a fleet worker's recorder calls
+ * instead of tl_store_put_position / tl_store_put_finished. The finish also ends the
+ * lease (done). TL_ERR_LOCKED, with nothing written, when the lease was taken over.
+ */
+int tl_store_put_position_leased(tl_store *s, tl_store_lease *l, const char *task_id, const tl_position *p,
+				 int is_current, const char *ts, const char *source, long line, int64_t rows_copied,
+				 tl_error *err) TL_MUST_CHECK;
+int tl_store_finish_leased(tl_store *s, tl_store_lease *l, const char *task_id, const tl_position *p,
+			   const char *ts, const char *source, long line, int64_t rows_copied,
+			   tl_error *err) TL_MUST_CHECK;
+/*
+ * Records the holder's committed progress within the item (e.g. the last key of a chunk,
+ * as order_key JSON) and its row count, fenced and renewing the lease; a worker that
+ * claims the item later gets them in its lease.
+ */
+int tl_store_item_progress(tl_store *s, tl_store_lease *l, const char *progress, int64_t rows_copied,
+			   tl_error *err) TL_MUST_CHECK;
+enum tl_store_end {
+	TL_STORE_DONE,    /* finished: never claimed again */
+	TL_STORE_FAILED,  /* failed for good (result says why): never claimed again */
+	TL_STORE_RELEASE  /* given back unfinished (a clean stop): claimable again at once */
+};
+/* Ends a lease, fenced (TL_ERR_LOCKED when it was taken over). result may be NULL. */
+int tl_store_end(tl_store *s, const tl_store_lease *l, enum tl_store_end how, const char *result,
+		 tl_error *err) TL_MUST_CHECK;
+
+/*
+ * The worker registry. join registers `name` for the task (this host and pid) with the
+ * lease after which it counts as gone; TL_ERR_LOCKED when a live worker already has that
+ * name (the message names its host and pid). beat renews it with the worker's row count
+ * and rate (TL_ERR_LOCKED when the name was taken over); leave marks it "stopped" or
+ * "failed".
+ */
+int tl_store_worker_join(tl_store *s, const char *task_id, const char *name, double lease_secs,
+			 tl_error *err) TL_MUST_CHECK;
+int tl_store_worker_beat(tl_store *s, const char *task_id, const char *name, int64_t rows_copied, double rate,
+			 tl_error *err) TL_MUST_CHECK;
+int tl_store_worker_leave(tl_store *s, const char *task_id, const char *name, const char *state,
+			  tl_error *err) TL_MUST_CHECK;
+
+/* One worker as status shows it (strings lent for the callback). */
+typedef struct tl_store_worker {
+	const char *task_id, *name, *host, *state;
+	long pid;
+	double started_at, heartbeat_at; /* seconds since the epoch */
+	double heartbeat_age;            /* seconds, by the store's clock */
+	int alive;                       /* running and heartbeat within its lease */
+	int64_t rows_copied;
+	double rate;                     /* < 0 unknown */
+	int64_t leases;                  /* items it holds claimed now */
+} tl_store_worker;
+typedef int (*tl_store_worker_fn)(void *ctx, const tl_store_worker *w, tl_error *err);
+/* Workers ordered by task and name; task_id NULL = all tasks. */
+int tl_store_foreach_worker(tl_store *s, const char *task_id, tl_store_worker_fn fn, void *ctx,
+			    tl_error *err) TL_MUST_CHECK;
+
+/* One work item (strings lent for the callback). */
+typedef struct tl_store_item_state {
+	const char *task_id, *kind, *key, *schema, *tb, *state, *owner, *prev_owner, *progress, *result;
+	int64_t token, attempts, rows_copied; /* rows_copied -1 unknown */
+	double seconds_left; /* of a claimed item's lease (negative: expired); 0 otherwise */
+} tl_store_item_state;
+typedef int (*tl_store_item_fn)(void *ctx, const tl_store_item_state *it, tl_error *err);
+/* Items of a task (kind NULL = every kind) in claim order. */
+int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl_store_item_fn fn, void *ctx,
+			  tl_error *err) TL_MUST_CHECK;
 
 #endif

@@ -50,7 +50,13 @@
 #include "store/store_db.h"
 #include "tideline/buf.h"
 
-#define BUSY_MS 5000
+/*
+ * How long a statement waits for another connection's write lock, polling every 1-3 ms:
+ * SQLite's own handler backs off to 100 ms sleeps, which under many writers (a fleet on
+ * one host: claims) lets a few connections take the lock again and again while others
+ * time out.
+ */
+#define BUSY_MS 30000
 /* setting WAL on a fresh file needs a moment alone with it: retried this long */
 #define WAL_SWITCH_MS 10000
 #define GUARD_VFS "tideline-guard"
@@ -418,6 +424,21 @@ static void tl_now_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_double(ctx, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
+static int on_busy(void *arg, int count)
+{
+	tl_sdb *d = arg;
+	struct timespec ts;
+
+	(void)d;
+	/* count sleeps of ~2 ms on average: give up after BUSY_MS */
+	if (count >= BUSY_MS / 2)
+		return 0;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(1000000 + (count * 7919 % 2000000));
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 /* Runs a PRAGMA; *out (may be NULL) gets the first column of its first row. */
 static int pragma(tl_sdb *d, const char *sql, char *out, size_t outsz, tl_error *err)
 {
@@ -522,7 +543,7 @@ static int s_open(const char *path, const char *display, unsigned flags, tl_sdb 
 	if (guard_ready && sqlite3_file_control(d->db, "main", SQLITE_FCNTL_FILE_POINTER, &mf) == SQLITE_OK && mf &&
 	    mf->pMethods == &guard_io)
 		d->main = (struct guard_file *)mf;
-	if (sqlite3_extended_result_codes(d->db, 1) != SQLITE_OK || sqlite3_busy_timeout(d->db, BUSY_MS) != SQLITE_OK ||
+	if (sqlite3_extended_result_codes(d->db, 1) != SQLITE_OK || sqlite3_busy_handler(d->db, on_busy, d) != SQLITE_OK ||
 	    sqlite3_create_function(d->db, "tl_now", 0, SQLITE_UTF8, NULL, tl_now_fn, NULL, NULL) != SQLITE_OK) {
 		fail(d, 0, err);
 		rc = tl_error_prefix(err, "store '%s': configuring the connection", path);

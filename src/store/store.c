@@ -95,6 +95,15 @@ static const struct stmt_text stmt_sql[ST_COUNT] = {
 			  " target_rows_at_finish FROM task_table WHERE task_id = ?1 AND schema = ?2 AND tb = ?3"},
 	[ST_TABLE_ROWS] = {"UPDATE task_table SET rows_copied = ?4, updated_at = ?5"
 			   " WHERE task_id = ?1 AND schema = ?2 AND tb = ?3"},
+	/* PostgreSQL only (store_records.c: position_stats): ST_RATE_INSERT, _PRUNE and ST_TABLE_ROWS in one */
+	[ST_POS_STATS] = {"SELECT 1",
+			  "WITH r AS (INSERT INTO rate_sample (task_id, schema, tb, at_unix, rows_copied)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (task_id, schema, tb, at_unix)"
+			  " DO UPDATE SET rows_copied = excluded.rows_copied),"
+			  " p AS (DELETE FROM rate_sample WHERE task_id = ?1 AND schema = ?2 AND tb = ?3"
+			  " AND at_unix < ?4 - 600.0)"
+			  " UPDATE task_table SET rows_copied = ?5, updated_at = ?6"
+			  " WHERE task_id = ?1 AND schema = ?2 AND tb = ?3"},
 	[ST_TABLE_FIN_ROWS] = {"UPDATE finished SET target_rows = ?4 WHERE task_id = ?1 AND schema = ?2 AND tb = ?3"},
 	[ST_SOURCE_SEEN] = {"SELECT 1 FROM import_source WHERE task_id = ?1 AND path = ?2 AND size = ?3 AND hash = ?4"},
 	[ST_SOURCE_MARK] = {"INSERT INTO import_source (task_id, path, size, hash, imported_at)"
@@ -110,6 +119,67 @@ static const struct stmt_text stmt_sql[ST_COUNT] = {
 			 " WHERE task_id = ?1"},
 	[ST_LOCK_DEL] = {"DELETE FROM task_lock WHERE task_id = ?1 AND pid = ?2 AND host = ?3"},
 	[ST_LOCK_BEAT] = {"UPDATE task_lock SET heartbeat_at = tl_now() WHERE task_id = ?1 AND pid = ?2 AND host = ?3"},
+	/* the fleet's work items and workers (store_lease.c) */
+	[ST_ITEM_ORD] = {"SELECT COALESCE(max(ord), 0) FROM work_item WHERE task_id = ?1 AND kind = ?2"},
+	[ST_ITEM_ADD] = {"INSERT INTO work_item (task_id, kind, item_key, ord, schema, tb, payload)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (task_id, kind, item_key) DO NOTHING"},
+	/*
+	 * The first open item in claim order: pending, or claimed under an expired lease. The
+	 * columns of the old row name the holder a claim takes over from. SQLite runs it in
+	 * BEGIN IMMEDIATE (no other writer); PostgreSQL locks the chosen row and skips rows
+	 * other claims have locked, so concurrent claimers never wait for each other.
+	 */
+	[ST_CLAIM] = {"UPDATE work_item SET state = 'claimed', prev_owner = CASE WHEN state = 'claimed' THEN owner END,"
+		      " owner = ?3, token = token + 1, lease_until = tl_now() + ?4, claimed_at = tl_now(),"
+		      " attempts = attempts + 1"
+		      " WHERE task_id = ?1 AND kind = ?2 AND item_key = (SELECT item_key FROM work_item"
+		      " WHERE task_id = ?1 AND kind = ?2 AND state IN ('pending', 'claimed')"
+		      " AND (state = 'pending' OR lease_until < tl_now()) ORDER BY ord LIMIT 1)"
+		      " RETURNING item_key, schema, tb, payload, token, lease_until, attempts, prev_owner, progress,"
+		      " rows_copied",
+		      "UPDATE work_item w SET state = 'claimed',"
+		      " prev_owner = CASE WHEN w.state = 'claimed' THEN w.owner END, owner = ?3, token = w.token + 1,"
+		      " lease_until = tl_now() + ?4, claimed_at = tl_now(), attempts = w.attempts + 1"
+		      " FROM (SELECT task_id, kind, item_key FROM work_item"
+		      " WHERE task_id = ?1 AND kind = ?2 AND state IN ('pending', 'claimed')"
+		      " AND (state = 'pending' OR lease_until < tl_now()) ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED) c"
+		      " WHERE w.task_id = c.task_id AND w.kind = c.kind AND w.item_key = c.item_key"
+		      " RETURNING w.item_key, w.schema, w.tb, w.payload, w.token, w.lease_until, w.attempts,"
+		      " w.prev_owner, w.progress, w.rows_copied"},
+	[ST_CLAIM_BUSY] = {"SELECT count(*) FROM work_item WHERE task_id = ?1 AND kind = ?2 AND state = 'claimed'"},
+	[ST_ITEM_GET] = {"SELECT state, owner, lease_until - tl_now() FROM work_item"
+			 " WHERE task_id = ?1 AND kind = ?2 AND item_key = ?3",
+			 "SELECT state, owner, lease_until - tl_now() FROM work_item"
+			 " WHERE task_id = ?1 AND kind = ?2 AND item_key = ?3 FOR UPDATE"},
+	[ST_CLAIM_KEY] = {"UPDATE work_item SET state = 'claimed', prev_owner = CASE WHEN state = 'claimed' THEN owner END,"
+			  " owner = ?4, token = token + 1, lease_until = tl_now() + ?5, claimed_at = tl_now(),"
+			  " attempts = attempts + 1 WHERE task_id = ?1 AND kind = ?2 AND item_key = ?3"
+			  " RETURNING item_key, schema, tb, payload, token, lease_until, attempts, prev_owner, progress,"
+			  " rows_copied"},
+	/* the fence: the lease is still this claim's (its token), renewed; it holds the row until commit */
+	[ST_FENCE] = {"UPDATE work_item SET lease_until = tl_now() + ?6 WHERE task_id = ?1 AND kind = ?2"
+		      " AND item_key = ?3 AND token = ?4 AND owner = ?5 AND state = 'claimed' RETURNING lease_until"},
+	[ST_FENCE_WHO] = {"SELECT owner, token, state FROM work_item WHERE task_id = ?1 AND kind = ?2 AND item_key = ?3"},
+	[ST_PROGRESS] = {"UPDATE work_item SET progress = ?6, rows_copied = ?7, lease_until = tl_now() + ?8"
+			 " WHERE task_id = ?1 AND kind = ?2 AND item_key = ?3 AND token = ?4 AND owner = ?5"
+			 " AND state = 'claimed' RETURNING lease_until"},
+	[ST_END] = {"UPDATE work_item SET state = ?6, result = ?7, lease_until = NULL,"
+		    " done_at = CASE WHEN ?6 = 'done' THEN tl_now() END"
+		    " WHERE task_id = ?1 AND kind = ?2 AND item_key = ?3 AND token = ?4 AND owner = ?5"
+		    " AND state = 'claimed'"},
+	[ST_WORKER_TRY] = {"INSERT INTO worker (task_id, name, host, pid, started_at, heartbeat_at, lease_secs)"
+			   " VALUES (?1, ?2, ?3, ?4, tl_now(), tl_now(), ?5) ON CONFLICT (task_id, name) DO NOTHING"},
+	[ST_WORKER_GET] = {"SELECT host, pid, state, started_at, tl_now() - heartbeat_at, lease_secs FROM worker"
+			   " WHERE task_id = ?1 AND name = ?2",
+			   "SELECT host, pid, state, started_at, tl_now() - heartbeat_at, lease_secs FROM worker"
+			   " WHERE task_id = ?1 AND name = ?2 FOR UPDATE"},
+	[ST_WORKER_PUT] = {"UPDATE worker SET host = ?3, pid = ?4, started_at = tl_now(), heartbeat_at = tl_now(),"
+			   " lease_secs = ?5, rows_copied = 0, rate = NULL, state = 'running'"
+			   " WHERE task_id = ?1 AND name = ?2"},
+	[ST_WORKER_BEAT] = {"UPDATE worker SET heartbeat_at = tl_now(), rows_copied = ?5, rate = ?6"
+			    " WHERE task_id = ?1 AND name = ?2 AND host = ?3 AND pid = ?4 AND state = 'running'"},
+	[ST_WORKER_LEAVE] = {"UPDATE worker SET state = ?5, heartbeat_at = tl_now()"
+			     " WHERE task_id = ?1 AND name = ?2 AND host = ?3 AND pid = ?4"},
 };
 
 int tl_store_schema_version(void)
@@ -286,7 +356,8 @@ int tl_store__pid_alive(long pid)
 int tl_store__tx_enter(tl_store *s, int *owned, tl_error *err)
 {
 	*owned = 0;
-	if (s->in_tx)
+	/* inside the caller's tl_store_begin, or another store call's own transaction: join it */
+	if (s->in_tx || s->ops->in_tx(s->db))
 		return 0;
 	if (s->ops->begin(s->db, TL_SDB_TX_WRITE, err))
 		return tl_store__fail(s, "starting a transaction", err);
@@ -310,7 +381,7 @@ int tl_store__tx_leave(tl_store *s, int owned, int rc, tl_error *err)
 int tl_store__read_enter(tl_store *s, int *owned, tl_error *err)
 {
 	*owned = 0;
-	if (s->in_tx)
+	if (s->in_tx || s->ops->in_tx(s->db))
 		return 0;
 	if (s->ops->begin(s->db, TL_SDB_TX_READ, err))
 		return tl_store__fail(s, "starting a read", err);

@@ -25,6 +25,7 @@ enum tl_store_stmt {
 	ST_TABLE_GET,
 	ST_TABLE_FIN_ROWS,
 	ST_TABLE_ROWS,
+	ST_POS_STATS,
 	ST_SOURCE_SEEN,
 	ST_SOURCE_MARK,
 	ST_LOCK_TRY,
@@ -32,6 +33,21 @@ enum tl_store_stmt {
 	ST_LOCK_PUT,
 	ST_LOCK_DEL,
 	ST_LOCK_BEAT,
+	ST_ITEM_ORD,
+	ST_ITEM_ADD,
+	ST_CLAIM,
+	ST_CLAIM_BUSY,
+	ST_ITEM_GET,
+	ST_CLAIM_KEY,
+	ST_FENCE,
+	ST_FENCE_WHO,
+	ST_PROGRESS,
+	ST_END,
+	ST_WORKER_TRY,
+	ST_WORKER_GET,
+	ST_WORKER_PUT,
+	ST_WORKER_BEAT,
+	ST_WORKER_LEAVE,
 	ST_COUNT
 };
 
@@ -101,5 +117,13 @@ double tl_store__now_unix(void);
 void tl_store__host(char out[256]);
 /* Whether a process of this host is alive (one we may not signal is). */
 int tl_store__pid_alive(long pid);
+/*
+ * Whether the holder of a lock or a worker name is gone (store_task.c): on this host, its
+ * pid is not running or started after `since` (seconds since the epoch, < 0 unknown: a
+ * reused pid); on another host, its heartbeat (beat_age seconds old, < 0 never) is older
+ * than lease. *why says how it is known.
+ */
+int tl_store__holder_gone(long pid, const char *host, double since, double beat_age, double lease, char *why,
+			  size_t whysz);
 
 #endif

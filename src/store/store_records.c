@@ -189,6 +189,35 @@ static int rate_sample(tl_store *s, const char *task_id, const char *schema, con
 	return step_done(s, st, "pruning rate samples", err);
 }
 
+/*
+ * The table's statistics follow every checkpoint (status, plan's rows left, resume
+ * counts): a rate sample, old samples pruned, task_table's row count. On PostgreSQL in
+ * one statement (data-modifying CTEs), one round trip instead of three: a checkpoint
+ * per batch pays a round trip per statement.
+ */
+static int position_stats(tl_store *s, const char *task_id, const char *schema, const char *tb, int64_t rows,
+			  const char *ts, tl_error *err)
+{
+	tl_sdb_stmt *st;
+	int rc;
+
+	if (TL_STORE_IS_PG(s)) {
+		if ((rc = tl_store__stmt(s, ST_POS_STATS, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+		    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
+		    (rc = tl_store__bind_double(s, st, 4, tl_store__now_unix(), err)) ||
+		    (rc = tl_store__bind_i64(s, st, 5, rows, 0, err)) || (rc = tl_store__bind_text(s, st, 6, ts, err)))
+			return rc;
+		return step_done(s, st, "updating table statistics", err);
+	}
+	if ((rc = rate_sample(s, task_id, schema, tb, rows, err)))
+		return rc;
+	if ((rc = tl_store__stmt(s, ST_TABLE_ROWS, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
+	    (rc = tl_store__bind_i64(s, st, 4, rows, 0, err)) || (rc = tl_store__bind_text(s, st, 5, ts, err)))
+		return rc;
+	return step_done(s, st, "updating table statistics", err);
+}
+
 int tl_store__rate_sample(tl_store *s, const char *task_id, const char *schema, const char *tb, int64_t rows,
 			  tl_error *err)
 {
@@ -216,15 +245,7 @@ int tl_store_put_position(tl_store *s, const char *task_id, const tl_position *p
 	if ((rc = write_position(s, &b, task_id, p, is_current, NULL, 0, ts, source, line, rows_copied, -1, err)))
 		goto cleanup;
 	if (rows_copied >= 0)
-		rc = rate_sample(s, task_id, p->schema, p->tb, rows_copied, err);
-	if (!rc && rows_copied >= 0) {
-		/* the table's statistics follow every checkpoint (status, plan's rows left, resume counts) */
-		tl_sdb_stmt *st;
-		if (!(rc = tl_store__stmt(s, ST_TABLE_ROWS, &st, err)) && !(rc = tl_store__bind_text(s, st, 1, task_id, err)) &&
-		    !(rc = tl_store__bind_text(s, st, 2, p->schema, err)) && !(rc = tl_store__bind_text(s, st, 3, p->tb, err)) &&
-		    !(rc = tl_store__bind_i64(s, st, 4, rows_copied, 0, err)) && !(rc = tl_store__bind_text(s, st, 5, ts, err)))
-			rc = step_done(s, st, "updating table statistics", err);
-	}
+		rc = position_stats(s, task_id, p->schema, p->tb, rows_copied, ts, err);
 	if (!rc)
 		rc = tl_store__lock_beat(s, err);
 cleanup:
@@ -575,7 +596,8 @@ int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err)
 		"DELETE FROM position WHERE task_id = ?1",    "DELETE FROM finished WHERE task_id = ?1",
 		"DELETE FROM task_table WHERE task_id = ?1",  "DELETE FROM rate_sample WHERE task_id = ?1",
 		"DELETE FROM import_source WHERE task_id = ?1", "DELETE FROM task_seq WHERE task_id = ?1",
-		"DELETE FROM other_record WHERE task_id = ?1",
+		"DELETE FROM other_record WHERE task_id = ?1", "DELETE FROM work_item WHERE task_id = ?1",
+		"DELETE FROM worker WHERE task_id = ?1",
 	};
 	tl_sdb_stmt *st = NULL;
 	size_t i;

@@ -11,7 +11,7 @@
  * another host cannot be checked and is honoured until its heartbeat is older than the
  * lease (TL_STORE_LOCK_LEASE_SECS unless the caller says otherwise), then taken over.
  * `status` shows a table as "interrupted" instead of "running" when its task's lock
- * holder is gone by the same rules.
+ * holder is gone by the same rules and no fleet worker holds a live lease on the table.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -197,12 +197,8 @@ static int pid_reused(long pid, double since)
 	return start > since + 1.0;
 }
 
-/*
- * Whether a lock holder is gone: *why says how it is known. Same host: its pid is not
- * running (or now another process's); another host: its heartbeat is older than lease.
- */
-static int holder_gone(long pid, const char *host, const char *started_at, double beat_age, double lease,
-		       char *why, size_t whysz)
+int tl_store__holder_gone(long pid, const char *host, double since, double beat_age, double lease, char *why,
+			  size_t whysz)
 {
 	char me[256];
 
@@ -212,7 +208,7 @@ static int holder_gone(long pid, const char *host, const char *started_at, doubl
 			snprintf(why, whysz, "pid %ld is no longer running on this host", pid);
 			return 1;
 		}
-		if (pid_reused(pid, ts_unix(started_at))) {
+		if (pid_reused(pid, since)) {
 			snprintf(why, whysz, "pid %ld is now another process (started after the lock was taken)", pid);
 			return 1;
 		}
@@ -265,7 +261,7 @@ int tl_store_lock_task_ex(tl_store *s, const char *task_id, double lease_secs, t
 		pid = (long)tl_store__col_i64(s, st, 0);
 		if (holder && strcmp(holder, host) == 0 && pid == me) {
 			take = 1; /* ours already (another handle of this process) */
-		} else if (holder_gone(pid, holder, since, age, lease_secs, why, sizeof(why))) {
+		} else if (tl_store__holder_gone(pid, holder, ts_unix(since), age, lease_secs, why, sizeof(why))) {
 			take = 1;
 			if (info) {
 				info->taken_over = 1;
@@ -436,9 +432,12 @@ cleanup:
 	return rc;
 }
 
-/* The task locks, read once per listing: is each task's holder still there? */
+/*
+ * Whether each task's run is still there, read once per listing: the task locks (is the
+ * holder alive?) and, for a fleet, the tables with an item under a live lease.
+ */
 struct lock_row {
-	char *task_id;
+	char *task_id, *schema, *tb; /* schema/tb NULL: a task lock row */
 	int gone;
 };
 
@@ -451,9 +450,28 @@ static void locks_free(struct locks *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		free(l->v[i].task_id);
+		free(l->v[i].schema);
+		free(l->v[i].tb);
+	}
 	free(l->v);
+}
+
+static int locks_add(tl_store *s, tl_sdb_stmt *st, struct locks *l, int with_table, tl_error *err)
+{
+	struct lock_row *nv = realloc(l->v, (l->n + 1) * sizeof(*nv)), *r;
+
+	if (!nv)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading the task locks");
+	l->v = nv;
+	r = &l->v[l->n];
+	memset(r, 0, sizeof(*r));
+	l->n++;
+	if (tl_store__col_dup(s, st, 0, &r->task_id, err) ||
+	    (with_table && (tl_store__col_dup(s, st, 1, &r->schema, err) || tl_store__col_dup(s, st, 2, &r->tb, err))))
+		return TL_ERR_NOMEM;
+	return 0;
 }
 
 static int locks_load(tl_store *s, struct locks *l, tl_error *err)
@@ -467,38 +485,50 @@ static int locks_load(tl_store *s, struct locks *l, tl_error *err)
 				    NULL, &st, err)))
 		return rc;
 	while ((step = tl_store__step(s, st, "reading the task locks", err)) == 1) {
-		struct lock_row *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 		double age = tl_store__col_null(s, st, 4) ? -1.0 : tl_store__col_double(s, st, 4);
 
-		if (!nv) {
-			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory reading the task locks");
+		if ((rc = locks_add(s, st, l, 0, err)))
 			break;
-		}
-		l->v = nv;
-		l->v[l->n].task_id = NULL;
-		if ((rc = tl_store__col_dup(s, st, 0, &l->v[l->n].task_id, err)))
-			break;
-		l->v[l->n].gone = holder_gone((long)tl_store__col_i64(s, st, 1), tl_store__col_text(s, st, 2, NULL),
-					      tl_store__col_text(s, st, 3, NULL), age, TL_STORE_LOCK_LEASE_SECS, why,
-					      sizeof(why));
-		l->n++;
+		l->v[l->n - 1].gone = tl_store__holder_gone(
+			(long)tl_store__col_i64(s, st, 1), tl_store__col_text(s, st, 2, NULL),
+			ts_unix(tl_store__col_text(s, st, 3, NULL)), age, TL_STORE_LOCK_LEASE_SECS, why, sizeof(why));
 	}
+	if (!rc && step < 0)
+		rc = step;
+	tl_store__finalize(s, st);
+	st = NULL;
+	if (rc || (rc = tl_store__prepare(s,
+					  "SELECT DISTINCT task_id, schema, tb FROM work_item WHERE state = 'claimed'"
+					  " AND lease_until >= tl_now() AND schema IS NOT NULL AND tb IS NOT NULL",
+					  NULL, &st, err)))
+		return rc;
+	while ((step = tl_store__step(s, st, "reading the leases", err)) == 1)
+		if ((rc = locks_add(s, st, l, 1, err)))
+			break;
 	if (!rc && step < 0)
 		rc = step;
 	tl_store__finalize(s, st);
 	return rc;
 }
 
-/* A "running" table of a task whose run is gone is "interrupted". */
-static const char *live_state(const struct locks *l, const char *task_id, const char *state)
+/* A "running" table is "interrupted" when neither its task's lock holder nor a live lease on it is there. */
+static const char *live_state(const struct locks *l, const char *task_id, const char *schema, const char *tb,
+			      const char *state)
 {
 	size_t i;
 
-	if (!state || strcmp(state, "running") != 0)
+	if (!state || strcmp(state, "running") != 0 || !task_id)
 		return state;
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].task_id && task_id && strcmp(l->v[i].task_id, task_id) == 0)
-			return l->v[i].gone ? "interrupted" : state;
+	for (i = 0; i < l->n; i++) {
+		const struct lock_row *r = &l->v[i];
+
+		if (!r->task_id || strcmp(r->task_id, task_id) != 0)
+			continue;
+		if (!r->schema && !r->gone)
+			return state;
+		if (r->schema && schema && tb && strcmp(r->schema, schema) == 0 && strcmp(r->tb, tb) == 0)
+			return state;
+	}
 	return "interrupted";
 }
 
@@ -533,7 +563,7 @@ int tl_store_foreach_progress(tl_store *s, const char *task_id, double now_unix,
 		p.task_id = tl_store__col_text(s, st, 0, NULL);
 		p.schema = tl_store__col_text(s, st, 1, NULL);
 		p.tb = tl_store__col_text(s, st, 2, NULL);
-		p.state = live_state(&locks, p.task_id, tl_store__col_text(s, st, 3, NULL));
+		p.state = live_state(&locks, p.task_id, p.schema, p.tb, tl_store__col_text(s, st, 3, NULL));
 		p.rows_copied = tl_store__col_i64n(s, st, 4);
 		p.est_rows = tl_store__col_i64n(s, st, 5);
 		p.percent = tl_store__col_null(s, st, 6) ? -1.0 : tl_store__col_double(s, st, 6);
