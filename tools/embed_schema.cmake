@@ -1,5 +1,11 @@
-# Turns schema/NNNN_*.sql into a C array (tl_schema_steps) so the store can apply them in order.
+# Turns schema/NNNN_*.sql (or schema/pg/NNNN_*.sql) into a C array so the store can apply
+# them in order: -DOUT=file.c -DFILES='a|b' -DVAR=tl_schema_steps (the array; the count is
+# VAR's name with "steps" replaced by "nsteps").
 set(out "/* generated from the schema folder by tools/embed_schema.cmake: do not edit */\n#include <stddef.h>\n#include \"store/schema_steps.h\"\n")
+if(NOT VAR)
+  set(VAR tl_schema_steps)
+endif()
+string(REPLACE "steps" "nsteps" COUNT_VAR "${VAR}")
 string(REPLACE "|" ";" FILES "${FILES}")
 set(names "")
 set(i 0)
@@ -13,6 +19,7 @@ foreach(f ${FILES})
   string(APPEND names "  { \"${base}\", step_${i} },\n")
   math(EXPR i "${i}+1")
 endforeach()
-string(APPEND out "const struct tl_schema_step tl_schema_steps[] = {\n${names}  { NULL, NULL }\n};\n")
-string(APPEND out "const int tl_schema_nsteps = ${i};\n")
+string(APPEND out "extern const struct tl_store_step ${VAR}[];\nextern const int ${COUNT_VAR};\n")
+string(APPEND out "const struct tl_store_step ${VAR}[] = {\n${names}  { NULL, NULL }\n};\n")
+string(APPEND out "const int ${COUNT_VAR} = ${i};\n")
 file(WRITE ${OUT} "${out}")

@@ -1,15 +1,22 @@
 /*
- * store.h - the SQLite checkpoint store (tideline.md §4).
+ * store.h - the checkpoint store (tideline.md §4, docs/store.md).
  *
- * One file (default <log_dir>/checkpoint.db) holds, per task id, the effective position
- * records of every table (one row per task/schema/tb/kind), the finished records, per
- * table run statistics and what text sources were imported. The DDL lives in schema/
- * and is applied in order by PRAGMA user_version; a store newer than this binary is
- * refused. WAL mode: readers (status, sqlite3) never block the writer.
+ * A store holds, per task id, the effective position records of every table (one row
+ * per task/schema/tb/kind), the finished records, per table run statistics, what text
+ * sources were imported, the task lock and (store_lease.c) the fleet's work items,
+ * leases and workers. Two backends with the same tables, views and schema versions:
+ *   - SQLite (the default): a file, default <log_dir>/checkpoint.db, in WAL mode, so
+ *     readers (status, sqlite3) never block the writer; the version is PRAGMA user_version;
+ *   - PostgreSQL: `postgres://…` or `postgresql://…` (tl_store_is_url), a schema of that
+ *     database ("tideline", or `?schema=NAME`), shared by many processes on many hosts;
+ *     the version is the table schema_version.
+ * The DDL lives in schema/ and schema/pg/ and is applied in order; a store newer than
+ * this binary is refused. Every error names the store (a URL without its password).
  *
- * Only src/store/ includes sqlite3.h. A tl_store is used by one thread at a time; the
- * migrator serialises access through its recorder. Every write outside an explicit
- * tl_store_begin/tl_store_commit pair is its own transaction.
+ * Only src/store/ includes sqlite3.h (and, for this store, libpq-fe.h). A tl_store is
+ * used by one thread at a time; the migrator serialises access through its recorder.
+ * Every write outside an explicit tl_store_begin/tl_store_commit pair is its own
+ * transaction. After a failure inside tl_store_begin, call tl_store_rollback.
  */
 #ifndef TL_STORE_H
 #define TL_STORE_H
@@ -26,10 +33,21 @@ enum tl_store_flags {
 	TL_STORE_NOCREATE = 1u << 1  /* fail with TL_ERR_NOTFOUND if the file is missing */
 };
 
-/* Opens (creating and migrating as needed). *out is owned by the caller: tl_store_close. */
+/*
+ * Opens (creating and migrating as needed): a postgres:// or postgresql:// URL is the
+ * PostgreSQL store, anything else an SQLite file. *out is owned by the caller:
+ * tl_store_close. A store whose files become unwritable (read-only, immutable, a full
+ * device, an I/O error, a -shm file that cannot grow) fails the call with TL_ERR_STORE
+ * naming the file; it never ends the process with a signal.
+ */
 int tl_store_open(tl_store **out, const char *path, unsigned flags, tl_error *err) TL_MUST_CHECK;
 void tl_store_close(tl_store *s);
+/* The store's name for messages: the path, or the URL with its password masked (lent). */
 const char *tl_store_path(const tl_store *s);
+/* Whether a store path names the PostgreSQL store. */
+int tl_store_is_url(const char *path);
+/* Whether an open store is the shared (PostgreSQL) one. */
+int tl_store_is_shared(const tl_store *s);
 /* The schema version this binary writes (number of schema/ steps). */
 int tl_store_schema_version(void);
 
@@ -51,6 +69,14 @@ int tl_store_put_finished(tl_store *s, const char *task_id, const tl_position *p
 
 /* Writes every entry of a merged set (one transaction, later records already won). */
 int tl_store_import_set(tl_store *s, const char *task_id, const tl_resume_set *set, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * Copies the store's rows (of task_id; NULL: every task) into a new SQLite store file at
+ * dest, as of one moment (a consistent read, also while runs write the store); *rows
+ * (may be NULL) counts the rows copied. For `plan` on a shared PostgreSQL store, and to
+ * take such a store home as one file. dest must not exist; a failed copy removes it.
+ */
+int tl_store_copy(tl_store *s, const char *dest, const char *task_id, size_t *rows, tl_error *err) TL_MUST_CHECK;
 
 /* Deletes all rows of a task (run --init). */
 int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
@@ -76,10 +102,16 @@ typedef struct tl_store_table {
 	const char *schema;
 	const char *tb;
 	int64_t est_rows;       /* -1 unknown */
-	int64_t rows_copied;    /* rows written by runs of this task so far */
+	/*
+	 * Rows of the table committed on the target as far as the last recorded position
+	 * (all of them once finished). A "failed" or "stopped" put_table does not change it:
+	 * rows after the last position are copied again by the next run, and counting them
+	 * then as well would count them twice.
+	 */
+	int64_t rows_copied;
 	int target_empty_at_start; /* 1: this task started the table into an empty target */
 	const char *mode;       /* "batch", "split", "scan", "skip" */
-	const char *state;      /* "pending", "running", "finished", "failed" */
+	const char *state;      /* "pending", "running", "finished", "failed", "stopped" */
 	int64_t target_rows_at_finish; /* -1 unknown */
 } tl_store_table;
 
@@ -132,8 +164,28 @@ int tl_store_source_seen(tl_store *s, const char *task_id, const char *path, int
 int tl_store_source_mark(tl_store *s, const char *task_id, const char *path, int64_t size,
 			 uint64_t hash, tl_error *err) TL_MUST_CHECK;
 
-/* Task lock (one run per task at a time): TL_ERR_LOCKED names the holder's pid. */
+/*
+ * Task lock (one run per task at a time): TL_ERR_LOCKED names the holder's pid (and host).
+ * A lock whose holder is gone is taken over: on this host when its pid is no longer
+ * running (or is now another process), from another host when its heartbeat is older
+ * than lease_secs (<= 0: TL_STORE_LOCK_LEASE_SECS). The holder's store writes renew the
+ * heartbeat at most every 5 s; tl_store_heartbeat renews it now (call it at least once a
+ * lease when nothing is written for long). `info` (may be NULL) tells the caller about a
+ * takeover, so that it can say so. tl_store_lock_task is _ex with the default lease.
+ */
+#define TL_STORE_LOCK_LEASE_SECS 300.0
+typedef struct tl_store_lock_info {
+	int taken_over;       /* 1: a lock of a gone holder was replaced (the fields below) */
+	long pid;
+	char host[256];
+	char started_at[32];
+	double heartbeat_age; /* seconds since its last heartbeat, < 0 when unknown */
+	char reason[200];     /* e.g. "pid 123 is no longer running on this host" */
+} tl_store_lock_info;
 int tl_store_lock_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
+int tl_store_lock_task_ex(tl_store *s, const char *task_id, double lease_secs, tl_store_lock_info *info,
+			  tl_error *err) TL_MUST_CHECK;
+int tl_store_heartbeat(tl_store *s, tl_error *err) TL_MUST_CHECK;
 void tl_store_unlock_task(tl_store *s, const char *task_id);
 
 /* Distinct task ids in the store, NULL-terminated, caller frees with tl_store_free_list. */
@@ -167,7 +219,9 @@ typedef struct tl_store_progress {
 	const char *task_id;
 	const char *schema;
 	const char *tb;
-	const char *state;       /* "finished", a task_table state, "started" (positions only) */
+	/* "finished", a task_table state, "started" (positions only); "interrupted" for a
+	 * "running" table whose task lock holder is gone (see tl_store_lock_task_ex) */
+	const char *state;
 	int64_t rows_copied;     /* -1 unknown */
 	int64_t est_rows;        /* -1 unknown */
 	double percent;          /* < 0 unknown */
@@ -181,5 +235,142 @@ typedef int (*tl_store_progress_fn)(void *ctx, const tl_store_progress *p, tl_er
 int tl_store_foreach_progress(tl_store *s, const char *task_id, double now_unix, tl_store_progress_fn fn,
 			      void *ctx, tl_error *err) TL_MUST_CHECK;
 
+/*
+ * ---- A fleet of workers on one task (#17; store_lease.c) ----------------------------
+ *
+ * Work items are the units workers claim: a table, a chunk of a split table, a schema
+ * step (`kind` is the caller's word for it; `key` is unique within task and kind). A
+ * claim gives the worker a lease until the store's clock passes lease_until, and a
+ * fencing token (the item's claim count). Whatever the worker then records about the
+ * item - a position, the finish - it writes inside one transaction that first calls
+ * tl_store_fence: the write is refused (TL_ERR_LOCKED) once another worker has claimed
+ * the item, because its lease had expired. A worker that dies therefore loses its items
+ * after lease_secs, another one claims them (told whose they were) and continues from
+ * the last position committed under the old lease.
+ *
+ * PostgreSQL: a claim is one statement taking the first open row FOR UPDATE SKIP LOCKED
+ * (many workers never wait on each other), lease times are the server's clock, and the
+ * fence is an UPDATE of the item's row checking the token, so it holds the row until the
+ * transaction ends. SQLite: the same statements in BEGIN IMMEDIATE transactions; one
+ * host's processes, with the same guarantees.
+ */
+typedef struct tl_store_item {
+	const char *kind;    /* e.g. "table", "chunk", "step" */
+	const char *key;     /* unique within (task, kind), e.g. a chunk's number */
+	const char *schema;  /* the table the item belongs to (status), or NULL */
+	const char *tb;
+	const char *payload; /* what a worker needs to do it, e.g. a chunk's bounds; may be NULL */
+} tl_store_item;
+
+/* Adds items; those already there are left as they are (so every worker may add the plan). Claims follow insertion order. */
+int tl_store_items_add(tl_store *s, const char *task_id, const tl_store_item *items, size_t n,
+		       tl_error *err) TL_MUST_CHECK;
+
+/* A held lease (owns its strings; tl_store_lease_clear). */
+typedef struct tl_store_lease {
+	char *task_id, *kind, *key, *owner;
+	char *schema, *tb, *payload; /* as added; NULL when not given */
+	int64_t token;               /* the fencing token of this claim */
+	double lease_secs;           /* renewals extend the lease by this much */
+	double lease_until;          /* the store's clock (seconds since the epoch) */
+	int64_t attempts;            /* claims of the item so far, this one included */
+	char *prev_owner;            /* the worker whose expired lease this claim took over, or NULL */
+	char *progress;              /* the last progress recorded under any lease (tl_store_item_progress), or NULL */
+	int64_t rows_copied;         /* with it, -1 when none */
+	int done;                    /* tl_store_claim_key only: the item is already done, nothing is held */
+} tl_store_lease;
+void tl_store_lease_clear(tl_store_lease *l);
+
+/*
+ * Claims the first open item of `kind` in claim order: pending, or claimed under a lease
+ * that has expired. TL_ERR_NOTFOUND when none can be claimed now; then *busy (may be NULL)
+ * is the number of items of that kind still claimed by others (wait and retry: their
+ * leases may expire) and 0 means the kind is all done or failed.
+ */
+int tl_store_claim(tl_store *s, const char *task_id, const char *kind, const char *worker, double lease_secs,
+		   tl_store_lease *out, int *busy, tl_error *err) TL_MUST_CHECK;
+/*
+ * Claims one item by key (a schema step runs once, whichever worker gets there first):
+ * out->done set when it is already done (nothing held); TL_ERR_LOCKED while another
+ * worker's lease is live (the message names it); TL_ERR_NOTFOUND when there is no such item.
+ */
+int tl_store_claim_key(tl_store *s, const char *task_id, const char *kind, const char *key, const char *worker,
+		       double lease_secs, tl_store_lease *out, tl_error *err) TL_MUST_CHECK;
+/* Renews the lease by its lease_secs from now (a heartbeat); TL_ERR_LOCKED when it was taken over. */
+int tl_store_renew(tl_store *s, tl_store_lease *l, tl_error *err) TL_MUST_CHECK;
+/*
+ * The fence: inside tl_store_begin .. commit, before the writes that depend on the lease.
+ * Checks that the lease is still this worker's and renews it; TL_ERR_LOCKED (naming the
+ * worker that has it now) when not: roll back, and stop working on the item.
+ */
+int tl_store_fence(tl_store *s, tl_store_lease *l, tl_error *err) TL_MUST_CHECK;
+/*
+ * A position / the finish recorded under a lease, the fence and the write in one
+ * transaction (the caller's, when one is open): what a fleet worker's recorder calls
+ * instead of tl_store_put_position / tl_store_put_finished. The finish also ends the
+ * lease (done). TL_ERR_LOCKED, with nothing written, when the lease was taken over.
+ */
+int tl_store_put_position_leased(tl_store *s, tl_store_lease *l, const char *task_id, const tl_position *p,
+				 int is_current, const char *ts, const char *source, long line, int64_t rows_copied,
+				 tl_error *err) TL_MUST_CHECK;
+int tl_store_finish_leased(tl_store *s, tl_store_lease *l, const char *task_id, const tl_position *p,
+			   const char *ts, const char *source, long line, int64_t rows_copied,
+			   tl_error *err) TL_MUST_CHECK;
+/*
+ * Records the holder's committed progress within the item (e.g. the last key of a chunk,
+ * as order_key JSON) and its row count, fenced and renewing the lease; a worker that
+ * claims the item later gets them in its lease.
+ */
+int tl_store_item_progress(tl_store *s, tl_store_lease *l, const char *progress, int64_t rows_copied,
+			   tl_error *err) TL_MUST_CHECK;
+enum tl_store_end {
+	TL_STORE_DONE,    /* finished: never claimed again */
+	TL_STORE_FAILED,  /* failed for good (result says why): never claimed again */
+	TL_STORE_RELEASE  /* given back unfinished (a clean stop): claimable again at once */
+};
+/* Ends a lease, fenced (TL_ERR_LOCKED when it was taken over). result may be NULL. */
+int tl_store_end(tl_store *s, const tl_store_lease *l, enum tl_store_end how, const char *result,
+		 tl_error *err) TL_MUST_CHECK;
+
+/*
+ * The worker registry. join registers `name` for the task (this host and pid) with the
+ * lease after which it counts as gone; TL_ERR_LOCKED when a live worker already has that
+ * name (the message names its host and pid). beat renews it with the worker's row count
+ * and rate (TL_ERR_LOCKED when the name was taken over); leave marks it "stopped" or
+ * "failed".
+ */
+int tl_store_worker_join(tl_store *s, const char *task_id, const char *name, double lease_secs,
+			 tl_error *err) TL_MUST_CHECK;
+int tl_store_worker_beat(tl_store *s, const char *task_id, const char *name, int64_t rows_copied, double rate,
+			 tl_error *err) TL_MUST_CHECK;
+int tl_store_worker_leave(tl_store *s, const char *task_id, const char *name, const char *state,
+			  tl_error *err) TL_MUST_CHECK;
+
+/* One worker as status shows it (strings lent for the callback). */
+typedef struct tl_store_worker {
+	const char *task_id, *name, *host, *state;
+	long pid;
+	double started_at, heartbeat_at; /* seconds since the epoch */
+	double heartbeat_age;            /* seconds, by the store's clock */
+	int alive;                       /* running and heartbeat within its lease */
+	int64_t rows_copied;
+	double rate;                     /* < 0 unknown */
+	int64_t leases;                  /* items it holds claimed now */
+} tl_store_worker;
+typedef int (*tl_store_worker_fn)(void *ctx, const tl_store_worker *w, tl_error *err);
+/* Workers ordered by task and name; task_id NULL = all tasks. */
+int tl_store_foreach_worker(tl_store *s, const char *task_id, tl_store_worker_fn fn, void *ctx,
+			    tl_error *err) TL_MUST_CHECK;
+
+/* One work item (strings lent for the callback). */
+typedef struct tl_store_item_state {
+	const char *task_id, *kind, *key, *schema, *tb, *state, *owner, *prev_owner, *progress, *result;
+	int64_t token, attempts, rows_copied; /* rows_copied -1 unknown */
+	double seconds_left; /* of a claimed item's lease (negative: expired); 0 otherwise */
+} tl_store_item_state;
+typedef int (*tl_store_item_fn)(void *ctx, const tl_store_item_state *it, tl_error *err);
+/* Items of a task (kind NULL = every kind) in claim order. */
+int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl_store_item_fn fn, void *ctx,
+			  tl_error *err) TL_MUST_CHECK;
 
 #endif

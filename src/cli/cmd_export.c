@@ -175,7 +175,7 @@ static int run_export(int argc, char **argv)
 	    ensure_dir(dir, &err))
 		goto fail;
 	if (!has_task(ids, task_id)) {
-		fprintf(stderr, "tideline: warning: task '%s' has no records in store '%s'", task_id, store_path);
+		fprintf(stderr, "tideline: warning: task '%s' has no records in store '%s'", task_id, tl_store_path(store));
 		for (i = 0; ids[i]; i++)
 			fprintf(stderr, "%s'%s'", i ? ", " : " (its tasks: ", ids[i]);
 		fprintf(stderr, "%s\n", i ? ")" : "");
@@ -186,7 +186,7 @@ static int run_export(int argc, char **argv)
 	sync_dir(dir);
 	printf("exported task '%s' of store '%s': %zu position%s to %s/position.log, %zu finished table%s to "
 	       "%s/finished.log\n",
-	       task_id, store_path, npos, npos == 1 ? "" : "s", dir, nfin, nfin == 1 ? "" : "s", dir);
+	       task_id, tl_store_path(store), npos, npos == 1 ? "" : "s", dir, nfin, nfin == 1 ? "" : "s", dir);
 	status = 0;
 	goto cleanup;
 fail:

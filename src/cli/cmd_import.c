@@ -290,7 +290,7 @@ static int run_import(int argc, char **argv)
 	printf("imported %zu record%s from %zu file%s (%zu lines) into task '%s' of store '%s': "
 	       "%zu tables, %zu current and %zu checkpoint positions, %zu finished",
 	       ctx.nrecs, ctx.nrecs == 1 ? "" : "s", ctx.nfiles, ctx.nfiles == 1 ? "" : "s", ctx.nlines, task_id,
-	       store_path, tl_resume_count(set), stats.current, stats.checkpoint, stats.finished);
+	       tl_store_path(store), tl_resume_count(set), stats.current, stats.checkpoint, stats.finished);
 	if (tl_resume_kept_count(set))
 		printf("; %zu non-snapshot record%s (CDC …) kept for export", tl_resume_kept_count(set),
 		       tl_resume_kept_count(set) == 1 ? "" : "s");

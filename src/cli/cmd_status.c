@@ -1,7 +1,9 @@
 /*
  * cmd_status.c - `tideline status [--store PATH | TASK.ini] [--task-id ID] [--json]`:
  * per table state, rows copied, last key, estimated total, percent, rate (rows/s over
- * the last minute), ETA and last update, then a total line per task.
+ * the last minute), ETA and last update, then a total line per task and, for a task run
+ * by a fleet of workers (#17), each worker: host, pid, state, leases held, rows, rate and
+ * last heartbeat.
  *
  * The store is opened read-only and read in one snapshot (WAL), so status works while
  * a run writes. With TASK.ini the store and task id come from the task file; with
@@ -87,9 +89,10 @@ static int collect(void *vctx, const tl_store_progress *p, tl_error *err)
 	x->rows = p->rows_copied;
 	x->est = p->est_rows;
 	x->percent = p->percent;
-	x->rate = is_finished(x) ? -1.0 : p->rate;
+	/* a rate and an ETA only while a run copies the table (not failed, stopped, interrupted) */
+	x->rate = x->state && strcmp(x->state, "running") == 0 ? p->rate : -1.0;
 	x->eta = -1.0;
-	if (!is_finished(x) && x->rate > 0 && x->est >= 0 && x->rows >= 0)
+	if (x->rate > 0 && x->est >= 0 && x->rows >= 0)
 		x->eta = x->est > x->rows ? (double)(x->est - x->rows) / x->rate : 0.0;
 	return 0;
 }
@@ -336,7 +339,37 @@ static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to
 	       add_num(tot, "eta_seconds", t.eta >= 0 ? ceil(t.eta) : -1);
 }
 
-static int print_json(const char *store_path, const struct srows *r, tl_error *err)
+/* The fleet's workers of a task (#17), when it has any: text lines, or a JSON array. */
+struct wprint {
+	int n;
+	cJSON *arr; /* JSON mode */
+};
+
+static int print_worker(void *vctx, const tl_store_worker *w, tl_error *err)
+{
+	struct wprint *c = vctx;
+	char rate[64];
+
+	(void)err;
+	if (c->arr) {
+		cJSON *o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(c->arr, o) || !add_str(o, "name", w->name) || !add_str(o, "host", w->host) ||
+		    !add_num(o, "pid", (double)w->pid) || !add_str(o, "state", w->alive ? w->state : "gone") ||
+		    !add_num(o, "leases", (double)w->leases) || !add_num(o, "rows_copied", (double)w->rows_copied) ||
+		    !add_num(o, "rate", w->rate) || !add_num(o, "heartbeat_age_seconds", w->heartbeat_age))
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory writing the status document");
+		return 0;
+	}
+	if (c->n++ == 0)
+		printf("workers:\n%-16s %-20s %8s %-8s %6s %12s %10s  %s\n", "NAME", "HOST", "PID", "STATE", "LEASES",
+		       "ROWS", "RATE", "LAST HEARTBEAT");
+	fmt_rate(w->rate, rate, sizeof(rate));
+	printf("%-16s %-20s %8ld %-8s %6lld %12lld %10s  %.0f s ago\n", w->name, w->host, w->pid,
+	       w->alive ? w->state : "gone", (long long)w->leases, (long long)w->rows_copied, rate, w->heartbeat_age);
+	return 0;
+}
+
+static int print_json(tl_store *store, const char *store_path, const struct srows *r, tl_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *tasks;
 	char now[32], *text = NULL;
@@ -352,6 +385,14 @@ static int print_json(const char *store_path, const struct srows *r, tl_error *e
 			;
 		if (!json_task(tasks, r, from, to))
 			goto nomem;
+		{
+			struct wprint wp = {0, cJSON_AddArrayToObject(cJSON_GetArrayItem(tasks, cJSON_GetArraySize(tasks) - 1),
+								     "workers")};
+			if (!wp.arr)
+				goto nomem;
+			if ((rc = tl_store_foreach_worker(store, r->v[from].task_id, print_worker, &wp, err)))
+				goto cleanup;
+		}
 		from = to;
 	}
 	text = cJSON_PrintUnformatted(root);
@@ -429,8 +470,9 @@ static int run_status(int argc, char **argv)
 	if (tl_store_open(&store, store_path, TL_STORE_READONLY, &err) ||
 	    tl_store_foreach_progress(store, task_id, now_unix(), collect, &rows, &err))
 		goto fail;
+	store_path = tl_store_path(store); /* a store URL without its password */
 	if (as_json) {
-		if (print_json(store_path, &rows, &err))
+		if (print_json(store, store_path, &rows, &err))
 			goto fail;
 	} else if (rows.n == 0) {
 		if (task_id)
@@ -441,9 +483,13 @@ static int run_status(int argc, char **argv)
 		for (from = 0; from < rows.n; from = to) {
 			for (to = from + 1; to < rows.n && strcmp(rows.v[to].task_id, rows.v[from].task_id) == 0; to++)
 				;
+			struct wprint wp = {0, NULL};
+
 			if (from)
 				printf("\n");
 			print_task(store_path, &rows, from, to);
+			if (tl_store_foreach_worker(store, rows.v[from].task_id, print_worker, &wp, &err))
+				goto fail;
 		}
 	}
 	if (fflush(stdout) != 0) {

@@ -7,12 +7,12 @@
 #ifndef TL_STORE_SCHEMA_STEPS_H
 #define TL_STORE_SCHEMA_STEPS_H
 
-struct tl_schema_step {
+struct tl_store_step {
 	const char *name; /* file name, e.g. "0001_init.sql" */
 	const char *sql;  /* the whole file */
 };
 
-extern const struct tl_schema_step tl_schema_steps[]; /* terminated by {NULL, NULL} */
+extern const struct tl_store_step tl_schema_steps[]; /* terminated by {NULL, NULL} */
 extern const int tl_schema_nsteps;
 
 #endif

@@ -73,38 +73,43 @@ static int derive(struct rowbufs *b, const tl_position *p, int want_json, tl_err
 /* Reserves n seq values of a task: they are *first + 1 .. *first + n. */
 static int take_seq(tl_store *s, const char *task_id, int64_t n, int64_t *first, tl_error *err)
 {
-	sqlite3_stmt *st;
+	tl_sdb_stmt *st;
 	int rc;
 
 	if ((rc = tl_store__stmt(s, ST_SEQ_TAKE, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
 	    (rc = tl_store__bind_i64(s, st, 2, n, 0, err)))
 		return rc;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		rc = tl_store__fail(s, "reserving record numbers", err);
-	else
-		*first = sqlite3_column_int64(st, 0) - n;
-	if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
-		rc = tl_store__fail(s, "reserving record numbers", err);
-	(void)sqlite3_reset(st);
+	rc = tl_store__step(s, st, "reserving record numbers", err);
+	if (rc == 1) {
+		*first = tl_store__col_i64(s, st, 0) - n;
+		rc = tl_store__done(s, st, "reserving record numbers", NULL, err);
+	} else if (rc == 0) {
+		rc = tl_error_set(err, TL_ERR_STORE, "store '%s': reserving record numbers: no row returned", s->display);
+	}
+	s->ops->reset(st);
 	return rc;
 }
 
 /* Runs a bound write statement to completion. */
-static int step_done(tl_store *s, sqlite3_stmt *st, const char *what, tl_error *err)
+static int step_done(tl_store *s, tl_sdb_stmt *st, const char *what, tl_error *err)
 {
-	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : tl_store__fail(s, what, err);
-
-	(void)sqlite3_reset(st);
-	return rc;
+	return tl_store__done(s, st, what, NULL, err);
 }
 
-/* One upsert into position. json NULL: b->json (derived). */
+/*
+ * One position row. json NULL: b->json (derived). With a seq (an import reserved them) the
+ * row is upserted. seq < 0 (a run's record): the row of a table that has one is updated in
+ * place, one statement; only a new row takes the next seq of the task and is upserted, so
+ * a row another writer inserted meanwhile is updated all the same.
+ */
 static int write_position(tl_store *s, struct rowbufs *b, const char *task_id, const tl_position *p,
 			  int is_current, const char *json, size_t json_len, const char *ts, const char *source,
 			  long line, int64_t rows_copied, int64_t seq, tl_error *err)
 {
-	sqlite3_stmt *st;
-	int rc;
+	enum tl_store_stmt ids[2] = {ST_POS_UPDATE, ST_POS_UPSERT};
+	tl_sdb_stmt *st;
+	int64_t changed = 0;
+	int rc, k;
 
 	if ((rc = derive(b, p, json == NULL, err)))
 		return rc;
@@ -112,23 +117,35 @@ static int write_position(tl_store *s, struct rowbufs *b, const char *task_id, c
 		json = b->json.data;
 		json_len = b->json.len;
 	}
-	if ((rc = tl_store__stmt(s, ST_POS_UPSERT, &st, err)))
-		return rc;
-	if ((rc = tl_store__bind_text(s, st, 1, task_id, err)) || (rc = tl_store__bind_text(s, st, 2, p->db_type, err)) ||
-	    (rc = tl_store__bind_text(s, st, 3, p->schema, err)) || (rc = tl_store__bind_text(s, st, 4, p->tb, err)) ||
-	    (rc = tl_store__bind_text(s, st, 5, is_current ? "current" : "checkpoint", err)) ||
-	    (rc = tl_store__bind_text(s, st, 6, form_name(p->form), err)) ||
-	    (rc = tl_store__bind_text(s, st, 7, b->order_key.len ? b->order_key.data : NULL, err)) ||
-	    (rc = tl_store__bind_text(s, st, 8, b->cols.data, err)) ||
-	    (rc = tl_store__bind_text(s, st, 9, b->vals.data, err)))
-		return rc;
-	if (sqlite3_bind_text(st, 10, json, (int)json_len, SQLITE_STATIC) != SQLITE_OK)
-		return tl_store__fail(s, "binding a parameter", err);
-	if ((rc = tl_store__bind_text(s, st, 11, source, err)) || (rc = tl_store__bind_i64(s, st, 12, line, 0, err)) ||
-	    (rc = tl_store__bind_i64(s, st, 13, rows_copied, 1, err)) ||
-	    (rc = tl_store__bind_text(s, st, 14, ts, err)) || (rc = tl_store__bind_i64(s, st, 15, seq, 0, err)))
-		return rc;
-	return step_done(s, st, "writing a position", err);
+	for (k = seq < 0 ? 0 : 1; k < 2; k++) {
+		if (k == 1 && seq < 0) {
+			if ((rc = take_seq(s, task_id, 1, &seq, err)))
+				return rc;
+			seq++;
+		}
+		if ((rc = tl_store__stmt(s, ids[k], &st, err)))
+			return rc;
+		if ((rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+		    (rc = tl_store__bind_text(s, st, 2, p->db_type, err)) ||
+		    (rc = tl_store__bind_text(s, st, 3, p->schema, err)) || (rc = tl_store__bind_text(s, st, 4, p->tb, err)) ||
+		    (rc = tl_store__bind_text(s, st, 5, is_current ? "current" : "checkpoint", err)) ||
+		    (rc = tl_store__bind_text(s, st, 6, form_name(p->form), err)) ||
+		    (rc = tl_store__bind_text(s, st, 7, b->order_key.len ? b->order_key.data : NULL, err)) ||
+		    (rc = tl_store__bind_text(s, st, 8, b->cols.data, err)) ||
+		    (rc = tl_store__bind_text(s, st, 9, b->vals.data, err)) ||
+		    (rc = tl_store__bind_textn(s, st, 10, json, json_len, err)) ||
+		    (rc = tl_store__bind_text(s, st, 11, source, err)) || (rc = tl_store__bind_i64(s, st, 12, line, 0, err)) ||
+		    (rc = tl_store__bind_i64(s, st, 13, rows_copied, 1, err)) ||
+		    (rc = tl_store__bind_text(s, st, 14, ts, err)))
+			return rc;
+		if (k == 1 && (rc = tl_store__bind_i64(s, st, 15, seq, 0, err)))
+			return rc;
+		if ((rc = tl_store__done(s, st, "writing a position", &changed, err)))
+			return rc;
+		if (changed > 0)
+			break;
+	}
+	return 0;
 }
 
 /* One upsert into finished. */
@@ -136,16 +153,15 @@ static int write_finished(tl_store *s, const char *task_id, const tl_position *p
 			  size_t json_len, const char *ts, const char *source, long line, int64_t rows_copied,
 			  int64_t seq, tl_error *err)
 {
-	sqlite3_stmt *st;
+	tl_sdb_stmt *st;
 	int rc;
 
 	if ((rc = tl_store__stmt(s, ST_FIN_UPSERT, &st, err)))
 		return rc;
 	if ((rc = tl_store__bind_text(s, st, 1, task_id, err)) || (rc = tl_store__bind_text(s, st, 2, p->db_type, err)) ||
-	    (rc = tl_store__bind_text(s, st, 3, p->schema, err)) || (rc = tl_store__bind_text(s, st, 4, p->tb, err)))
+	    (rc = tl_store__bind_text(s, st, 3, p->schema, err)) || (rc = tl_store__bind_text(s, st, 4, p->tb, err)) ||
+	    (rc = tl_store__bind_textn(s, st, 5, json, json_len, err)))
 		return rc;
-	if (sqlite3_bind_text(st, 5, json, (int)json_len, SQLITE_STATIC) != SQLITE_OK)
-		return tl_store__fail(s, "binding a parameter", err);
 	if ((rc = tl_store__bind_text(s, st, 6, ts, err)) || (rc = tl_store__bind_text(s, st, 7, source, err)) ||
 	    (rc = tl_store__bind_i64(s, st, 8, line, 0, err)) || (rc = tl_store__bind_i64(s, st, 9, rows_copied, 1, err)) ||
 	    (rc = tl_store__bind_i64(s, st, 10, seq, 0, err)))
@@ -157,23 +173,49 @@ static int write_finished(tl_store *s, const char *task_id, const tl_position *p
 static int rate_sample(tl_store *s, const char *task_id, const char *schema, const char *tb, int64_t rows,
 		       tl_error *err)
 {
-	sqlite3_stmt *st;
+	tl_sdb_stmt *st;
 	double now = tl_store__now_unix();
 	int rc;
 
 	if ((rc = tl_store__stmt(s, ST_RATE_INSERT, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
-	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)))
-		return rc;
-	if (sqlite3_bind_double(st, 4, now) != SQLITE_OK)
-		return tl_store__fail(s, "binding a parameter", err);
-	if ((rc = tl_store__bind_i64(s, st, 5, rows, 0, err)) || (rc = step_done(s, st, "writing a rate sample", err)))
+	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
+	    (rc = tl_store__bind_double(s, st, 4, now, err)) || (rc = tl_store__bind_i64(s, st, 5, rows, 0, err)) ||
+	    (rc = step_done(s, st, "writing a rate sample", err)))
 		return rc;
 	if ((rc = tl_store__stmt(s, ST_RATE_PRUNE, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
-	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)))
+	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
+	    (rc = tl_store__bind_double(s, st, 4, now - 600.0, err)))
 		return rc;
-	if (sqlite3_bind_double(st, 4, now - 600.0) != SQLITE_OK)
-		return tl_store__fail(s, "binding a parameter", err);
 	return step_done(s, st, "pruning rate samples", err);
+}
+
+/*
+ * The table's statistics follow every checkpoint (status, plan's rows left, resume
+ * counts): a rate sample, old samples pruned, task_table's row count. On PostgreSQL in
+ * one statement (data-modifying CTEs), one round trip instead of three: a checkpoint
+ * per batch pays a round trip per statement.
+ */
+static int position_stats(tl_store *s, const char *task_id, const char *schema, const char *tb, int64_t rows,
+			  const char *ts, tl_error *err)
+{
+	tl_sdb_stmt *st;
+	int rc;
+
+	if (TL_STORE_IS_PG(s)) {
+		if ((rc = tl_store__stmt(s, ST_POS_STATS, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+		    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
+		    (rc = tl_store__bind_double(s, st, 4, tl_store__now_unix(), err)) ||
+		    (rc = tl_store__bind_i64(s, st, 5, rows, 0, err)) || (rc = tl_store__bind_text(s, st, 6, ts, err)))
+			return rc;
+		return step_done(s, st, "updating table statistics", err);
+	}
+	if ((rc = rate_sample(s, task_id, schema, tb, rows, err)))
+		return rc;
+	if ((rc = tl_store__stmt(s, ST_TABLE_ROWS, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
+	    (rc = tl_store__bind_i64(s, st, 4, rows, 0, err)) || (rc = tl_store__bind_text(s, st, 5, ts, err)))
+		return rc;
+	return step_done(s, st, "updating table statistics", err);
 }
 
 int tl_store__rate_sample(tl_store *s, const char *task_id, const char *schema, const char *tb, int64_t rows,
@@ -187,7 +229,6 @@ int tl_store_put_position(tl_store *s, const char *task_id, const tl_position *p
 {
 	struct rowbufs b = {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT};
 	char now[32];
-	int64_t seq = 0;
 	int rc, owned = 0;
 
 	if (p->type != TL_POS_RDB_SNAPSHOT)
@@ -201,20 +242,12 @@ int tl_store_put_position(tl_store *s, const char *task_id, const tl_position *p
 	}
 	if ((rc = tl_store__tx_enter(s, &owned, err)))
 		return rc;
-	if ((rc = take_seq(s, task_id, 1, &seq, err)))
-		goto cleanup;
-	if ((rc = write_position(s, &b, task_id, p, is_current, NULL, 0, ts, source, line, rows_copied, seq + 1, err)))
+	if ((rc = write_position(s, &b, task_id, p, is_current, NULL, 0, ts, source, line, rows_copied, -1, err)))
 		goto cleanup;
 	if (rows_copied >= 0)
-		rc = rate_sample(s, task_id, p->schema, p->tb, rows_copied, err);
-	if (!rc && rows_copied >= 0) {
-		/* the table's statistics follow every checkpoint (status, plan's rows left, resume counts) */
-		sqlite3_stmt *st;
-		if (!(rc = tl_store__stmt(s, ST_TABLE_ROWS, &st, err)) && !(rc = tl_store__bind_text(s, st, 1, task_id, err)) &&
-		    !(rc = tl_store__bind_text(s, st, 2, p->schema, err)) && !(rc = tl_store__bind_text(s, st, 3, p->tb, err)) &&
-		    !(rc = tl_store__bind_i64(s, st, 4, rows_copied, 0, err)) && !(rc = tl_store__bind_text(s, st, 5, ts, err)))
-			rc = step_done(s, st, "updating table statistics", err);
-	}
+		rc = position_stats(s, task_id, p->schema, p->tb, rows_copied, ts, err);
+	if (!rc)
+		rc = tl_store__lock_beat(s, err);
 cleanup:
 	rowbufs_release(&b);
 	return tl_store__tx_leave(s, owned, rc, err);
@@ -251,6 +284,8 @@ int tl_store_put_finished(tl_store *s, const char *task_id, const tl_position *p
 		goto cleanup;
 	if ((rc = take_seq(s, task_id, 1, &seq, err)) == 0)
 		rc = write_finished(s, task_id, p, json.data, json.len, ts, source, line, rows_copied, seq + 1, err);
+	if (!rc)
+		rc = tl_store__lock_beat(s, err);
 	rc = tl_store__tx_leave(s, owned, rc, err);
 cleanup:
 	tl_buf_release(&json);
@@ -288,8 +323,19 @@ static int by_name(const void *a, const void *b)
 static int import_kept(tl_store *s, const char *task_id, const tl_resume_set *set, tl_store_origin_fn origin,
 		       void *ctx, const char *now, tl_error *err)
 {
+	static const char sql[] =
+		"INSERT INTO other_record (task_id, kind, json, type, source, line, updated_at, seq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (task_id, kind, json) DO UPDATE SET"
+		" type = excluded.type, source = excluded.source, line = excluded.line,"
+		" updated_at = excluded.updated_at, seq = excluded.seq";
+	/* PostgreSQL keys the exact JSON through md5 (schema/pg/0002_other_records.sql) */
+	static const char pg_sql[] =
+		"INSERT INTO other_record (task_id, kind, json, type, source, line, updated_at, seq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (task_id, kind, md5(json)) DO UPDATE SET"
+		" type = excluded.type, source = excluded.source, line = excluded.line,"
+		" updated_at = excluded.updated_at, seq = excluded.seq";
 	size_t i, n = tl_resume_kept_count(set);
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	int64_t seq = 0;
 	int rc = 0;
 
@@ -297,13 +343,8 @@ static int import_kept(tl_store *s, const char *task_id, const tl_resume_set *se
 		return 0;
 	if ((rc = take_seq(s, task_id, (int64_t)n, &seq, err)))
 		return rc;
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO other_record (task_id, kind, json, type, source, line, updated_at, seq)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (task_id, kind, json) DO UPDATE SET"
-			       " type = excluded.type, source = excluded.source, line = excluded.line,"
-			       " updated_at = excluded.updated_at, seq = excluded.seq",
-			       -1, &st, NULL) != SQLITE_OK)
-		return tl_store__fail(s, "keeping non-snapshot records", err);
+	if ((rc = tl_store__prepare(s, sql, pg_sql, &st, err)))
+		return rc;
 	for (i = 0; i < n && rc == 0; i++) {
 		const tl_resume_other *o = tl_resume_kept_at(set, i);
 		const char *ts = NULL, *json = NULL;
@@ -315,18 +356,19 @@ static int import_kept(tl_store *s, const char *task_id, const tl_resume_set *se
 			json = o->pos->raw_json;
 			json_len = strlen(json);
 		}
-		sqlite3_reset(st);
-		if (sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_bind_text(st, 2, o->is_current ? "current" : "checkpoint", -1, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_text(st, 3, json, (int)json_len, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_bind_text(st, 4, o->pos->type_name, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_bind_text(st, 5, o->from.source, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 6, o->from.line) != SQLITE_OK ||
-		    sqlite3_bind_text(st, 7, ts ? ts : now, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 8, seq + 1 + (int64_t)i) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE)
-			rc = tl_store__fail(s, "keeping a non-snapshot record", err);
+		s->ops->reset(st);
+		if ((rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+		    (rc = tl_store__bind_text(s, st, 2, o->is_current ? "current" : "checkpoint", err)) ||
+		    (rc = tl_store__bind_textn(s, st, 3, json, json_len, err)) ||
+		    (rc = tl_store__bind_text(s, st, 4, o->pos->type_name, err)) ||
+		    (rc = tl_store__bind_text(s, st, 5, o->from.source, err)) ||
+		    (rc = tl_store__bind_i64(s, st, 6, o->from.line, 0, err)) ||
+		    (rc = tl_store__bind_text(s, st, 7, ts ? ts : now, err)) ||
+		    (rc = tl_store__bind_i64(s, st, 8, seq + 1 + (int64_t)i, 0, err)))
+			break;
+		rc = step_done(s, st, "keeping a non-snapshot record", err);
 	}
-	sqlite3_finalize(st);
+	tl_store__finalize(s, st);
 	return rc;
 }
 
@@ -430,29 +472,31 @@ void tl_store_hit_clear(tl_store_hit *r)
 }
 
 /* Decodes the row's JSON and the columns shared by positions and finished records. */
-static int fill_hit(tl_store *s, sqlite3_stmt *st, int json_col, int src_col, int line_col, int ts_col, int rows_col,
+static int fill_hit(tl_store *s, tl_sdb_stmt *st, int json_col, int src_col, int line_col, int ts_col, int rows_col,
 		    const char *schema, const char *tb, tl_store_hit *out, tl_error *err)
 {
-	const char *json = (const char *)sqlite3_column_text(st, json_col);
+	size_t len = 0;
+	const char *json = tl_store__col_text(s, st, json_col, &len);
 	int rc;
 
 	if (!json)
-		return tl_error_set(err, TL_ERR_STORE, "store '%s': record of '%s'.'%s' has no JSON", s->path, schema, tb);
-	rc = tl_pos_parse_json(&out->pos, json, (size_t)sqlite3_column_bytes(st, json_col), err);
+		return tl_error_set(err, TL_ERR_STORE, "store '%s': record of '%s'.'%s' has no JSON", s->display, schema,
+				    tb);
+	rc = tl_pos_parse_json(&out->pos, json, len, err);
 	if (rc)
-		return tl_error_prefix(err, "store '%s': record of '%s'.'%s'", s->path, schema, tb);
-	if ((rc = tl_store__col_dup(st, src_col, &out->source, err)) ||
-	    (rc = tl_store__col_dup(st, ts_col, &out->updated_at, err)))
+		return tl_error_prefix(err, "store '%s': record of '%s'.'%s'", s->display, schema, tb);
+	if ((rc = tl_store__col_dup(s, st, src_col, &out->source, err)) ||
+	    (rc = tl_store__col_dup(s, st, ts_col, &out->updated_at, err)))
 		return rc;
-	out->line = (long)sqlite3_column_int64(st, line_col);
-	out->rows_copied = sqlite3_column_type(st, rows_col) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, rows_col);
+	out->line = (long)tl_store__col_i64(s, st, line_col);
+	out->rows_copied = tl_store__col_i64n(s, st, rows_col);
 	return 0;
 }
 
 int tl_store_lookup(tl_store *s, const char *task_id, const char *schema, const char *tb, int checkpoint_only,
 		    tl_store_hit *out, tl_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	int rc, step;
 
 	memset(out, 0, sizeof(*out));
@@ -462,19 +506,19 @@ int tl_store_lookup(tl_store *s, const char *task_id, const char *schema, const 
 	if ((rc = tl_store__stmt(s, ST_LOOKUP_FIN, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
 	    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)))
 		goto cleanup;
-	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		(void)sqlite3_reset(st);
+	step = tl_store__step(s, st, "looking up a table", err);
+	if (step == 0) {
+		s->ops->reset(st);
 		if ((rc = tl_store__stmt(s, ST_LOOKUP_POS, &st, err)) ||
 		    (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
 		    (rc = tl_store__bind_text(s, st, 2, schema, err)) || (rc = tl_store__bind_text(s, st, 3, tb, err)) ||
 		    (rc = tl_store__bind_i64(s, st, 4, checkpoint_only ? 1 : 0, 0, err)))
 			goto cleanup;
-		step = sqlite3_step(st);
+		step = tl_store__step(s, st, "looking up a table", err);
 	}
-	if (step == SQLITE_ROW) {
+	if (step == 1) {
 		/* kind, json, source, line, ts, rows_copied */
-		const char *kind = (const char *)sqlite3_column_text(st, 0);
+		const char *kind = tl_store__col_text(s, st, 0, NULL);
 
 		rc = fill_hit(s, st, 1, 2, 3, 4, 5, schema, tb, out, err);
 		if (rc == 0 && kind && strcmp(kind, "finished") == 0) {
@@ -483,12 +527,12 @@ int tl_store_lookup(tl_store *s, const char *task_id, const char *schema, const 
 			out->state = TL_RESUME_POSITION;
 			out->is_current = kind && strcmp(kind, "current") == 0;
 		}
-	} else if (step != SQLITE_DONE) {
-		rc = tl_store__fail(s, "looking up a table", err);
+	} else if (step < 0) {
+		rc = step;
 	}
 cleanup:
 	if (st)
-		(void)sqlite3_reset(st); /* ends the implicit read transaction */
+		s->ops->reset(st); /* ends the implicit read transaction */
 	if (rc)
 		tl_store_hit_clear(out);
 	return rc;
@@ -497,33 +541,28 @@ cleanup:
 /* Iterates a query whose columns are those of tl_store_row (kind may be a literal). */
 static int foreach_rows(tl_store *s, const char *sql, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	tl_store_row row;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = tl_store__fail(s, "listing records", err);
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
 		goto cleanup;
-	}
-	if ((rc = tl_store__bind_text(s, st, 1, task_id, err)))
-		goto cleanup;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		row.task_id = (const char *)sqlite3_column_text(st, 0);
-		row.schema = (const char *)sqlite3_column_text(st, 1);
-		row.tb = (const char *)sqlite3_column_text(st, 2);
-		row.kind = (const char *)sqlite3_column_text(st, 3);
-		row.json = (const char *)sqlite3_column_text(st, 4);
-		row.updated_at = (const char *)sqlite3_column_text(st, 5);
-		row.source = (const char *)sqlite3_column_text(st, 6);
-		row.line = (long)sqlite3_column_int64(st, 7);
-		row.rows_copied = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8);
+	while ((step = tl_store__step(s, st, "listing records", err)) == 1) {
+		row.task_id = tl_store__col_text(s, st, 0, NULL);
+		row.schema = tl_store__col_text(s, st, 1, NULL);
+		row.tb = tl_store__col_text(s, st, 2, NULL);
+		row.kind = tl_store__col_text(s, st, 3, NULL);
+		row.json = tl_store__col_text(s, st, 4, NULL);
+		row.updated_at = tl_store__col_text(s, st, 5, NULL);
+		row.source = tl_store__col_text(s, st, 6, NULL);
+		row.line = (long)tl_store__col_i64(s, st, 7);
+		row.rows_copied = tl_store__col_i64n(s, st, 8);
 		if ((rc = fn(ctx, &row, err)))
 			goto cleanup;
 	}
-	if (step != SQLITE_DONE)
-		rc = tl_store__fail(s, "listing records", err);
+	rc = step;
 cleanup:
-	sqlite3_finalize(st);
+	tl_store__finalize(s, st);
 	return rc;
 }
 
@@ -531,7 +570,7 @@ int tl_store_foreach_position(tl_store *s, const char *task_id, tl_store_row_fn 
 {
 	return foreach_rows(s,
 			    "SELECT task_id, schema, tb, kind, json, updated_at, source, line, rows_copied"
-			    " FROM position WHERE ?1 IS NULL OR task_id = ?1 ORDER BY task_id, seq, kind",
+			    " FROM position WHERE CAST(?1 AS TEXT) IS NULL OR task_id = ?1 ORDER BY task_id, seq, kind",
 			    task_id, fn, ctx, err);
 }
 
@@ -539,7 +578,7 @@ int tl_store_foreach_other(tl_store *s, const char *task_id, tl_store_row_fn fn,
 {
 	return foreach_rows(s,
 			    "SELECT task_id, '', '', kind, json, updated_at, source, line, -1"
-			    " FROM other_record WHERE ?1 IS NULL OR task_id = ?1 ORDER BY task_id, seq",
+			    " FROM other_record WHERE CAST(?1 AS TEXT) IS NULL OR task_id = ?1 ORDER BY task_id, seq",
 			    task_id, fn, ctx, err);
 }
 
@@ -547,7 +586,7 @@ int tl_store_foreach_finished(tl_store *s, const char *task_id, tl_store_row_fn 
 {
 	return foreach_rows(s,
 			    "SELECT task_id, schema, tb, 'finished', json, finished_at, source, line, rows_copied"
-			    " FROM finished WHERE ?1 IS NULL OR task_id = ?1 ORDER BY task_id, seq",
+			    " FROM finished WHERE CAST(?1 AS TEXT) IS NULL OR task_id = ?1 ORDER BY task_id, seq",
 			    task_id, fn, ctx, err);
 }
 
@@ -557,23 +596,21 @@ int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err)
 		"DELETE FROM position WHERE task_id = ?1",    "DELETE FROM finished WHERE task_id = ?1",
 		"DELETE FROM task_table WHERE task_id = ?1",  "DELETE FROM rate_sample WHERE task_id = ?1",
 		"DELETE FROM import_source WHERE task_id = ?1", "DELETE FROM task_seq WHERE task_id = ?1",
-		"DELETE FROM other_record WHERE task_id = ?1",
+		"DELETE FROM other_record WHERE task_id = ?1", "DELETE FROM work_item WHERE task_id = ?1",
+		"DELETE FROM worker WHERE task_id = ?1",
 	};
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	size_t i;
 	int rc, owned = 0;
 
 	if ((rc = tl_store__tx_enter(s, &owned, err)))
 		return rc;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == 0; i++) {
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
-			rc = tl_store__fail(s, "forgetting a task", err);
+		if ((rc = tl_store__prepare(s, sql[i], NULL, &st, err)))
 			break;
-		}
-		rc = tl_store__bind_text(s, st, 1, task_id, err);
-		if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
-			rc = tl_store__fail(s, "forgetting a task", err);
-		sqlite3_finalize(st);
+		if (!(rc = tl_store__bind_text(s, st, 1, task_id, err)))
+			rc = step_done(s, st, "forgetting a task", err);
+		tl_store__finalize(s, st);
 		st = NULL;
 	}
 	return tl_store__tx_leave(s, owned, rc, err);

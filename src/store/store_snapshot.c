@@ -1,12 +1,14 @@
 /*
- * store_snapshot.c - a task's records and table statistics read in three queries, for
+ * store_snapshot.c - a task's records and table statistics read in three queries (one
+ * consistent read: SQLite's WAL snapshot, PostgreSQL's repeatable read), for
  * callers that ask about many tables at once (plan over 100,000 tables): one statement
  * per table costs ~5 µs, a sequential read of the same rows well under 1 µs.
  *
  * Works like this: finished, position and task_table rows of the task are read in one
  * read transaction, each query in primary-key order (schema, tb [, kind]), and merged
  * into one array of entries sorted by (schema, tb) byte order (SQLite's BINARY collation
- * is memcmp, the same order as strcmp); lookups bsearch it. Strings live in a bump arena
+ * and the "C" collation of the PostgreSQL store's key columns are memcmp, the same order
+ * as strcmp; rows out of that order are sorted again); lookups bsearch it. Strings live in a bump arena
  * freed with the snapshot. JSON is decoded only when a lookup returns the record.
  * Lookups answer exactly what tl_store_lookup / tl_store_get_table answered when the
  * snapshot was taken; the snapshot never sees later writes.
@@ -75,18 +77,18 @@ static const char *arena_put(tl_store_snapshot *sn, const char *s, size_t n)
 }
 
 /* Column text into the arena: *out NULL for SQL NULL. Returns 0 or TL_ERR_NOMEM. */
-static int col_put(tl_store_snapshot *sn, sqlite3_stmt *st, int col, const char **out, size_t *len, tl_error *err)
+static int col_put(tl_store_snapshot *sn, tl_store *s, tl_sdb_stmt *st, int col, const char **out, size_t *len,
+		   tl_error *err)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	size_t n;
+	size_t n = 0;
+	const char *t = tl_store__col_text(s, st, col, &n);
 
 	*out = NULL;
 	if (len)
 		*len = 0;
 	if (!t)
 		return 0;
-	n = (size_t)sqlite3_column_bytes(st, col);
-	if (!(*out = arena_put(sn, (const char *)t, n)))
+	if (!(*out = arena_put(sn, t, n)))
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading the store");
 	if (len)
 		*len = n;
@@ -131,8 +133,8 @@ struct snap_rows {
 	size_t n, cap;
 };
 
-static int row_add(tl_store_snapshot *sn, struct snap_rows *rows, sqlite3_stmt *st, struct snap_row **out,
-		   tl_error *err)
+static int row_add(tl_store_snapshot *sn, tl_store *s, struct snap_rows *rows, tl_sdb_stmt *st,
+		   struct snap_row **out, tl_error *err)
 {
 	struct snap_row *r;
 
@@ -146,7 +148,7 @@ static int row_add(tl_store_snapshot *sn, struct snap_rows *rows, sqlite3_stmt *
 	}
 	r = &rows->r[rows->n];
 	memset(r, 0, sizeof(*r));
-	if (col_put(sn, st, 0, &r->schema, NULL, err) || col_put(sn, st, 1, &r->tb, NULL, err))
+	if (col_put(sn, s, st, 0, &r->schema, NULL, err) || col_put(sn, s, st, 1, &r->tb, NULL, err))
 		return TL_ERR_NOMEM;
 	if (!r->schema || !r->tb)
 		return tl_error_set(err, TL_ERR_STORE, "store '%s': a record without schema or table", sn->path);
@@ -158,35 +160,32 @@ static int row_add(tl_store_snapshot *sn, struct snap_rows *rows, sqlite3_stmt *
 /* Reads a record row: schema, tb, kind, json, source, line, ts, rows_copied. */
 static int read_records(tl_store_snapshot *sn, tl_store *s, const char *sql, struct snap_rows *rows, tl_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return tl_store__fail(s, "reading the task's records", err);
-	if ((rc = tl_store__bind_text(s, st, 1, sn->task_id, err)))
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, sn->task_id, err)))
 		goto cleanup;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *kind = (const char *)sqlite3_column_text(st, 2);
+	while ((step = tl_store__step(s, st, "reading the task's records", err)) == 1) {
+		const char *kind = tl_store__col_text(s, st, 2, NULL);
 		struct snap_row *row;
 		struct snap_rec *r;
 
-		if ((rc = row_add(sn, rows, st, &row, err)))
+		if ((rc = row_add(sn, s, rows, st, &row, err)))
 			goto cleanup;
 		row->slot = !kind || strcmp(kind, "finished") == 0 ? REC_FINISHED
 			    : strcmp(kind, "current") == 0	   ? REC_CURRENT
 								   : REC_CHECKPOINT;
 		r = &row->rec;
 		r->present = 1;
-		if ((rc = col_put(sn, st, 3, &r->json, &r->json_len, err)) ||
-		    (rc = col_put(sn, st, 4, &r->source, NULL, err)) || (rc = col_put(sn, st, 6, &r->ts, NULL, err)))
+		if ((rc = col_put(sn, s, st, 3, &r->json, &r->json_len, err)) ||
+		    (rc = col_put(sn, s, st, 4, &r->source, NULL, err)) || (rc = col_put(sn, s, st, 6, &r->ts, NULL, err)))
 			goto cleanup;
-		r->line = (long)sqlite3_column_int64(st, 5);
-		r->rows = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
+		r->line = (long)tl_store__col_i64(s, st, 5);
+		r->rows = tl_store__col_i64n(s, st, 7);
 	}
-	if (step != SQLITE_DONE)
-		rc = tl_store__fail(s, "reading the task's records", err);
+	rc = step;
 cleanup:
-	sqlite3_finalize(st);
+	tl_store__finalize(s, st);
 	return rc;
 }
 
@@ -197,32 +196,29 @@ static int read_tables(tl_store_snapshot *sn, tl_store *s, struct snap_rows *row
 	static const char sql[] =
 		"SELECT schema, tb, est_rows, rows_copied, target_empty_at_start, mode, state, target_rows_at_finish"
 		" FROM task_table WHERE task_id = ?1 ORDER BY schema, tb";
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return tl_store__fail(s, "reading table statistics", err);
-	if ((rc = tl_store__bind_text(s, st, 1, sn->task_id, err)))
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, sn->task_id, err)))
 		goto cleanup;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = tl_store__step(s, st, "reading table statistics", err)) == 1) {
 		struct snap_row *row;
 		tl_store_table *t;
 
-		if ((rc = row_add(sn, rows, st, &row, err)))
+		if ((rc = row_add(sn, s, rows, st, &row, err)))
 			goto cleanup;
 		row->slot = REC_N;
 		t = &row->table;
-		t->est_rows = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
-		t->rows_copied = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
-		t->target_empty_at_start = sqlite3_column_int(st, 4) != 0;
-		if ((rc = col_put(sn, st, 5, &t->mode, NULL, err)) || (rc = col_put(sn, st, 6, &t->state, NULL, err)))
+		t->est_rows = tl_store__col_i64n(s, st, 2);
+		t->rows_copied = tl_store__col_null(s, st, 3) ? 0 : tl_store__col_i64(s, st, 3);
+		t->target_empty_at_start = tl_store__col_i64(s, st, 4) != 0;
+		if ((rc = col_put(sn, s, st, 5, &t->mode, NULL, err)) || (rc = col_put(sn, s, st, 6, &t->state, NULL, err)))
 			goto cleanup;
-		t->target_rows_at_finish = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 7);
+		t->target_rows_at_finish = tl_store__col_i64n(s, st, 7);
 	}
-	if (step != SQLITE_DONE)
-		rc = tl_store__fail(s, "reading table statistics", err);
+	rc = step;
 cleanup:
-	sqlite3_finalize(st);
+	tl_store__finalize(s, st);
 	return rc;
 }
 
@@ -313,15 +309,15 @@ int tl_store_snapshot_load(tl_store *s, const char *task_id, tl_store_snapshot *
 	tl_store_snapshot *sn = NULL;
 	struct snap_rows rows = {NULL, 0, 0};
 	size_t ends[3];
-	int rc = 0, own_tx = !s->in_tx;
+	int rc = 0, owned = 0;
 
 	*out = NULL;
-	if (!(sn = calloc(1, sizeof(*sn))) || !(sn->path = tl_strdup(s->path)) || !(sn->task_id = tl_strdup(task_id))) {
+	if (!(sn = calloc(1, sizeof(*sn))) || !(sn->path = tl_strdup(s->display)) || !(sn->task_id = tl_strdup(task_id))) {
 		tl_store_snapshot_free(sn);
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading the store");
 	}
-	/* one read transaction: the three queries see the same state */
-	if (own_tx && (rc = tl_store__exec(s, "BEGIN", err)))
+	/* one read transaction (PostgreSQL: repeatable read): the three queries see the same state */
+	if ((rc = tl_store__read_enter(s, &owned, err)))
 		goto cleanup;
 	if (!(rc = read_records(sn, s, fin_sql, &rows, err))) {
 		ends[0] = rows.n;
@@ -331,11 +327,7 @@ int tl_store_snapshot_load(tl_store *s, const char *task_id, tl_store_snapshot *
 			ends[2] = rows.n;
 		}
 	}
-	if (own_tx) {
-		int crc = tl_store__exec(s, rc ? "ROLLBACK" : "COMMIT", rc ? NULL : err);
-		if (!rc)
-			rc = crc;
-	}
+	tl_store__read_leave(s, owned);
 	if (rc)
 		goto cleanup;
 	run_sort(rows.r, 0, ends[0]);

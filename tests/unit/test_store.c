@@ -355,8 +355,10 @@ TL_TEST(store_task_lock)
 	if (gethostname(host, sizeof(host) - 1) != 0)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
+	/* taken now, after the child started (a pid that started after its lock is another process) */
 	snprintf(sql, sizeof(sql),
-		 "INSERT OR REPLACE INTO task_lock VALUES ('job', %ld, '%s', '2024-01-01 00:00:00.000000')",
+		 "INSERT OR REPLACE INTO task_lock (task_id, pid, host, started_at) VALUES ('job', %ld, '%s',"
+		 " strftime('%%Y-%%m-%%d %%H:%%M:%%f000', 'now'))",
 		 (long)child, host);
 	TL_CHECK(sql_dump(path, sql, NULL) == 0);
 	TL_CHECK_EQ_INT(tl_store_lock_task(s, "job", &err), TL_ERR_LOCKED);
@@ -580,7 +582,7 @@ static double now_unix(void)
 
 struct prog_ctx {
 	int n;
-	int saw_running;
+	int saw_running, saw_interrupted;
 	double rate;
 	double percent;
 };
@@ -596,6 +598,8 @@ static int on_progress(void *vctx, const tl_store_progress *p, tl_error *err)
 		c->rate = p->rate;
 		c->percent = p->percent;
 	}
+	if (strcmp(p->tb, "orders") == 0 && strcmp(p->state, "interrupted") == 0)
+		c->saw_interrupted = 1;
 	return 0;
 }
 
@@ -637,8 +641,15 @@ TL_TEST(store_tables_progress_sources)
 	TL_CHECK_OK(pos_of(&p, "shop", "orders", "id", "300", &err), &err);
 	TL_CHECK_OK(tl_store_put_position(s, "default", &p, 1, NULL, "run", 0, 300, &err), &err);
 
-	/* read-only handle sees it while the writer is open */
+	/* no run holds the task: a "running" table is shown as interrupted (#13) */
 	TL_CHECK_OK(tl_store_open(&ro, path, TL_STORE_READONLY, &err), &err);
+	TL_CHECK_OK(tl_store_foreach_progress(ro, "default", now_unix(), on_progress, &pc, &err), &err);
+	TL_CHECK_EQ_INT(pc.n, 1);
+	TL_CHECK(!pc.saw_running);
+	TL_CHECK(pc.saw_interrupted);
+	/* read-only handle sees it while the writer (holding the task) is open */
+	TL_CHECK_OK(tl_store_lock_task(s, "default", &err), &err);
+	memset(&pc, 0, sizeof(pc));
 	TL_CHECK_OK(tl_store_foreach_progress(ro, "default", now_unix(), on_progress, &pc, &err),
 		    &err);
 	TL_CHECK_EQ_INT(pc.n, 1);
@@ -647,6 +658,7 @@ TL_TEST(store_tables_progress_sources)
 	TL_CHECK(pc.percent > 29.9 && pc.percent < 30.1);
 	TL_CHECK(tl_store_put_position(ro, "default", &p, 1, NULL, "run", 0, 300, &err) != 0);
 	tl_store_close(ro);
+	tl_store_unlock_task(s, "default");
 
 	TL_CHECK_OK(tl_store_source_seen(s, "default", "/x/position.log", 10, 0xfeedfacecafebeefULL, &seen, &err), &err);
 	TL_CHECK_EQ_INT(seen, 0);
