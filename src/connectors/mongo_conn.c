@@ -294,6 +294,9 @@ int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	client = NULL;
 	if (mongoc_uri_get_write_concern(uri) && !mongoc_write_concern_is_default(mongoc_uri_get_write_concern(uri)))
 		c->wc = mongoc_write_concern_copy(mongoc_uri_get_write_concern(uri));
+	/* what this server can do, asked now and not guessed from its name (mongo_caps.c) */
+	if ((rc = tl_mongo__probe(c, uri, err)))
+		goto cleanup;
 	*out = c;
 	c = NULL;
 cleanup:
