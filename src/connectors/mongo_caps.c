@@ -275,15 +275,15 @@ static int append_bracketed(bson_t *arr, const char *key, const tl_conn *c, cons
 		return tl_error_set(err, TL_ERR_UNSUPPORTED,
 				    "mongo collection '%s.%s': cannot resume at an _id of BSON type %d", t->schema,
 				    t->name, (int)v->value_type);
-	if (c->refused & (1u << vi))
+	/* MinKey/MaxKey equal only themselves, and not every server takes them in a filter:
+	 * their own rank goes into the $type part instead ("up to" includes v itself) */
+	minmax = v->value_type == BSON_TYPE_MINKEY || v->value_type == BSON_TYPE_MAXKEY;
+	if (!minmax && (c->refused & (1u << vi)))
 		return tl_error_set(err, TL_ERR_UNSUPPORTED,
 				    "mongo collection '%s.%s': the position's _id is a %s, a type the server at %s "
 				    "cannot hold or be asked about (docs/mongodb.md)",
 				    t->schema, t->name, type_ranks[vi].name, c->where);
 	rank = type_ranks[vi].rank;
-	/* MinKey/MaxKey equal only themselves, and not every server takes them in a filter:
-	 * their own rank goes into the $type part instead ("up to" includes v itself) */
-	minmax = v->value_type == BSON_TYPE_MINKEY || v->value_type == BSON_TYPE_MAXKEY;
 	if (minmax && !gt)
 		rank++;
 	BSON_APPEND_DOCUMENT_BEGIN(arr, key, &item);
