@@ -26,10 +26,13 @@
  *     {$or: [{_id: {$gt: v}}, {_id: {$type: [every type of a higher rank]}}]}
  * and "_id up to v" the mirror image with $lte and lower ranks. Types the server refused
  * are left out of the $type lists (it cannot hold them, and FerretDB rejects their codes
- * in $type). MinKey and MaxKey positions are written with $type alone. A position of a
- * refused type (a Decimal128 _id from another server's log, resuming on a FerretDB source)
- * is TL_ERR_UNSUPPORTED: the server cannot even be asked about it.
+ * in $type). MinKey and MaxKey positions are written with $type alone. A Decimal128
+ * position on a server without Decimal128 (from another server's log) is compared as the
+ * neighbouring double on the safe side (a superset of the documents after it). A position
+ * of another refused type is TL_ERR_UNSUPPORTED: the server cannot even be asked about it.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "mongo_int.h"
 
@@ -267,10 +270,21 @@ static int append_bracketed(bson_t *arr, const char *key, const tl_conn *c, cons
 			    int gt, tl_error *err)
 {
 	bson_t item, or, alt, id, types;
-	char k[16];
+	bson_value_t dv;
+	char k[16], dec[BSON_DECIMAL128_STRING];
 	size_t i, nalt = 0, ntypes = 0;
 	int vi = type_index(v->value_type), rank, minmax;
 
+	if (v->value_type == BSON_TYPE_DECIMAL128 && (c->refused & (1u << vi))) {
+		/* a server without Decimal128 holds no such _id: compare the numbers it holds with
+		 * the neighbouring double on the safe side (a superset: at worst a document equal
+		 * to that double is copied again, idempotently; never one left out) */
+		bson_decimal128_to_string(&v->value.v_decimal128, dec);
+		dv.value_type = BSON_TYPE_DOUBLE;
+		dv.value.v_double = nextafter(strtod(dec, NULL), gt ? -INFINITY : INFINITY);
+		v = &dv;
+		vi = type_index(BSON_TYPE_DOUBLE);
+	}
 	if (vi < 0)
 		return tl_error_set(err, TL_ERR_UNSUPPORTED,
 				    "mongo collection '%s.%s': cannot resume at an _id of BSON type %d", t->schema,
