@@ -19,6 +19,11 @@
  *     holds a refused type fails before anything is sent, naming the collection, the _id
  *     and the field, instead of a dropped connection ("Failed to read 4 bytes").
  *
+ * Estimates: the {$collStats: {count: {}}} stage reads the server's own statistics
+ * (MongoDB, FerretDB); `count` without a filter, which estimatedDocumentCount sends, is a
+ * full scan on FerretDB 1.x (2.4 s for 20,000 documents here). estimatedDocumentCount
+ * stays the fallback for servers without $collStats.
+ *
  * The bracketed _id range: BSON's cross-type order ranks types (MinKey < null < numbers <
  * strings < objects < arrays < binary < ObjectId < bool < date < timestamp < regex <
  * DBPointer < JavaScript < JavaScript with scope < MaxKey); query operators compare only
@@ -252,6 +257,31 @@ int tl_mongo__describe_caps(const tl_conn *c, char *buf, size_t cap)
 		if (c->refused & (1u << i))
 			o += (size_t)snprintf(buf + o, cap - o, ", no %s", type_ranks[i].name);
 	return 0;
+}
+
+/* ---- estimates ---------------------------------------------------------------------- */
+
+int64_t tl_mongo__estimate(tl_conn *c, const char *db, const char *coll)
+{
+	mongoc_collection_t *col = tl_mongo__collection(c, db, coll);
+	mongoc_cursor_t *cur = NULL;
+	bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$collStats", "{", "count", "{", "}", "}", "}", "]");
+	const bson_t *doc;
+	bson_error_t e;
+	bson_iter_t it;
+	int64_t n = -1;
+
+	cur = mongoc_collection_aggregate(col, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+	if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, "count") && BSON_ITER_HOLDS_NUMBER(&it))
+		n = bson_iter_as_int64(&it);
+	if (n < 0 && !mongoc_cursor_error(cur, &e) && !mongoc_cursor_more(cur))
+		n = 0; /* no document: no such collection (or no statistics) */
+	if (n < 0 || mongoc_cursor_error(cur, &e))
+		n = mongoc_collection_estimated_document_count(col, NULL, NULL, NULL, &e);
+	mongoc_cursor_destroy(cur);
+	bson_destroy(pipeline);
+	mongoc_collection_destroy(col);
+	return n < 0 ? -1 : n;
 }
 
 /* ---- _id ranges ------------------------------------------------------------------- */
