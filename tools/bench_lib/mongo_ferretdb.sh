@@ -16,6 +16,7 @@ ferret_build_peer() {
   if [ -x "$FERRET_COPY_BIN" ] && [ -z "$(find "$FERRET_COPY_SRC" -newer "$FERRET_COPY_BIN" -type f)" ]; then
     return 0
   fi
+  command -v go >/dev/null || { [ -x /usr/local/go/bin/go ] && PATH=$PATH:/usr/local/go/bin; }
   command -v go >/dev/null || die "ferretdb: no Go to build the peer (bench_lib/mongo_copy_go)"
   say "ferretdb: building the Go driver peer into $FERRET_COPY_BIN"
   mkdir -p "$(dirname "$FERRET_COPY_BIN")"

@@ -36,10 +36,12 @@ usage() { echo "usage: $0 build | path | start DIR PORT | stop DIR" >&2; exit 2;
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-# go_ok: this machine's Go is at least GO_MIN (prints why not otherwise).
+# go_ok: this machine's Go is at least GO_MIN (prints why not otherwise). Go's own
+# installer puts it in /usr/local/go/bin, which not every environment has on PATH.
 go_ok() {
   local v
-  command -v go >/dev/null 2>&1 || { echo "ferretdb: no Go on PATH (need Go >= $GO_MIN)" >&2; return 1; }
+  command -v go >/dev/null 2>&1 || { [ -x /usr/local/go/bin/go ] && PATH=$PATH:/usr/local/go/bin; }
+  command -v go >/dev/null 2>&1 || { echo "ferretdb: no Go on PATH or in /usr/local/go/bin (need Go >= $GO_MIN)" >&2; return 1; }
   v=$(GOTOOLCHAIN=local go env GOVERSION 2>/dev/null | sed 's/^go//')
   if [ -z "$v" ] || [ "$(printf '%s\n%s\n' "$GO_MIN" "$v" | sort -V | head -n 1)" != "$GO_MIN" ]; then
     echo "ferretdb: Go ${v:-?} is older than $GO_MIN" >&2; return 1
