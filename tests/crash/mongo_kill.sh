@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mongo_kill.sh - proves that a MongoDB copy killed with SIGKILL mid-way and run again
-# ends with a target equal to the source: 120,000 documents with ObjectId _ids plus a
+# ends with a target equal to the source: 120,000 documents (TL_MONGO_KILL_DOCS; 30,000 on
+# FerretDB, which reads about ten times slower: tests/_ferretdb.sh) with ObjectId _ids plus a
 # collection with mixed _id types (MinKey, numbers, strings, documents, binary,
 # ObjectId, bool, dates, MaxKey); the second run must resume (log "get resume value"),
 # and every collection must hold exactly the source's documents, byte for byte.
@@ -19,7 +20,7 @@ pid=
 tl_sh_on_exit '[ -z "$pid" ] || kill -9 $pid 2>/dev/null'
 db=tl_crash_mongo
 
-$PY - "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" "$db" <<'PY'
+$PY - "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" "$db" "${TL_MONGO_KILL_DOCS:-120000}" <<'PY'
 import sys, datetime
 from pymongo import MongoClient
 from bson import ObjectId, Int64, Decimal128, Binary, MinKey, MaxKey, Timestamp
@@ -45,7 +46,7 @@ s = src[db]
 base = 0x648195af9aa9cadd41a90000
 docs = [{"_id": ObjectId("%024x" % (base + i)), "n": i, "name": "doc %d" % i,
          "tags": ["a", "b", i % 7], "nested": {"x": i * 1.5, "d": Decimal128(str(i) + ".25") if has_dec else i + 0.25}}
-        for i in range(120000)]
+        for i in range(int(sys.argv[4]))]
 for i in range(0, len(docs), 10000):
     s.big.insert_many(docs[i:i + 10000], ordered=False)
 mixed = [MinKey(), 1, Int64(2), 2.5, Decimal128("3.5"), "a", "b", {"k": 1}, {"k": 2},
