@@ -13,11 +13,12 @@
  *     then written as type-bracketed query operators (below), which every server has.
  *  2. `find` with {_id: {$in: [<v>]}} for a value of each rarely supported BSON type (MinKey,
  *     MaxKey, Decimal128, JavaScript, JavaScript with scope, Symbol, Undefined, DBPointer):
- *     first all at once, and only when that fails one by one, each on a client of its own. A server that cannot
- *     decode a type drops the connection (FerretDB 1.x does) or answers with an error
- *     naming the type; either way the type is recorded as refused. Writing a document that
- *     holds a refused type fails before anything is sent, naming the collection, the _id
- *     and the field, instead of a dropped connection ("Failed to read 4 bytes").
+ *     first all at once, and only when that fails one by one, each on a client of its own.
+ *     A server that cannot decode a type drops the connection (FerretDB 1.x does): the type
+ *     is recorded as refused. Any reply, even an error, means the value was decoded
+ *     (MongoDB refuses comparisons with undefined). Writing a document that holds a refused
+ *     type fails before anything is sent, naming the collection, the _id and the field,
+ *     instead of a dropped connection ("Failed to read 4 bytes").
  *
  * Estimates: the {$collStats: {count: {}}} stage reads the server's own statistics
  * (MongoDB, FerretDB); `count` without a filter, which estimatedDocumentCount sends, is a
@@ -91,14 +92,8 @@ static int type_index(bson_type_t t)
 	return -1;
 }
 
-int tl_mongo__type_refused(const tl_conn *c, bson_type_t t)
-{
-	int i = type_index(t);
-
-	return i >= 0 && (c->refused & (1u << i));
-}
-
-const char *tl_mongo__type_name(bson_type_t t)
+/* The name of BSON type t for messages. */
+static const char *type_name(bson_type_t t)
 {
 	int i = type_index(t);
 
@@ -245,17 +240,6 @@ int tl_mongo__probe(tl_conn *c, const mongoc_uri_t *uri, tl_error *err)
 		if (!took)
 			c->refused |= 1u << type_index(rare_types[i]);
 	}
-	return 0;
-}
-
-int tl_mongo__describe_caps(const tl_conn *c, char *buf, size_t cap)
-{
-	size_t i, o;
-
-	o = (size_t)snprintf(buf, cap, "%s", (c->caps & TL_MONGO__EXPR) ? "$expr" : "no $expr");
-	for (i = 0; i < NTYPES && o < cap; i++)
-		if (c->refused & (1u << i))
-			o += (size_t)snprintf(buf + o, cap - o, ", no %s", type_ranks[i].name);
 	return 0;
 }
 
@@ -485,7 +469,7 @@ int tl_mongo__check_doc(const tl_conn *c, const tl_table *t, const bson_t *doc, 
 	rc = tl_error_set(err, TL_ERR_UNSUPPORTED,
 			  "mongo collection '%s.%s': the document %.200s holds a %s value (field '%.200s'), a type the "
 			  "target server at %s does not take (it was probed at connect; docs/mongodb.md)",
-			  t->schema, t->name, id ? id : "{?}", tl_mongo__type_name(bad), tl_buf_cstr(&path), c->where);
+			  t->schema, t->name, id ? id : "{?}", type_name(bad), tl_buf_cstr(&path), c->where);
 cleanup:
 	bson_free(id);
 	tl_buf_release(&path);

@@ -84,13 +84,8 @@ int tl_mongo__append_id_range(bson_t *filter, const tl_conn *c, const tl_table *
 /* 0 when c's server takes every type in doc; else TL_ERR_UNSUPPORTED naming the
  * collection, the document's _id, the field and the type. Free when nothing is refused. */
 int tl_mongo__check_doc(const tl_conn *c, const tl_table *t, const bson_t *doc, tl_error *err) TL_MUST_CHECK;
-/* Whether c's server refused type t; the name of t for messages (static string). */
-int tl_mongo__type_refused(const tl_conn *c, bson_type_t t);
-const char *tl_mongo__type_name(bson_type_t t);
 /* The number of documents of db.coll from the server's statistics, -1 when unknown. */
 int64_t tl_mongo__estimate(tl_conn *c, const char *db, const char *coll);
-/* "$expr" or "no $expr", then ", no <type>" per refused type, into buf (for the log). */
-int tl_mongo__describe_caps(const tl_conn *c, char *buf, size_t cap);
 
 /* mongo_conn.c */
 int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
