@@ -28,6 +28,9 @@ start)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   : > "$dir/env.sh"
+  # the test CA is made whatever kinds start: the Mongo TLS test (socat in front of the
+  # Mongo test server) needs it too when only mongo is started
+  "$here/servers/tls.sh" "$dir"
   echo "export TL_TLS_DIR=$dir/tls" >> "$dir/env.sh"
   for k in "${kinds[@]}"; do
     case "$k" in
