@@ -10,7 +10,8 @@
 #   TL_FERRETDB_SRC_URL TL_FERRETDB_DST_URL
 # and TL_TLS_DIR (the test CA of the TLS-enabled MariaDB and PostgreSQL servers, tls.sh).
 # Ports: TL_PORT_BASE (default 23300) + 0/1 MariaDB, +10/11 PostgreSQL, +20/21 the Mongo
-# test server (tools/mongo_test_server.py), +30/31 FerretDB (tools/servers/ferretdb.sh).
+# test server (tools/mongo_test_server.py), +40/41 FerretDB (tools/servers/ferretdb.sh;
+# +30, +50, +70..+99 are the private servers of tests/integration/test_conn_*.c).
 # "mongo" is the Python test server, "ferretdb" the real one; the Mongo tests run against
 # both (tests/_ferretdb.sh points TL_MONGO_* at FerretDB). When FerretDB is not built (no
 # Go >= 1.24 here) it is left out with a note and its tests report "skipped"; under CI
@@ -55,10 +56,10 @@ start)
         echo "note: ferretdb is not built (tools/install-deps.sh needs Go >= 1.24): FerretDB tests will be skipped"
         continue
       fi
-      "$here/servers/ferretdb.sh" start "$dir" $((base + 30))
-      "$here/servers/ferretdb.sh" start "$dir" $((base + 31))
-      echo "export TL_FERRETDB_SRC_URL=mongodb://127.0.0.1:$((base + 30))" >> "$dir/env.sh"
-      echo "export TL_FERRETDB_DST_URL=mongodb://127.0.0.1:$((base + 31))" >> "$dir/env.sh" ;;
+      "$here/servers/ferretdb.sh" start "$dir" $((base + 40))
+      "$here/servers/ferretdb.sh" start "$dir" $((base + 41))
+      echo "export TL_FERRETDB_SRC_URL=mongodb://127.0.0.1:$((base + 40))" >> "$dir/env.sh"
+      echo "export TL_FERRETDB_DST_URL=mongodb://127.0.0.1:$((base + 41))" >> "$dir/env.sh" ;;
     *) echo "unknown server kind $k" >&2; exit 2 ;;
     esac
   done
