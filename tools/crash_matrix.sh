@@ -3,11 +3,12 @@
 # crash_matrix.sh - the long version of tests/crash: proves (or disproves) over many random
 # trials that whatever happens to a run, running it again gives a target equal to the source.
 #
-#   tools/crash_matrix.sh mysql|pg|mongo [TRIALS]  (default 30 trials)
+#   tools/crash_matrix.sh mysql|pg|mongo|ferretdb [TRIALS]  (default 30 trials)
 #
 # mongo: each trial is tests/crash/mongo_kill.sh with CR_RANDOM_KILL=1 (120,000 ObjectId
 # documents plus mixed _id types; SIGKILL at a random moment, sometimes twice; the final
-# run must leave the target byte-identical to the source).
+# run must leave the target byte-identical to the source). ferretdb: the same trials
+# against FerretDB (tests/_ferretdb.sh; servers from TL_FERRETDB_* or started here).
 #
 # One dataset (tests/crash/_lib.sh: a keyed table of CR_BIG_ROWS rows, default 300,000, a
 # composite-key, a nullable-unique-key, a keyless and a large-row table). Each trial: empty
@@ -32,7 +33,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kind=${1:-}
 trials=${2:-30}
-case $kind in mysql|pg|mongo) ;; *) echo "usage: $0 mysql|pg|mongo [TRIALS]" >&2; exit 2 ;; esac
+case $kind in mysql|pg|mongo|ferretdb) ;; *) echo "usage: $0 mysql|pg|mongo|ferretdb [TRIALS]" >&2; exit 2 ;; esac
 [[ $trials =~ ^[0-9]+$ ]] && [ "$trials" -gt 0 ] || { echo "TRIALS must be a positive number" >&2; exit 2; }
 export CR_BIG_ROWS=${CR_BIG_ROWS:-300000}
 reset_mode=${MATRIX_RESET:-mix}
@@ -47,19 +48,21 @@ if [ -z "${TL_BIN:-}" ]; then
 fi
 export TL_BIN TL_SRC=$root
 
-if [ "$kind" = mongo ]; then
+if [ "$kind" = mongo ] || [ "$kind" = ferretdb ]; then
   msrv=
-  if [ -z "${TL_MONGO_SRC_URL:-}" ]; then
+  if [ "$kind" = mongo ]; then have=${TL_MONGO_SRC_URL:-}; else have=${TL_FERRETDB_SRC_URL:-}; fi
+  if [ -z "$have" ]; then
     msrv=$(mktemp -d /tmp/tl-matrix-mongo-XXXXXX)
-    TL_PORT_BASE=${TL_PORT_BASE:-27400} "$root/tools/servers.sh" start "$msrv" mongo >/dev/null || exit 1
+    CI=1 TL_PORT_BASE=${TL_PORT_BASE:-27400} "$root/tools/servers.sh" start "$msrv" "$kind" >/dev/null || exit 1
     # shellcheck disable=SC1091
     source "$msrv/env.sh"
   fi
-  export TL_MONGO_SRC_URL TL_MONGO_DST_URL CR_RANDOM_KILL=1
+  export TL_MONGO_SRC_URL TL_MONGO_DST_URL TL_FERRETDB_SRC_URL TL_FERRETDB_DST_URL CR_RANDOM_KILL=1
+  runner=(); [ "$kind" = ferretdb ] && runner=(bash "$root/tests/_ferretdb.sh")
   failed=0
-  echo "seed $seed, $trials trials, tideline $TL_BIN"
+  echo "seed $seed, $trials trials, $kind, tideline $TL_BIN"
   for t in $(seq 1 "$trials"); do
-    if out=$(bash "$root/tests/crash/mongo_kill.sh" 2>&1); then
+    if out=$("${runner[@]}" bash "$root/tests/crash/mongo_kill.sh" 2>&1); then
       echo "trial $t: ok ($(echo "$out" | grep -c '^ok') collections equal)"
     else
       failed=$((failed + 1)); echo "trial $t: FAILED"; echo "$out" | tail -5

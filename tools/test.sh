@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the README's test command: installs what is needed, builds tideline twice
 # (a -Werror release build, and an ASan+UBSan build that runs the suite), starts the
-# throwaway MariaDB / PostgreSQL / Mongo-test servers on loopback ports, runs every ctest
+# throwaway MariaDB / PostgreSQL / Mongo-test / FerretDB servers on loopback ports, runs every ctest
 # test (unit, integration, conformance, crash), and stops the servers again.
 # Conformance cases report "skipped" when ../shared/conformance is absent.
 set -euo pipefail

@@ -294,6 +294,9 @@ int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	client = NULL;
 	if (mongoc_uri_get_write_concern(uri) && !mongoc_write_concern_is_default(mongoc_uri_get_write_concern(uri)))
 		c->wc = mongoc_write_concern_copy(mongoc_uri_get_write_concern(uri));
+	/* what this server can do, asked now and not guessed from its name (mongo_caps.c) */
+	if ((rc = tl_mongo__probe(c, uri, err)))
+		goto cleanup;
 	*out = c;
 	c = NULL;
 cleanup:
@@ -427,11 +430,8 @@ void tl_mongo__free_table(tl_table *t)
 /* The described form of db.coll (it exists): the "_doc" column, the "_id" key, the estimate. */
 static int build_table(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
 {
-	mongoc_collection_t *coll = NULL;
 	struct tl_mongo_table *impl = NULL;
 	tl_table *t = NULL;
-	bson_error_t e;
-	int64_t est;
 
 	*out = NULL;
 	t = calloc(1, sizeof(*t));
@@ -462,10 +462,7 @@ static int build_table(tl_conn *c, const char *schema, const char *name, tl_tabl
 	t->key_idx[0] = 1;
 	t->part_idx = 1;
 	/* one round trip per collection: MongoDB has no command that estimates several */
-	coll = tl_mongo__collection(c, schema, name);
-	est = mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, &e);
-	t->est_rows = est < 0 ? -1 : est;
-	mongoc_collection_destroy(coll);
+	t->est_rows = tl_mongo__estimate(c, schema, name);
 	*out = t;
 	return 0;
 nomem:

@@ -2,9 +2,10 @@
  * mongo_int.h - internals shared by the MongoDB connector files (src/connectors/mongo*.c).
  *
  * The connector is split by concern: mongo_conn.c (library init, connecting, errors,
- * listing and describing collections, target checks), mongo_read.c (streaming reads,
- * _id positions, checksums), mongo_write.c (bulk upserts and the ape-dts store) and
- * mongo.c (the ops table). Only these files include <mongoc/mongoc.h> / <bson/bson.h>;
+ * listing and describing collections, target checks), mongo_caps.c (what the server can
+ * do, probed at connect, and the _id range filters and document checks that depend on
+ * it), mongo_read.c (streaming reads, _id positions, checksums), mongo_write.c (bulk
+ * upserts and the ape-dts store) and mongo.c (the ops table). Only these files include <mongoc/mongoc.h> / <bson/bson.h>;
  * nothing outside src/connectors/mongo*.c may include this header.
  *
  * Table model: a described collection has ONE data column, "_doc" (TL_COL_DOCUMENT):
@@ -20,10 +21,17 @@
 #include <mongoc/mongoc.h>
 #include "tideline/driver.h"
 
+/* tl_conn.caps: what tl_mongo__probe found the server can do. */
+enum tl_mongo_caps {
+	TL_MONGO__EXPR = 1u << 0, /* {$expr: {$gt: ["$_id", …]}} is evaluated (MongoDB; not FerretDB 1.x) */
+};
+
 struct tl_conn {
 	mongoc_client_t *client;
 	char *where;                 /* "host:port" for messages */
 	mongoc_write_concern_t *wc;  /* the URL's write concern, NULL when it sets none (w:1 then) */
+	unsigned caps;               /* enum tl_mongo_caps, set at connect */
+	uint32_t refused;            /* BSON types the server cannot take (bits private to mongo_caps.c) */
 };
 
 /* Calls mongoc_init exactly once per process (pthread_once); the only global state. */
@@ -56,15 +64,28 @@ mongoc_collection_t *tl_mongo__collection(tl_conn *c, const char *db, const char
  * Converts a tagged position value (§2.5) to a BSON value appended to `dst` under `key`.
  * A value that cannot be parsed is TL_ERR_MISMATCH naming the collection and the value.
  */
-/* Appends {"$expr": <cond>} comparing $_id with positions lo (>) and hi (<=), in BSON's
- * cross-type order; nothing when both are NULL (mongo_read.c). */
-int tl_mongo__append_id_range(bson_t *filter, const tl_table *t, const char *lo, const char *hi, tl_error *err);
-int tl_mongo__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
 int tl_mongo__append_pos_value(bson_t *dst, const char *key, const char *tagged, const tl_table *t,
 			       tl_error *err) TL_MUST_CHECK;
 
 /* Current time as BSON datetime milliseconds. */
 int64_t tl_mongo__now_ms(void);
+
+/* mongo_caps.c */
+/* Probes what the server behind c (reached through uri, whose database is used when it
+ * names one) can do: sets c->caps and c->refused. Read-only; fails (TL_ERR_DB) only when
+ * the server cannot be reached. */
+int tl_mongo__probe(tl_conn *c, const mongoc_uri_t *uri, tl_error *err) TL_MUST_CHECK;
+/* Appends to filter the condition "_id after position lo (exclusive) and up to hi
+ * (inclusive)" in BSON's cross-type order, in the form the server of c evaluates; nothing
+ * when both are NULL. TL_ERR_MISMATCH for a position that cannot be parsed,
+ * TL_ERR_UNSUPPORTED for one of a type the server refuses. */
+int tl_mongo__append_id_range(bson_t *filter, const tl_conn *c, const tl_table *t, const char *lo, const char *hi,
+			      tl_error *err) TL_MUST_CHECK;
+/* 0 when c's server takes every type in doc; else TL_ERR_UNSUPPORTED naming the
+ * collection, the document's _id, the field and the type. Free when nothing is refused. */
+int tl_mongo__check_doc(const tl_conn *c, const tl_table *t, const bson_t *doc, tl_error *err) TL_MUST_CHECK;
+/* The number of documents of db.coll from the server's statistics, -1 when unknown. */
+int64_t tl_mongo__estimate(tl_conn *c, const char *db, const char *coll);
 
 /* mongo_conn.c */
 int tl_mongo__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
@@ -86,6 +107,7 @@ int tl_mongo__checksum(tl_conn *c, const tl_table *t, const char *lo, const char
 		       uint64_t *sum, tl_error *err);
 
 /* mongo_write.c */
+int tl_mongo__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
 int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
 int tl_mongo__ape_store_init(tl_conn *c, const char *schema, const char *table, tl_error *err);
 int tl_mongo__ape_store_load(tl_conn *c, const char *schema, const char *table, const char *task_id,

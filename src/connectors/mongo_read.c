@@ -8,7 +8,9 @@
  * < bool < date < timestamp < regex < MaxKey), so mixed _id types resume correctly.
  * ape-dts writes the bare value instead of {$literal: v}; the literal wrapper only keeps a
  * string _id starting with '$' (or an object _id with $-keys) from being read as an
- * expression, and compares the same otherwise. SCAN is the same without the sort; RANGE
+ * expression, and compares the same otherwise. On a server without $expr comparisons
+ * (FerretDB 1.x, probed at connect) the same range is written with type-bracketed query
+ * operators instead (mongo_caps.c). SCAN is the same without the sort; RANGE
  * and NULL passes do not exist for documents (TL_ERR_UNSUPPORTED).
  *
  * Cells are the raw BSON documents, copied byte for byte. Positions are the tagged JSON of
@@ -65,57 +67,16 @@ cleanup:
 	return rc;
 }
 
-int tl_mongo__append_id_range(bson_t *filter, const tl_table *t, const char *lo, const char *hi, tl_error *err)
-{
-	bson_t lo_lit = BSON_INITIALIZER, hi_lit = BSON_INITIALIZER;
-	bson_t expr, and, item, args;
-	int n = 0, rc = 0;
-
-	if (lo && (rc = tl_mongo__append_pos_value(&lo_lit, "$literal", lo, t, err)))
-		goto cleanup;
-	if (hi && (rc = tl_mongo__append_pos_value(&hi_lit, "$literal", hi, t, err)))
-		goto cleanup;
-	if (!lo && !hi)
-		goto cleanup;
-	BSON_APPEND_DOCUMENT_BEGIN(filter, "$expr", &expr);
-	BSON_APPEND_ARRAY_BEGIN(&expr, "$and", &and);
-	if (lo) {
-		BSON_APPEND_DOCUMENT_BEGIN(&and, "0", &item);
-		n++;
-		BSON_APPEND_ARRAY_BEGIN(&item, "$gt", &args);
-		BSON_APPEND_UTF8(&args, "0", "$_id");
-		BSON_APPEND_DOCUMENT(&args, "1", &lo_lit);
-		bson_append_array_end(&item, &args);
-		bson_append_document_end(&and, &item);
-	}
-	if (hi) {
-		const char *k = n ? "1" : "0";
-
-		BSON_APPEND_DOCUMENT_BEGIN(&and, k, &item);
-		BSON_APPEND_ARRAY_BEGIN(&item, "$lte", &args);
-		BSON_APPEND_UTF8(&args, "0", "$_id");
-		BSON_APPEND_DOCUMENT(&args, "1", &hi_lit);
-		bson_append_array_end(&item, &args);
-		bson_append_document_end(&and, &item);
-	}
-	bson_append_array_end(&expr, &and);
-	bson_append_document_end(filter, &expr);
-cleanup:
-	bson_destroy(&lo_lit);
-	bson_destroy(&hi_lit);
-	return rc;
-}
-
 /* Builds the find filter: optional user condition (extended JSON) AND optional _id range. */
-static int build_filter(bson_t *filter, const tl_table *t, const char *where, const char *lo, const char *hi,
-			tl_error *err)
+static int build_filter(bson_t *filter, const tl_conn *c, const tl_table *t, const char *where, const char *lo,
+			const char *hi, tl_error *err)
 {
 	bson_t *user = NULL;
 	bson_t range = BSON_INITIALIZER, and;
 	bson_error_t e;
 	int rc = 0;
 
-	if ((rc = tl_mongo__append_id_range(&range, t, lo, hi, err)))
+	if ((rc = tl_mongo__append_id_range(&range, c, t, lo, hi, err)))
 		goto cleanup;
 	if (where && *where) {
 		user = bson_new_from_json((const uint8_t *)where, -1, &e);
@@ -159,7 +120,7 @@ int tl_mongo__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 	}
 	if (spec->mode == TL_READ_KEYED && spec->after && spec->after->n > 0)
 		after = spec->after->vals[0]; /* NULL (JSON null) means from the start (§2.5) */
-	if ((rc = build_filter(&filter, t, spec->where, after, NULL, err)))
+	if ((rc = build_filter(&filter, c, t, spec->where, after, NULL, err)))
 		goto cleanup;
 	if (spec->mode == TL_READ_KEYED) {
 		BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
@@ -317,7 +278,7 @@ int tl_mongo__checksum(tl_conn *c, const tl_table *t, const char *lo, const char
 	int64_t n = 0;
 	int rc;
 
-	if ((rc = build_filter(&filter, t, NULL, lo, hi, err)))
+	if ((rc = build_filter(&filter, c, t, NULL, lo, hi, err)))
 		goto cleanup;
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
 	BSON_APPEND_INT32(&sort, "_id", 1);

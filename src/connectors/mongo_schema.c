@@ -2,7 +2,8 @@
  * mongo_schema.c - MongoDB definitions (schema_extract, schema_probe, schema_apply):
  * collections with their options (listCollections: capped, validator, collation,
  * time series, …), their indexes with every option (listIndexes, passed back verbatim
- * to createIndexes, as a replica set's initial sync does), and views.
+ * to createIndexes, as a replica set's initial sync does, but for the format version
+ * "v", which the target picks), and views.
  *
  * A step's sql is a command document in canonical extended JSON, run on the step's
  * database. A collection is PRE_DATA; all secondary indexes of one collection are one
@@ -145,7 +146,9 @@ static int index_step(tl_conn *c, const char *db, const char *coll, const char *
 			bson_destroy(&one);
 			continue;
 		}
-		bson_copy_to_excluding_noinit(spec, &one, "ns", NULL);
+		/* "v" (the index format version) is the server's business: MongoDB builds the
+		 * current one when none is given, and FerretDB refuses the option outright */
+		bson_copy_to_excluding_noinit(spec, &one, "ns", "v", NULL);
 		snprintf(key, sizeof(key), "%u", n++);
 		BSON_APPEND_DOCUMENT(&arr, key, &one);
 		json = to_json(&one);

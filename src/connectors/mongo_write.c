@@ -8,7 +8,10 @@
  * (client-side validation is off: what the source server accepted, the target gets).
  * Writes are acknowledged (w:1, or the URL's write concern; journaled too for a batch a
  * position will point at, TL_WRITE_DURABLE); a failure carries the server's code (11000
- * ...) and its classification (a transient one may have written part of the batch).
+ * ...) and its classification (a transient one may have written part of the batch). A
+ * document holding a BSON type the target refused at connect (mongo_caps.c: FerretDB 1.x
+ * takes no Decimal128, MinKey, MaxKey, JavaScript …) fails the batch before it is sent,
+ * naming the document, instead of the server dropping the connection.
  *
  * The store is the collection <schema>.<table> (table_full_name) with the unique index
  * uk_task_id_task_type_position_key on {task_id, resumer_type, position_key}; documents
@@ -86,6 +89,8 @@ static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, i
 					  src->schema, src->name);
 			goto cleanup;
 		}
+		if ((rc = tl_mongo__check_doc(target, src, &doc, err)))
+			goto cleanup;
 		if (replace)
 			ok = bson_append_value(&sel, "_id", 3, bson_iter_value(&it)) &&
 			     mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &ropts, &e);
@@ -138,7 +143,7 @@ int tl_mongo__delete_after(tl_conn *target, const tl_table *src, const char *aft
 
 	if (nulls != TL_DELETE_AFTER)
 		return tl_error_set(err, TL_ERR_UNSUPPORTED, "documents have no NULL keys to delete");
-	if ((rc = tl_mongo__append_id_range(&filter, src, after, NULL, err)))
+	if ((rc = tl_mongo__append_id_range(&filter, target, src, after, NULL, err)))
 		goto cleanup;
 	coll = tl_mongo__collection(target, src->schema, src->name);
 	if (!mongoc_collection_delete_many(coll, &filter, NULL, &reply, &e))

@@ -31,13 +31,18 @@ sed -e "s#{mysql_extractor_url}#${TL_MYSQL_SRC_URL:-}#; s#{mysql_sinker_url}#${T
     -e "s#\./dt-tests/tests/[a-z_]*/snapshot/[a-z_/]*/\(resume_logs\|resume\.config\)#$dir/\1#" \
     "$dir/task_config.ini" > "$work/task.ini"
 
+# Mongo: a source that does not store some BSON types (FerretDB 1.x: MinKey, MaxKey,
+# Decimal128, JavaScript; found by trying, tools/mongo_load.py --unstorable-out) gets the
+# fixtures without the inserts that hold them; those collections are listed in
+# $work/unstorable.tsv and left out of the count checks below, each with a line saying why.
 load() { # kind url file
   case $1 in
     mysql) python3 "$src/tools/sqlrun.py" --kind mysql --url "$2" "$3" ;;
     pg) python3 "$src/tools/sqlrun.py" --kind pg --url "$2" "$3" ;;
-    mongo) /usr/bin/python3 "$src/tools/mongo_load.py" --url "$2" "$3" ;;
+    mongo) /usr/bin/python3 "$src/tools/mongo_load.py" --url "$2" --unstorable-out "$work/unstorable.tsv" "$3" ;;
   esac
 }
+: > "$work/unstorable.tsv"
 case $kind in
   mysql) S=$TL_MYSQL_SRC_URL; D=$TL_MYSQL_DST_URL ;;
   pg) S=$TL_PG_SRC_URL; D=$TL_PG_DST_URL ;;
@@ -79,6 +84,11 @@ PY
 fails=0; checked=0
 while IFS=$'\t' read -r schema table expected; do
   case "$schema" in ''|'#'*) continue ;; esac
+  why=$(awk -F'\t' -v s="$schema" -v t="$table" '$1 == s && $2 == t { print $3; exit }' "$work/unstorable.tsv")
+  if [ -n "$why" ]; then
+    echo "not checked on this server: $schema.$table (its fixture documents hold $why, which this server does not store)"
+    continue
+  fi
   got=$(count $kind "$D" "$schema" "$table")
   checked=$((checked + 1))
   if [ "$got" != "$expected" ]; then

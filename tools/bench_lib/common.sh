@@ -32,13 +32,15 @@ timed() {
 rss_of() { [ -s "$1" ] && awk 'END { print $3 + 0 }' "$1" || echo 0; }   # FILE -> KiB
 cpu_of() { [ -s "$1" ] && awk 'END { printf "%.2f\n", $1 + $2 }' "$1" || echo 0; }  # FILE -> s
 # srv_cpu KIND: CPU seconds used so far by that kind's servers (MariaDB: all threads of
-# mariadbd; PostgreSQL: the postmaster plus its exited backends; mongo: the Python server).
+# mariadbd; PostgreSQL: the postmaster plus its exited backends; mongo: the Python server;
+# ferretdb: the two FerretDB processes).
 srv_cpu() {
   local p pids=() f
   case "$1" in
   mysql) for f in "$SERVERS"/mariadb-*/pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done ;;
   pg) for f in "$SERVERS"/pg-*/postmaster.pid; do [ -f "$f" ] && pids+=("$(head -n 1 "$f")"); done ;;
   mongo) for f in "$SERVERS"/mongo-*/pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done ;;
+  ferretdb) for f in "$SERVERS"/ferretdb-*/pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done ;;
   esac
   for p in "${pids[@]}"; do cat "/proc/$p/stat" 2>/dev/null; done \
     | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.2f\n", t / hz }'

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 ORDER = {"ref": 0, "peer": 1, "ceiling": 2, "ckpt": 3, "variant": 4, "scaling": 5}
-KINDS = ["mysql", "pg", "mongo"]
+KINDS = ["mysql", "pg", "mongo", "ferretdb"]
 
 
 def load(path):
@@ -125,6 +125,13 @@ def goals(rows):
     speed("mongo", "pymongo insert_many", "ceiling", 0.8)
     speed("mongo", "pymongo bulk ReplaceOne upsert", "peer", 0.8)
     overhead("mongo", 3, True)
+    speed("ferretdb", "Go driver find+insertMany", "peer", 1.0)
+    overhead("ferretdb", 3, True)
+    mem = find(rows, "ferretdb", "ref")
+    if mem:
+        lines.append("%-6s tideline peak RSS %.1f MiB (%d documents)   goal: bounded, as for SQL (<= 64 MiB)   %s"
+                     % ("ferretdb", mem["peak_rss_kb"] / 1024.0, mem["rows"],
+                        "met" if mem["peak_rss_kb"] <= 64 * 1024 else "MISSED"))
     # scaling, as ratios to parallel_size 1
     for kind in ("mysql",):
         sc = [r for r in rows if r["kind"] == kind and r["tool"] == "tideline"]
