@@ -1,5 +1,5 @@
 /*
- * store.h - the checkpoint store (tideline.md §4, docs/store.md).
+ * store.h - the checkpoint store (docs/tideline.md §4, docs/store.md).
  *
  * A store holds, per task id, the effective position records of every table (one row
  * per task/schema/tb/kind), the finished records, per table run statistics, what text

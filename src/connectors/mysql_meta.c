@@ -1,6 +1,6 @@
 /*
  * mysql_meta.c - what the MySQL connector knows about tables: the table list, columns
- * and their kinds, the order key (ape-dts-resume.md §3.3) of one table or of many with
+ * and their kinds, the order key (docs/ape-dts-resume.md §3.3) of one table or of many with
  * three queries, row counts (several tables per statement for many), and the checks on
  * a target table. Reads only information_schema and COUNT/LIMIT 1 queries; it must not
  * read or write row data.

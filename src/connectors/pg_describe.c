@@ -1,6 +1,6 @@
 /*
  * pg_describe.c - PostgreSQL connector: describing tables (columns and their kinds, the
- * order key of ape-dts-resume.md §3.3, the row estimate), one or many at a time.
+ * order key of docs/ape-dts-resume.md §3.3, the row estimate), one or many at a time.
  *
  * Works like this: describe_many looks all the names up in one query (unnest of two name
  * arrays joined to pg_class), then reads the columns and the unique indexes of every
