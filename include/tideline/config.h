@@ -33,8 +33,8 @@ typedef struct tl_table_rules {
 	tl_table_rule *v;
 } tl_table_rules;
 
-/* The value given for table db.tb (exact names; the last entry wins, as in ape-dts), or NULL. */
-const char *tl_table_rules_get(const tl_table_rules *r, const char *db, const char *tb);
+/* The entry for table db.tb (exact names; the last one wins, as in ape-dts), or NULL. */
+const tl_table_rule *tl_table_rules_find(const tl_table_rules *r, const char *db, const char *tb);
 
 typedef struct tl_config {
 	char *path; /* the task file */

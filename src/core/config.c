@@ -251,13 +251,13 @@ static void rules_clear(tl_table_rules *r)
 	r->n = 0;
 }
 
-const char *tl_table_rules_get(const tl_table_rules *r, const char *db, const char *tb)
+const tl_table_rule *tl_table_rules_find(const tl_table_rules *r, const char *db, const char *tb)
 {
 	size_t i;
 
 	for (i = r->n; i-- > 0;)
 		if (strcmp(r->v[i].db, db) == 0 && strcmp(r->v[i].tb, tb) == 0)
-			return r->v[i].value;
+			return &r->v[i];
 	return NULL;
 }
 

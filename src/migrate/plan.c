@@ -137,13 +137,10 @@ static const char *check_split(const tl_table *t, const tl_position *p)
  */
 static int user_partition(const tl_config *cfg, tl_plan_item *it, int *forced, tl_error *err)
 {
-	const tl_table_rule *rule = NULL;
-	size_t i, idx;
+	const tl_table_rule *rule = tl_table_rules_find(&cfg->partition_cols, it->schema, it->tb);
+	size_t idx;
 
 	*forced = 0;
-	for (i = cfg->partition_cols.n; i-- > 0 && !rule;)
-		if (strcmp(cfg->partition_cols.v[i].db, it->schema) == 0 && strcmp(cfg->partition_cols.v[i].tb, it->tb) == 0)
-			rule = &cfg->partition_cols.v[i];
 	if (!rule)
 		return 0;
 	idx = tl_table_col_index(it->table, rule->value);
@@ -423,6 +420,7 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 	tl_filter *filter = NULL;
 	tl_store_snapshot *snap = NULL;
 	struct plan_scratch sc = {NULL, NULL, NULL, NULL};
+	const tl_table_rule *rule;
 	size_t chunk = chunk_of(env->src.ops);
 	size_t i;
 	int rc;
@@ -449,7 +447,8 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 		names.items[i].schema = names.items[i].name = NULL;
 		/* [filter] where_conditions: the user's own query text, ANDed into every read of
 		 * the table (SQL for MySQL/PG, a JSON filter for MongoDB) as ape-dts does */
-		it->where = tl_table_rules_get(&cfg->where_conditions, it->schema, it->tb);
+		if ((rule = tl_table_rules_find(&cfg->where_conditions, it->schema, it->tb)))
+			it->where = rule->value;
 	}
 	if ((rc = tl_store_snapshot_load(env->store, cfg->task_id, &snap, err)) ||
 	    (rc = scratch_init(&sc, out->n < chunk ? out->n : chunk, err)))

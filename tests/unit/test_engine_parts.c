@@ -449,8 +449,10 @@ TL_TEST(config_key_table)
 	TL_CHECK(task_with(&e, "[extractor]\npartition_cols=json:[{\"db\":\"s\",\"tb\":\"t\",\"partition_col\":\"a\"},"
 			       "{\"db\":\"s\",\"tb\":\"t\",\"partition_col\":\"b\"}]\n[sinker]\nbatch_size=5\n") != NULL);
 	TL_CHECK_OK(tl_config_load_with(e.ini, &tl_fake_registry, &cfg, &err), &err);
-	TL_CHECK_EQ_STR(tl_table_rules_get(&cfg->partition_cols, "s", "t"), "b");
-	TL_CHECK(tl_table_rules_get(&cfg->partition_cols, "s", "u") == NULL);
+	TL_CHECK(tl_table_rules_find(&cfg->partition_cols, "s", "t") != NULL);
+	if (tl_table_rules_find(&cfg->partition_cols, "s", "t"))
+		TL_CHECK_EQ_STR(tl_table_rules_find(&cfg->partition_cols, "s", "t")->value, "b");
+	TL_CHECK(tl_table_rules_find(&cfg->partition_cols, "s", "u") == NULL);
 	TL_CHECK_EQ_INT(cfg->sink_batch_size, 5);
 	tl_config_free(cfg);
 	ft_teardown(&e);
