@@ -503,7 +503,6 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 	tl_name_list names = {0, NULL};
 	tl_filter *filter = NULL;
 	tl_driver dst = TL_DRIVER_INIT;
-	tl_logger *trace = NULL;
 	size_t i;
 	int rc;
 
@@ -518,8 +517,8 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 		rc = tl_error_set(err, TL_ERR_USAGE, "--ranges must be at least 2");
 		goto cleanup;
 	}
-	if ((rc = tl_driver_bind(&v.drv, opts->registry, cfg->src_db_type, opts->fault, trace, err)) ||
-	    (rc = tl_driver_bind(&dst, opts->registry, cfg->dst_db_type, opts->fault, trace, err)))
+	if ((rc = tl_driver_bind(&v.drv, opts->registry, cfg->src_db_type, opts->fault, NULL, err)) ||
+	    (rc = tl_driver_bind(&dst, opts->registry, cfg->dst_db_type, opts->fault, NULL, err)))
 		goto cleanup;
 	v.ops = v.drv.ops;
 	if (v.ops != dst.ops) {
