@@ -457,3 +457,32 @@ TL_TEST(config_key_table)
 	tl_config_free(cfg);
 	ft_teardown(&e);
 }
+
+/* TL_DEBUG_TRACE: every driver call of a run in default.log, with its result. */
+TL_TEST(trace_logs_driver_calls)
+{
+	ft_env e;
+	tl_config *cfg = NULL;
+	tl_logger *log = NULL;
+	tl_migrate_opts opts;
+	tl_error err = TL_ERROR_INIT;
+	char path[4300], *text;
+
+	TL_CHECK(ft_setup(&e) == 0 && ft_standard_tables(&e, 20) == 0 &&
+		 ft_task(&e, "[filter]\ndo_dbs=none\ndo_tbs=s.keyed\n[runtime]\nlog_level=debug\n"));
+	TL_CHECK_OK(tl_config_load_with(e.ini, &tl_fake_registry, &cfg, &err), &err);
+	TL_CHECK_OK(tl_logger_new(&log, TL_LOG_DEBUG, TL_LOG_OFF, &err), &err);
+	memset(&opts, 0, sizeof(opts));
+	opts.registry = &tl_fake_registry;
+	opts.log = log;
+	opts.trace = 1;
+	TL_CHECK_OK(tl_migrate_run(cfg, &opts, &err), &err);
+	tl_logger_free(log);
+	tl_config_free(cfg);
+	snprintf(path, sizeof(path), "%s/logs/default.log", e.dir);
+	text = slurp(path);
+	TL_CHECK_MSG(text && strstr(text, "driver fake: write_batch s.keyed: ok (") && strstr(text, "driver fake: connect: ok"),
+		     "%s", text ? text : "(no default.log)");
+	free(text);
+	ft_teardown(&e);
+}
