@@ -3,8 +3,9 @@
  * driver is needed: the recorder (store rows and log lines in both position formats, the
  * crash points of TL_DEBUG_CRASH in a child process), the importer shared by run and
  * import (strict and lenient bad lines, fingerprints, sources imported once), the fault
- * plan's spec parsing, the registry's driver checks and kind list, and the config key
- * table (defaults, enums, bounds, where_conditions / partition_cols with FILE:LINE).
+ * plan's spec parsing, the registry's driver checks and kind list, the config key table
+ * (defaults, enums, bounds, where_conditions / partition_cols with FILE:LINE) and the
+ * TL_DEBUG_TRACE lines.
  */
 #include <signal.h>
 #include <stdio.h>
