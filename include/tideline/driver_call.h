@@ -54,6 +54,11 @@ enum tl_slot {
 	TL_SLOT_DESCRIBE_MANY,
 	TL_SLOT_COUNT_MANY,
 	TL_SLOT_LIVE_ROWS_MANY,
+	TL_SLOT_DURABILITY_WARNING,
+	TL_SLOT_SCHEMA_EXTRACT,
+	TL_SLOT_SCHEMA_PROBE,
+	TL_SLOT_SCHEMA_APPLY,
+	TL_SLOT_DELETE_AFTER_KEY,
 	TL_SLOT__COUNT
 };
 
@@ -114,5 +119,14 @@ int tl_driver_count_many(const tl_driver *d, tl_conn *c, const tl_table *const *
 			 tl_error *err) TL_MUST_CHECK;
 int tl_driver_live_rows_many(const tl_driver *d, tl_conn *c, const tl_name *names, size_t n, int64_t *out,
 			     tl_error *err) TL_MUST_CHECK;
+int tl_driver_durability_warning(const tl_driver *d, tl_conn *target, char **out, tl_error *err) TL_MUST_CHECK;
+int tl_driver_schema_extract(const tl_driver *d, tl_conn *src, const tl_name *names, size_t n,
+			     const tl_schema_opts *opts, tl_schema_list *out, tl_error *err) TL_MUST_CHECK;
+int tl_driver_schema_probe(const tl_driver *d, tl_conn *dst, const tl_schema_step *steps, size_t n,
+			   enum tl_schema_state *out, tl_error *err) TL_MUST_CHECK;
+int tl_driver_schema_apply(const tl_driver *d, tl_conn *dst, const tl_schema_step *step,
+			   enum tl_schema_state *before, tl_error *err) TL_MUST_CHECK;
+int tl_driver_delete_after_key(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *after,
+			       tl_error *err) TL_MUST_CHECK;
 
 #endif

@@ -16,10 +16,12 @@
  *       (write_batch, read_batch, connect, … the struct tl_driver_ops field names; counted
  *       over the whole process, every connection) fails with ERROR instead of reaching
  *       the driver. ERROR is a code name of tl_code_name() ("db" when omitted, "io",
- *       "mismatch", …) or "transient": TL_ERR_DB with SQLSTATE 08006 (connection failure),
- *       what a lost connection looks like. With ":after" the driver is called first and
- *       the call fails only if the driver succeeded: the work is done but the caller sees
- *       an error (a commit whose outcome is unknown).
+ *       "mismatch", …) or "transient": TL_ERR_DB with SQLSTATE 08006 (connection failure)
+ *       and the flags TL_ERRF_TRANSIENT and TL_ERRF_CONN_LOST, what a lost connection looks
+ *       like (error.h). With ":after" the driver is called first and the call fails only
+ *       if the driver succeeded: the work is done but the caller sees an error (a commit
+ *       whose outcome is unknown; a transient write_batch fault then also carries
+ *       TL_ERRF_COMMIT_UNKNOWN).
  * The calls are counted in the driver-call wrappers (driver_call.h), so the failures hit
  * real drivers exactly where the engine would see a server's error.
  */

@@ -39,8 +39,9 @@ int tl_registry_kinds(const tl_registry *r, tl_buf *out, tl_error *err) TL_MUST_
 
 /*
  * Is ops a usable driver: version TL_DRIVER_VERSION, a name, every Mandatory slot set,
- * the ape-dts store slots all or none (and all with TL_CAP_APE_STORE), split_kinds only
- * with next_bound? TL_ERR_INTERNAL naming the driver and the first problem.
+ * the ape-dts store slots all or none (and all with TL_CAP_APE_STORE), the three schema
+ * slots all or none (and all with TL_CAP_SCHEMA), split_kinds only with next_bound?
+ * TL_ERR_INTERNAL naming the driver and the first problem.
  */
 int tl_driver_check(const struct tl_driver_ops *ops, tl_error *err) TL_MUST_CHECK;
 

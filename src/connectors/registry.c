@@ -26,7 +26,7 @@ int tl_driver_check(const struct tl_driver_ops *ops, tl_error *err)
 {
 	const char *name = ops && ops->name ? ops->name : "(unnamed)";
 	const char *missing = NULL;
-	int ape;
+	int ape, schema;
 
 	if (!ops || !ops->name || !*ops->name)
 		return tl_error_set(err, TL_ERR_INTERNAL, "driver %s has no name", name);
@@ -68,6 +68,11 @@ int tl_driver_check(const struct tl_driver_ops *ops, tl_error *err)
 				    name);
 	if (ops->split_kinds && !ops->next_bound)
 		return tl_error_set(err, TL_ERR_INTERNAL, "driver %s has split_kinds but no next_bound", name);
+	schema = (ops->schema_extract != NULL) + (ops->schema_probe != NULL) + (ops->schema_apply != NULL);
+	if ((schema != 0 && schema != 3) || ((ops->caps & TL_CAP_SCHEMA) != 0) != (schema == 3))
+		return tl_error_set(err, TL_ERR_INTERNAL,
+				    "driver %s: TL_CAP_SCHEMA needs all three schema slots and they need it (%d set)", name,
+				    schema);
 	return 0;
 }
 

@@ -20,7 +20,8 @@ static const char *const slot_names[TL_SLOT__COUNT] = {
 	"read_batch",     "row_key",        "next_bound",    "part_minmax",    "check_target",
 	"native_form",    "write_batch",    "delete_after",  "ape_store_init", "ape_store_load",
 	"ape_store_put",  "ape_store_forget", "checksum",    "describe_many",  "count_many",
-	"live_rows_many",
+	"live_rows_many", "durability_warning", "schema_extract", "schema_probe", "schema_apply",
+	"delete_after_key",
 };
 
 const char *tl_slot_name(enum tl_slot s)
@@ -414,4 +415,74 @@ int tl_driver_live_rows_many(const tl_driver *d, tl_conn *c, const tl_name *name
 	if (!(rc = enter(d, TL_SLOT_LIVE_ROWS_MANY, &t0, err)))
 		rc = d->ops->live_rows_many(c, names, n, out, err);
 	return leave(d, TL_SLOT_LIVE_ROWS_MANY, NULL, NULL, t0, rc, err);
+}
+
+int tl_driver_durability_warning(const tl_driver *d, tl_conn *target, char **out, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && out);
+	*out = NULL;
+	if (!d->ops->durability_warning)
+		return missing(d, TL_SLOT_DURABILITY_WARNING, err);
+	if (!(rc = enter(d, TL_SLOT_DURABILITY_WARNING, &t0, err)))
+		rc = d->ops->durability_warning(target, out, err);
+	return leave(d, TL_SLOT_DURABILITY_WARNING, NULL, NULL, t0, rc, err);
+}
+
+int tl_driver_schema_extract(const tl_driver *d, tl_conn *src, const tl_name *names, size_t n,
+			     const tl_schema_opts *opts, tl_schema_list *out, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && src && (n == 0 || names) && opts && out);
+	if (!d->ops->schema_extract)
+		return missing(d, TL_SLOT_SCHEMA_EXTRACT, err);
+	if (!(rc = enter(d, TL_SLOT_SCHEMA_EXTRACT, &t0, err)))
+		rc = d->ops->schema_extract(src, names, n, opts, out, err);
+	return leave(d, TL_SLOT_SCHEMA_EXTRACT, NULL, NULL, t0, rc, err);
+}
+
+int tl_driver_schema_probe(const tl_driver *d, tl_conn *dst, const tl_schema_step *steps, size_t n,
+			   enum tl_schema_state *out, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && dst && (n == 0 || (steps && out)));
+	if (!d->ops->schema_probe)
+		return missing(d, TL_SLOT_SCHEMA_PROBE, err);
+	if (!(rc = enter(d, TL_SLOT_SCHEMA_PROBE, &t0, err)))
+		rc = d->ops->schema_probe(dst, steps, n, out, err);
+	return leave(d, TL_SLOT_SCHEMA_PROBE, NULL, NULL, t0, rc, err);
+}
+
+int tl_driver_schema_apply(const tl_driver *d, tl_conn *dst, const tl_schema_step *step, enum tl_schema_state *before,
+			   tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && dst && step);
+	if (!d->ops->schema_apply)
+		return missing(d, TL_SLOT_SCHEMA_APPLY, err);
+	if (!(rc = enter(d, TL_SLOT_SCHEMA_APPLY, &t0, err)))
+		rc = d->ops->schema_apply(dst, step, before, err);
+	return leave(d, TL_SLOT_SCHEMA_APPLY, NULL, NULL, t0, rc, err);
+}
+
+int tl_driver_delete_after_key(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *after,
+			       tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && src && after && after->n == src->nkeys);
+	if (!d->ops->delete_after_key)
+		return missing(d, TL_SLOT_DELETE_AFTER_KEY, err);
+	if (!(rc = enter(d, TL_SLOT_DELETE_AFTER_KEY, &t0, err)))
+		rc = d->ops->delete_after_key(target, src, after, err);
+	return leave(d, TL_SLOT_DELETE_AFTER_KEY, src->schema, src->name, t0, rc, err);
 }

@@ -170,13 +170,21 @@ void tl_fault_crash_point(tl_fault *f, const char *point)
 	kill(getpid(), SIGKILL);
 }
 
+/*
+ * The injected error. "transient" looks like a lost connection as the drivers classify
+ * one (error.h): SQLSTATE 08006, TL_ERRF_TRANSIENT and TL_ERRF_CONN_LOST, and, for a
+ * write that went through (":after"), TL_ERRF_COMMIT_UNKNOWN.
+ */
 static int inject(const struct fail *fl, long call, tl_error *err)
 {
 	int rc = tl_error_set(err, fl->code, "injected %sfault: %s call %ld (TL_DEBUG_FAIL)", fl->transient ? "transient " : "",
 			      tl_slot_name(fl->slot), call);
 
-	if (fl->transient && err)
+	if (fl->transient && err) {
 		memcpy(err->sqlstate, "08006", 6);
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST |
+						(fl->after && fl->slot == TL_SLOT_WRITE_BATCH ? TL_ERRF_COMMIT_UNKNOWN : 0));
+	}
 	return rc;
 }
 

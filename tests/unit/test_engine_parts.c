@@ -317,6 +317,10 @@ TL_TEST(fault_specs)
 	/* ":after": a failed driver call keeps its own error; a successful one gets the fault */
 	TL_CHECK(tl_fault_after(f, TL_SLOT_WRITE_BATCH, 0, &err) == TL_ERR_DB);
 	TL_CHECK_EQ_STR(err.sqlstate, "08006");
+	/* classified as the drivers classify a lost connection (error.h) */
+	TL_CHECK(tl_error_is_transient(&err));
+	TL_CHECK(err.flags & TL_ERRF_CONN_LOST);
+	TL_CHECK(err.flags & TL_ERRF_COMMIT_UNKNOWN); /* a write that succeeded: its commit looks lost */
 	TL_CHECK(tl_fault_after(f, TL_SLOT_WRITE_BATCH, 0, &err) == 0);
 	tl_fault_crash_point(f, "after_store_commit"); /* 1 of 5: no crash */
 	tl_fault_crash_point(NULL, "after_store_commit");
@@ -373,7 +377,7 @@ TL_TEST(wrappers_of_missing_optional_slots)
 	struct tl_driver_ops bare = tl_fake_driver;
 	tl_driver d = {&bare, NULL, NULL};
 	tl_error err = TL_ERROR_INIT;
-	tl_endpoint ep = {"fake", NULL, NULL, NULL, "test"};
+	tl_endpoint ep = {.db_type = "fake", .app_name = "test"};
 	tl_conn *c = NULL;
 	tl_table *t = NULL;
 	char *a = NULL, *b = NULL;
