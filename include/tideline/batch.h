@@ -52,6 +52,11 @@ int tl_batch_end_row(tl_batch *b, tl_error *err) TL_MUST_CHECK;
 /* Drops a partially pushed row. */
 void tl_batch_abort_row(tl_batch *b);
 static inline int tl_batch_full(const tl_batch *b) { return b->data.len >= b->soft_bytes; }
+/*
+ * A read-only view of rows [from, from + n) of b (from + n <= b->nrows) in *out, sharing
+ * b's memory: valid while b is unchanged; never push to, reset or release a view.
+ */
+void tl_batch_view(const tl_batch *b, size_t from, size_t n, tl_batch *out);
 /* Lent pointer to a cell's bytes (NUL-terminated), NULL for SQL NULL. Native forms: col 0. */
 const char *tl_batch_cell(const tl_batch *b, size_t row, size_t col, size_t *len);
 

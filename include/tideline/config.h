@@ -1,9 +1,11 @@
 /*
- * config.h - a task: the ape-dts INI layout (ape-dts-resume.md §1, tideline.md §2).
+ * config.h - a task: the ape-dts INI layout (docs/ape-dts-resume.md §1, docs/tideline.md §2).
  *
  * tl_config_load parses the file once (inih, in src/core/config.c, the only user of
  * ini.h) into a tl_config that the CLI passes down as const. Unknown sections/keys are
  * collected as warnings; malformed values fail with "FILE:LINE: [section] key=value: why".
+ * Database kinds are whatever the driver registry knows (registry.h): a db_type it does
+ * not know, or parallel_type=chunk for a kind that cannot split tables, is an error.
  * Relative paths in the file are kept as written (resolved against the working
  * directory, like ape-dts). All strings are owned by the config (tl_config_free).
  */
@@ -14,9 +16,25 @@
 #include "tideline/error.h"
 #include "tideline/driver.h"
 #include "tideline/position.h"
+#include "tideline/registry.h"
 
 enum tl_resume_type { TL_RESUME_DUMMY = 0, TL_RESUME_FROM_LOG, TL_RESUME_FROM_TARGET, TL_RESUME_FROM_DB };
 enum tl_parallel_type { TL_PAR_TABLE = 0, TL_PAR_CHUNK };
+
+/* One entry of a json:[{"db":…,"tb":…,"<field>":…}] list: a setting for one table. */
+typedef struct tl_table_rule {
+	char *db, *tb;
+	char *value; /* the entry's <field> */
+	long line;   /* where it was given */
+} tl_table_rule;
+
+typedef struct tl_table_rules {
+	size_t n;
+	tl_table_rule *v;
+} tl_table_rules;
+
+/* The entry for table db.tb (exact names; the last one wins, as in ape-dts), or NULL. */
+const tl_table_rule *tl_table_rules_find(const tl_table_rules *r, const char *db, const char *tb);
 
 typedef struct tl_config {
 	char *path; /* the task file */
@@ -27,15 +45,16 @@ typedef struct tl_config {
 	int extract_batch_explicit; /* the task sets [extractor] batch_size */
 	size_t parallel_size;       /* tables (or chunks) in flight; default 1 */
 	enum tl_parallel_type parallel_type;
-	char *partition_cols;       /* raw json:[…] or NULL */
+	tl_table_rules partition_cols; /* split column per table ("partition_col"); forces split mode */
 
 	/* [sinker] */
 	char *dst_db_type, *dst_url, *dst_username, *dst_password;
-	size_t sink_batch_size;     /* rows per write statement; default 200 */
+	size_t sink_batch_size;     /* rows per target write (one transaction); 0 = unset: one write per read batch */
 	int replace;                /* upsert (default true) */
 
 	/* [filter] raw comma lists (NULL when empty) */
-	char *do_dbs, *ignore_dbs, *do_tbs, *ignore_tbs, *where_conditions;
+	char *do_dbs, *ignore_dbs, *do_tbs, *ignore_tbs;
+	tl_table_rules where_conditions; /* condition ANDed into every read of a table ("condition") */
 
 	/* [pipeline] */
 	size_t buffer_size;         /* default 16000 */
@@ -62,8 +81,11 @@ typedef struct tl_config {
 	size_t nwarnings;
 } tl_config;
 
-/* Loads a task file. *out is owned by the caller (tl_config_free). */
+/* Loads a task file; db_types are checked against the built-in drivers. *out is owned by
+ * the caller (tl_config_free). */
 int tl_config_load(const char *path, tl_config **out, tl_error *err) TL_MUST_CHECK;
+/* The same with db_types checked against reg (NULL = the built-in drivers). */
+int tl_config_load_with(const char *path, const tl_registry *reg, tl_config **out, tl_error *err) TL_MUST_CHECK;
 void tl_config_free(tl_config *cfg);
 
 /* The servers of a task as driver endpoints; the strings are lent from cfg. */

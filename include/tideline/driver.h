@@ -2,17 +2,24 @@
  * driver.h - the one small interface every database kind implements.
  *
  * A driver (src/connectors/<kind>*.c) exports `const struct tl_driver_ops
- * tl_driver_<kind>`; registry.c finds it by the task's db_type ("mysql", "pg", "mongo").
- * The migrator calls drivers only through this table and checks `caps` instead of
- * asking which database it talks to. Only a driver's own files include mysql.h,
- * libpq-fe.h or mongoc.h.
+ * tl_driver_<kind>`; the registry (include/tideline/registry.h) finds it by the task's
+ * db_type ("mysql", "pg", "mongo" or one of the driver's aliases) and checks its version
+ * and mandatory slots once, at lookup. The engine calls drivers only through the
+ * tl_driver_<verb>() wrappers of include/tideline/driver_call.h (preconditions, tracing,
+ * fault injection in one place) and checks `caps` and the descriptive fields (quote,
+ * split_kinds) instead of asking which database it talks to. Only a driver's own files
+ * include mysql.h, libpq-fe.h or mongoc.h. docs/architecture.md is the driver guide.
  *
  * Identifiers are always quoted by the driver (embedded quote characters doubled) and
  * values always bound or escaped by the client library. Errors carry the server's own
  * message and code (err->native / err->sqlstate) and name the table.
  *
  * Threads: a tl_conn is used by one thread at a time; different connections may be used
- * concurrently. Tables returned by describe are immutable and may be shared.
+ * concurrently. Tables returned by describe are immutable once the plan has set them up
+ * (it may choose part_idx) and may then be shared.
+ *
+ * A bare § names a section of docs/ape-dts-resume.md (how ape-dts behaves); tideline's
+ * own rules are docs/tideline.md §N.
  */
 #ifndef TL_DRIVER_H
 #define TL_DRIVER_H
@@ -96,7 +103,7 @@ typedef struct tl_column {
 	int nullable;
 } tl_column;
 
-/* Which key the table is ordered by (ape-dts-resume.md §3.3). */
+/* Which key the table is ordered by (docs/ape-dts-resume.md §3.3). */
 enum tl_key_kind {
 	TL_KEYK_NONE = 0,     /* no PK/UK */
 	TL_KEYK_PRIMARY,      /* primary key */
@@ -104,6 +111,19 @@ enum tl_key_kind {
 	TL_KEYK_UNIQUE_NULLABLE /* unique key with a nullable column */
 };
 
+/* A key_idx / part_idx that names no data column (see tl_table). */
+#define TL_NO_COL ((size_t)-1)
+
+/*
+ * A described table. The data columns are cols[0..ncols): a batch row has one cell per
+ * data column. The order key is explicit for every kind: keys[i] is key column i (name,
+ * kind, nullable) in key order. For a relational table keys[i] == &cols[key_idx[i]]; a
+ * key column that is not a data column of its own (a MongoDB document's _id, which row_key
+ * reads out of the document) has key_idx[i] == TL_NO_COL and keys[i] points at a column
+ * the driver keeps in impl. The engine reads key columns through keys[], never through
+ * cols[key_idx[i]], and the partition column through tl_table_part().
+ * keys, key_idx and cols are owned by the table (the driver's free_table).
+ */
 typedef struct tl_table {
 	char *schema;        /* database (MySQL, Mongo) or schema (PG) */
 	char *name;
@@ -111,13 +131,30 @@ typedef struct tl_table {
 	tl_column *cols;
 	enum tl_key_kind key_kind;
 	size_t nkeys;        /* order key columns, 0 when none */
-	size_t *key_idx;     /* indexes into cols, in key order */
-	size_t part_idx;     /* partition column: first key column, else column 0 */
+	const tl_column **keys; /* the key columns, in key order (nkeys entries) */
+	size_t *key_idx;     /* where key i is among cols, or TL_NO_COL (see above) */
+	size_t part_idx;     /* partition column: first key column, else column 0; the plan may
+			      * set another one ([extractor] partition_cols); TL_NO_COL: the
+			      * first key column, which is not a data column (documents) */
 	int64_t est_rows;    /* server's estimate, -1 unknown */
 	void *impl;          /* driver private, freed by the driver's free_table */
 } tl_table;
 
-/* Key values in position text form (§2.4); vals[i] NULL = SQL NULL. Owned by the holder. */
+/* The partition column: cols[part_idx], or keys[0] when part_idx is TL_NO_COL. */
+static inline const tl_column *tl_table_part(const tl_table *t)
+{
+	return t->part_idx != TL_NO_COL ? &t->cols[t->part_idx] : t->nkeys ? t->keys[0] : NULL;
+}
+
+/*
+ * For drivers: sets keys[] from key_idx[0..nkeys) (every entry a data column). Call after
+ * choosing the key; the array is the table's (free it in free_table). TL_ERR_NOMEM.
+ */
+int tl_table_link_keys(tl_table *t, tl_error *err) TL_MUST_CHECK;
+/* Index of the data column named `name` (exact), or TL_NO_COL. */
+size_t tl_table_col_index(const tl_table *t, const char *name);
+
+/* Key values in position text form (docs/ape-dts-resume.md §2.4); vals[i] NULL = SQL NULL. Owned by the holder. */
 typedef struct tl_keyvals {
 	size_t n;
 	char **cols;
@@ -188,10 +225,27 @@ typedef struct tl_ape_row {
 } tl_ape_row;
 typedef int (*tl_ape_row_fn)(void *ctx, const tl_ape_row *row, tl_error *err);
 
+/* A bit of tl_driver_ops.split_kinds. */
+#define TL_KIND_BIT(kind) (1u << (unsigned)(kind))
+
+/*
+ * The table of a database kind. The descriptive fields come first: the engine reads them
+ * instead of knowing database names. Slots marked Mandatory must be set (the registry
+ * refuses a driver without them); an Optional slot may be NULL, and the engine then does
+ * without it (the comment says how).
+ */
 struct tl_driver_ops {
 	unsigned version; /* TL_DRIVER_VERSION */
-	const char *name; /* "mysql", "pg", "mongo" */
+	const char *name; /* the kind: "mysql", "pg", "mongo"; written into positions' db_type */
+	/* Other db_type spellings of this kind, NULL-terminated (may be NULL), e.g. "mariadb". */
+	const char *const *aliases;
 	unsigned caps;    /* enum tl_driver_caps */
+	/* The identifier quote character of this kind: quoted [filter] names match literally
+	 * ('`' MySQL, '"' PostgreSQL); 0 when names are never quoted (MongoDB). */
+	char quote;
+	/* Column kinds next_bound can cut into ranges (TL_KIND_BIT(TL_COL_INT) | …): a split
+	 * table needs its partition column to be one of them. 0 without next_bound. */
+	unsigned split_kinds;
 
 	/* Mandatory. Connects; the error names host:port and never the password. */
 	int (*connect)(const tl_endpoint *ep, tl_conn **out, tl_error *err);
@@ -200,7 +254,8 @@ struct tl_driver_ops {
 
 	/* Mandatory. All user tables (schema, table) sorted; system schemas excluded. */
 	int (*list_tables)(tl_conn *c, tl_name_list *out, tl_error *err);
-	/* Mandatory. Columns, key choice (§3.3), estimate. TL_ERR_NOTFOUND if missing. */
+	/* Mandatory. Columns, key choice (§3.3) with keys[] set for every key column, part_idx,
+	 * estimate. TL_ERR_NOTFOUND if missing. */
 	int (*describe)(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err);
 	/* Mandatory. Frees a described table (accepts NULL). */
 	void (*free_table)(tl_table *t);
@@ -218,7 +273,9 @@ struct tl_driver_ops {
 	/* Mandatory. Accepts NULL. */
 	void (*close_reader)(tl_reader *r);
 
-	/* Mandatory. Renders the key columns `idx[0..n)` of one row in position text form (§2.4, §2.5). */
+	/* Mandatory. Renders the key columns `idx[0..n)` of one row in position text form (§2.4,
+	 * §2.5); idx entries are key_idx / part_idx values (TL_NO_COL: the driver finds the key
+	 * in the row itself, e.g. a document's _id). */
 	int (*row_key)(const tl_table *t, const tl_batch *b, size_t row, const size_t *idx, size_t n,
 		       tl_keyvals *out, tl_error *err);
 
@@ -226,6 +283,8 @@ struct tl_driver_ops {
 	 * Optional (TL_CAP_SQL). Next split bound (§3.4 uneven ranges): the largest partition
 	 * value among the first `step` non-NULL values strictly greater than `after` (NULL =
 	 * from the start). *hi_out is a malloc'd position-form string, NULL when no rows remain.
+	 * The partition column is tl_table_part(t), a column of a kind in split_kinds.
+	 * Without it tables are never split and parallel_type=chunk is a config error.
 	 */
 	int (*next_bound)(tl_conn *c, const tl_table *t, const char *after, size_t step, char **hi_out, tl_error *err);
 	/* Optional (TL_CAP_SQL). Min and max of the partition column in position form (NULL if empty). */
@@ -250,11 +309,13 @@ struct tl_driver_ops {
 	 * Optional. Deletes target rows whose partition column is > after (after NULL = all
 	 * rows); with nulls == TL_DELETE_PART_NULLS rows whose partition column is NULL; with
 	 * nulls == TL_DELETE_KEY_NULLS rows with a NULL in any key column. Used only for
-	 * tables this task started into an empty target (tideline.md §5).
+	 * tables this task started into an empty target (docs/tideline.md §5). Without it such
+	 * tables are not resumed past rows that cannot be upserted (the run refuses instead).
 	 */
 	int (*delete_after)(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
 
-	/* Optional (TL_CAP_APE_STORE): ape-dts' database store (§4). schema/table from table_full_name. */
+	/* Optional, all four or none, with TL_CAP_APE_STORE: ape-dts' database store (§4).
+	 * schema/table from table_full_name. */
 	int (*ape_store_init)(tl_conn *c, const char *schema, const char *table, tl_error *err);
 	int (*ape_store_load)(tl_conn *c, const char *schema, const char *table, const char *task_id,
 			      tl_ape_row_fn fn, void *ctx, tl_error *err);
@@ -348,13 +409,18 @@ struct tl_driver_ops {
 	int (*delete_after_key)(tl_conn *target, const tl_table *src, const tl_keyvals *after, tl_error *err);
 };
 
-#define TL_DRIVER_VERSION 1
+/* 2: aliases, quote, split_kinds and tl_table.keys (explicit key columns) */
+#define TL_DRIVER_VERSION 2
 
 extern const struct tl_driver_ops tl_driver_mysql;
 extern const struct tl_driver_ops tl_driver_pg;
 extern const struct tl_driver_ops tl_driver_mongo;
 
-/* Finds a driver by db_type ("mysql", "pg"/"postgres"/"postgresql", "mongo"/"mongodb"). */
+/*
+ * Finds a built-in driver by db_type (its name or an alias, case-insensitive), checked as
+ * tl_registry_find does; NULL when there is none. Code that reports why, or that must see
+ * drivers registered by tests, uses tl_registry_find (include/tideline/registry.h).
+ */
 const struct tl_driver_ops *tl_driver_find(const char *db_type);
 
 /* Parsed URL parts (for drivers); strings owned by the struct, release with tl_url_clear. */

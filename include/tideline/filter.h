@@ -1,6 +1,6 @@
 /*
  * filter.h - which tables a task copies ([filter] do_dbs / ignore_dbs / do_tbs /
- * ignore_tbs, ape-dts-resume.md §1.5).
+ * ignore_tbs, docs/ape-dts-resume.md §1.5).
  *
  * Lists are comma-separated; in table lists '.' separates database and table. '*' and
  * '?' are wildcards; a part wrapped in the source's quote character (` for MySQL, " for

@@ -1,7 +1,7 @@
 /*
  * logfmt.h - ape-dts' text logs: position.log, finished.log and resume.config.
  *
- * Readers follow the tolerance rules of ape-dts-resume.md §2.2 (JSON between the first
+ * Readers follow the tolerance rules of docs/ape-dts-resume.md §2.2 (JSON between the first
  * '{' and the last '}', optional timestamp, "| current_position |" marks a current
  * line, blank lines and lines starting with "//" are skipped) but never drop a line
  * silently: a line that cannot be used is reported through `on_bad` with the path,

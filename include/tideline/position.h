@@ -2,7 +2,7 @@
  * position.h - the position model of ape-dts snapshot resume, and its JSON codec.
  *
  * A position is one JSON object of a position.log / finished.log / resume.config line
- * (ape-dts-resume.md §2.3-§2.5). Snapshot variants are decoded into fields; every other
+ * (docs/ape-dts-resume.md §2.3-§2.5). Snapshot variants are decoded into fields; every other
  * variant (CDC ones, "None") keeps its exact JSON so it is carried, never dropped.
  *
  * Ownership: a tl_position owns all of its strings. Initialise with TL_POSITION_INIT or
@@ -50,7 +50,7 @@ typedef struct tl_position {
 
 #define TL_POSITION_INIT {TL_POS_NONE, NULL, NULL, NULL, NULL, TL_KEY_ABSENT, 0, NULL, NULL}
 
-/* Writer styles (tideline.md §3, [runtime] position_format). */
+/* Writer styles (docs/tideline.md §3, [runtime] position_format). */
 enum tl_pos_style {
 	TL_STYLE_ASIS = 0,   /* write the form the position carries (round trips) */
 	TL_STYLE_ORDER_KEY,  /* current ape-dts: order_key single/composite (null when absent) */

@@ -1,5 +1,5 @@
 /*
- * resume.h - merging progress records with ape-dts precedence (ape-dts-resume.md §3.2).
+ * resume.h - merging progress records with ape-dts precedence (docs/ape-dts-resume.md §3.2).
  *
  * A tl_resume_set holds, per exact (schema, tb): the last "current" position, the last
  * "checkpoint" position and whether the table is finished, each with its origin (source

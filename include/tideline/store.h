@@ -1,5 +1,5 @@
 /*
- * store.h - the checkpoint store (tideline.md §4, docs/store.md).
+ * store.h - the checkpoint store (docs/tideline.md §4, docs/store.md).
  *
  * A store holds, per task id, the effective position records of every table (one row
  * per task/schema/tb/kind), the finished records, per table run statistics, what text
@@ -77,6 +77,14 @@ int tl_store_import_set(tl_store *s, const char *task_id, const tl_resume_set *s
  * take such a store home as one file. dest must not exist; a failed copy removes it.
  */
 int tl_store_copy(tl_store *s, const char *dest, const char *task_id, size_t *rows, tl_error *err) TL_MUST_CHECK;
+/*
+ * Writes a consistent copy of the SQLite store file at path into dest (a new file;
+ * VACUUM INTO), safe while a run writes the store; the store is only read and may have
+ * an older schema version (the copy is upgraded when it is opened). For `plan` on a store
+ * file. TL_ERR_NOTFOUND when there is no file at path, TL_ERR_STORE naming both paths
+ * otherwise (store_backup.c).
+ */
+int tl_store_backup(const char *path, const char *dest, tl_error *err) TL_MUST_CHECK;
 
 /* Deletes all rows of a task (run --init). */
 int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;

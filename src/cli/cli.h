@@ -7,7 +7,10 @@
 #ifndef TL_CLI_H
 #define TL_CLI_H
 
+#include "tideline/config.h"
 #include "tideline/error.h"
+#include "tideline/fault.h"
+#include "tideline/log.h"
 
 struct tl_command {
 	const char *name;
@@ -25,5 +28,18 @@ int tl_cli_fail(const tl_error *err);
 int tl_cli_usage(const struct tl_command *cmd, const char *problem);
 /* True if argv contains -h/--help; prints usage to stdout. */
 int tl_cli_wants_help(const struct tl_command *cmd, int argc, char **argv);
+
+/*
+ * Loads a task file and prints its warnings to stderr; with log, also a logger at the
+ * task's log_level. On failure nothing is left to free.
+ */
+int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_error *err);
+
+/*
+ * The debug hooks of this process, read from the environment once, here and nowhere else
+ * (TL_DEBUG_CRASH, TL_DEBUG_FAIL: fault.h; TL_DEBUG_TRACE=1: log every driver call).
+ * *fault is NULL when none is set (else tl_fault_free); *trace 0 or 1.
+ */
+int tl_cli_debug_hooks(tl_fault **fault, int *trace, tl_error *err);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * cmd_plan.c - `tideline plan TASK.ini [--store PATH] [--json]`: what a run would do
  * with every selected table (skip / resume after a key / start), where the record came
- * from and why records were ignored. Works on a private copy of the store so the real
- * store, logs and servers are left as they are.
+ * from and why records were ignored. The plan is built by tl_migrate_plan, exactly as a
+ * run builds it, but on a private copy of the store (snapshot_store: a consistent
+ * snapshot even while a run writes), so the real store, logs and servers are left as
+ * they are.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,28 +14,6 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "migrate/migrate.h"
-
-int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_error *err);
-
-static int copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	size_t n;
-	FILE *in = fopen(from, "rb"), *out;
-
-	if (!in)
-		return errno == ENOENT ? 0 : -1;
-	out = fopen(to, "wb");
-	if (!out) {
-		fclose(in);
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			break;
-	fclose(in);
-	return fclose(out) == 0 ? 0 : -1;
-}
 
 static void print_item(const tl_plan_item *it, cJSON *arr)
 {
@@ -53,7 +33,7 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 		if (off < sizeof(key))
 			snprintf(key + off, sizeof(key) - off, ")");
 	} else if (it->action == TL_ACT_RESUME && it->split_after) {
-		snprintf(key, sizeof(key), "(%s)=(%s)", it->table->cols[it->table->part_idx].name, it->split_after);
+		snprintf(key, sizeof(key), "(%s)=(%s)", tl_table_part(it->table)->name, it->split_after);
 	}
 	if (arr) {
 		cJSON *o = cJSON_CreateObject();
@@ -160,20 +140,64 @@ static int on_record(void *vctx, const tl_store_row *row, tl_error *err)
 	return 0;
 }
 
+/* Prints the store's records of tables the plan does not contain. */
+static int print_orphans(tl_store *store, const char *task_id, const tl_plan *p, cJSON *arr, tl_error *err)
+{
+	struct orphan_ctx o;
+	size_t k;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.arr = arr;
+	o.n = p->n;
+	o.sorted = malloc((p->n ? p->n : 1) * sizeof(*o.sorted));
+	if (!o.sorted)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (k = 0; k < p->n; k++)
+		o.sorted[k] = &p->items[k];
+	qsort(o.sorted, o.n, sizeof(*o.sorted), cmp_items);
+	if (!(rc = tl_store_foreach_position(store, task_id, on_record, &o, err)))
+		rc = tl_store_foreach_finished(store, task_id, on_record, &o, err);
+	free(o.sorted);
+	return rc;
+}
+
+/*
+ * The private copy plan works on, consistent even while a run writes the store: a store
+ * file is copied with VACUUM INTO (whatever its schema version), the shared PostgreSQL
+ * store's rows of this task with tl_store_copy. TL_ERR_NOTFOUND when there is no store
+ * yet (the plan then starts from a fresh one).
+ */
+static int snapshot_store(const char *store_path, const char *copy, const char *task_id, tl_error *err)
+{
+	tl_store *shared = NULL;
+	int rc;
+
+	if (!tl_store_is_url(store_path))
+		return tl_store_backup(store_path, copy, err);
+	if ((rc = tl_store_open(&shared, store_path, TL_STORE_READONLY | TL_STORE_NOCREATE, err)))
+		return rc;
+	rc = tl_store_copy(shared, copy, task_id, NULL, err);
+	tl_store_close(shared);
+	return rc;
+}
+
 static int plan(int argc, char **argv)
 {
 	tl_config *cfg = NULL;
 	tl_error err = TL_ERROR_INIT;
-	tl_store *store = NULL;
-	tl_conn *src = NULL;
+	tl_migrate_opts opts;
+	tl_migrate_env env;
+	tl_fault *fault = NULL;
 	tl_plan p = {0, NULL};
-	const struct tl_driver_ops *ops = NULL, *ape_ops = NULL;
 	const char *task = NULL, *store_path = NULL;
 	char tmpdir[] = "/tmp/tideline-plan-XXXXXX";
-	char copy[4096], from[4096], to[4096];
+	char copy[4096], side[4160];
 	int json = 0, have_tmp = 0, i, rc, status = 1;
 	cJSON *arr = NULL;
 
+	memset(&opts, 0, sizeof(opts));
+	memset(&env, 0, sizeof(env));
 	if (tl_cli_wants_help(&tl_cmd_plan, argc, argv))
 		return 0;
 	for (i = 1; i < argc; i++) {
@@ -190,8 +214,9 @@ static int plan(int argc, char **argv)
 	}
 	if (!task)
 		return tl_cli_usage(&tl_cmd_plan, "missing TASK.ini");
-	if ((rc = tl_cli_load_task(task, &cfg, NULL, &err)))
-		return tl_cli_fail(&err);
+	if (tl_cli_debug_hooks(&fault, &opts.trace, &err) || tl_cli_load_task(task, &cfg, NULL, &err))
+		goto cleanup;
+	opts.fault = fault;
 	if (!store_path)
 		store_path = cfg->store_path;
 	if (!mkdtemp(tmpdir)) {
@@ -200,61 +225,17 @@ static int plan(int argc, char **argv)
 	}
 	have_tmp = 1;
 	snprintf(copy, sizeof(copy), "%s/checkpoint.db", tmpdir);
-	snprintf(from, sizeof(from), "%s-wal", store_path);
-	snprintf(to, sizeof(to), "%s-wal", copy);
-	if (copy_file(store_path, copy) != 0 || copy_file(from, to) != 0) {
-		tl_error_set(&err, TL_ERR_IO, "cannot copy store '%s'", store_path);
+	if ((rc = snapshot_store(store_path, copy, cfg->task_id, &err)) && rc != TL_ERR_NOTFOUND)
 		goto cleanup;
-	}
-	ops = tl_driver_find(cfg->src_db_type);
-	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB)
-		ape_ops = tl_driver_find(cfg->resume_db_type);
-	if (!ops || !ops->connect) {
-		tl_error_set(&err, TL_ERR_UNSUPPORTED, "no connector for db_type %s", cfg->src_db_type);
+	if (tl_migrate_env_bind(&env, cfg, &opts, &err) || tl_store_open(&env.store, copy, 0, &err) ||
+	    tl_migrate_env_ape_open(&env, &err) || tl_migrate_plan(&env, TL_PLAN_IMPORT, &p, &err))
 		goto cleanup;
-	}
-	{
-		tl_endpoint ep = tl_config_source(cfg);
-		if (tl_store_open(&store, copy, 0, &err) || tl_migrate_import_sources(cfg, ape_ops, store, NULL, &err) ||
-		    ops->connect(&ep, &src, &err) || tl_plan_build(cfg, ops, src, store, NULL, &p, &err))
-			goto cleanup;
-	}
-	{
-		tl_endpoint dep = tl_config_target(cfg);
-		const struct tl_driver_ops *dops = tl_driver_find(cfg->dst_db_type);
-		tl_conn *dst = NULL;
-		if (!dops || dops->connect(&dep, &dst, &err) || tl_plan_check_targets(cfg, dops, dst, store, &p, &err)) {
-			if (dst)
-				dops->disconnect(dst);
-			goto cleanup;
-		}
-		dops->disconnect(dst);
-	}
 	if (json)
 		arr = cJSON_CreateArray();
 	for (i = 0; i < (int)p.n; i++)
 		print_item(&p.items[i], arr);
-	{
-		struct orphan_ctx o;
-		size_t k;
-		memset(&o, 0, sizeof(o));
-		o.arr = arr;
-		o.n = p.n;
-		o.sorted = malloc((p.n ? p.n : 1) * sizeof(*o.sorted));
-		if (!o.sorted) {
-			tl_error_set(&err, TL_ERR_NOMEM, "out of memory");
-			goto cleanup;
-		}
-		for (k = 0; k < p.n; k++)
-			o.sorted[k] = &p.items[k];
-		qsort(o.sorted, o.n, sizeof(*o.sorted), cmp_items);
-		if (tl_store_foreach_position(store, cfg->task_id, on_record, &o, &err) ||
-		    tl_store_foreach_finished(store, cfg->task_id, on_record, &o, &err)) {
-			free(o.sorted);
-			goto cleanup;
-		}
-		free(o.sorted);
-	}
+	if (print_orphans(env.store, cfg->task_id, &p, arr, &err))
+		goto cleanup;
 	if (arr) {
 		char *s = cJSON_Print(arr);
 		if (s)
@@ -266,18 +247,18 @@ cleanup:
 	if (status)
 		status = tl_cli_fail(&err);
 	cJSON_Delete(arr);
-	tl_plan_clear(&p, ops);
-	if (src)
-		ops->disconnect(src);
-	tl_store_close(store);
+	tl_plan_clear(&p, &env.src);
+	tl_migrate_env_release(&env);
 	if (have_tmp) {
 		unlink(copy);
-		unlink(to);
-		snprintf(to, sizeof(to), "%s-shm", copy);
-		unlink(to);
+		snprintf(side, sizeof(side), "%s-wal", copy);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", copy);
+		unlink(side);
 		rmdir(tmpdir);
 	}
 	tl_config_free(cfg);
+	tl_fault_free(fault);
 	return status;
 }
 

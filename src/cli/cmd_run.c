@@ -18,32 +18,11 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_error *err);
-
-int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_error *err)
-{
-	enum tl_log_level level = TL_LOG_INFO;
-	size_t i;
-	int rc;
-
-	if ((rc = tl_config_load(path, cfg, err)))
-		return rc;
-	if (tl_log_level_parse((*cfg)->log_level, &level) != 0)
-		fprintf(stderr, "tideline: warning: %s: [runtime] log_level=%s unknown, using info\n", path,
-			(*cfg)->log_level);
-	for (i = 0; i < (*cfg)->nwarnings; i++)
-		fprintf(stderr, "tideline: warning: %s\n", (*cfg)->warnings[i]);
-	if (log && (rc = tl_logger_new(log, level, level <= TL_LOG_NOTICE ? TL_LOG_NOTICE : level, err))) {
-		tl_config_free(*cfg);
-		*cfg = NULL;
-	}
-	return rc;
-}
-
 static int run(int argc, char **argv)
 {
 	tl_config *cfg = NULL;
 	tl_logger *log = NULL;
+	tl_fault *fault = NULL;
 	tl_migrate_opts opts;
 	tl_error err = TL_ERROR_INIT;
 	const char *task = NULL;
@@ -67,8 +46,13 @@ static int run(int argc, char **argv)
 	}
 	if (!task)
 		return tl_cli_usage(&tl_cmd_run, "missing TASK.ini");
-	if ((rc = tl_cli_load_task(task, &cfg, &log, &err)))
+	if ((rc = tl_cli_debug_hooks(&fault, &opts.trace, &err)))
 		return tl_cli_fail(&err);
+	if ((rc = tl_cli_load_task(task, &cfg, &log, &err))) {
+		tl_fault_free(fault);
+		return tl_cli_fail(&err);
+	}
+	opts.fault = fault;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART; /* blocking client-library reads must not fail with EINTR */
@@ -87,6 +71,7 @@ static int run(int argc, char **argv)
 	}
 	tl_logger_free(log);
 	tl_config_free(cfg);
+	tl_fault_free(fault);
 	return rc;
 }
 

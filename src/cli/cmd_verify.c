@@ -13,8 +13,6 @@
 #include "cli/cli.h"
 #include "migrate/migrate.h"
 
-int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_error *err);
-
 #define MAX_RANGES_OPT 1000
 
 /* "id in (10, 20]", "id <= 20", "id > 10", "id is NULL" into buf. */
@@ -199,8 +197,9 @@ static int run_verify(int argc, char **argv)
 	tl_error err = TL_ERROR_INIT;
 	tl_verify_opts opts;
 	tl_verify_report rep;
+	tl_fault *fault = NULL;
 	const char *task = NULL;
-	int json = 0, i, status = 1;
+	int json = 0, trace = 0, i, status = 1;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&rep, 0, sizeof(rep));
@@ -226,9 +225,12 @@ static int run_verify(int argc, char **argv)
 	}
 	if (!task)
 		return tl_cli_usage(&tl_cmd_verify, "missing TASK.ini");
-	if (tl_cli_load_task(task, &cfg, &log, &err))
+	if (tl_cli_debug_hooks(&fault, &trace, &err) || tl_cli_load_task(task, &cfg, &log, &err)) {
+		tl_fault_free(fault);
 		return tl_cli_fail(&err);
+	}
 	opts.log = log;
+	opts.fault = fault;
 	if (tl_verify_run(cfg, &opts, &rep, &err))
 		goto cleanup;
 	if (json) {
@@ -250,6 +252,7 @@ cleanup:
 	tl_verify_report_clear(&rep);
 	tl_logger_free(log);
 	tl_config_free(cfg);
+	tl_fault_free(fault);
 	return status;
 }
 

@@ -10,10 +10,14 @@
 #include "mongo_int.h"
 #include "mongo_schema_int.h"
 
+static const char *const mongo_aliases[] = {"mongodb", NULL};
+
 const struct tl_driver_ops tl_driver_mongo = {
 	.version = TL_DRIVER_VERSION,
 	.name = "mongo",
+	.aliases = mongo_aliases,
 	.caps = TL_CAP_DOCUMENTS | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY | TL_CAP_SCHEMA,
+	.quote = 0,
 	.connect = tl_mongo__connect,
 	.disconnect = tl_mongo__disconnect,
 	.list_tables = tl_mongo__list_tables,

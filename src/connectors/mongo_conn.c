@@ -399,27 +399,32 @@ cleanup:
 	return rc;
 }
 
-/* tl_table.impl of collections described here. */
+/* tl_table.impl of collections described here: owns the "_id" key column, which is not a
+ * data column (the _id lives inside the _doc cell; row_key reads it from there). */
 #define TL_MONGO_TABLE_MAGIC 0x6d676f74u /* "mgot" */
 struct tl_mongo_table {
 	unsigned magic;
-	size_t ncols_alloc; /* cols[] holds ncols data columns + the "_id" pseudo column */
+	tl_column id; /* keys[0] */
 };
 
 void tl_mongo__free_table(tl_table *t)
 {
 	struct tl_mongo_table *impl;
-	size_t i, n;
+	size_t i;
 
 	if (!t)
 		return;
 	impl = t->impl;
-	n = (impl && impl->magic == TL_MONGO_TABLE_MAGIC) ? impl->ncols_alloc : t->ncols;
-	for (i = 0; t->cols && i < n; i++) {
+	for (i = 0; t->cols && i < t->ncols; i++) {
 		free(t->cols[i].name);
 		free(t->cols[i].type);
 	}
+	if (impl && impl->magic == TL_MONGO_TABLE_MAGIC) {
+		free(impl->id.name);
+		free(impl->id.type);
+	}
 	free(t->cols);
+	free(t->keys);
 	free(t->key_idx);
 	free(t->schema);
 	free(t->name);
@@ -430,7 +435,7 @@ void tl_mongo__free_table(tl_table *t)
 /* The described form of db.coll (it exists): the "_doc" column, the "_id" key, the estimate. */
 static int build_table(tl_conn *c, const char *schema, const char *name, tl_table **out, tl_error *err)
 {
-	struct tl_mongo_table *impl = NULL;
+	struct tl_mongo_table *impl = NULL, *m;
 	tl_table *t = NULL;
 
 	*out = NULL;
@@ -439,28 +444,29 @@ static int build_table(tl_conn *c, const char *schema, const char *name, tl_tabl
 	if (!t || !impl)
 		goto nomem;
 	impl->magic = TL_MONGO_TABLE_MAGIC;
-	impl->ncols_alloc = 2;
-	t->impl = impl;
-	impl = NULL;
+	t->impl = m = impl;
+	impl = NULL; /* the table's now */
 	t->schema = tl_strdup(schema);
 	t->name = tl_strdup(name);
-	t->cols = calloc(2, sizeof(*t->cols));
+	t->cols = calloc(1, sizeof(*t->cols));
+	t->keys = calloc(1, sizeof(*t->keys));
 	t->key_idx = calloc(1, sizeof(*t->key_idx));
-	if (!t->schema || !t->name || !t->cols || !t->key_idx)
+	if (!t->schema || !t->name || !t->cols || !t->keys || !t->key_idx)
 		goto nomem;
 	t->ncols = 1;
 	t->cols[0].name = tl_strdup("_doc");
 	t->cols[0].type = tl_strdup("document");
 	t->cols[0].kind = TL_COL_DOCUMENT;
-	t->cols[1].name = tl_strdup("_id");
-	t->cols[1].type = tl_strdup("any");
-	t->cols[1].kind = TL_COL_OTHER;
-	if (!t->cols[0].name || !t->cols[0].type || !t->cols[1].name || !t->cols[1].type)
+	m->id.name = tl_strdup("_id");
+	m->id.type = tl_strdup("any");
+	m->id.kind = TL_COL_OTHER;
+	if (!t->cols[0].name || !t->cols[0].type || !m->id.name || !m->id.type)
 		goto nomem;
 	t->key_kind = TL_KEYK_PRIMARY;
 	t->nkeys = 1;
-	t->key_idx[0] = 1;
-	t->part_idx = 1;
+	t->keys[0] = &m->id;
+	t->key_idx[0] = TL_NO_COL;
+	t->part_idx = TL_NO_COL;
 	/* one round trip per collection: MongoDB has no command that estimates several */
 	t->est_rows = tl_mongo__estimate(c, schema, name);
 	*out = t;

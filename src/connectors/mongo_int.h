@@ -10,9 +10,8 @@
  *
  * Table model: a described collection has ONE data column, "_doc" (TL_COL_DOCUMENT):
  * each batch row is one cell holding a whole raw BSON document, copied byte for byte.
- * The order key "_id" is a pseudo column stored at cols[1] *past* ncols (ncols == 1),
- * with key_idx[0] == part_idx == 1, so t->cols[t->key_idx[0]].name is "_id" for the
- * migrator's messages and position checks while batches keep a single cell per row.
+ * The order key is the explicit key column keys[0], "_id", which is not a data column:
+ * key_idx[0] == part_idx == TL_NO_COL (driver.h), and the table's impl owns the column.
  * row_key reads the _id out of the document itself, whatever idx says.
  */
 #ifndef TL_MONGO_INT_H

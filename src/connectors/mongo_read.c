@@ -1,7 +1,7 @@
 /*
  * mongo_read.c - MongoDB connector: streaming reads, _id positions and checksums.
  *
- * A read is one find cursor per collection (ape-dts-resume.md §3.4, MongoDB paragraph):
+ * A read is one find cursor per collection (docs/ape-dts-resume.md §3.4, MongoDB paragraph):
  * KEYED sorts by {_id: 1} and, when resuming, filters with
  * {"$expr": {"$gt": ["$_id", {"$literal": <last _id>}]}}. $expr/$gt compares with BSON
  * cross-type ordering (MinKey < numbers < strings < objects < arrays < binary < ObjectId

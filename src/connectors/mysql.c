@@ -757,10 +757,17 @@ static int my_list_tables(tl_conn *c, tl_name_list *out, tl_error *err)
 	return tl_mysql__list_tables(c, out, err);
 }
 
+static const char *const mysql_aliases[] = {"mariadb", NULL};
+
 const struct tl_driver_ops tl_driver_mysql = {
 	.version = TL_DRIVER_VERSION,
 	.name = "mysql",
+	.aliases = mysql_aliases,
 	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_SCHEMA,
+	.quote = '`',
+	/* next_bound walks these kinds in the server's own order */
+	.split_kinds = TL_KIND_BIT(TL_COL_INT) | TL_KIND_BIT(TL_COL_UINT) | TL_KIND_BIT(TL_COL_DECIMAL) |
+		       TL_KIND_BIT(TL_COL_FLOAT) | TL_KIND_BIT(TL_COL_TEXT) | TL_KIND_BIT(TL_COL_DATE),
 	.connect = my_connect,
 	.disconnect = my_disconnect,
 	.list_tables = my_list_tables,

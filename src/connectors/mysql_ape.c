@@ -1,5 +1,5 @@
 /*
- * mysql_ape.c - ape-dts' database-backed position store on MySQL (ape-dts-resume.md §4):
+ * mysql_ape.c - ape-dts' database-backed position store on MySQL (docs/ape-dts-resume.md §4):
  * creating the table with ape-dts' exact columns and unique key, loading a task's rows,
  * upserting one row, forgetting a task. Unlike ape-dts, identifiers are quoted and the
  * task id is always bound. It must not touch any other table.

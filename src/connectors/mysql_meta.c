@@ -1,6 +1,6 @@
 /*
  * mysql_meta.c - what the MySQL connector knows about tables: the table list, columns
- * and their kinds, the order key (ape-dts-resume.md §3.3) of one table or of many with
+ * and their kinds, the order key (docs/ape-dts-resume.md §3.3) of one table or of many with
  * three queries, row counts (several tables per statement for many), and the checks on
  * a target table. Reads only information_schema and COUNT/LIMIT 1 queries; it must not
  * read or write row data.
@@ -203,6 +203,7 @@ void tl_mysql__free_table(tl_table *t)
 	}
 	free(t->cols);
 	free(t->key_idx);
+	free(t->keys);
 	free(t->schema);
 	free(t->name);
 	free(t);
@@ -277,7 +278,7 @@ static int choose_key(tl_table *t, const struct meta_row *rows, size_t nrows, tl
 	t->nkeys = best_n;
 	t->key_kind = best_rank == 3 ? TL_KEYK_PRIMARY : best_rank == 2 ? TL_KEYK_UNIQUE : TL_KEYK_UNIQUE_NULLABLE;
 	t->part_idx = t->key_idx[0];
-	return 0;
+	return tl_table_link_keys(t, err);
 }
 
 static int cmp_stat_rows(const void *a, const void *b)

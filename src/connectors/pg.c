@@ -6,10 +6,17 @@
  */
 #include "pg_schema_int.h"
 
+static const char *const pg_aliases[] = {"postgres", "postgresql", NULL};
+
 const struct tl_driver_ops tl_driver_pg = {
 	.version = TL_DRIVER_VERSION,
 	.name = "pg",
+	.aliases = pg_aliases,
 	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY | TL_CAP_SCHEMA,
+	.quote = '"',
+	/* next_bound walks these kinds in the server's own order */
+	.split_kinds = TL_KIND_BIT(TL_COL_INT) | TL_KIND_BIT(TL_COL_UINT) | TL_KIND_BIT(TL_COL_DECIMAL) |
+		       TL_KIND_BIT(TL_COL_FLOAT) | TL_KIND_BIT(TL_COL_TEXT) | TL_KIND_BIT(TL_COL_DATE),
 	.connect = tl_pg__connect,
 	.disconnect = tl_pg__disconnect,
 	.list_tables = tl_pg__list_tables,

@@ -1,6 +1,6 @@
 /*
  * pg_describe.c - PostgreSQL connector: describing tables (columns and their kinds, the
- * order key of ape-dts-resume.md §3.3, the row estimate), one or many at a time.
+ * order key of docs/ape-dts-resume.md §3.3, the row estimate), one or many at a time.
  *
  * Works like this: describe_many looks all the names up in one query (unnest of two name
  * arrays joined to pg_class), then reads the columns and the unique indexes of every
@@ -302,7 +302,7 @@ static int choose_key(const PGresult *ires, int lo, int hi, const PGresult *inam
 	t->nkeys = (size_t)best_n;
 	t->key_kind = best_rank == 3 ? TL_KEYK_PRIMARY : best_rank == 2 ? TL_KEYK_UNIQUE : TL_KEYK_UNIQUE_NULLABLE;
 	t->part_idx = t->key_idx[0];
-	return 0;
+	return tl_table_link_keys(t, err);
 }
 
 /* Column rows of one table: rows [lo, hi) of res (attrelid, attnum, attname, atttypid,

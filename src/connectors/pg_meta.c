@@ -49,6 +49,7 @@ void tl_pg__free_table(tl_table *t)
 	free(impl);
 	free(t->cols);
 	free(t->key_idx);
+	free(t->keys);
 	free(t->schema);
 	free(t->name);
 	free(t);

@@ -1,5 +1,5 @@
 /*
- * pg_read.c - PostgreSQL connector: streaming reads (ape-dts-resume.md §3.4 query shapes),
+ * pg_read.c - PostgreSQL connector: streaming reads (docs/ape-dts-resume.md §3.4 query shapes),
  * position rendering (§2.4), split bounds, partition min/max and server-side checksums.
  *
  * A reader runs one COPY (SELECT … ORDER BY key) TO STDOUT and takes its rows as they

@@ -1,5 +1,5 @@
 /*
- * pg_store.c - PostgreSQL connector: ape-dts' database store (ape-dts-resume.md §4), the
+ * pg_store.c - PostgreSQL connector: ape-dts' database store (docs/ape-dts-resume.md §4), the
  * table ape-dts' from_target/from_db resumers read and its recorder upserts.
  *
  * Layout as ape-dts creates it (bigserial id, task_id varchar(255), resumer_type

@@ -94,6 +94,17 @@ void tl_batch_abort_row(tl_batch *b)
 	}
 }
 
+void tl_batch_view(const tl_batch *b, size_t from, size_t n, tl_batch *out)
+{
+	size_t w = stride(b);
+
+	*out = *b;
+	out->cells = b->cells + from * w;
+	out->nrows = n;
+	out->ncells = n * w;
+	out->cell_cap = n * w;
+}
+
 const char *tl_batch_cell(const tl_batch *b, size_t row, size_t col, size_t *len)
 {
 	const tl_cell *c = &b->cells[row * stride(b) + col];

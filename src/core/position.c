@@ -1,7 +1,7 @@
 /*
  * position.c - the ape-dts position codec (include/tideline/position.h).
  *
- * Parsing uses cJSON with the strictness of ape-dts-resume.md §2.2 (serde's rules: known
+ * Parsing uses cJSON with the strictness of docs/ape-dts-resume.md §2.2 (serde's rules: known
  * "type", string fields, key values strings or null, unknown fields ignored). Writing does
  * not use cJSON: the bytes must equal what ape-dts (Rust serde_json) writes — compact, keys
  * in declaration order, non-ASCII raw, only '"', '\\' and control characters escaped, so

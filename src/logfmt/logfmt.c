@@ -5,7 +5,7 @@
  * chunk), splits on '\n' in place and hands each line to tl_logfmt_parse_line, so a line
  * costs no allocation of its own beyond decoding the position. A line that cannot be used
  * is never dropped silently: it goes to the caller's on_bad callback, or fails the read
- * with "PATH:LINE: reason". Writers produce the exact ape-dts layout (ape-dts-resume.md
+ * with "PATH:LINE: reason". Writers produce the exact ape-dts layout (docs/ape-dts-resume.md
  * §2.1). This file never prints and keeps no global state.
  */
 #include <errno.h>

@@ -11,7 +11,10 @@
  * Tables whose rows cannot be upserted (no key, or NULL key values) would duplicate rows
  * on a re-run, so when the store shows this task started the table into an empty target,
  * rows the previous run may have written past the checkpoint are deleted first
- * (tideline.md §5); when that cannot be known the run refuses instead of guessing.
+ * (docs/tideline.md §5); when that cannot be known the run refuses instead of guessing.
+ *
+ * Every driver call goes through the tl_driver_<verb>() wrappers (driver_call.h) of the
+ * run's bound drivers, ctx->env->src and ctx->env->dst.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -46,16 +49,17 @@ struct state {
 static int clean_nulls(struct state *st, int which, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
 
 	if (!st->resumed_table)
 		return 0;
-	if (!st->ours || !c->dst_ops->delete_after) {
-		tl_log(c->log, TL_LOG_WARN,
+	if (!st->ours || !env->dst.ops->delete_after) {
+		tl_log(env->log, TL_LOG_WARN,
 		       "table %s.%s: rows with NULL key values may be duplicated (the target held rows before this task)",
 		       st->t->schema, st->t->name);
 		return 0;
 	}
-	return c->dst_ops->delete_after(c->dst, st->t, NULL, which, err);
+	return tl_driver_delete_after(&env->dst, c->dst, st->t, NULL, which, err);
 }
 
 static int record_key(struct state *st, int is_current, size_t n, char **cols, char **vals, tl_error *err)
@@ -63,7 +67,7 @@ static int record_key(struct state *st, int is_current, size_t n, char **cols, c
 	tl_position p = TL_POSITION_INIT;
 	int rc;
 
-	rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT, st->ctx->src_ops->name, st->t->schema, st->t->name,
+	rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT, st->ctx->env->src.ops->name, st->t->schema, st->t->name,
 			n == 1 ? TL_KEY_SINGLE : TL_KEY_COMPOSITE, n, (const char *const *)cols,
 			(const char *const *)vals, err);
 	if (!rc)
@@ -75,12 +79,12 @@ static int record_key(struct state *st, int is_current, size_t n, char **cols, c
 
 static int due(const struct state *st)
 {
-	return tl_migrate__now() - st->last_ckpt >= (double)st->ctx->cfg->checkpoint_interval_secs;
+	return tl_migrate__now() - st->last_ckpt >= (double)st->ctx->env->cfg->checkpoint_interval_secs;
 }
 
 static int stopping(const struct state *st)
 {
-	return (st->ctx->stop && *st->ctx->stop) || (st->ctx->abort_all && *st->ctx->abort_all);
+	return tl_migrate__stopping(st->ctx->stop, st->ctx->abort_all);
 }
 
 /*
@@ -92,7 +96,7 @@ static int stopping(const struct state *st)
 struct prefetch {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	const struct tl_driver_ops *ops;
+	const tl_driver *drv;
 	tl_reader *r;
 	tl_batch *buf[2];
 	int full[2]; /* filled, waiting for the writer */
@@ -124,7 +128,7 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		tl_batch_reset(b);
-		rc = p->ops->read_batch(p->r, b, &e);
+		rc = tl_driver_read_batch(p->drv, p->r, b, &e);
 
 		pthread_mutex_lock(&p->mu);
 		if (rc) {
@@ -146,12 +150,34 @@ static void *prefetch_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Writes one read batch: one target transaction, or, when the task sets [sinker]
+ * batch_size, one per batch_size rows (as ape-dts' sinker writes batch_size rows per
+ * statement). The position of the batch is recorded by the caller only after all of them.
+ */
+static int write_rows(struct state *st, const tl_batch *b, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	size_t per = c->env->cfg->sink_batch_size, from;
+	int rc = 0;
+
+	if (per == 0 || b->nrows <= per)
+		return tl_driver_write_batch(&c->env->dst, c->dst, st->t, b, st->write_flags, err);
+	for (from = 0; from < b->nrows && !rc; from += per) {
+		tl_batch part;
+		tl_batch_view(b, from, b->nrows - from < per ? b->nrows - from : per, &part);
+		rc = tl_driver_write_batch(&c->env->dst, c->dst, st->t, &part, st->write_flags, err);
+	}
+	return rc;
+}
+
 /* Reads everything `spec` selects and writes it; calls `after` once each batch is committed. */
 typedef int (*after_fn)(struct state *st, tl_error *err);
 
 static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
 	tl_read_spec spec_buf = *spec_in, *spec = &spec_buf;
 	struct prefetch p;
 	pthread_t th;
@@ -161,15 +187,15 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 	 * is one COPY-like write on the target, so unless the task sets batch_size, its size
 	 * is bounded by bytes only (the batch buffer): fewer, larger target transactions. */
 	spec_buf.native = st->native;
-	if (st->native && !c->cfg->extract_batch_explicit)
+	if (st->native && !env->cfg->extract_batch_explicit)
 		spec_buf.batch_rows = SIZE_MAX;
 	memset(&p, 0, sizeof(p));
 	if (!st->batch2.ncols)
 		tl_batch_init(&st->batch2, st->t->ncols, st->batch.soft_bytes);
-	p.ops = c->src_ops;
+	p.drv = &env->src;
 	p.buf[0] = &st->batch;
 	p.buf[1] = &st->batch2;
-	if ((rc = c->src_ops->open_reader(c->src, st->t, spec, &p.r, err)))
+	if ((rc = tl_driver_open_reader(&env->src, c->src, st->t, spec, &p.r, err)))
 		return rc;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
@@ -194,9 +220,9 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 		pthread_mutex_unlock(&p.mu);
 
 		st->cur = p.buf[take];
-		if ((rc = c->dst_ops->write_batch(c->dst, st->t, st->cur, st->write_flags, err)))
+		if ((rc = write_rows(st, st->cur, err)))
 			break;
-		tl_debug_crash_point("after_target_commit");
+		tl_fault_crash_point(env->fault, "after_target_commit");
 		st->rows += (int64_t)st->cur->nrows;
 		if (c->total_rows)
 			__atomic_add_fetch(c->total_rows, (int64_t)st->cur->nrows, __ATOMIC_RELAXED);
@@ -219,7 +245,7 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 	pthread_mutex_unlock(&p.mu);
 	pthread_join(th, NULL);
 cleanup:
-	c->src_ops->close_reader(p.r);
+	tl_driver_close_reader(&env->src, p.r);
 	pthread_cond_destroy(&p.cv);
 	pthread_mutex_destroy(&p.mu);
 	st->cur = NULL;
@@ -233,7 +259,8 @@ static int after_keyed(struct state *st, tl_error *err)
 	int rc;
 
 	tl_keyvals_clear(&st->last);
-	if ((rc = st->ctx->src_ops->row_key(t, st->cur, st->cur->nrows - 1, t->key_idx, t->nkeys, &st->last, err)))
+	if ((rc = tl_driver_row_key(&st->ctx->env->src, t, st->cur, st->cur->nrows - 1, t->key_idx, t->nkeys, &st->last,
+				    err)))
 		return rc;
 	st->have_last = 1;
 	if (due(st) || stopping(st))
@@ -246,7 +273,7 @@ static int any_key_nullable(const tl_table *t)
 	size_t i;
 
 	for (i = 0; i < t->nkeys; i++)
-		if (t->cols[t->key_idx[i]].nullable)
+		if (t->keys[i]->nullable)
 			return 1;
 	return 0;
 }
@@ -260,10 +287,10 @@ static int copy_batch_mode(struct state *st, tl_error *err)
 	spec.where = st->item->where;
 	spec.mode = TL_READ_KEYED;
 	spec.after = st->item->action == TL_ACT_RESUME ? &st->item->after : NULL;
-	spec.batch_rows = st->ctx->cfg->extract_batch_size;
+	spec.batch_rows = st->ctx->env->cfg->extract_batch_size;
 	if ((rc = pump(st, &spec, after_keyed, err)))
 		return rc;
-	if ((st->ctx->src_ops->caps & TL_CAP_SQL) && any_key_nullable(st->t)) {
+	if ((st->ctx->env->src.ops->caps & TL_CAP_SQL) && any_key_nullable(st->t)) {
 		if ((rc = clean_nulls(st, TL_DELETE_KEY_NULLS, err)))
 			return rc;
 		spec.mode = TL_READ_KEY_NULLS;
@@ -312,9 +339,9 @@ static void *consumer_main(void *arg)
 	struct consumer *cn = arg;
 	struct chunkq *q = cn->q;
 	struct state *m = q->main;
-	const tl_config *cfg = m->ctx->cfg;
-	tl_endpoint src_ep = tl_config_source(cfg);
-	tl_endpoint dst_ep = tl_config_target(cfg);
+	const tl_migrate_env *env = m->ctx->env;
+	tl_endpoint src_ep = tl_config_source(env->cfg);
+	tl_endpoint dst_ep = tl_config_target(env->cfg);
 	tl_copy_ctx ctx = *m->ctx;
 	struct state st;
 	tl_error err = TL_ERROR_INIT;
@@ -328,7 +355,8 @@ static void *consumer_main(void *arg)
 	st.native = m->native;
 	ctx.src = ctx.dst = NULL;
 	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
-	if ((rc = ctx.src_ops->connect(&src_ep, &ctx.src, &err)) || (rc = ctx.dst_ops->connect(&dst_ep, &ctx.dst, &err)))
+	if ((rc = tl_driver_connect(&env->src, &src_ep, &ctx.src, &err)) ||
+	    (rc = tl_driver_connect(&env->dst, &dst_ep, &ctx.dst, &err)))
 		goto fail;
 	for (;;) {
 		size_t i;
@@ -348,7 +376,7 @@ static void *consumer_main(void *arg)
 		spec.mode = TL_READ_RANGE;
 		spec.lo = q->c[i].lo;
 		spec.hi = q->c[i].hi;
-		spec.batch_rows = cfg->extract_batch_size;
+		spec.batch_rows = env->cfg->extract_batch_size;
 		pthread_mutex_unlock(&q->mu);
 
 		st.rows = 0;
@@ -374,10 +402,8 @@ fail:
 	pthread_mutex_unlock(&q->mu);
 cleanup:
 	cn->rc = rc;
-	if (ctx.src)
-		ctx.src_ops->disconnect(ctx.src);
-	if (ctx.dst)
-		ctx.dst_ops->disconnect(ctx.dst);
+	tl_driver_disconnect(&env->src, ctx.src);
+	tl_driver_disconnect(&env->dst, ctx.dst);
 	tl_batch_release(&st.batch);
 	tl_batch_release(&st.batch2);
 	return NULL;
@@ -386,7 +412,7 @@ cleanup:
 /* Records the committed frontier when due (or when forced); called with q->mu held. */
 static int chunk_checkpoint(struct state *st, struct chunkq *q, size_t *recorded, int force, tl_error *err)
 {
-	char *col = st->t->cols[st->t->part_idx].name;
+	char *col = tl_table_part(st->t)->name;
 	char *hi;
 	int rc;
 
@@ -399,11 +425,49 @@ static int chunk_checkpoint(struct state *st, struct chunkq *q, size_t *recorded
 	return rc;
 }
 
+/* Queues the range (lo, hi]; takes hi. Called with q->mu held. On failure hi is freed. */
+static int chunk_push(struct chunkq *q, const char *lo, char *hi, tl_error *err)
+{
+	struct chunk *c;
+
+	if (q->n == q->cap) {
+		size_t ncap = q->cap ? 2 * q->cap : 64;
+		struct chunk *nc = realloc(q->c, ncap * sizeof(*nc));
+		if (!nc) {
+			free(hi);
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		}
+		q->c = nc;
+		q->cap = ncap;
+	}
+	c = &q->c[q->n];
+	c->lo = NULL;
+	if (lo && !(c->lo = tl_strdup(lo))) {
+		free(hi);
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	c->hi = hi;
+	c->state = 0;
+	q->n++;
+	return 0;
+}
+
+/* Waits up to a second for a consumer to report; called with q->mu held. */
+static void chunk_wait(struct chunkq *q)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	pthread_cond_timedwait(&q->cv, &q->mu, &until);
+}
+
 static int copy_split_parallel(struct state *st, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
 	const tl_table *t = st->t;
-	size_t nthreads = c->cfg->parallel_size, started = 0, i, recorded = 0;
+	size_t nthreads = env->cfg->parallel_size, started = 0, i, recorded = 0;
 	size_t window = 4 * nthreads;
 	struct consumer *cons = NULL;
 	struct chunkq q;
@@ -437,47 +501,35 @@ static int copy_split_parallel(struct state *st, tl_error *err)
 		/* bounded look-ahead: at most `window` ranges not yet committed */
 		pthread_mutex_lock(&q.mu);
 		while (!q.failed && q.n - q.frontier >= window) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
-			pthread_cond_timedwait(&q.cv, &q.mu, &until);
+			chunk_wait(&q);
 			if ((rc = chunk_checkpoint(st, &q, &recorded, 0, err)))
 				break;
 		}
+		if (!rc && !q.failed && !stopping(st))
+			rc = chunk_checkpoint(st, &q, &recorded, 0, err);
 		if (rc || q.failed || stopping(st)) {
 			pthread_mutex_unlock(&q.mu);
 			break;
 		}
-		if ((rc = chunk_checkpoint(st, &q, &recorded, 0, err))) {
-			pthread_mutex_unlock(&q.mu);
-			break;
-		}
 		pthread_mutex_unlock(&q.mu);
-		if ((rc = c->src_ops->next_bound(c->src, t, lo, c->cfg->extract_batch_size, &hi, err)))
-			break;
-		if (!hi)
+		if ((rc = tl_driver_next_bound(&env->src, c->src, t, lo, env->cfg->extract_batch_size, &hi, err)) || !hi)
 			break;
 		pthread_mutex_lock(&q.mu);
-		if (q.n == q.cap) {
-			size_t ncap = q.cap ? 2 * q.cap : 64;
-			struct chunk *nc = realloc(q.c, ncap * sizeof(*nc));
-			if (!nc) {
-				pthread_mutex_unlock(&q.mu);
-				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-				break;
-			}
-			q.c = nc;
-			q.cap = ncap;
+		rc = chunk_push(&q, lo, hi, err); /* takes hi, also when it fails */
+		pthread_cond_broadcast(&q.cv);
+		pthread_mutex_unlock(&q.mu);
+		if (rc) {
+			hi = NULL;
+			break;
 		}
-		q.c[q.n].lo = lo ? tl_strdup(lo) : NULL;
-		q.c[q.n].hi = hi;
-		q.c[q.n].state = 0;
-		q.n++;
+		/* the next range starts after this one's upper bound (the queue's now) */
 		free(lo);
 		lo = tl_strdup(hi);
 		hi = NULL;
-		pthread_cond_broadcast(&q.cv);
-		pthread_mutex_unlock(&q.mu);
+		if (!lo) {
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+			break;
+		}
 	}
 	pthread_mutex_lock(&q.mu);
 	q.producer_done = 1;
@@ -485,10 +537,7 @@ static int copy_split_parallel(struct state *st, tl_error *err)
 		q.failed = 1;
 	pthread_cond_broadcast(&q.cv);
 	while (!q.failed && q.frontier < q.n) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		pthread_cond_timedwait(&q.cv, &q.mu, &until);
+		chunk_wait(&q);
 		if (!rc)
 			rc = chunk_checkpoint(st, &q, &recorded, 0, err);
 	}
@@ -503,7 +552,10 @@ static int copy_split_parallel(struct state *st, tl_error *err)
 	/* whatever is committed contiguously is recorded, also on failure or stop */
 	{
 		tl_error e2 = TL_ERROR_INIT;
-		int rc2 = chunk_checkpoint(st, &q, &recorded, 1, rc ? &e2 : err);
+		int rc2;
+		pthread_mutex_lock(&q.mu);
+		rc2 = chunk_checkpoint(st, &q, &recorded, 1, rc ? &e2 : err);
+		pthread_mutex_unlock(&q.mu);
 		if (!rc)
 			rc = rc2;
 	}
@@ -523,14 +575,14 @@ done:
 	pthread_mutex_destroy(&q.mu);
 	if (rc)
 		return rc;
-	if (t->cols[t->part_idx].nullable) {
+	if (tl_table_part(t)->nullable) {
 		tl_read_spec spec;
 		if ((rc = clean_nulls(st, TL_DELETE_PART_NULLS, err)))
 			return rc;
 		memset(&spec, 0, sizeof(spec));
-	spec.where = st->item->where;
+		spec.where = st->item->where;
 		spec.mode = TL_READ_PART_NULLS;
-		spec.batch_rows = c->cfg->extract_batch_size;
+		spec.batch_rows = env->cfg->extract_batch_size;
 		rc = pump(st, &spec, NULL, err);
 	}
 	return rc;
@@ -538,22 +590,23 @@ done:
 
 static int copy_split_mode(struct state *st, tl_error *err)
 {
-	if (st->ctx->cfg->parallel_type == TL_PAR_CHUNK && st->ctx->cfg->parallel_size > 1)
-		return copy_split_parallel(st, err);
 	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
 	const tl_table *t = st->t;
 	char *lo = NULL, *hi = NULL;
-	char *col = t->cols[t->part_idx].name;
+	char *col = tl_table_part(t)->name;
 	tl_read_spec spec;
 	int rc = 0;
 
+	if (env->cfg->parallel_type == TL_PAR_CHUNK && env->cfg->parallel_size > 1)
+		return copy_split_parallel(st, err);
 	if (st->item->split_after && !(lo = tl_strdup(st->item->split_after)))
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	memset(&spec, 0, sizeof(spec));
 	spec.where = st->item->where;
-	spec.batch_rows = c->cfg->extract_batch_size;
+	spec.batch_rows = env->cfg->extract_batch_size;
 	for (;;) {
-		if ((rc = c->src_ops->next_bound(c->src, t, lo, c->cfg->extract_batch_size, &hi, err)))
+		if ((rc = tl_driver_next_bound(&env->src, c->src, t, lo, env->cfg->extract_batch_size, &hi, err)))
 			break;
 		if (!hi)
 			break;
@@ -580,7 +633,7 @@ static int copy_split_mode(struct state *st, tl_error *err)
 	free(hi);
 	if (rc)
 		return rc;
-	if (t->cols[t->part_idx].nullable) {
+	if (tl_table_part(t)->nullable) {
 		if ((rc = clean_nulls(st, TL_DELETE_PART_NULLS, err)))
 			return rc;
 		spec.mode = TL_READ_PART_NULLS;
@@ -597,7 +650,7 @@ static int copy_scan_mode(struct state *st, tl_error *err)
 	memset(&spec, 0, sizeof(spec));
 	spec.where = st->item->where;
 	spec.mode = TL_READ_SCAN;
-	spec.batch_rows = st->ctx->cfg->extract_batch_size;
+	spec.batch_rows = st->ctx->env->cfg->extract_batch_size;
 	return pump(st, &spec, NULL, err);
 }
 
@@ -608,6 +661,7 @@ static int copy_scan_mode(struct state *st, tl_error *err)
 static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int have_prior, int is_empty, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
 	const tl_table *t = st->t;
 	int rc;
 
@@ -618,18 +672,18 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
 				    "table %s.%s has no usable key and its target already holds rows this task did not "
 				    "write; empty the target table and run with --init",
 				    t->schema, t->name);
-	if (!c->dst_ops->delete_after)
+	if (!env->dst.ops->delete_after)
 		return tl_error_set(err, TL_ERR_UNSUPPORTED, "cannot clean up %s.%s before resuming", t->schema, t->name);
 	if (st->item->mode == TL_MODE_SPLIT && st->item->split_after) {
-		tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing target rows after %s = %s written by the interrupted run",
-		       t->schema, t->name, t->cols[t->part_idx].name, st->item->split_after);
-		if ((rc = c->dst_ops->delete_after(c->dst, t, st->item->split_after, TL_DELETE_AFTER, err)))
+		tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing target rows after %s = %s written by the interrupted run",
+		       t->schema, t->name, tl_table_part(t)->name, st->item->split_after);
+		if ((rc = tl_driver_delete_after(&env->dst, c->dst, t, st->item->split_after, TL_DELETE_AFTER, err)))
 			return rc;
-		return c->dst_ops->delete_after(c->dst, t, NULL, TL_DELETE_PART_NULLS, err);
+		return tl_driver_delete_after(&env->dst, c->dst, t, NULL, TL_DELETE_PART_NULLS, err);
 	}
-	tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing the rows the interrupted run wrote (no position to continue from)",
+	tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the rows the interrupted run wrote (no position to continue from)",
 	       t->schema, t->name);
-	return c->dst_ops->delete_after(c->dst, t, NULL, TL_DELETE_AFTER, err);
+	return tl_driver_delete_after(&env->dst, c->dst, t, NULL, TL_DELETE_AFTER, err);
 }
 
 /*
@@ -644,6 +698,7 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
 static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
 	const tl_plan_item *it = st->item;
 	const tl_table *t = st->t;
 	const char *after = NULL;
@@ -651,7 +706,7 @@ static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 
 	*cleared = 0;
 	if (!keyed || !st->resumed_table || !st->ours || it->mode != TL_MODE_BATCH ||
-	    !(c->dst_ops->caps & TL_CAP_BULK_EMPTY) || !c->dst_ops->delete_after)
+	    !(env->dst.ops->caps & TL_CAP_BULK_EMPTY) || !env->dst.ops->delete_after)
 		return 0;
 	if (it->action == TL_ACT_RESUME) {
 		if (t->nkeys != 1 || t->key_idx[0] != t->part_idx || it->after.n != 1 || !it->after.vals[0])
@@ -659,9 +714,9 @@ static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 		after = it->after.vals[0];
 	} else if (it->action != TL_ACT_START)
 		return 0;
-	tl_log(c->log, TL_LOG_INFO, "table %s.%s: removing the target rows %s%s (written after the last checkpoint)",
+	tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the target rows %s%s (written after the last checkpoint)",
 	       t->schema, t->name, after ? "after " : "of the interrupted run", after ? after : "");
-	if ((rc = c->dst_ops->delete_after(c->dst, t, after, TL_DELETE_AFTER, err)))
+	if ((rc = tl_driver_delete_after(&env->dst, c->dst, t, after, TL_DELETE_AFTER, err)))
 		return rc;
 	*cleared = 1;
 	return 0;
@@ -669,6 +724,7 @@ static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err)
 {
+	const tl_migrate_env *env = ctx->env;
 	struct state st;
 	tl_store_table prior, info;
 	int have_prior, is_empty = 0, tail_clear = 0, keyed, rc;
@@ -682,14 +738,14 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	st.last_ckpt = t0;
 	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
 
-	if ((rc = ctx->dst_ops->check_target(ctx->dst, st.t, &is_empty, err)))
+	if ((rc = tl_driver_check_target(&env->dst, ctx->dst, st.t, &is_empty, err)))
 		goto cleanup;
 	memset(&prior, 0, sizeof(prior));
 	have_prior = tl_recorder_get_table(ctx->rec, st.t->schema, st.t->name, &prior) == 0;
 	st.rows_base = have_prior && prior.rows_copied > 0 ? prior.rows_copied : 0;
 	st.resumed_table = have_prior;
 	st.ours = have_prior ? prior.target_empty_at_start : is_empty;
-	keyed = st.t->nkeys > 0 && ctx->cfg->replace;
+	keyed = st.t->nkeys > 0 && env->cfg->replace;
 	if (!keyed || any_key_nullable(st.t) || item->mode != TL_MODE_BATCH) {
 		if (!keyed || item->mode == TL_MODE_SCAN) {
 			if ((rc = prepare_unkeyed(&st, &prior, have_prior, is_empty, err)))
@@ -704,9 +760,9 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		st.write_flags |= TL_WRITE_TARGET_EMPTY;
 	/* Same driver on both ends: rows may stay in its own encoding (its fastest one,
 	 * e.g. binary COPY, only into an empty target that the driver says fits). */
-	if (ctx->src_ops == ctx->dst_ops && ctx->dst_ops->native_form) {
+	if (env->src.ops == env->dst.ops && env->dst.ops->native_form) {
 		st.native = 1;
-		if ((is_empty || tail_clear) && (rc = ctx->dst_ops->native_form(ctx->dst, st.t, &st.native, err)))
+		if ((is_empty || tail_clear) && (rc = tl_driver_native_form(&env->dst, ctx->dst, st.t, &st.native, err)))
 			goto cleanup;
 	}
 
@@ -721,7 +777,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	info.target_rows_at_finish = -1;
 	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
 		goto cleanup;
-	tl_log(ctx->log, TL_LOG_INFO, "table %s.%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
+	tl_log(env->log, TL_LOG_INFO, "table %s.%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
 	       item->action == TL_ACT_RESUME ? "resuming" : "starting", tl_plan_mode_name(item->mode),
 	       keyed ? "upsert" : "insert",
 	       is_empty     ? " into an empty target (bulk path allowed)"
@@ -752,11 +808,11 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	 * count is known: no count(*). */
 	if (is_empty)
 		info.target_rows_at_finish = st.rows;
-	else if ((rc = ctx->dst_ops->count_rows(ctx->dst, st.t, &info.target_rows_at_finish, err)))
+	else if ((rc = tl_driver_count_rows(&env->dst, ctx->dst, st.t, &info.target_rows_at_finish, err)))
 		goto cleanup;
 	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
 		goto cleanup;
-	if ((rc = tl_recorder_finished(ctx->rec, ctx->src_ops->name, st.t->schema, st.t->name, info.rows_copied, err)))
+	if ((rc = tl_recorder_finished(ctx->rec, env->src.ops->name, st.t->schema, st.t->name, info.rows_copied, err)))
 		goto cleanup;
 	res->resumed = item->action == TL_ACT_RESUME;
 cleanup:

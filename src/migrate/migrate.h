@@ -1,21 +1,26 @@
 /*
  * migrate.h - the snapshot migrator (internal to src/migrate and src/cli).
  *
- * How a run works:
- *   1. sources.c imports the configured progress sources (resume.config, position logs
- *      oldest first, finished.log; or ape-dts' database store) into the SQLite store,
- *      unless exactly that content was imported before for this task.
- *   2. plan.c lists the source tables, applies [filter], asks the store about each one
- *      and decides: skip (finished), resume after a key, or start; and how to read it
+ * How a run works (run.c; docs/architecture.md has the picture):
+ *   1. open: the store (task lock), ape-dts' database store when [resumer] names one.
+ *   2. sources: sources.c imports the configured progress sources (resume.config,
+ *      position logs oldest first, finished.log through importer.c; or ape-dts' database
+ *      store) into the SQLite store, unless exactly that content was imported before for
+ *      this task; or, with --init, forgets the task's progress.
+ *   3. plan: plan.c lists the source tables, applies [filter], asks the store about each
+ *      one and decides: skip (finished), resume after a key, or start; and how to read it
  *      (batch = keyed pages, split = ranges of the partition column, scan = keyless full
- *      read). Every ignored record gets a reason.
- *   3. run.c starts parallel_size workers; each takes the next table and copy.c moves it:
- *      read a batch, write it to the target in one transaction, then (at most every
- *      checkpoint_interval_secs) hand its position to recorder.c, which writes the store
- *      (one transaction), position.log and ape-dts' table together. A finished table is
- *      recorded at once.
- * Nothing here knows which database it talks to: drivers are called through their ops
- * and capability bits.
+ *      read). Every ignored record gets a reason. Then the targets are looked at (lost
+ *      rows, keyless tables that need a restart). tl_migrate_plan is this phase, shared
+ *      by `run` and `plan`.
+ *   4. copy: run.c starts parallel_size workers; each claims the next table and copies
+ *      it (copy.c, tl_copy_table: the per-table unit of work): read a batch, write it to
+ *      the target in one transaction, then (at most every checkpoint_interval_secs) hand
+ *      its position to recorder.c, which writes the store (one transaction),
+ *      position.log and ape-dts' table together. A finished table is recorded at once.
+ *   5. summary.
+ * Nothing here knows which database it talks to: drivers are called through the
+ * tl_driver_<verb>() wrappers (tideline/driver_call.h) and asked for capabilities.
  */
 #ifndef TL_MIGRATE_H
 #define TL_MIGRATE_H
@@ -23,8 +28,12 @@
 #include <signal.h>
 #include <stdint.h>
 #include "tideline/config.h"
-#include "tideline/driver.h"
+#include "tideline/driver_call.h"
+#include "tideline/fault.h"
 #include "tideline/log.h"
+#include "tideline/logfmt.h"
+#include "tideline/registry.h"
+#include "tideline/resume.h"
 #include "tideline/store.h"
 
 enum tl_action { TL_ACT_START = 0, TL_ACT_RESUME, TL_ACT_SKIP };
@@ -46,7 +55,7 @@ typedef struct tl_plan_item {
 	int64_t rows_done;    /* rows already copied by earlier runs (store), -1 unknown */
 	int64_t target_rows_at_finish; /* for skipped tables: recorded at finish, -1 unknown */
 	char *warning;        /* set by tl_plan_check_targets: lost rows, restart needed */
-	char *where;          /* [filter] where_conditions entry for this table, or NULL */
+	const char *where;    /* [filter] where_conditions entry for this table (lent by the config), or NULL */
 	int refuse;           /* the run must not copy this table without --init */
 } tl_plan_item;
 
@@ -61,36 +70,76 @@ typedef struct tl_migrate_opts {
 	tl_logger *log;
 	volatile sig_atomic_t *stop;    /* set by a signal handler: stop cleanly */
 	int progress_tty;               /* draw a progress line on stderr */
+	const tl_registry *registry;    /* where db_types are looked up; NULL = the built-in drivers
+					 * (unit tests chain the fake driver in front of them) */
+	tl_fault *fault;                /* debug hooks the CLI read from the environment, or NULL */
+	int trace;                      /* log every driver call at debug level (TL_DEBUG_TRACE) */
 } tl_migrate_opts;
 
-/* Imports the configured progress sources into the store (step 1). */
-int tl_migrate_import_sources(const tl_config *cfg, const struct tl_driver_ops *dst_ops, tl_store *store,
-			      tl_logger *log, tl_error *err) TL_MUST_CHECK;
+/*
+ * What one run (or one `plan`, or a unit test) works with, shared by its phases and
+ * lent to every table's copy: the task, the bound drivers, the store, the logger and the
+ * debug hooks. Set up by tl_migrate_env_bind; the store and ape_conn are the env's once
+ * set (tl_migrate_env_release closes them).
+ */
+typedef struct tl_migrate_env {
+	const tl_config *cfg;
+	tl_driver src, dst;  /* [extractor] and [sinker] */
+	tl_driver ape;       /* [resumer] ape-dts database store (from_target/from_db); ops NULL otherwise */
+	tl_conn *ape_conn;   /* connected and initialised by tl_migrate_env_ape_open, or NULL */
+	tl_store *store;
+	tl_logger *log;      /* may be NULL */
+	tl_fault *fault;     /* may be NULL */
+} tl_migrate_env;
+
+/*
+ * Binds the drivers of cfg (opts may be NULL: built-ins, no hooks, no logger). Source
+ * and target must be the same kind; a [resumer] store needs a driver with
+ * TL_CAP_APE_STORE. Errors name the task file.
+ */
+int tl_migrate_env_bind(tl_migrate_env *env, const tl_config *cfg, const tl_migrate_opts *opts,
+			tl_error *err) TL_MUST_CHECK;
+/* Connects and initialises ape-dts' database store when the env has one (else nothing). */
+int tl_migrate_env_ape_open(tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
+/* Disconnects the ape-dts store and closes the store (both may be unset). */
+void tl_migrate_env_release(tl_migrate_env *env);
+
+/* Imports the configured progress sources into env->store (phase 2). */
+int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
 
 /* run --init: moves the run's old text logs aside and marks the configured sources as imported. */
-int tl_migrate_init_sources(const tl_config *cfg, tl_store *store, tl_logger *log, tl_error *err) TL_MUST_CHECK;
+int tl_migrate_init_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
 
-/* Builds the plan (step 2). src is a connection to the source. */
-int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store,
-		  tl_logger *log, tl_plan *out, tl_error *err) TL_MUST_CHECK;
-void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops);
+enum tl_plan_flags {
+	TL_PLAN_IMPORT = 1u << 0 /* import the progress sources first (not after --init) */
+};
+
+/*
+ * Phase 3 as `run` and `plan` both do it: imports the sources (TL_PLAN_IMPORT), builds
+ * the plan on a source connection, then checks the targets on a target connection.
+ * *out is the caller's (tl_plan_clear), cleared on error.
+ */
+int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_error *err) TL_MUST_CHECK;
+
+/* Builds the plan over a connection to the source. */
+int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_error *err) TL_MUST_CHECK;
+void tl_plan_clear(tl_plan *p, const tl_driver *src);
 /*
  * Looks at the target: a finished table whose target now holds fewer rows than at
  * finish gets a warning; a table without a usable key whose target holds rows this task
  * cannot attribute is marked refuse ("restart needed").
  */
-int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *dst, tl_store *store,
-			  tl_plan *plan, tl_error *err) TL_MUST_CHECK;
+int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, tl_error *err) TL_MUST_CHECK;
 const char *tl_plan_action_name(enum tl_action a);
 const char *tl_plan_mode_name(enum tl_mode m);
 
-/* Runs the whole task (steps 1-3). */
+/* Runs the whole task (phases 1-5). */
 int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err) TL_MUST_CHECK;
 
 /* Recorder: serialises checkpoint writes of all workers (store + text logs + ape-dts table). */
 typedef struct tl_recorder tl_recorder;
-int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, const struct tl_driver_ops *ape_ops,
-		    tl_conn *ape_conn, tl_error *err) TL_MUST_CHECK;
+/* env (its store, ape-dts store, hooks) must outlive the recorder. */
+int tl_recorder_new(tl_recorder **out, const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
 void tl_recorder_free(tl_recorder *r);
 /* Records a snapshot position (after the rows before it are committed on the target). */
 int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current, int64_t rows_copied,
@@ -104,15 +153,13 @@ void tl_recorder_stats(tl_recorder *r, long *records, double *secs);
  * only the numeric fields are filled. Returns 0 or TL_ERR_NOTFOUND. */
 int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out);
 
-/* Copies one table (step 3). */
+/* Copies one table (phase 4): the per-table unit of work and everything it needs. */
 typedef struct tl_copy_ctx {
-	const tl_config *cfg;
-	const struct tl_driver_ops *src_ops, *dst_ops;
-	tl_conn *src, *dst;
+	const tl_migrate_env *env;
+	tl_conn *src, *dst;      /* this worker's connections */
 	tl_recorder *rec;
-	tl_logger *log;
 	volatile sig_atomic_t *stop;
-	volatile int *abort_all; /* another worker failed */
+	int *abort_all;          /* another worker failed (atomic: tl_migrate__stopping) */
 	int64_t *total_rows;     /* shared counter for progress (atomic adds) */
 } tl_copy_ctx;
 
@@ -124,14 +171,53 @@ typedef struct tl_copy_result {
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
 
+/* ---- importer.c: text progress sources into the store -------------------------------------
+ *
+ * The one importer of position.log / finished.log / resume.config lines, for a run's
+ * from_log sources and for `tideline import`. Files are read whole and fingerprinted
+ * (size and 64-bit FNV-1a of the content: what the store's import_source marks hold);
+ * parsing adds every line to one tl_resume_set in the order files are parsed (ape-dts
+ * precedence: later records of a kind win); storing writes the merged set with each
+ * record's own line timestamp and exact JSON, and marks the parsed files as imported.
+ */
+typedef struct tl_importer tl_importer;
+
+int tl_importer_new(tl_importer **out, tl_error *err) TL_MUST_CHECK;
+void tl_importer_free(tl_importer *im);
+/*
+ * Reads `path` whole and fingerprints it; *idx is its number for the calls below. A
+ * missing file is TL_ERR_NOTFOUND ("file 'P' does not exist"), unless may_be_missing:
+ * then it is kept with size -1 (never parsed or marked).
+ */
+int tl_importer_read(tl_importer *im, const char *path, int may_be_missing, size_t *idx, tl_error *err) TL_MUST_CHECK;
+/* Files read so far (numbered 0.. in reading order); a read file's path, size (-1: missing) and hash. */
+size_t tl_importer_nfiles(const tl_importer *im);
+const char *tl_importer_path(const tl_importer *im, size_t idx);
+int64_t tl_importer_size(const tl_importer *im, size_t idx);
+uint64_t tl_importer_hash(const tl_importer *im, size_t idx);
+/*
+ * Adds every usable line of file idx to the set. A bad line is reported through on_bad
+ * (path, line number, reason; non-zero return stops and is returned) and counted; with
+ * on_bad NULL the first bad line fails with "PATH:LINE: reason" (TL_ERR_PARSE).
+ */
+int tl_importer_parse(tl_importer *im, size_t idx, tl_logbad_fn on_bad, void *ctx, tl_error *err) TL_MUST_CHECK;
+/* The merged set and the counts of parsed lines, records and bad lines. */
+const tl_resume_set *tl_importer_set(const tl_importer *im);
+void tl_importer_counts(const tl_importer *im, size_t *lines, size_t *records, size_t *bad);
+/*
+ * Writes the merged set into the store for task_id and marks every parsed file as
+ * imported, in one store transaction of its own (the caller must not have one open).
+ * stats may be NULL.
+ */
+int tl_importer_store(const tl_importer *im, tl_store *s, const char *task_id, tl_store_import_stats *stats,
+		      tl_error *err) TL_MUST_CHECK;
+
 /* Creates a directory and its parents (shared by run.c and recorder.c). */
 int tl_migrate__mkdir_p(const char *path, tl_error *err) TL_MUST_CHECK;
 /* Seconds on the monotonic clock (for durations, never for timestamps). */
 double tl_migrate__now(void);
-
-/* Debug-only crash hook (crash tests): kills the process at a named point when
- * TL_DEBUG_CRASH=<point>[:<n>] is set in the environment (n-th time, default 1). */
-void tl_debug_crash_point(const char *point);
+/* Should a worker stop: the stop signal (may be NULL) or another worker's failure (may be NULL)? */
+int tl_migrate__stopping(volatile sig_atomic_t *stop, int *abort_all);
 
 /* ---- verify.c: compares source and target per table (`tideline verify`) ------------------
  *
@@ -184,6 +270,8 @@ typedef struct tl_verify_opts {
 	size_t max_ranges;      /* soft cap of reported ranges per table, 0 = 256 */
 	const char *store_path; /* NULL = the config's; a missing store skips the finished check */
 	tl_logger *log;         /* may be NULL */
+	const tl_registry *registry; /* NULL = the built-in drivers */
+	tl_fault *fault;        /* debug hooks, or NULL */
 } tl_verify_opts;
 
 /* Compares every selected table. *out is the caller's (tl_verify_report_clear); cleared on error. */

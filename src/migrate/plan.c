@@ -1,13 +1,14 @@
 /*
  * plan.c - decides, for every selected table, what a run does (migrate.h step 2).
  *
- * Key and mode choice follow ape-dts-resume.md §3.3-§3.4: a table with a key is read in
- * batch mode (keyed pages) unless parallel_type=chunk; a keyless table is split on its
- * first column. Split mode falls back to batch mode (or a full scan without a key) when
- * the partition column cannot be split or the table has no more rows than one batch.
- * Positions are validated like ape-dts (§3.4) with tideline's rule for the old
- * order_col form (tideline.md §5): honoured only for a one-column key of that name.
- * Every record that is not used gets a reason, so `plan` can say why.
+ * Key and mode choice follow docs/ape-dts-resume.md §3.3-§3.4: a table with a key is
+ * read in batch mode (keyed pages) unless parallel_type=chunk or [extractor]
+ * partition_cols names a split column for it; a keyless table is split on its first
+ * column. Split mode falls back to batch mode (or a full scan without a key) when the
+ * partition column cannot be split (the driver's split_kinds) or the table has no more
+ * rows than one batch. Positions are validated like ape-dts (§3.4) with tideline's rule
+ * for the old order_col form (docs/tideline.md §5): honoured only for a one-column key
+ * of that name. Every record that is not used gets a reason, so `plan` can say why.
  *
  * Over many tables (100,000 in about a second is the goal) nothing is asked per table:
  * the store is read once into a snapshot, tables are described a chunk at a time (the
@@ -20,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "migrate/migrate.h"
-#include <cjson/cJSON.h>
 #include "tideline/filter.h"
 
 const char *tl_plan_action_name(enum tl_action a)
@@ -33,7 +33,7 @@ const char *tl_plan_mode_name(enum tl_mode m)
 	return m == TL_MODE_SPLIT ? "split" : m == TL_MODE_SCAN ? "scan" : "batch";
 }
 
-void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops)
+void tl_plan_clear(tl_plan *p, const tl_driver *src)
 {
 	size_t i;
 
@@ -43,15 +43,14 @@ void tl_plan_clear(tl_plan *p, const struct tl_driver_ops *ops)
 		tl_plan_item *it = &p->items[i];
 		free(it->schema);
 		free(it->tb);
-		if (it->table && ops)
-			ops->free_table(it->table);
+		if (it->table && src && src->ops)
+			tl_driver_free_table(src, it->table);
 		tl_keyvals_clear(&it->after);
 		free(it->split_after);
 		free(it->reason);
 		free(it->ignored);
 		free(it->origin);
 		free(it->warning);
-		free(it->where);
 	}
 	free(p->items);
 	p->items = NULL;
@@ -82,12 +81,6 @@ static char *origin_text(const tl_store_hit *lk)
 	return tl_strdup(lk->source);
 }
 
-static int splittable(enum tl_col_kind k)
-{
-	return k == TL_COL_INT || k == TL_COL_UINT || k == TL_COL_DECIMAL || k == TL_COL_FLOAT || k == TL_COL_TEXT ||
-	       k == TL_COL_DATE;
-}
-
 /* Checks a position against the table's key for batch mode; NULL reason = usable. */
 static const char *check_batch(const tl_table *t, const tl_position *p, int documents)
 {
@@ -107,21 +100,21 @@ static const char *check_batch(const tl_table *t, const tl_position *p, int docu
 	if (p->form == TL_KEY_ORDER_COL) {
 		if (t->nkeys != 1)
 			return "old order_col form on a table whose key has several columns";
-		if (strcmp(p->keys[0].col, t->cols[t->key_idx[0]].name) != 0)
+		if (strcmp(p->keys[0].col, t->keys[0]->name) != 0)
 			return "order_col does not name the table's key column";
 		return NULL;
 	}
 	if (p->nkeys != t->nkeys)
 		return "key arity mismatch (position and table key have different column counts)";
 	for (i = 0; i < p->nkeys; i++)
-		if (strcmp(p->keys[i].col, t->cols[t->key_idx[i]].name) != 0)
+		if (strcmp(p->keys[i].col, t->keys[i]->name) != 0)
 			return "key column mismatch (position names other columns than the table key)";
 	return NULL;
 }
 
 static const char *check_split(const tl_table *t, const tl_position *p)
 {
-	const char *part = t->cols[t->part_idx].name;
+	const char *part = tl_table_part(t)->name;
 
 	if (p->form == TL_KEY_ABSENT || p->nkeys == 0)
 		return "the record has no key";
@@ -129,42 +122,67 @@ static const char *check_split(const tl_table *t, const tl_position *p)
 		return "a split table resumes only from a single partition-column value";
 	if (strcmp(p->keys[0].col, part) != 0)
 		return "the position names another column than the partition column";
-	if (p->form == TL_KEY_ORDER_COL && (t->nkeys != 1 || strcmp(t->cols[t->key_idx[0]].name, part) != 0))
+	if (p->form == TL_KEY_ORDER_COL && (t->nkeys != 1 || strcmp(t->keys[0]->name, part) != 0))
 		return "old order_col form is honoured only for a one-column primary/unique key";
 	if (!p->keys[0].val)
 		return "the value is null";
 	return NULL;
 }
 
-static int choose_mode(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_plan_item *it,
-		       tl_logger *log, tl_error *err)
+/*
+ * [extractor] partition_cols names the split column of this table: it becomes the
+ * partition column and the table is split (as ape-dts does, whatever parallel_type).
+ * *forced = 1 when there is such an entry. A column the table does not have is an error
+ * naming the task file's line.
+ */
+static int user_partition(const tl_config *cfg, tl_plan_item *it, int *forced, tl_error *err)
 {
+	const tl_table_rule *rule = tl_table_rules_find(&cfg->partition_cols, it->schema, it->tb);
+	size_t idx;
+
+	*forced = 0;
+	if (!rule)
+		return 0;
+	idx = tl_table_col_index(it->table, rule->value);
+	if (idx == TL_NO_COL)
+		return tl_error_set(err, TL_ERR_CONFIG, "%s:%ld: [extractor] partition_cols: table %s.%s has no column %s",
+				    cfg->path, rule->line, it->schema, it->tb, rule->value);
+	it->table->part_idx = idx;
+	*forced = 1;
+	return 0;
+}
+
+static int choose_mode(const tl_migrate_env *env, tl_conn *src, tl_plan_item *it, tl_error *err)
+{
+	const tl_config *cfg = env->cfg;
 	const tl_table *t = it->table;
 	int64_t rows = t->est_rows;
-	int rc;
+	int forced = 0, rc;
 
-	if (ops->caps & TL_CAP_DOCUMENTS) {
+	if (env->src.ops->caps & TL_CAP_DOCUMENTS) {
 		it->mode = TL_MODE_BATCH;
 		return 0;
 	}
-	if (t->nkeys > 0 && cfg->parallel_type != TL_PAR_CHUNK) {
+	if ((rc = user_partition(cfg, it, &forced, err)))
+		return rc;
+	if (t->nkeys > 0 && cfg->parallel_type != TL_PAR_CHUNK && !forced) {
 		it->mode = TL_MODE_BATCH;
 		return 0;
 	}
 	it->mode = t->nkeys > 0 ? TL_MODE_BATCH : TL_MODE_SCAN;
-	if (!ops->next_bound || !splittable(t->cols[t->part_idx].kind)) {
-		tl_log(log, TL_LOG_INFO, "table %s.%s: partition column %s cannot be split, using %s mode", t->schema,
-		       t->name, t->cols[t->part_idx].name, tl_plan_mode_name(it->mode));
+	if (!tl_driver_can_split(&env->src, tl_table_part(t))) {
+		tl_log(env->log, TL_LOG_INFO, "table %s.%s: partition column %s cannot be split, using %s mode", t->schema,
+		       t->name, tl_table_part(t)->name, tl_plan_mode_name(it->mode));
 		return 0;
 	}
 	/* Estimates of small tables are unreliable (the fixtures rely on them): count exactly. */
 	if (rows < 0 || rows < (int64_t)cfg->extract_batch_size * 100) {
-		if ((rc = ops->count_rows(src, t, &rows, err)))
+		if ((rc = tl_driver_count_rows(&env->src, src, t, &rows, err)))
 			return rc;
 	}
 	it->est_rows = rows;
 	if (rows <= (int64_t)cfg->extract_batch_size) {
-		tl_log(log, TL_LOG_INFO, "table %s.%s: %lld rows fit one batch, not split", t->schema, t->name,
+		tl_log(env->log, TL_LOG_INFO, "table %s.%s: %lld rows fit one batch, not split", t->schema, t->name,
 		       (long long)rows);
 		return 0;
 	}
@@ -240,17 +258,18 @@ static int plan_skip(const tl_store_snapshot *snap, tl_logger *log, tl_plan_item
 }
 
 /* A table that is not finished, once described (it->table set): mode, then the position. */
-static int plan_described(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src,
-			  const tl_store_snapshot *snap, tl_logger *log, tl_plan_item *it, tl_error *err)
+static int plan_described(const tl_migrate_env *env, tl_conn *src, const tl_store_snapshot *snap, tl_plan_item *it,
+			  tl_error *err)
 {
+	tl_logger *log = env->log;
 	tl_store_hit lk;
 	tl_store_table st;
 	const char *why = NULL;
-	int documents = (ops->caps & TL_CAP_DOCUMENTS) != 0;
+	int documents = (env->src.ops->caps & TL_CAP_DOCUMENTS) != 0;
 	int rc;
 
 	it->est_rows = it->table->est_rows;
-	if ((rc = choose_mode(cfg, ops, src, it, log, err)))
+	if ((rc = choose_mode(env, src, it, err)))
 		return rc;
 	if (tl_store_snapshot_table(snap, it->schema, it->tb, &st, NULL) == 0)
 		it->rows_done = st.rows_copied;
@@ -284,8 +303,8 @@ static int plan_described(const tl_config *cfg, const struct tl_driver_ops *ops,
 				const char *cols[64], *vals[64];
 				size_t i, n = p->nkeys < 64 ? p->nkeys : 64;
 				for (i = 0; i < n; i++) {
-					/* the table's own column names (documents: _id) */
-					cols[i] = documents ? p->keys[i].col : it->table->cols[it->table->key_idx[i]].name;
+					/* the table's own column names (documents: the position's, _id) */
+					cols[i] = documents ? p->keys[i].col : it->table->keys[i]->name;
 					vals[i] = p->keys[i].val;
 				}
 				rc = tl_keyvals_set(&it->after, n, cols, vals, err);
@@ -314,20 +333,20 @@ static int plan_described(const tl_config *cfg, const struct tl_driver_ops *ops,
  * or, without it, one describe each; every failure names its table. A table listed but
  * gone when describe_many runs is described alone, for describe's own error.
  */
-static int describe_items(const struct tl_driver_ops *ops, tl_conn *c, tl_plan_item *items, const size_t *want,
-			  size_t n, tl_name *names, tl_table **tables, tl_error *err)
+static int describe_items(const tl_driver *d, tl_conn *c, tl_plan_item *items, const size_t *want, size_t n,
+			  tl_name *names, tl_table **tables, tl_error *err)
 {
 	size_t i;
 	int rc;
 
 	if (n == 0)
 		return 0;
-	if (ops->describe_many) {
+	if (d->ops->describe_many) {
 		for (i = 0; i < n; i++) {
 			names[i].schema = items[want[i]].schema;
 			names[i].name = items[want[i]].tb;
 		}
-		if ((rc = ops->describe_many(c, names, n, tables, err))) {
+		if ((rc = tl_driver_describe_many(d, c, names, n, tables, err))) {
 			tl_error_prefix(err, "tables %s.%s … %s.%s", names[0].schema, names[0].name,
 					names[n - 1].schema, names[n - 1].name);
 			return rc;
@@ -340,9 +359,9 @@ static int describe_items(const struct tl_driver_ops *ops, tl_conn *c, tl_plan_i
 		tl_plan_item *it = &items[want[i]];
 		it->table = tables[i];
 		tables[i] = NULL;
-		if (!it->table && (rc = ops->describe(c, it->schema, it->tb, &it->table, err))) {
+		if (!it->table && (rc = tl_driver_describe(d, c, it->schema, it->tb, &it->table, err))) {
 			for (i = i + 1; i < n; i++) {
-				ops->free_table(tables[i]);
+				tl_driver_free_table(d, tables[i]);
 				tables[i] = NULL;
 			}
 			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
@@ -357,9 +376,8 @@ static int describe_items(const struct tl_driver_ops *ops, tl_conn *c, tl_plan_i
  * finished (together), then finishes every item in list order, so the log reads as if
  * the tables were planned one by one.
  */
-static int plan_chunk(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src,
-		      const tl_store_snapshot *snap, tl_logger *log, tl_plan *plan, size_t lo, size_t hi,
-		      struct plan_scratch *sc, tl_error *err)
+static int plan_chunk(const tl_migrate_env *env, tl_conn *src, const tl_store_snapshot *snap, tl_plan *plan,
+		      size_t lo, size_t hi, struct plan_scratch *sc, tl_error *err)
 {
 	size_t i, n = 0;
 	int rc = 0;
@@ -378,14 +396,14 @@ static int plan_chunk(const tl_config *cfg, const struct tl_driver_ops *ops, tl_
 		if (lk->state != TL_RESUME_FINISHED)
 			sc->want[n++] = i;
 	}
-	if ((rc = describe_items(ops, src, plan->items, sc->want, n, sc->names, sc->tables, err)))
+	if ((rc = describe_items(&env->src, src, plan->items, sc->want, n, sc->names, sc->tables, err)))
 		goto cleanup;
 	for (i = lo; i < hi && !rc; i++) {
 		tl_plan_item *it = &plan->items[i];
 		if (sc->hits[i - lo].state == TL_RESUME_FINISHED)
-			rc = plan_skip(snap, log, it, &sc->hits[i - lo], err);
+			rc = plan_skip(snap, env->log, it, &sc->hits[i - lo], err);
 		else
-			rc = plan_described(cfg, ops, src, snap, log, it, err);
+			rc = plan_described(env, src, snap, it, err);
 		if (rc)
 			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
 	}
@@ -395,72 +413,23 @@ cleanup:
 	return rc;
 }
 
-/*
- * [filter] where_conditions=json:[{"db":"d","tb":"t","condition":"id > 10"}, …]: the
- * condition is ANDed into every read of that table (SQL for MySQL/PG, a JSON filter for
- * MongoDB), as ape-dts does. It is the user's own query text, passed as written.
- */
-static int apply_where(const tl_config *cfg, tl_plan *plan, tl_error *err)
+int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_error *err)
 {
-	const char *text = cfg->where_conditions;
-	cJSON *root = NULL, *e;
-	size_t i;
-	int rc = 0;
-
-	if (!text || !*text)
-		return 0;
-	if (strncmp(text, "json:", 5) == 0)
-		text += 5;
-	root = cJSON_Parse(text);
-	if (!root || !cJSON_IsArray(root)) {
-		cJSON_Delete(root);
-		return tl_error_set(err, TL_ERR_CONFIG,
-				    "%s: [filter] where_conditions must be json:[{\"db\":…,\"tb\":…,\"condition\":…}]",
-				    cfg->path);
-	}
-	cJSON_ArrayForEach(e, root)
-	{
-		const cJSON *db = cJSON_GetObjectItemCaseSensitive(e, "db");
-		const cJSON *tb = cJSON_GetObjectItemCaseSensitive(e, "tb");
-		const cJSON *cond = cJSON_GetObjectItemCaseSensitive(e, "condition");
-
-		if (!cJSON_IsString(db) || !cJSON_IsString(tb) || !cJSON_IsString(cond)) {
-			rc = tl_error_set(err, TL_ERR_CONFIG,
-					  "%s: [filter] where_conditions: every entry needs string db, tb and condition",
-					  cfg->path);
-			break;
-		}
-		for (i = 0; i < plan->n; i++) {
-			tl_plan_item *it = &plan->items[i];
-			if (strcmp(it->schema, db->valuestring) != 0 || strcmp(it->tb, tb->valuestring) != 0)
-				continue;
-			free(it->where);
-			if (!(it->where = tl_strdup(cond->valuestring))) {
-				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-				break;
-			}
-		}
-	}
-	cJSON_Delete(root);
-	return rc;
-}
-
-int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *src, tl_store *store, tl_logger *log,
-		  tl_plan *out, tl_error *err)
-{
+	const tl_config *cfg = env->cfg;
 	tl_name_list names = {0, NULL};
 	tl_filter *filter = NULL;
 	tl_store_snapshot *snap = NULL;
 	struct plan_scratch sc = {NULL, NULL, NULL, NULL};
-	size_t chunk = chunk_of(ops);
-	char quote = strcmp(ops->name, "mysql") == 0 ? '`' : strcmp(ops->name, "pg") == 0 ? '"' : 0;
+	const tl_table_rule *rule;
+	size_t chunk = chunk_of(env->src.ops);
 	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = tl_filter_new(&filter, quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs, err)))
+	if ((rc = tl_filter_new(&filter, env->src.ops->quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs,
+				err)))
 		goto cleanup;
-	if ((rc = ops->list_tables(src, &names, err)))
+	if ((rc = tl_driver_list_tables(&env->src, src, &names, err)))
 		goto cleanup;
 	out->items = calloc(names.n ? names.n : 1, sizeof(tl_plan_item));
 	if (!out->items) {
@@ -476,21 +445,23 @@ int tl_plan_build(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn
 		it->schema = names.items[i].schema;
 		it->tb = names.items[i].name;
 		names.items[i].schema = names.items[i].name = NULL;
+		/* [filter] where_conditions: the user's own query text, ANDed into every read of
+		 * the table (SQL for MySQL/PG, a JSON filter for MongoDB) as ape-dts does */
+		if ((rule = tl_table_rules_find(&cfg->where_conditions, it->schema, it->tb)))
+			it->where = rule->value;
 	}
-	if ((rc = tl_store_snapshot_load(store, cfg->task_id, &snap, err)) ||
+	if ((rc = tl_store_snapshot_load(env->store, cfg->task_id, &snap, err)) ||
 	    (rc = scratch_init(&sc, out->n < chunk ? out->n : chunk, err)))
 		goto cleanup;
 	for (i = 0; i < out->n && !rc; i += chunk)
-		rc = plan_chunk(cfg, ops, src, snap, log, out, i, i + chunk < out->n ? i + chunk : out->n, &sc, err);
-	if (!rc)
-		rc = apply_where(cfg, out, err);
+		rc = plan_chunk(env, src, snap, out, i, i + chunk < out->n ? i + chunk : out->n, &sc, err);
 cleanup:
 	scratch_release(&sc);
 	tl_store_snapshot_free(snap);
 	tl_name_list_clear(&names);
 	tl_filter_free(filter);
 	if (rc)
-		tl_plan_clear(out, ops);
+		tl_plan_clear(out, &env->src);
 	return rc;
 }
 
@@ -499,8 +470,8 @@ cleanup:
  * that cannot be described is not checked, as before) and counts their rows, several
  * tables per round trip when the driver can. Sets the items' warnings.
  */
-static int check_finished(const struct tl_driver_ops *ops, tl_conn *dst, tl_plan *plan, size_t *idx, size_t n,
-			  tl_name *names, tl_table **tables, int64_t *counts, tl_error *err)
+static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_t *idx, size_t n, tl_name *names,
+			  tl_table **tables, int64_t *counts, tl_error *err)
 {
 	const tl_table **have = NULL;
 	size_t *at = NULL;
@@ -515,7 +486,7 @@ static int check_finished(const struct tl_driver_ops *ops, tl_conn *dst, tl_plan
 	}
 	/* The statistics' live-row counts first: a table they show with at least the rows
 	 * it had at finish is not counted exactly (they lag deletes by seconds; verify counts) */
-	if (ops->live_rows_many && ops->live_rows_many(dst, names, n, counts, NULL) == 0) {
+	if (d->ops->live_rows_many && tl_driver_live_rows_many(d, dst, names, n, counts, NULL) == 0) {
 		for (i = 0; i < n; i++)
 			if (counts[i] < 0 || counts[i] < plan->items[idx[i]].target_rows_at_finish) {
 				idx[m] = idx[i];
@@ -525,13 +496,13 @@ static int check_finished(const struct tl_driver_ops *ops, tl_conn *dst, tl_plan
 		m = 0;
 	}
 	/* the target table is described through the source's shape: same names */
-	if (ops->describe_many) {
-		if (ops->describe_many(dst, names, n, tables, NULL) != 0)
+	if (d->ops->describe_many) {
+		if (tl_driver_describe_many(d, dst, names, n, tables, NULL) != 0)
 			for (i = 0; i < n; i++)
 				tables[i] = NULL;
 	} else {
 		for (i = 0; i < n; i++)
-			if (ops->describe(dst, names[i].schema, names[i].name, &tables[i], NULL) != 0)
+			if (tl_driver_describe(d, dst, names[i].schema, names[i].name, &tables[i], NULL) != 0)
 				tables[i] = NULL;
 	}
 	at = calloc(n ? n : 1, sizeof(*at));
@@ -545,11 +516,11 @@ static int check_finished(const struct tl_driver_ops *ops, tl_conn *dst, tl_plan
 			at[m] = idx[i];
 			have[m++] = tables[i];
 		}
-	if (ops->count_many) {
-		rc = ops->count_many(dst, have, m, counts, err);
+	if (d->ops->count_many) {
+		rc = tl_driver_count_many(d, dst, have, m, counts, err);
 	} else {
 		for (i = 0; i < m && !rc; i++)
-			rc = ops->count_rows(dst, have[i], &counts[i], err);
+			rc = tl_driver_count_rows(d, dst, have[i], &counts[i], err);
 	}
 	for (i = 0; i < m && !rc; i++) {
 		tl_plan_item *it = &plan->items[at[i]];
@@ -562,7 +533,7 @@ static int check_finished(const struct tl_driver_ops *ops, tl_conn *dst, tl_plan
 	}
 cleanup:
 	for (i = 0; i < n; i++) {
-		ops->free_table(tables[i]);
+		tl_driver_free_table(d, tables[i]);
 		tables[i] = NULL;
 	}
 	free(at);
@@ -570,14 +541,15 @@ cleanup:
 	return rc;
 }
 
-int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops, tl_conn *dst, tl_store *store,
-			  tl_plan *plan, tl_error *err)
+int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, tl_error *err)
 {
+	const tl_config *cfg = env->cfg;
+	const tl_driver *d = &env->dst;
 	size_t *idx = NULL;
 	tl_name *names = NULL;
 	tl_table **tables = NULL;
 	int64_t *counts = NULL;
-	size_t i, n = 0, chunk = chunk_of(ops);
+	size_t i, n = 0, chunk = chunk_of(d->ops);
 	int rc = 0;
 
 	idx = calloc(chunk, sizeof(*idx));
@@ -599,18 +571,19 @@ int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops,
 				continue;
 			idx[n++] = i;
 			if (n == chunk) {
-				rc = check_finished(ops, dst, plan, idx, n, names, tables, counts, err);
+				rc = check_finished(d, dst, plan, idx, n, names, tables, counts, err);
 				n = 0;
 			}
 			continue;
 		}
 		if (!it->table || (it->table->nkeys > 0 && cfg->replace))
 			continue;
-		if ((rc = ops->check_target(dst, it->table, &is_empty, err)))
+		if ((rc = tl_driver_check_target(d, dst, it->table, &is_empty, err)))
 			break;
 		if (is_empty)
 			continue;
-		if (tl_store_get_table(store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0 && st.target_empty_at_start)
+		if (tl_store_get_table(env->store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0 &&
+		    st.target_empty_at_start)
 			continue;
 		it->refuse = 1;
 		if (!(it->warning = tl_strdup("restart needed: no usable key and the target already holds rows this task "
@@ -618,11 +591,35 @@ int tl_plan_check_targets(const tl_config *cfg, const struct tl_driver_ops *ops,
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	}
 	if (!rc && n)
-		rc = check_finished(ops, dst, plan, idx, n, names, tables, counts, err);
+		rc = check_finished(d, dst, plan, idx, n, names, tables, counts, err);
 cleanup:
 	free(idx);
 	free(names);
 	free(tables);
 	free(counts);
+	return rc;
+}
+
+int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_error *err)
+{
+	tl_endpoint src_ep = tl_config_source(env->cfg);
+	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_conn *c = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((flags & TL_PLAN_IMPORT) && (rc = tl_migrate_import_sources(env, err)))
+		return rc;
+	if ((rc = tl_driver_connect(&env->src, &src_ep, &c, err)))
+		return rc;
+	rc = tl_plan_build(env, c, out, err);
+	tl_driver_disconnect(&env->src, c);
+	c = NULL;
+	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &c, err))) {
+		rc = tl_plan_check_targets(env, c, out, err);
+		tl_driver_disconnect(&env->dst, c);
+	}
+	if (rc)
+		tl_plan_clear(out, &env->src);
 	return rc;
 }

@@ -6,7 +6,8 @@
  * One mutex serialises all writers; each record is one store transaction, then one
  * appended (and flushed) log line, then one upsert into ape-dts' table. A crash between
  * those steps leaves the store at most one checkpoint ahead of the text log, which is
- * safe: resuming from either re-sends only rows that upserts make idempotent.
+ * safe: resuming from either re-sends only rows that upserts make idempotent. The crash
+ * points of the crash tests (TL_DEBUG_CRASH, fault.h) sit between those steps.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include "migrate/migrate.h"
@@ -26,14 +26,20 @@ struct tl_recorder {
 	tl_store *store;
 	FILE *position_log;
 	FILE *finished_log;
-	const struct tl_driver_ops *ape_ops; /* NULL: no database store */
+	const tl_driver *ape;  /* ops NULL: no database store */
 	tl_conn *ape_conn;
+	tl_fault *fault;
 	tl_buf line;
 	tl_buf json;
-	int documents; /* MongoDB: positions always in the current order_key form (§2.5) */
+	int documents; /* MongoDB: positions always in the current order_key form (docs/ape-dts-resume.md §2.5) */
 	long records;  /* position and finished records written (under mu) */
 	double busy;   /* seconds spent writing them, lock held (under mu) */
 };
+
+int tl_migrate__stopping(volatile sig_atomic_t *stop, int *abort_all)
+{
+	return (stop && *stop) || (abort_all && __atomic_load_n(abort_all, __ATOMIC_ACQUIRE));
+}
 
 double tl_migrate__now(void)
 {
@@ -115,9 +121,9 @@ static int roll_position_log(tl_recorder *r, tl_error *err)
 	return open_append(r->cfg->log_dir, "position.log", &r->position_log, err);
 }
 
-int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, const struct tl_driver_ops *ape_ops,
-		    tl_conn *ape_conn, tl_error *err)
+int tl_recorder_new(tl_recorder **out, const tl_migrate_env *env, tl_error *err)
 {
+	const tl_config *cfg = env->cfg;
 	tl_recorder *r = calloc(1, sizeof(*r));
 	int rc;
 
@@ -126,13 +132,11 @@ int tl_recorder_new(tl_recorder **out, const tl_config *cfg, tl_store *store, co
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	pthread_mutex_init(&r->mu, NULL);
 	r->cfg = cfg;
-	r->store = store;
-	r->ape_ops = ape_ops;
-	r->ape_conn = ape_conn;
-	{
-		const struct tl_driver_ops *src = tl_driver_find(cfg->src_db_type);
-		r->documents = src && (src->caps & TL_CAP_DOCUMENTS);
-	}
+	r->store = env->store;
+	r->ape = &env->ape;
+	r->ape_conn = env->ape_conn;
+	r->fault = env->fault;
+	r->documents = (env->src.ops->caps & TL_CAP_DOCUMENTS) != 0;
 	tl_buf_init(&r->line, 0);
 	tl_buf_init(&r->json, 0);
 	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)) || (rc = open_append(cfg->log_dir, "position.log", &r->position_log, err)) ||
@@ -173,7 +177,7 @@ static int ape_put(tl_recorder *r, const char *type, const tl_position *p, tl_er
 	tl_ape_row row;
 	int rc;
 
-	if (!r->ape_ops)
+	if (!r->ape->ops || !r->ape_conn)
 		return 0;
 	tl_buf_reset(&r->json);
 	if ((rc = tl_buf_printf(&key, err, "%s-%s", p->schema, p->tb)) ||
@@ -182,7 +186,8 @@ static int ape_put(tl_recorder *r, const char *type, const tl_position *p, tl_er
 	row.resumer_type = type;
 	row.position_key = tl_buf_cstr(&key);
 	row.position_data = tl_buf_cstr(&r->json);
-	rc = r->ape_ops->ape_store_put(r->ape_conn, r->cfg->ape_schema, r->cfg->ape_table, r->cfg->task_id, &row, err);
+	rc = tl_driver_ape_store_put(r->ape, r->ape_conn, r->cfg->ape_schema, r->cfg->ape_table, r->cfg->task_id, &row,
+				     err);
 	if (rc)
 		tl_error_prefix(err, "cannot record position of '%s.%s' in ape-dts table %s.%s", p->schema, p->tb,
 				r->cfg->ape_schema, r->cfg->ape_table);
@@ -206,7 +211,7 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 		goto cleanup;
 	if (styled.nkeys == 1 && styled.type == TL_POS_RDB_SNAPSHOT)
 		/* the seed's order_col form only for keyed batch positions: a split table's
-		 * checkpoint in that form would not be honoured on resume (tideline.md §5) */
+		 * checkpoint in that form would not be honoured on resume (docs/tideline.md §5) */
 		styled.form = r->cfg->position_format == TL_STYLE_ORDER_COL && !r->documents && is_current
 				      ? TL_KEY_ORDER_COL
 				      : TL_KEY_SINGLE;
@@ -223,7 +228,7 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 	}
 	if ((rc = tl_store_commit(r->store, err)))
 		goto cleanup;
-	tl_debug_crash_point("after_store_commit");
+	tl_fault_crash_point(r->fault, "after_store_commit");
 	if ((rc = append_line(r->position_log, &r->line, "position.log", err)) || (rc = roll_position_log(r, err)))
 		goto cleanup;
 	rc = ape_put(r, "SnapshotDoing", pos, err);
@@ -253,7 +258,7 @@ int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema
 		goto cleanup;
 	if ((rc = tl_store_put_finished(r->store, r->cfg->task_id, &fin, ts, "run", 0, rows_copied, err)))
 		goto cleanup;
-	tl_debug_crash_point("after_store_finished");
+	tl_fault_crash_point(r->fault, "after_store_finished");
 	if ((rc = append_line(r->finished_log, &r->line, "finished.log", err)))
 		goto cleanup;
 	rc = ape_put(r, "SnapshotFinished", &fin, err);
@@ -273,31 +278,6 @@ int tl_recorder_table(tl_recorder *r, const tl_store_table *t, tl_error *err)
 	rc = tl_store_put_table(r->store, r->cfg->task_id, t, err);
 	pthread_mutex_unlock(&r->mu);
 	return rc;
-}
-
-void tl_debug_crash_point(const char *point)
-{
-	const char *spec = getenv("TL_DEBUG_CRASH");
-	size_t n;
-
-	if (!spec || !*spec)
-		return;
-	n = strlen(point);
-	if (strncmp(spec, point, n) != 0 || (spec[n] != '\0' && spec[n] != ':'))
-		return;
-	/* The countdown lives in the environment so the hook needs no global state. */
-	if (spec[n] == ':') {
-		long left = strtol(spec + n + 1, NULL, 10);
-		if (left > 1) {
-			char buf[128];
-			snprintf(buf, sizeof(buf), "%s:%ld", point, left - 1);
-			setenv("TL_DEBUG_CRASH", buf, 1);
-			return;
-		}
-	}
-	fprintf(stderr, "tideline: debug crash at %s\n", point);
-	fflush(stderr);
-	kill(getpid(), SIGKILL);
 }
 
 int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out)

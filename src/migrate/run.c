@@ -1,108 +1,182 @@
 /*
- * run.c - runs a whole task (migrate.h): opens the store, takes the task lock, imports
- * progress sources, plans, then copies tables with parallel_size worker threads, each
- * with its own source and target connections. The first failure stops the other
- * workers after their current batch; a stop signal does the same after recording
- * positions. Ends with a per-table summary in the log.
+ * run.c - runs a whole task (migrate.h) as a sequence of phases, each a function over
+ * one `struct run`:
+ *
+ *   phase_open     the default.log sink, the store and its task lock, ape-dts' store
+ *   phase_sources  --init: forget the task's progress (the import is part of the plan)
+ *   phase_plan     tl_migrate_plan (shared with `tideline plan`), then what the plan's
+ *                  warnings mean for a run (a table that needs --init refuses the run)
+ *   phase_copy     parallel_size workers, each with its own source and target
+ *                  connections, claim tables one at a time and copy each with
+ *                  table_job (the per-table unit of work: tl_copy_table with its context)
+ *   phase_summary  one line per table and the checkpoint cost, in the log
+ *
+ * A new step of a run (schema before data, cross-table objects after it) is a new phase
+ * between these; per-table work (indexes after a table's rows, a target check at its
+ * start, retries) goes into table_job; a fleet of workers changes claim(). The first
+ * failure stops the other workers after their current batch (abort_all); a stop signal
+ * does the same after recording positions.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include "migrate/migrate.h"
 
-struct shared {
-	const tl_config *cfg;
+struct run {
 	const tl_migrate_opts *opts;
-	const struct tl_driver_ops *src_ops, *dst_ops;
+	tl_migrate_env env;
+	int locked;          /* the store's task lock is ours */
+	tl_plan plan;
 	tl_recorder *rec;
-	tl_store *store;
-	tl_plan *plan;
-	tl_copy_result *results;
+	tl_copy_result *results; /* per plan item */
+
+	/* the worker pool (phase_copy) */
 	pthread_mutex_t mu;
-	size_t next;
-	volatile int abort_all;
-	int64_t total_rows;
-	size_t tables_done;
-	int done; /* workers joined: the progress thread ends */
 	pthread_cond_t cv;
-	int rc;
-	tl_error err; /* first failure */
+	size_t next;         /* next plan item to claim (under mu) */
+	int abort_all;       /* a worker failed: the others stop (atomic) */
+	int64_t total_rows;  /* rows written by this run (atomic) */
+	size_t tables_done;  /* (atomic) */
+	int done;            /* workers joined: the progress thread ends (under mu) */
+	int rc;              /* first failure (under mu) */
+	tl_error err;
 };
+
+int tl_migrate_env_bind(tl_migrate_env *env, const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)
+{
+	const tl_registry *reg = opts ? opts->registry : NULL;
+	tl_fault *fault = opts ? opts->fault : NULL;
+	tl_logger *log = opts ? opts->log : NULL;
+	tl_logger *trace = opts && opts->trace ? log : NULL;
+	int rc;
+
+	memset(env, 0, sizeof(*env));
+	env->cfg = cfg;
+	env->log = log;
+	env->fault = fault;
+	if ((rc = tl_driver_bind(&env->src, reg, cfg->src_db_type, fault, trace, err)) ||
+	    (rc = tl_driver_bind(&env->dst, reg, cfg->dst_db_type, fault, trace, err)))
+		return tl_error_prefix(err, "%s", cfg->path);
+	if (env->src.ops != env->dst.ops)
+		return tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: copying %s to %s is not supported (same kind only)",
+				    cfg->path, env->src.ops->name, env->dst.ops->name);
+	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB) {
+		if ((rc = tl_driver_bind(&env->ape, reg, cfg->resume_db_type, fault, trace, err)))
+			return tl_error_prefix(err, "%s: [resumer]", cfg->path);
+		if (!(env->ape.ops->caps & TL_CAP_APE_STORE))
+			return tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: [resumer] db_type %s cannot hold ape-dts' table",
+					    cfg->path, cfg->resume_db_type);
+	}
+	return 0;
+}
+
+int tl_migrate_env_ape_open(tl_migrate_env *env, tl_error *err)
+{
+	const tl_config *cfg = env->cfg;
+	tl_endpoint ep = tl_config_resumer(cfg);
+	int rc;
+
+	if (!env->ape.ops || env->ape_conn)
+		return 0;
+	if ((rc = tl_driver_connect(&env->ape, &ep, &env->ape_conn, err)))
+		return rc;
+	return tl_driver_ape_store_init(&env->ape, env->ape_conn, cfg->ape_schema, cfg->ape_table, err);
+}
+
+void tl_migrate_env_release(tl_migrate_env *env)
+{
+	if (env->ape_conn)
+		tl_driver_disconnect(&env->ape, env->ape_conn);
+	env->ape_conn = NULL;
+	tl_store_close(env->store);
+	env->store = NULL;
+}
+
+static void fail(struct run *r, int rc, const tl_error *e)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!r->rc || (r->rc == TL_ERR_INTERRUPTED && rc != TL_ERR_INTERRUPTED)) {
+		r->rc = rc;
+		r->err = *e;
+	}
+	__atomic_store_n(&r->abort_all, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The next table to copy, or NULL when there is none or the run stops. */
+static tl_plan_item *claim(struct run *r, size_t *idx)
+{
+	tl_plan_item *it = NULL;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->next < r->plan.n && r->plan.items[r->next].action == TL_ACT_SKIP)
+		r->next++;
+	if (r->next < r->plan.n && !tl_migrate__stopping(r->opts->stop, &r->abort_all)) {
+		*idx = r->next++;
+		it = &r->plan.items[*idx];
+	}
+	pthread_mutex_unlock(&r->mu);
+	return it;
+}
+
+/* The per-table unit of work: copies plan item idx over this worker's connections. */
+static int table_job(struct run *r, tl_conn *src, tl_conn *dst, size_t idx, tl_error *err)
+{
+	tl_plan_item *it = &r->plan.items[idx];
+	tl_copy_result *res = &r->results[idx];
+	tl_copy_ctx ctx;
+	int rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.env = &r->env;
+	ctx.src = src;
+	ctx.dst = dst;
+	ctx.rec = r->rec;
+	ctx.stop = r->opts->stop;
+	ctx.abort_all = &r->abort_all;
+	ctx.total_rows = &r->total_rows;
+	if ((rc = tl_copy_table(&ctx, it, res, err)))
+		return rc;
+	__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
+	tl_log(r->env.log, TL_LOG_INFO, "table %s.%s finished: %lld rows in %.2f s", it->schema, it->tb,
+	       (long long)res->rows, res->seconds);
+	return 0;
+}
 
 struct worker {
 	pthread_t th;
-	struct shared *sh;
+	struct run *r;
 };
-
-static void fail(struct shared *sh, int rc, const tl_error *e)
-{
-	pthread_mutex_lock(&sh->mu);
-	if (!sh->rc || (sh->rc == TL_ERR_INTERRUPTED && rc != TL_ERR_INTERRUPTED)) {
-		sh->rc = rc;
-		sh->err = *e;
-	}
-	sh->abort_all = 1;
-	pthread_mutex_unlock(&sh->mu);
-}
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct shared *sh = w->sh;
-	const tl_config *cfg = sh->cfg;
-	tl_endpoint src_ep = tl_config_source(cfg);
-	tl_endpoint dst_ep = tl_config_target(cfg);
+	struct run *r = w->r;
+	const tl_migrate_env *env = &r->env;
+	tl_endpoint src_ep = tl_config_source(env->cfg);
+	tl_endpoint dst_ep = tl_config_target(env->cfg);
 	tl_conn *src = NULL, *dst = NULL;
 	tl_error err = TL_ERROR_INIT;
+	tl_plan_item *it;
+	size_t idx = 0;
 	int rc;
 
-	if ((rc = sh->src_ops->connect(&src_ep, &src, &err)) || (rc = sh->dst_ops->connect(&dst_ep, &dst, &err))) {
-		fail(sh, rc, &err);
+	if ((rc = tl_driver_connect(&env->src, &src_ep, &src, &err)) ||
+	    (rc = tl_driver_connect(&env->dst, &dst_ep, &dst, &err))) {
+		fail(r, rc, &err);
 		goto cleanup;
 	}
-	for (;;) {
-		tl_plan_item *it = NULL;
-		size_t idx = 0;
-		tl_copy_ctx ctx;
-
-		pthread_mutex_lock(&sh->mu);
-		while (sh->next < sh->plan->n && sh->plan->items[sh->next].action == TL_ACT_SKIP)
-			sh->next++;
-		if (sh->next < sh->plan->n && !sh->abort_all && !(sh->opts->stop && *sh->opts->stop)) {
-			idx = sh->next++;
-			it = &sh->plan->items[idx];
-		}
-		pthread_mutex_unlock(&sh->mu);
-		if (!it)
-			break;
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.cfg = cfg;
-		ctx.src_ops = sh->src_ops;
-		ctx.dst_ops = sh->dst_ops;
-		ctx.src = src;
-		ctx.dst = dst;
-		ctx.rec = sh->rec;
-		ctx.log = sh->opts->log;
-		ctx.stop = sh->opts->stop;
-		ctx.abort_all = &sh->abort_all;
-		ctx.total_rows = &sh->total_rows;
-		rc = tl_copy_table(&ctx, it, &sh->results[idx], &err);
-		if (rc) {
-			fail(sh, rc, &err);
+	while ((it = claim(r, &idx)) != NULL)
+		if ((rc = table_job(r, src, dst, idx, &err))) {
+			fail(r, rc, &err);
 			break;
 		}
-		__atomic_add_fetch(&sh->tables_done, 1, __ATOMIC_RELAXED);
-		tl_log(sh->opts->log, TL_LOG_INFO, "table %s.%s finished: %lld rows in %.2f s", it->schema, it->tb,
-		       (long long)sh->results[idx].rows, sh->results[idx].seconds);
-	}
 cleanup:
-	sh->src_ops->disconnect(src);
-	sh->dst_ops->disconnect(dst);
+	tl_driver_disconnect(&env->src, src);
+	tl_driver_disconnect(&env->dst, dst);
 	return NULL;
 }
 
@@ -113,34 +187,35 @@ cleanup:
  */
 static void *progress_main(void *arg)
 {
-	struct shared *sh = arg;
-	int tty = sh->opts->progress_tty;
+	struct run *r = arg;
+	int tty = r->opts->progress_tty;
 	double period = tty ? 1.0 : 10.0;
 	int64_t est = 0, prev = 0;
 	size_t todo = 0, i;
 	struct timespec until;
 	double start, prev_t = 0;
 
-	for (i = 0; i < sh->plan->n; i++)
-		if (sh->plan->items[i].action != TL_ACT_SKIP) {
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action != TL_ACT_SKIP) {
+			const tl_plan_item *it = &r->plan.items[i];
 			todo++;
-			if (sh->plan->items[i].est_rows > 0)
-				est += sh->plan->items[i].est_rows - (sh->plan->items[i].rows_done > 0 ? sh->plan->items[i].rows_done : 0);
+			if (it->est_rows > 0)
+				est += it->est_rows - (it->rows_done > 0 ? it->rows_done : 0);
 		}
 	start = tl_migrate__now();
-	pthread_mutex_lock(&sh->mu);
-	while (!sh->done) {
+	pthread_mutex_lock(&r->mu);
+	while (!r->done) {
 		double t, rate;
 		int64_t rows;
 		char eta[32] = "?";
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += (time_t)period;
-		pthread_cond_timedwait(&sh->cv, &sh->mu, &until);
-		if (sh->done)
+		pthread_cond_timedwait(&r->cv, &r->mu, &until);
+		if (r->done)
 			break;
 		t = tl_migrate__now() - start;
-		rows = __atomic_load_n(&sh->total_rows, __ATOMIC_RELAXED);
+		rows = __atomic_load_n(&r->total_rows, __ATOMIC_RELAXED);
 		rate = t - prev_t > 0 ? (double)(rows - prev) / (t - prev_t) : 0;
 		prev = rows;
 		prev_t = t;
@@ -150,14 +225,14 @@ static void *progress_main(void *arg)
 		}
 		if (tty) {
 			fprintf(stderr, "\r\033[Ktideline: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
-				__atomic_load_n(&sh->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
+				__atomic_load_n(&r->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
 			fflush(stderr);
 		} else {
-			tl_log(sh->opts->log, TL_LOG_NOTICE, "progress: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
-			       __atomic_load_n(&sh->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
+			tl_log(r->env.log, TL_LOG_NOTICE, "progress: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
+			       __atomic_load_n(&r->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
 		}
 	}
-	pthread_mutex_unlock(&sh->mu);
+	pthread_mutex_unlock(&r->mu);
 	if (tty) {
 		fprintf(stderr, "\r\033[K");
 		fflush(stderr);
@@ -165,191 +240,164 @@ static void *progress_main(void *arg)
 	return NULL;
 }
 
-static void summary(struct shared *sh, double secs)
+static int phase_open(struct run *r, tl_error *err)
 {
-	size_t i;
-	int64_t total = 0;
-
-	for (i = 0; i < sh->plan->n; i++) {
-		const tl_plan_item *it = &sh->plan->items[i];
-		const tl_copy_result *r = &sh->results[i];
-		if (it->action == TL_ACT_SKIP) {
-			tl_log(sh->opts->log, TL_LOG_NOTICE, "  %-40s skipped (%s)", it->tb, it->reason);
-			continue;
-		}
-		total += r->rows;
-		tl_log(sh->opts->log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s", it->schema, it->tb,
-		       (long long)r->rows, r->seconds, r->seconds > 0 ? (double)r->rows / r->seconds : 0.0,
-		       it->action == TL_ACT_RESUME ? ", resumed" : "");
-	}
-	tl_log(sh->opts->log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
-	       secs > 0 ? (double)total / secs : 0.0);
-	{
-		long records = 0;
-		double busy = 0;
-		tl_recorder_stats(sh->rec, &records, &busy);
-		/* what checkpointing cost: store transaction + log lines, while holding the lock */
-		tl_log(sh->opts->log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)",
-		       records, busy * 1000.0, secs > 0 ? 100.0 * busy / secs : 0.0);
-	}
-}
-
-int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)
-{
-	struct shared sh;
-	struct worker *workers = NULL;
-	pthread_t progress;
-	int have_progress = 0;
-	tl_store *store = NULL;
-	tl_conn *plan_conn = NULL, *ape_conn = NULL;
-	const struct tl_driver_ops *ape_ops = NULL;
-	tl_plan plan = {0, NULL};
+	const tl_config *cfg = r->env.cfg;
+	const tl_migrate_opts *opts = r->opts;
 	char path[4096];
-	int locked = 0, rc;
-	size_t i, nworkers;
-	double t0;
-	tl_endpoint src_ep = tl_config_source(cfg);
+	int rc;
 
-	t0 = tl_migrate__now();
-	memset(&sh, 0, sizeof(sh));
-	pthread_mutex_init(&sh.mu, NULL);
-	pthread_cond_init(&sh.cv, NULL);
-	sh.cfg = cfg;
-	sh.opts = opts;
-	sh.src_ops = tl_driver_find(cfg->src_db_type);
-	sh.dst_ops = tl_driver_find(cfg->dst_db_type);
-	if (!sh.src_ops || !sh.dst_ops || !sh.src_ops->connect || !sh.dst_ops->connect) {
-		rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: no connector for db_type %s → %s", cfg->path,
-				  cfg->src_db_type, cfg->dst_db_type);
-		goto cleanup;
-	}
-	if (strcmp(sh.src_ops->name, sh.dst_ops->name) != 0) {
-		rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: copying %s to %s is not supported (same kind only)",
-				  cfg->path, sh.src_ops->name, sh.dst_ops->name);
-		goto cleanup;
-	}
 	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)))
-		goto cleanup;
+		return rc;
 	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
 	if (opts->log && (rc = tl_logger_open_file(opts->log, path, err)))
-		goto cleanup;
-	if ((rc = tl_store_open(&store, opts->store_path ? opts->store_path : cfg->store_path, 0, err)))
-		goto cleanup;
-	sh.store = store;
-	if ((rc = tl_store_lock_task(store, cfg->task_id, err)))
-		goto cleanup;
-	locked = 1;
+		return rc;
+	if ((rc = tl_store_open(&r->env.store, opts->store_path ? opts->store_path : cfg->store_path, 0, err)))
+		return rc;
+	if ((rc = tl_store_lock_task(r->env.store, cfg->task_id, err)))
+		return rc;
+	r->locked = 1;
+	return tl_migrate_env_ape_open(&r->env, err);
+}
 
-	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB) {
-		tl_endpoint ep = tl_config_resumer(cfg);
-		ape_ops = tl_driver_find(cfg->resume_db_type);
-		if (!ape_ops || !(ape_ops->caps & TL_CAP_APE_STORE)) {
-			rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "%s: [resumer] db_type %s cannot hold ape-dts' table",
-					  cfg->path, cfg->resume_db_type);
-			goto cleanup;
-		}
-		if ((rc = ape_ops->connect(&ep, &ape_conn, err)) ||
-		    (rc = ape_ops->ape_store_init(ape_conn, cfg->ape_schema, cfg->ape_table, err)))
-			goto cleanup;
-	}
-	if (opts->init) {
-		tl_log(opts->log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
-		if ((rc = tl_store_forget_task(store, cfg->task_id, err)) ||
-		    (rc = tl_migrate_init_sources(cfg, store, opts->log, err)))
-			goto cleanup;
-		if (ape_conn && (rc = ape_ops->ape_store_forget(ape_conn, cfg->ape_schema, cfg->ape_table, cfg->task_id, err)))
-			goto cleanup;
-	} else if ((rc = tl_migrate_import_sources(cfg, ape_ops, store, opts->log, err))) {
-		goto cleanup;
-	}
+static int phase_sources(struct run *r, tl_error *err)
+{
+	const tl_config *cfg = r->env.cfg;
+	int rc;
 
-	if ((rc = sh.src_ops->connect(&src_ep, &plan_conn, err)))
-		goto cleanup;
-	if ((rc = tl_plan_build(cfg, sh.src_ops, plan_conn, store, opts->log, &plan, err)))
-		goto cleanup;
-	sh.src_ops->disconnect(plan_conn);
-	plan_conn = NULL;
-	{
-		tl_endpoint dst_ep = tl_config_target(cfg);
-		tl_conn *dst = NULL;
-		if ((rc = sh.dst_ops->connect(&dst_ep, &dst, err)))
-			goto cleanup;
-		rc = tl_plan_check_targets(cfg, sh.dst_ops, dst, store, &plan, err);
-		sh.dst_ops->disconnect(dst);
-		if (rc)
-			goto cleanup;
-	}
-	for (i = 0; i < plan.n; i++) {
-		tl_plan_item *it = &plan.items[i];
+	if (!r->opts->init)
+		return 0;
+	tl_log(r->env.log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
+	if ((rc = tl_store_forget_task(r->env.store, cfg->task_id, err)) || (rc = tl_migrate_init_sources(&r->env, err)))
+		return rc;
+	if (r->env.ape_conn &&
+	    (rc = tl_driver_ape_store_forget(&r->env.ape, r->env.ape_conn, cfg->ape_schema, cfg->ape_table, cfg->task_id,
+					     err)))
+		return rc;
+	return 0;
+}
+
+static int phase_plan(struct run *r, tl_error *err)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = tl_migrate_plan(&r->env, r->opts->init ? 0 : TL_PLAN_IMPORT, &r->plan, err)))
+		return rc;
+	for (i = 0; i < r->plan.n; i++) {
+		tl_plan_item *it = &r->plan.items[i];
 		if (!it->warning)
 			continue;
-		tl_log(opts->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
-		if (it->refuse && !opts->init) {
-			rc = tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
-			goto cleanup;
-		}
+		tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
+		if (it->refuse && !r->opts->init)
+			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}
-	if (plan.n == 0)
-		tl_log(opts->log, TL_LOG_WARN, "%s: the [filter] selects no table", cfg->path);
-	sh.plan = &plan;
-	sh.results = calloc(plan.n ? plan.n : 1, sizeof(tl_copy_result));
-	if (!sh.results) {
-		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-		goto cleanup;
-	}
-	if ((rc = tl_recorder_new(&sh.rec, cfg, store, ape_ops, ape_conn, err)))
-		goto cleanup;
+	if (r->plan.n == 0)
+		tl_log(r->env.log, TL_LOG_WARN, "%s: the [filter] selects no table", r->env.cfg->path);
+	return 0;
+}
 
+static int phase_copy(struct run *r, tl_error *err)
+{
+	const tl_config *cfg = r->env.cfg;
+	struct worker *workers = NULL;
+	pthread_t progress;
+	int have_progress = 0, rc;
+	size_t i, nworkers;
+
+	r->results = calloc(r->plan.n ? r->plan.n : 1, sizeof(tl_copy_result));
+	if (!r->results)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	if ((rc = tl_recorder_new(&r->rec, &r->env, err)))
+		return rc;
 	/* chunk mode spends parallel_size on the ranges of one table at a time */
 	nworkers = cfg->parallel_type == TL_PAR_CHUNK ? 1 : cfg->parallel_size;
-	if (nworkers > plan.n)
-		nworkers = plan.n ? plan.n : 1;
+	if (nworkers > r->plan.n)
+		nworkers = r->plan.n ? r->plan.n : 1;
 	workers = calloc(nworkers, sizeof(*workers));
-	if (!workers) {
-		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-		goto cleanup;
-	}
+	if (!workers)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < nworkers; i++) {
-		workers[i].sh = &sh;
+		workers[i].r = r;
 		if (pthread_create(&workers[i].th, NULL, worker_main, &workers[i]) != 0) {
 			tl_error e = TL_ERROR_INIT;
 			tl_error_set(&e, TL_ERR_INTERNAL, "cannot start worker thread");
-			fail(&sh, TL_ERR_INTERNAL, &e);
+			fail(r, TL_ERR_INTERNAL, &e);
 			nworkers = i;
 			break;
 		}
 	}
-	have_progress = pthread_create(&progress, NULL, progress_main, &sh) == 0;
+	have_progress = pthread_create(&progress, NULL, progress_main, r) == 0;
 	for (i = 0; i < nworkers; i++)
 		pthread_join(workers[i].th, NULL);
+	free(workers);
 	if (have_progress) {
-		pthread_mutex_lock(&sh.mu);
-		sh.done = 1;
-		pthread_cond_signal(&sh.cv);
-		pthread_mutex_unlock(&sh.mu);
+		pthread_mutex_lock(&r->mu);
+		r->done = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
 		pthread_join(progress, NULL);
 	}
-	summary(&sh, tl_migrate__now() - t0);
-	if (sh.rc) {
-		rc = sh.rc;
+	return 0;
+}
+
+static void phase_summary(struct run *r, double secs)
+{
+	tl_logger *log = r->env.log;
+	int64_t total = 0;
+	long records = 0;
+	double busy = 0;
+	size_t i;
+
+	for (i = 0; i < r->plan.n; i++) {
+		const tl_plan_item *it = &r->plan.items[i];
+		const tl_copy_result *res = &r->results[i];
+		if (it->action == TL_ACT_SKIP) {
+			tl_log(log, TL_LOG_NOTICE, "  %-40s skipped (%s)", it->tb, it->reason);
+			continue;
+		}
+		total += res->rows;
+		tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s", it->schema, it->tb,
+		       (long long)res->rows, res->seconds, res->seconds > 0 ? (double)res->rows / res->seconds : 0.0,
+		       it->action == TL_ACT_RESUME ? ", resumed" : "");
+	}
+	tl_log(log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
+	       secs > 0 ? (double)total / secs : 0.0);
+	tl_recorder_stats(r->rec, &records, &busy);
+	/* what checkpointing cost: store transaction + log lines, while holding the lock */
+	tl_log(log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)", records,
+	       busy * 1000.0, secs > 0 ? 100.0 * busy / secs : 0.0);
+}
+
+int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)
+{
+	struct run r;
+	double t0 = tl_migrate__now();
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.mu, NULL);
+	pthread_cond_init(&r.cv, NULL);
+	r.opts = opts;
+	if ((rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) || (rc = phase_open(&r, err)) ||
+	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_copy(&r, err)))
+		goto cleanup;
+	phase_summary(&r, tl_migrate__now() - t0);
+	if (r.rc) {
+		rc = r.rc;
 		if (err)
-			*err = sh.err;
+			*err = r.err;
 	} else if (opts->stop && *opts->stop) {
 		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped by a signal; progress recorded, run again to resume");
 	}
 cleanup:
-	free(workers);
-	tl_recorder_free(sh.rec);
-	free(sh.results);
-	tl_plan_clear(&plan, sh.src_ops);
-	if (plan_conn)
-		sh.src_ops->disconnect(plan_conn);
-	if (ape_conn)
-		ape_ops->disconnect(ape_conn);
-	if (locked)
-		tl_store_unlock_task(store, cfg->task_id);
-	tl_store_close(store);
-	pthread_mutex_destroy(&sh.mu);
-	pthread_cond_destroy(&sh.cv);
+	tl_recorder_free(r.rec);
+	free(r.results);
+	tl_plan_clear(&r.plan, &r.env.src);
+	if (r.locked)
+		tl_store_unlock_task(r.env.store, cfg->task_id);
+	tl_migrate_env_release(&r.env);
+	pthread_mutex_destroy(&r.mu);
+	pthread_cond_destroy(&r.cv);
 	return rc;
 }

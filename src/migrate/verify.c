@@ -16,7 +16,7 @@
  *      the target, beyond the source's values, are covered too. Rows whose partition
  *      column is NULL are what the whole-table count has beyond the ranges' counts.
  *   4. A table the store records as finished whose target now has fewer rows than were
- *      counted when it finished is reported too (tideline.md §5).
+ *      counted when it finished is reported too (docs/tideline.md §5).
  * Nothing is written to the servers or the store (the store is opened read-only).
  * Ranges assume the data does not change during the verify.
  */
@@ -33,7 +33,8 @@
 /* Everything one verify works with; passed down instead of globals. */
 struct vctx {
 	const tl_config *cfg;
-	const struct tl_driver_ops *ops;
+	tl_driver drv;   /* the one kind on both sides */
+	const struct tl_driver_ops *ops; /* drv.ops, for capability questions */
 	tl_conn *src, *dst;
 	tl_store *store; /* NULL: no finished-table check */
 	tl_logger *log;
@@ -87,13 +88,6 @@ static int nomem(tl_error *err)
 	return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 }
 
-/* Same test as plan.c: column kinds whose order next_bound can walk. */
-static int splittable(enum tl_col_kind k)
-{
-	return k == TL_COL_INT || k == TL_COL_UINT || k == TL_COL_DECIMAL || k == TL_COL_FLOAT || k == TL_COL_TEXT ||
-	       k == TL_COL_DATE;
-}
-
 static int same(const struct vctx *v, const struct sums *s, const struct sums *d)
 {
 	return s->rows == d->rows && (!v->ops->checksum || s->sum == d->sum);
@@ -103,7 +97,7 @@ static int same(const struct vctx *v, const struct sums *s, const struct sums *d
 static int sum_range(const struct vctx *v, const tl_table *t, int target, const char *lo, const char *hi,
 		     struct sums *out, tl_error *err)
 {
-	int rc = v->ops->checksum(target ? v->dst : v->src, t, lo, hi, &out->rows, &out->sum, err);
+	int rc = tl_driver_checksum(&v->drv, target ? v->dst : v->src, t, lo, hi, &out->rows, &out->sum, err);
 
 	if (rc)
 		tl_error_prefix(err, "%s", target ? "target" : "source");
@@ -118,7 +112,7 @@ static int sum_range(const struct vctx *v, const tl_table *t, int target, const 
 static int bound_by_reading(const struct vctx *v, tl_conn *c, const tl_table *t, const char *after, size_t step,
 			    char **out, tl_error *err)
 {
-	const char *col = t->cols[t->part_idx].name;
+	const char *col = tl_table_part(t)->name;
 	tl_keyvals from = {0, NULL, NULL}, key = {0, NULL, NULL};
 	tl_read_spec spec;
 	tl_reader *r = NULL;
@@ -137,18 +131,18 @@ static int bound_by_reading(const struct vctx *v, tl_conn *c, const tl_table *t,
 			goto cleanup;
 		spec.after = &from;
 	}
-	if ((rc = v->ops->open_reader(c, t, &spec, &r, err)))
+	if ((rc = tl_driver_open_reader(&v->drv, c, t, &spec, &r, err)))
 		goto cleanup;
 	for (;;) {
 		size_t row;
 
 		tl_batch_reset(&b);
-		if ((rc = v->ops->read_batch(r, &b, err)))
+		if ((rc = tl_driver_read_batch(&v->drv, r, &b, err)))
 			goto cleanup;
 		if (b.nrows == 0)
 			break;
 		row = seen + b.nrows >= step ? step - seen - 1 : b.nrows - 1;
-		if ((rc = v->ops->row_key(t, &b, row, &t->part_idx, 1, &key, err)))
+		if ((rc = tl_driver_row_key(&v->drv, t, &b, row, &t->part_idx, 1, &key, err)))
 			goto cleanup;
 		free(last);
 		last = key.n == 1 && key.vals[0] ? tl_strdup(key.vals[0]) : NULL;
@@ -165,7 +159,7 @@ static int bound_by_reading(const struct vctx *v, tl_conn *c, const tl_table *t,
 	last = NULL;
 cleanup:
 	free(last);
-	v->ops->close_reader(r);
+	tl_driver_close_reader(&v->drv, r);
 	tl_batch_release(&b);
 	tl_keyvals_clear(&from);
 	tl_keyvals_clear(&key);
@@ -176,7 +170,7 @@ static int next_bound(const struct vctx *v, int target, const tl_table *t, const
 		      char **out, tl_error *err)
 {
 	tl_conn *c = target ? v->dst : v->src;
-	int rc = v->ops->next_bound ? v->ops->next_bound(c, t, after, step, out, err)
+	int rc = v->ops->next_bound ? tl_driver_next_bound(&v->drv, c, t, after, step, out, err)
 				    : bound_by_reading(v, c, t, after, step, out, err);
 
 	if (rc)
@@ -406,9 +400,9 @@ static int check_splittable(const struct vctx *v, const tl_table *t, tl_verify_t
 				v->ops->name, NULL);
 	if (t->ncols == 0)
 		return set_note(vt, err, "%s", "the table has no columns", NULL);
-	if (v->ops->next_bound && !splittable(t->cols[t->part_idx].kind))
+	if (v->ops->next_bound && !tl_driver_can_split(&v->drv, tl_table_part(t)))
 		return set_note(vt, err, "partition column %s (%s) cannot be split into key ranges",
-				t->cols[t->part_idx].name, t->cols[t->part_idx].type);
+				tl_table_part(t)->name, tl_table_part(t)->type);
 	/* without next_bound: keys read in order (documents by _id) */
 	if (!v->ops->next_bound && !(t->nkeys == 1 && t->key_idx[0] == t->part_idx))
 		return set_note(vt, err, "the %s connector cannot split this table into key ranges", v->ops->name,
@@ -426,14 +420,14 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 
 	vt->src_rows = vt->dst_rows = vt->rows_at_finish = -1;
 	vt->checksummed = v->ops->checksum != NULL;
-	if ((rc = v->ops->describe(v->src, vt->schema, vt->tb, &t, err)))
+	if ((rc = tl_driver_describe(&v->drv, v->src, vt->schema, vt->tb, &t, err)))
 		goto cleanup;
-	rc = v->ops->check_target(v->dst, t, &empty, &terr);
+	rc = tl_driver_check_target(&v->drv, v->dst, t, &empty, &terr);
 	if (rc == TL_ERR_NOTFOUND || rc == TL_ERR_MISMATCH) {
 		vt->state = TL_VERIFY_NO_TARGET;
 		if ((rc = set_note(vt, err, "%s", terr.message, NULL)))
 			goto cleanup;
-		if ((rc = v->ops->count_rows(v->src, t, &vt->src_rows, err)))
+		if ((rc = tl_driver_count_rows(&v->drv, v->src, t, &vt->src_rows, err)))
 			tl_error_prefix(err, "source");
 		goto cleanup;
 	}
@@ -447,11 +441,11 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 		if ((rc = sum_range(v, t, 0, NULL, NULL, &s, err)) || (rc = sum_range(v, t, 1, NULL, NULL, &d, err)))
 			goto cleanup;
 	} else {
-		if ((rc = v->ops->count_rows(v->src, t, &s.rows, err))) {
+		if ((rc = tl_driver_count_rows(&v->drv, v->src, t, &s.rows, err))) {
 			tl_error_prefix(err, "source");
 			goto cleanup;
 		}
-		if ((rc = v->ops->count_rows(v->dst, t, &d.rows, err))) {
+		if ((rc = tl_driver_count_rows(&v->drv, v->dst, t, &d.rows, err))) {
 			tl_error_prefix(err, "target");
 			goto cleanup;
 		}
@@ -470,13 +464,13 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 	vt->content_differs = s.sum != d.sum;
 	if ((rc = check_splittable(v, t, vt, &can, err)) || !can)
 		goto cleanup;
-	if (!(vt->part_col = tl_strdup(t->cols[t->part_idx].name))) {
+	if (!(vt->part_col = tl_strdup(tl_table_part(t)->name))) {
 		rc = nomem(err);
 		goto cleanup;
 	}
 	rc = locate(v, t, vt, &s, &d, err);
 cleanup:
-	v->ops->free_table(t);
+	tl_driver_free_table(&v->drv, t);
 	return rc;
 }
 
@@ -508,8 +502,7 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 	struct vctx v;
 	tl_name_list names = {0, NULL};
 	tl_filter *filter = NULL;
-	const struct tl_driver_ops *dst_ops;
-	char quote;
+	tl_driver dst = TL_DRIVER_INIT;
 	size_t i;
 	int rc;
 
@@ -524,37 +517,33 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 		rc = tl_error_set(err, TL_ERR_USAGE, "--ranges must be at least 2");
 		goto cleanup;
 	}
-	v.ops = tl_driver_find(cfg->src_db_type);
-	dst_ops = tl_driver_find(cfg->dst_db_type);
-	if (!v.ops || !dst_ops) {
-		rc = tl_error_set(err, TL_ERR_UNSUPPORTED, "no connector for db_type '%s'",
-				  v.ops ? cfg->dst_db_type : cfg->src_db_type);
+	if ((rc = tl_driver_bind(&v.drv, opts->registry, cfg->src_db_type, opts->fault, NULL, err)) ||
+	    (rc = tl_driver_bind(&dst, opts->registry, cfg->dst_db_type, opts->fault, NULL, err)))
 		goto cleanup;
-	}
-	if (v.ops != dst_ops) {
+	v.ops = v.drv.ops;
+	if (v.ops != dst.ops) {
 		rc = tl_error_set(err, TL_ERR_UNSUPPORTED,
 				  "verify compares servers of the same kind (source '%s', target '%s')", v.ops->name,
-				  dst_ops->name);
+				  dst.ops->name);
 		goto cleanup;
 	}
 	{
 		tl_endpoint se = tl_config_source(cfg);
 		tl_endpoint de = tl_config_target(cfg);
-		if ((rc = v.ops->connect(&se, &v.src, err))) {
+		if ((rc = tl_driver_connect(&v.drv, &se, &v.src, err))) {
 			tl_error_prefix(err, "source");
 			goto cleanup;
 		}
-		if ((rc = v.ops->connect(&de, &v.dst, err))) {
+		if ((rc = tl_driver_connect(&v.drv, &de, &v.dst, err))) {
 			tl_error_prefix(err, "target");
 			goto cleanup;
 		}
 	}
 	if ((rc = open_store(cfg, opts, &v.store, out, err)))
 		goto cleanup;
-	quote = strcmp(v.ops->name, "mysql") == 0 ? '`' : strcmp(v.ops->name, "pg") == 0 ? '"' : 0;
-	if ((rc = tl_filter_new(&filter, quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs, err)))
+	if ((rc = tl_filter_new(&filter, v.ops->quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs, err)))
 		goto cleanup;
-	if ((rc = v.ops->list_tables(v.src, &names, err))) {
+	if ((rc = tl_driver_list_tables(&v.drv, v.src, &names, err))) {
 		tl_error_prefix(err, "source");
 		goto cleanup;
 	}
@@ -588,9 +577,9 @@ cleanup:
 	tl_name_list_clear(&names);
 	tl_filter_free(filter);
 	tl_store_close(v.store);
-	if (v.ops) {
-		v.ops->disconnect(v.dst);
-		v.ops->disconnect(v.src);
+	if (v.drv.ops) {
+		tl_driver_disconnect(&v.drv, v.dst);
+		tl_driver_disconnect(&v.drv, v.src);
 	}
 	if (rc)
 		tl_verify_report_clear(out);

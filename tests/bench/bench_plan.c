@@ -46,6 +46,7 @@ int main(int argc, char **argv)
 	tl_name_list names = {0, NULL};
 	tl_table **tables = NULL;
 	tl_plan plan = {0, NULL};
+	tl_migrate_env env;
 	char tmp[] = "/tmp/tl-bench-plan-XXXXXX";
 	char tmpdb[64] = "";
 	double t0, total = 0;
@@ -58,7 +59,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_plan TASK.ini\n");
 		return 2;
 	}
-	if (tl_config_load(argv[1], &cfg, &err))
+	memset(&env, 0, sizeof(env));
+	if (tl_config_load(argv[1], &cfg, &err) || tl_migrate_env_bind(&env, cfg, NULL, &err))
 		goto fail;
 	ops = tl_driver_find(cfg->src_db_type);
 	dops = tl_driver_find(cfg->dst_db_type);
@@ -127,7 +129,8 @@ int main(int argc, char **argv)
 	line("store snapshot lookups", now() - t0, names.n);
 
 	t0 = now();
-	if (tl_plan_build(cfg, ops, src, store, NULL, &plan, &err))
+	env.store = store; /* lent: closed below, not by the env */
+	if (tl_plan_build(&env, src, &plan, &err))
 		goto fail;
 	total = now() - t0;
 	line("tl_plan_build (all of the above)", total, plan.n);
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
 		free(counts);
 	}
 	t0 = now();
-	if (tl_plan_check_targets(cfg, dops, dst, store, &plan, &err))
+	if (tl_plan_check_targets(&env, dst, &plan, &err))
 		goto fail;
 	{
 		size_t nskip = 0, nwarn = 0;
@@ -194,7 +197,7 @@ int main(int argc, char **argv)
 fail:
 	fprintf(stderr, "bench_plan: %s\n", err.message);
 cleanup:
-	tl_plan_clear(&plan, ops);
+	tl_plan_clear(&plan, &env.src);
 	tl_store_snapshot_free(snap);
 	free(tables);
 	tl_name_list_clear(&names);

@@ -4,7 +4,7 @@
  * imports them the way `tideline import` and a run's start do (tl_resume_add_file into
  * a tl_resume_set, then tl_store_import_set in one transaction) and prints lines/s; then
  * looks every table up with tl_store_lookup and prints the total seconds.
- * Goals (tideline.md §6): >= 500k lines/s import, <= 1 s for all lookups.
+ * Goals (docs/tideline.md §6): >= 500k lines/s import, <= 1 s for all lookups.
  */
 #include <stdio.h>
 #include <stdlib.h>

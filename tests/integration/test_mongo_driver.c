@@ -483,8 +483,10 @@ TL_TEST(test_mongo__list_describe)
 	TL_CHECK_EQ_STR(t->cols[0].name, "_doc");
 	TL_CHECK(t->cols[0].kind == TL_COL_DOCUMENT);
 	TL_CHECK_EQ_INT(t->nkeys, 1);
-	TL_CHECK_EQ_STR(t->cols[t->key_idx[0]].name, "_id");
-	TL_CHECK_EQ_STR(t->cols[t->part_idx].name, "_id");
+	/* the key column is explicit and not a data column (driver.h) */
+	TL_CHECK_EQ_STR(t->keys[0]->name, "_id");
+	TL_CHECK(t->key_idx[0] == TL_NO_COL);
+	TL_CHECK_EQ_STR(tl_table_part(t)->name, "_id");
 	TL_CHECK(t->key_kind == TL_KEYK_PRIMARY);
 	TL_CHECK_EQ_INT(t->est_rows, kept_after(-1));
 	TL_CHECK_EQ_INT(count(c, t), kept_after(-1));
@@ -507,7 +509,7 @@ TL_TEST(test_mongo__list_describe)
 			TL_CHECK_EQ_STR(out[i]->name, "kinds");
 			TL_CHECK_EQ_INT(out[i]->ncols, 1);
 			TL_CHECK_EQ_STR(out[i]->cols[0].name, "_doc");
-			TL_CHECK_EQ_STR(out[i]->cols[out[i]->key_idx[0]].name, "_id");
+			TL_CHECK_EQ_STR(out[i]->keys[0]->name, "_id");
 			TL_CHECK(out[i]->key_kind == TL_KEYK_PRIMARY);
 			TL_CHECK_EQ_INT(out[i]->est_rows, kept_after(-1));
 		}
