@@ -40,4 +40,7 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.schema_extract = tl_mongo__schema_extract,
 	.schema_probe = tl_mongo__schema_probe,
 	.schema_apply = tl_mongo__schema_apply,
+	.key_exists = tl_mongo__key_exists,
+	.claim = tl_mongo__claim,
+	.release = tl_mongo__release,
 };

@@ -319,6 +319,7 @@ void tl_mongo__disconnect(tl_conn *c)
 {
 	if (!c)
 		return;
+	tl_mongo__claims_drop(c);
 	mongoc_client_destroy(c->client);
 	mongoc_write_concern_destroy(c->wc);
 	free(c->where);
@@ -358,8 +359,8 @@ static int list_db(tl_conn *c, const char *dbname, tl_name_list *out, tl_error *
 		if (!bson_iter_init_find(&it, doc, "name") || !BSON_ITER_HOLDS_UTF8(&it))
 			continue;
 		name = bson_iter_utf8(&it, NULL);
-		if (strncmp(name, "system.", 7) == 0)
-			continue;
+		if (strncmp(name, "system.", 7) == 0 || strcmp(name, TL_CLAIM_COLLECTION) == 0)
+			continue; /* the server's own, and tideline's claims (mongo_claim.c) */
 		if (bson_iter_init_find(&it, doc, "type") && BSON_ITER_HOLDS_UTF8(&it) &&
 		    strcmp(bson_iter_utf8(&it, NULL), "collection") != 0)
 			continue;
