@@ -106,6 +106,7 @@ int tl_mongo__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table
 void tl_mongo__free_table(tl_table *t);
 int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
+int tl_mongo__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
 
 /* mongo_read.c */
 int tl_mongo__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);

@@ -5,7 +5,8 @@
  *
  * key_exists: _id values of several BSON types in every position spelling (numbers
  * compare across types as MongoDB does), a document _id with $-keys, a missing
- * collection, a value that cannot be parsed, a lookup by another column. Claims (lease
+ * collection, a value that cannot be parsed, a lookup by another column; live_rows_many
+ * (the metadata count). Claims (lease
  * documents in <db>.tideline.claims): a second connection is refused naming the holder's
  * owner line, host and pid; claiming again renews; release and disconnect delete the
  * lease; an expired lease and the lease of a process gone from this host are taken over;
@@ -168,6 +169,14 @@ TL_TEST(key_exists_ids)
 	}
 	TL_CHECK_EQ_INT(id_exists(c, gone, "_id", "{\"Int32\":1}", &err), 0);
 	TL_CHECK_EQ_INT(err.code, TL_OK);
+	/* the statistics' first look before an exact count */
+	{
+		tl_name names[2] = {{TDB, "docs"}, {TDB, "other"}};
+		int64_t live[2] = {0, 0};
+		TL_CHECK_OK(D->live_rows_many(c, names, 2, live, &err), &err);
+		TL_CHECK_EQ_INT(live[0], 5);
+		TL_CHECK_EQ_INT(live[1], 0);
+	}
 cleanup:
 	D->free_table(t);
 	D->free_table(gone);
