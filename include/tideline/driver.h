@@ -452,6 +452,18 @@ struct tl_driver_ops {
 	 */
 	int (*claim)(tl_conn *target, const tl_table *src, const char *owner, tl_error *err);
 	int (*release)(tl_conn *target, const tl_table *src, tl_error *err);
+
+	/*
+	 * Optional. Returns once every commit the target server acknowledged before the call,
+	 * to this connection or any other, is durable: for a position recorded after batches
+	 * written without TL_WRITE_DURABLE (ranges committed by other connections in chunk
+	 * mode, the last batch before a failure). PostgreSQL: one transaction that writes WAL
+	 * with synchronous_commit on (WAL is flushed in order; nothing to do when the session
+	 * commits synchronously anyway); MongoDB: a journaled write to TL_CLAIM_COLLECTION of
+	 * src's database (the journal is flushed in order). NULL where no session can make
+	 * commits durable (MySQL: durability_warning says so).
+	 */
+	int (*flush_commits)(tl_conn *target, const tl_table *src, tl_error *err);
 };
 
 /* 2: aliases, quote, split_kinds and tl_table.keys (explicit key columns) */

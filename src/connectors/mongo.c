@@ -44,4 +44,5 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.key_exists = tl_mongo__key_exists,
 	.claim = tl_mongo__claim,
 	.release = tl_mongo__release,
+	.flush_commits = tl_mongo__flush_commits,
 };

@@ -19,6 +19,10 @@
  * every quarter lease and by claiming again; a renewal that finds another token is
  * TL_ERR_LOCKED. release and disconnect delete this connection's documents.
  *
+ * flush_commits upserts the document {_id: {flush: 1}} of the same collection (an _id no
+ * collection name can take) with a journaled write concern: the server acknowledges it
+ * once the journal is on disk through it, and so through every earlier write.
+ *
  * Must not touch any collection but TL_CLAIM_COLLECTION (key_exists only reads).
  */
 #include <errno.h>
@@ -413,4 +417,40 @@ void tl_mongo__claims_drop(tl_conn *c)
 		(void)drop_claim(c, c->nclaims - 1, NULL); /* best effort: a lease left lapses */
 	free(c->claims);
 	c->claims = NULL;
+}
+
+int tl_mongo__flush_commits(tl_conn *c, const tl_table *src, tl_error *err)
+{
+	mongoc_collection_t *lc = leases(c, src->schema);
+	mongoc_write_concern_t *wc = c->wc ? mongoc_write_concern_copy(c->wc) : mongoc_write_concern_new();
+	bson_t sel = BSON_INITIALIZER, upd = BSON_INITIALIZER, opts = BSON_INITIALIZER, reply, id, set;
+	bson_error_t e;
+	int rc = 0;
+
+	if (mongoc_write_concern_get_w(wc) == MONGOC_WRITE_CONCERN_W_UNACKNOWLEDGED ||
+	    mongoc_write_concern_get_w(wc) == MONGOC_WRITE_CONCERN_W_DEFAULT)
+		mongoc_write_concern_set_w(wc, 1);
+	mongoc_write_concern_set_journal(wc, true);
+	BSON_APPEND_DOCUMENT_BEGIN(&sel, "_id", &id);
+	BSON_APPEND_INT32(&id, "flush", 1);
+	bson_append_document_end(&sel, &id);
+	BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
+	BSON_APPEND_DATE_TIME(&set, "at", tl_mongo__now_ms());
+	bson_append_document_end(&upd, &set);
+	BSON_APPEND_BOOL(&opts, "upsert", true);
+	if (!mongoc_write_concern_append(wc, &opts)) {
+		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot set the write concern");
+		bson_init(&reply);
+	} else if (!mongoc_collection_update_one(lc, &sel, &upd, &opts, &reply, &e)) {
+		rc = tl_mongo__error(err, &e, "cannot make the writes to mongo database '%s' at %s durable (a journaled "
+					      "write to %s)",
+				     src->schema, c->where, TL_CLAIM_COLLECTION);
+	}
+	bson_destroy(&reply);
+	bson_destroy(&sel);
+	bson_destroy(&upd);
+	bson_destroy(&opts);
+	mongoc_write_concern_destroy(wc);
+	mongoc_collection_destroy(lc);
+	return rc;
 }

@@ -121,6 +121,7 @@ int tl_mongo__checksum(tl_conn *c, const tl_table *t, const char *lo, const char
 int tl_mongo__key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err);
 int tl_mongo__claim(tl_conn *c, const tl_table *src, const char *owner, tl_error *err);
 int tl_mongo__release(tl_conn *c, const tl_table *src, tl_error *err);
+int tl_mongo__flush_commits(tl_conn *c, const tl_table *src, tl_error *err);
 /* Renews this connection's leases when a quarter lease has passed (write_batch calls it);
  * TL_ERR_LOCKED when one was taken over. */
 int tl_mongo__claims_renew(tl_conn *c, tl_error *err) TL_MUST_CHECK;

@@ -50,4 +50,5 @@ const struct tl_driver_ops tl_driver_pg = {
 	.key_exists = tl_pg__key_exists,
 	.claim = tl_pg__claim,
 	.release = tl_pg__release,
+	.flush_commits = tl_pg__flush_commits,
 };

@@ -11,7 +11,13 @@
  * key shows as classid = high 32 bits, objid = low 32 bits, objsubid = 1). The keys held
  * are kept on the connection: asking again for a lock the session holds would nest it.
  *
- * Must not write any row: these are reads and session locks only.
+ * flush_commits commits, with synchronous_commit on, a transaction whose only WAL is a
+ * transactional logical message (prefix 'tideline': logical decoding plugins skip it
+ * unless asked for messages; a transaction that writes no WAL would not wait for a flush),
+ * so the server flushes WAL through its commit, and with it every commit acknowledged
+ * before. Callable by every role since 9.6.
+ *
+ * Must not write any row: these are reads, session locks and a WAL message only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +226,25 @@ int tl_pg__release(tl_conn *c, const tl_table *src, tl_error *err)
 	if (rc) {
 		tl_pg__table_label(label, sizeof(label), src->schema, src->name);
 		tl_error_prefix(err, "cannot release the claim on target table %s", label);
+	}
+	return rc;
+}
+
+int tl_pg__flush_commits(tl_conn *c, const tl_table *src, tl_error *err)
+{
+	static const char sql[] = "BEGIN; SET LOCAL synchronous_commit = on; "
+				  "SELECT pg_catalog.pg_logical_emit_message(true, 'tideline', 'flush'); COMMIT";
+	char label[600];
+	int rc;
+
+	if (!c->async_commit)
+		return 0; /* every commit of these sessions waited for its WAL flush */
+	if (c->in_reader)
+		return tl_error_set(err, TL_ERR_INTERNAL, "flushing commits on a connection with an open reader");
+	if ((rc = tl_pg__exec(c, sql, 0, NULL, NULL, "cannot make the commits durable", err))) {
+		tl_pg__rollback(c);
+		tl_pg__table_label(label, sizeof(label), src->schema, src->name);
+		tl_error_prefix(err, "before recording a position of %s", label);
 	}
 	return rc;
 }

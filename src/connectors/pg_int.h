@@ -214,6 +214,7 @@ int tl_pg__delete_after(tl_conn *target, const tl_table *src, const char *after,
 int tl_pg__key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err);
 int tl_pg__claim(tl_conn *c, const tl_table *src, const char *owner, tl_error *err);
 int tl_pg__release(tl_conn *c, const tl_table *src, tl_error *err);
+int tl_pg__flush_commits(tl_conn *c, const tl_table *src, tl_error *err);
 
 int tl_pg__ape_store_init(tl_conn *c, const char *schema, const char *table, tl_error *err);
 int tl_pg__ape_store_load(tl_conn *c, const char *schema, const char *table, const char *task_id, tl_ape_row_fn fn,

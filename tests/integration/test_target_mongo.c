@@ -11,16 +11,17 @@
  * owner line, host and pid; claiming again renews; release and disconnect delete the
  * lease; an expired lease and the lease of a process gone from this host are taken over;
  * a live lease of another host is not; a renewal that finds its lease taken over is
- * refused; the claims collection is never listed. Setup goes through libmongoc
+ * refused; the claims collection is never listed; flush_commits is a journaled write.
+ * Setup goes through libmongoc
  * directly; only database tl_tgt is touched.
  */
-#include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "connectors/mongo_int.h" /* the client, to watch the commands the driver sends */
 #include "tideline/driver.h"
 #include "tl_test.h"
 
@@ -352,6 +353,62 @@ cleanup:
 	if (upd)
 		bson_destroy(upd);
 	mongoc_collection_destroy(leases);
+	D->free_table(docs);
+	D->disconnect(a);
+	mongoc_client_destroy(admin);
+}
+
+/* The writeConcern of the last update command a client started, as JSON. */
+static void on_update(const mongoc_apm_command_started_t *ev)
+{
+	char *out = mongoc_apm_command_started_get_context(ev);
+	const bson_t *cmd = mongoc_apm_command_started_get_command(ev);
+	bson_iter_t it;
+
+	if (strcmp(mongoc_apm_command_started_get_command_name(ev), "update") != 0)
+		return;
+	snprintf(out, 256, "(none)");
+	if (bson_iter_init_find(&it, cmd, "writeConcern") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+		const uint8_t *data;
+		uint32_t len;
+		bson_t sub;
+		char *json;
+		bson_iter_document(&it, &len, &data);
+		if (bson_init_static(&sub, data, len) && (json = bson_as_relaxed_extended_json(&sub, NULL)) != NULL) {
+			snprintf(out, 256, "%s", json);
+			bson_free(json);
+		}
+	}
+}
+
+TL_TEST(flush_commits_is_a_journaled_write)
+{
+	const char *url;
+	char wc[256] = "(no update seen)";
+	tl_error err = TL_ERROR_INIT;
+	mongoc_client_t *admin = setup();
+	tl_conn *a = NULL;
+	tl_table *docs = NULL;
+	mongoc_apm_callbacks_t *cb = NULL;
+
+	if (!admin)
+		return;
+	url = getenv("TL_MONGO_DST_URL");
+	if (!(a = open_as(url, "tideline-test")) || !(docs = describe(a, "docs")))
+		goto cleanup;
+	cb = mongoc_apm_callbacks_new();
+	mongoc_apm_set_command_started_cb(cb, on_update);
+	(void)mongoc_client_set_apm_callbacks(a->client, cb, wc);
+	TL_CHECK_OK(D->flush_commits(a, docs, &err), &err);
+	TL_CHECK_EQ_STR(wc, "{ \"w\" : 1, \"j\" : true }");
+	TL_CHECK_EQ_INT(count_json(admin, "tideline.claims", "{\"_id\": {\"flush\": 1}}"), 1);
+	TL_CHECK_OK(D->flush_commits(a, docs, &err), &err);
+	TL_CHECK_EQ_INT(count_json(admin, "tideline.claims", "{\"_id\": {\"flush\": 1}}"), 1);
+	/* the flush document is no claim: claiming still works */
+	TL_CHECK_OK(claim(a, docs, OWNER, &err), &err);
+cleanup:
+	if (cb)
+		mongoc_apm_callbacks_destroy(cb);
 	D->free_table(docs);
 	D->disconnect(a);
 	mongoc_client_destroy(admin);

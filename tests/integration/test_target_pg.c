@@ -9,8 +9,9 @@
  * line as application_name, backend pid, client address), claiming again does not nest,
  * several claims per session, claims do not end with a transaction, release, a holder
  * whose process died without disconnecting and a terminated backend, tables of the same
- * name in two schemas. Setup SQL goes through libpq directly; only schemas tl_tgt and
- * tl_tgt2 are touched.
+ * name in two schemas. flush_commits on a private server (TL_PG_SRC_URL's port + 45) whose
+ * WAL writer waits 10 s: asynchronous commits are not flushed, then they are. Setup SQL
+ * goes through libpq directly; only schemas tl_tgt and tl_tgt2 are touched.
  */
 #include <libpq-fe.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "conn_lib.h"
 #include "tideline/driver.h"
 #include "tl_test.h"
 
@@ -315,4 +317,73 @@ cleanup:
 	D->disconnect(a);
 	D->disconnect(b);
 	PQfinish(admin);
+}
+
+/* The first value of a query on the raw connection (static buffer). */
+static const char *one(PGconn *c, const char *sql)
+{
+	static char out[256];
+	PGresult *r = PQexec(c, sql);
+
+	snprintf(out, sizeof(out), "%s", PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) ? PQgetvalue(r, 0, 0)
+												: PQresultErrorMessage(r));
+	PQclear(r);
+	return out;
+}
+
+TL_TEST(flush_commits_flushes_earlier_asynchronous_commits)
+{
+	int base = conn_env_port("TL_PG_SRC_URL");
+	struct conn_server srv = {0};
+	char url[160], lsn[64], sql[200];
+	tl_error err = TL_ERROR_INIT;
+	PGconn *admin = NULL, *w = NULL;
+	tl_conn *c = NULL;
+	tl_table *t = NULL;
+	int i, behind = 0;
+
+	if (!tl_test_require_env("TL_PG_SRC_URL") || base <= 0)
+		return;
+	if (conn_server_start(&srv, "postgres", base + 45) != 0) {
+		tl_test_fail(__FILE__, __LINE__, "cannot start a private PostgreSQL (see %s/srv-postgres.log)", tl_test_tmpdir());
+		return;
+	}
+	snprintf(url, sizeof(url), "postgres://postgres:@127.0.0.1:%d/postgres", base + 45);
+	if (!(admin = raw(url)) || !(w = raw(url)) || run(admin, "CREATE TABLE kv (id int PRIMARY KEY, v text)") ||
+	    run(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'") || strcmp(one(admin, "SELECT pg_reload_conf()"), "t"))
+		goto cleanup;
+	usleep(300000);
+	if (!(c = open_as(url, "tideline-test")) || !(t = describe(c, "public", "kv")))
+		goto cleanup;
+	TL_CHECK_EQ_STR(one(w, "SHOW synchronous_commit"), "off"); /* tools/servers/postgres.sh */
+	/* another session's asynchronous commits */
+	for (i = 0; i < 5; i++) {
+		snprintf(sql, sizeof(sql), "INSERT INTO kv VALUES (%d, 'async')", i);
+		if (run(w, sql))
+			goto cleanup;
+		snprintf(lsn, sizeof(lsn), "%s", one(admin, "SELECT pg_current_wal_insert_lsn()"));
+		snprintf(sql, sizeof(sql), "SELECT pg_current_wal_flush_lsn() >= '%s'::pg_lsn", lsn);
+		behind += strcmp(one(admin, sql), "f") == 0;
+	}
+	TL_CHECK_MSG(behind > 0, "asynchronous commits were always flushed at once: the check below proves nothing");
+	TL_CHECK_OK(D->flush_commits(c, t, &err), &err);
+	TL_CHECK_MSG(strcmp(one(admin, sql), "t") == 0, "after flush_commits the WAL is not flushed to %s", lsn);
+	/* the session is back to its own setting, outside any transaction */
+	{
+		tl_keyvals k = {0};
+		const char *col[1] = {"id"}, *val[1] = {"3"};
+		int found = 0;
+		TL_CHECK_OK(tl_keyvals_set(&k, 1, col, val, &err), &err);
+		TL_CHECK_OK(D->key_exists(c, t, &k, &found, &err), &err);
+		TL_CHECK_EQ_INT(found, 1);
+		tl_keyvals_clear(&k);
+	}
+cleanup:
+	D->free_table(t);
+	D->disconnect(c);
+	if (admin)
+		PQfinish(admin);
+	if (w)
+		PQfinish(w);
+	conn_server_stop(&srv);
 }
