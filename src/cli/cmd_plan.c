@@ -235,6 +235,9 @@ static int plan(int argc, char **argv)
 	if (tl_migrate_env_bind(&env, cfg, &opts, &err) || tl_store_open(&env.store, copy, 0, &err) ||
 	    tl_migrate_env_ape_open(&env, &err) || tl_migrate_plan(&env, flags, &p, &err))
 		goto cleanup;
+	/* what run --recopy-lost does with finished tables that lost rows (on the store's copy) */
+	if ((flags & TL_PLAN_RECOPY_LOST) && tl_target_recopy(&env, &p, 0, &err))
+		goto cleanup;
 	if (json)
 		arr = cJSON_CreateArray();
 	if (p.durability_warning && json)

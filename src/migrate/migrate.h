@@ -111,8 +111,12 @@ void tl_migrate_env_release(tl_migrate_env *env);
 /* Imports the configured progress sources into env->store (phase 2). */
 int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
 
-/* run --init: moves the run's old text logs aside and marks the configured sources as imported. */
-int tl_migrate_init_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
+/*
+ * run --init and --recopy-lost: moves the run's old text logs aside (suffix
+ * ".<label>-<UTC time>", label "init" or "recopy-lost") and marks the configured sources as
+ * imported.
+ */
+int tl_migrate_init_sources(const tl_migrate_env *env, const char *label, tl_error *err) TL_MUST_CHECK;
 
 enum tl_plan_flags {
 	TL_PLAN_IMPORT = 1u << 0,     /* import the progress sources first (not after --init) */
@@ -212,6 +216,19 @@ int tl_target_verdict_get(const tl_migrate_env *env, tl_conn *dst, const tl_plan
 			  int recopy_lost, tl_target_verdict *out, tl_error *err) TL_MUST_CHECK;
 void tl_target_verdict_clear(tl_target_verdict *v);
 const char *tl_verdict_name(enum tl_verdict v);
+/*
+ * --recopy-lost for the finished tables whose target lost rows (plan items SKIP and lost,
+ * from tl_plan_check_targets): forgets their progress in the store (tl_store_forget_table)
+ * and plans again (*plan rebuilt, without importing), so that they start from the
+ * beginning as tables never copied: keyed ones upserted over the target's rows (or into a
+ * target emptied first when all its rows are this task's), keyless ones only into an empty
+ * target or one holding only this task's rows (else refused, as such tables always are).
+ * move_logs (run, never plan): the run's own text logs are moved aside first
+ * (tl_migrate_init_sources "recopy-lost"), so that no old record of those tables comes back.
+ * TL_ERR_UNSUPPORTED with ape-dts' database store as the resume source (its records of a
+ * table cannot be forgotten one table at a time). Nothing happens without such items.
+ */
+int tl_target_recopy(const tl_migrate_env *env, tl_plan *plan, int move_logs, tl_error *err) TL_MUST_CHECK;
 /* This run's line in the claims on target tables: "tideline task 'ID' (pid P on HOST)". */
 void tl_target_owner(const tl_config *cfg, char *out, size_t n);
 /* The target driver's durability warning (*out malloc'd, NULL when commits are durable or

@@ -513,11 +513,22 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !rc; i++) {
 		if (tables[i]) {
 			at[m] = idx[i];
 			have[m++] = tables[i];
+			continue;
 		}
+		/* the target table is gone: every row it had at finish is lost */
+		tl_plan_item *it = &plan->items[idx[i]];
+		snprintf(msg, sizeof(msg), "target lost rows since finished (had %lld, the target table is gone)",
+			 (long long)it->target_rows_at_finish);
+		it->lost = 1;
+		if (!(it->warning = tl_strdup(msg)))
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	if (rc)
+		goto cleanup;
 	if (d->ops->count_many) {
 		rc = tl_driver_count_many(d, dst, have, m, counts, err);
 	} else {

@@ -273,7 +273,8 @@ static int phase_sources(struct run *r, tl_error *err)
 	if (!r->opts->init)
 		return 0;
 	tl_log(r->env.log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
-	if ((rc = tl_store_forget_task(r->env.store, cfg->task_id, err)) || (rc = tl_migrate_init_sources(&r->env, err)))
+	if ((rc = tl_store_forget_task(r->env.store, cfg->task_id, err)) ||
+	    (rc = tl_migrate_init_sources(&r->env, "init", err)))
 		return rc;
 	if (r->env.ape_conn &&
 	    (rc = tl_driver_ape_store_forget(&r->env.ape, r->env.ape_conn, cfg->ape_schema, cfg->ape_table, cfg->task_id,
@@ -291,6 +292,8 @@ static int phase_plan(struct run *r, tl_error *err)
 				  (r->opts->init ? 0 : TL_PLAN_IMPORT) | (r->opts->recopy_lost ? TL_PLAN_RECOPY_LOST : 0),
 				  &r->plan, err)))
 		return rc;
+	if (r->opts->recopy_lost && (rc = tl_target_recopy(&r->env, &r->plan, 1, err)))
+		return rc;
 	/* once per run: a target that can lose acknowledged commits (no session can change it) */
 	if (r->plan.durability_warning)
 		tl_log(r->env.log, TL_LOG_WARN, "%s", r->plan.durability_warning);
@@ -298,7 +301,9 @@ static int phase_plan(struct run *r, tl_error *err)
 		tl_plan_item *it = &r->plan.items[i];
 		if (!it->warning)
 			continue;
-		tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
+		/* a resumed table that starts over says so when it starts (checked again then) */
+		if (!(it->action == TL_ACT_RESUME && it->lost && !it->refuse))
+			tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
 		if (it->refuse && !r->opts->init)
 			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}

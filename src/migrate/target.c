@@ -218,3 +218,89 @@ int tl_target_durability_warning(const tl_migrate_env *env, tl_conn *dst, char *
 		return 0;
 	return tl_driver_durability_warning(&env->dst, dst, out, err);
 }
+
+/* A finished table to copy again, remembered across the re-plan. */
+struct recopy {
+	char *schema, *tb, *why;
+};
+
+static void recopy_free(struct recopy *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; r && i < n; i++) {
+		free(r[i].schema);
+		free(r[i].tb);
+		free(r[i].why);
+	}
+	free(r);
+}
+
+int tl_target_recopy(const tl_migrate_env *env, tl_plan *plan, int move_logs, tl_error *err)
+{
+	const tl_config *cfg = env->cfg;
+	struct recopy *todo = NULL;
+	size_t i, j, n = 0;
+	int rc = 0;
+
+	for (i = 0; i < plan->n; i++)
+		n += plan->items[i].action == TL_ACT_SKIP && plan->items[i].lost;
+	if (n == 0)
+		return 0;
+	if (cfg->resume_type == TL_RESUME_FROM_TARGET || cfg->resume_type == TL_RESUME_FROM_DB) {
+		for (i = 0; i < plan->n && !(plan->items[i].action == TL_ACT_SKIP && plan->items[i].lost); i++)
+			;
+		return tl_error_set(err, TL_ERR_UNSUPPORTED,
+				    "--recopy-lost: table %s.%s lost rows since it finished, but its finished record is "
+				    "also in ape-dts' table %s.%s, which a run reads again every time and cannot forget "
+				    "one table of: delete its rows (position_key '%s-%s') there and run again, or run "
+				    "with --init",
+				    plan->items[i].schema, plan->items[i].tb, cfg->ape_schema, cfg->ape_table,
+				    plan->items[i].schema, plan->items[i].tb);
+	}
+	if (!(todo = calloc(n, sizeof(*todo))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0, j = 0; i < plan->n; i++) {
+		const tl_plan_item *it = &plan->items[i];
+		if (it->action != TL_ACT_SKIP || !it->lost)
+			continue;
+		todo[j].schema = tl_strdup(it->schema);
+		todo[j].tb = tl_strdup(it->tb);
+		todo[j].why = tl_strdup(it->warning ? it->warning : "target lost rows since finished");
+		if (!todo[j].schema || !todo[j].tb || !todo[j].why) {
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+			goto cleanup;
+		}
+		j++;
+	}
+	/* the run's own logs first: records of these tables must not come back from them */
+	if (move_logs && (rc = tl_migrate_init_sources(env, "recopy-lost", err)))
+		goto cleanup;
+	for (i = 0; i < n && !rc; i++) {
+		tl_log(env->log, TL_LOG_NOTICE, "table %s.%s: --recopy-lost: %s; copying it again from the beginning",
+		       todo[i].schema, todo[i].tb, todo[i].why);
+		rc = tl_store_forget_table(env->store, cfg->task_id, todo[i].schema, todo[i].tb, err);
+	}
+	if (rc)
+		goto cleanup;
+	tl_plan_clear(plan, &env->src);
+	if ((rc = tl_migrate_plan(env, TL_PLAN_RECOPY_LOST, plan, err)))
+		goto cleanup;
+	/* say why in the new plan (unless it has a warning of its own: a refusal) */
+	for (i = 0; i < plan->n && !rc; i++) {
+		tl_plan_item *it = &plan->items[i];
+		tl_buf b = TL_BUF_INIT;
+		for (j = 0; j < n; j++)
+			if (strcmp(it->schema, todo[j].schema) == 0 && strcmp(it->tb, todo[j].tb) == 0)
+				break;
+		if (j == n || it->warning)
+			continue;
+		it->lost = 1;
+		if (!(rc = tl_buf_printf(&b, err, "--recopy-lost: %s; copied again from the beginning", todo[j].why)))
+			it->warning = tl_buf_detach(&b);
+		tl_buf_release(&b);
+	}
+cleanup:
+	recopy_free(todo, n);
+	return rc;
+}
