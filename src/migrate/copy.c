@@ -953,6 +953,9 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		(void)rc2;
 		goto cleanup;
 	}
+	/* a finished record promises every row: the last commits durable first */
+	if (st.rows > 0 && (rc = make_durable(&st, err)))
+		goto cleanup;
 	info.rows_copied = st.rows_base + st.rows;
 	info.state = "finished";
 	/* Into a target that was empty when this run began, every committed row was a new
