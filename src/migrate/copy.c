@@ -38,6 +38,7 @@ struct state {
 	double last_ckpt;
 	int64_t rows;          /* rows written by this run */
 	int64_t rows_base;     /* rows written by earlier runs */
+	int64_t rows_recorded; /* rows_base + rows as of the last position recorded by this run, -1 none */
 	unsigned write_flags;
 	int native;            /* tl_read_spec.native level for this table's reads */
 	int resumed_table;     /* an earlier run of this task started this table */
@@ -76,6 +77,8 @@ static int record_key(struct state *st, int is_current, size_t n, char **cols, c
 			(const char *const *)vals, err);
 	if (!rc)
 		rc = tl_recorder_position(st->ctx->rec, &p, is_current, st->rows_base + st->rows, err);
+	if (!rc)
+		st->rows_recorded = st->rows_base + st->rows;
 	tl_pos_clear(&p);
 	st->last_ckpt = tl_migrate__now();
 	return rc;
@@ -378,7 +381,8 @@ static int copy_batch_mode(struct state *st, tl_error *err)
  */
 struct chunk {
 	char *lo, *hi;
-	int state; /* 0 queued, 1 running, 2 committed */
+	int state;    /* 0 queued, 1 running, 2 committed */
+	int64_t rows; /* rows it held (once committed) */
 };
 
 struct chunkq {
@@ -394,6 +398,7 @@ struct chunkq {
 	int rc;
 	tl_error err;
 	int64_t rows;      /* committed by consumers */
+	int64_t frontier_rows; /* rows of the ranges [0, frontier) */
 	struct state *main;
 };
 
@@ -458,8 +463,9 @@ static void *consumer_main(void *arg)
 		q->running--;
 		holding = 0;
 		q->rows += st.rows;
+		q->c[i].rows = st.rows;
 		while (q->frontier < q->n && q->c[q->frontier].state == 2)
-			q->frontier++;
+			q->frontier_rows += q->c[q->frontier++].rows;
 		pthread_cond_broadcast(&q->cv);
 		pthread_mutex_unlock(&q->mu);
 	}
@@ -497,7 +503,8 @@ static int chunk_checkpoint(struct state *st, struct chunkq *q, size_t *recorded
 	/* the ranges were committed by the consumers' connections, without TL_WRITE_DURABLE */
 	if ((rc = make_durable(st, err)))
 		return rc;
-	st->rows = q->rows;
+	/* the rows up to the recorded bound: ranges committed past it are copied again */
+	st->rows = q->frontier_rows;
 	*recorded = q->frontier;
 	rc = record_key(st, 0, 1, &col, &hi, err);
 	return rc;
@@ -872,6 +879,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	st.item = item;
 	st.t = item->table;
 	st.last_ckpt = t0;
+	st.rows_recorded = -1;
 	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
 
 	if ((rc = tl_driver_check_target(&env->dst, ctx->dst, st.t, &is_empty, err)))
@@ -947,7 +955,8 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 				tl_log(env->log, TL_LOG_WARN, "table %s.%s: the last committed key was not recorded: %s",
 				       st.t->schema, st.t->name, e2.message);
 		}
-		info.rows_copied = st.rows_base + st.rows;
+		/* as far as the last recorded position: rows after it are copied again */
+		info.rows_copied = st.rows_recorded >= 0 ? st.rows_recorded : st.rows_base;
 		info.state = rc == TL_ERR_INTERRUPTED ? "stopped" : "failed";
 		rc2 = tl_recorder_table(ctx->rec, &info, &e2);
 		(void)rc2;
