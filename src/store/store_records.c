@@ -626,25 +626,19 @@ int tl_store_forget_table(tl_store *s, const char *task_id, const char *schema, 
 		"UPDATE task_table SET rows_copied = 0, state = 'pending', finished_at = NULL, "
 		"target_rows_at_finish = NULL WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
 	};
-	sqlite3_stmt *st = NULL;
+	tl_sdb_stmt *st = NULL;
 	size_t i;
 	int rc, owned = 0;
 
 	if ((rc = tl_store__tx_enter(s, &owned, err)))
 		return rc;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == 0; i++) {
-		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
-			rc = tl_store__fail(s, "forgetting a table", err);
+		if ((rc = tl_store__prepare(s, sql[i], NULL, &st, err)))
 			break;
-		}
-		rc = tl_store__bind_text(s, st, 1, task_id, err);
-		if (rc == 0)
-			rc = tl_store__bind_text(s, st, 2, schema, err);
-		if (rc == 0)
-			rc = tl_store__bind_text(s, st, 3, tb, err);
-		if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
-			rc = tl_store__fail(s, "forgetting a table", err);
-		sqlite3_finalize(st);
+		if (!(rc = tl_store__bind_text(s, st, 1, task_id, err)) && !(rc = tl_store__bind_text(s, st, 2, schema, err)) &&
+		    !(rc = tl_store__bind_text(s, st, 3, tb, err)))
+			rc = step_done(s, st, "forgetting a table", err);
+		tl_store__finalize(s, st);
 		st = NULL;
 	}
 	return tl_store__tx_leave(s, owned, rc, err);
