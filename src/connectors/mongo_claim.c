@@ -55,6 +55,16 @@ int tl_mongo__key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key,
 	bson_append_document_end(&filter, &cond);
 	if (rc)
 		goto cleanup;
+	{
+		/* an _id of a type the server cannot take (FerretDB 1.x: Decimal128) is on no
+		 * document there, and asking about it may cost the connection */
+		tl_error held = TL_ERROR_INIT;
+		int refused = tl_mongo__check_doc(c, src, &filter, &held);
+
+		tl_error_clear(&held);
+		if (refused)
+			goto cleanup;
+	}
 	BSON_APPEND_INT64(&opts, "limit", 1);
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
 	BSON_APPEND_INT32(&proj, "_id", 1);
