@@ -59,6 +59,10 @@ enum tl_slot {
 	TL_SLOT_SCHEMA_PROBE,
 	TL_SLOT_SCHEMA_APPLY,
 	TL_SLOT_DELETE_AFTER_KEY,
+	TL_SLOT_KEY_EXISTS,
+	TL_SLOT_CLAIM,
+	TL_SLOT_RELEASE,
+	TL_SLOT_FLUSH_COMMITS,
 	TL_SLOT__COUNT
 };
 
@@ -128,5 +132,11 @@ int tl_driver_schema_apply(const tl_driver *d, tl_conn *dst, const tl_schema_ste
 			   enum tl_schema_state *before, tl_error *err) TL_MUST_CHECK;
 int tl_driver_delete_after_key(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *after,
 			       tl_error *err) TL_MUST_CHECK;
+int tl_driver_key_exists(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *key, int *exists,
+			 tl_error *err) TL_MUST_CHECK;
+int tl_driver_claim(const tl_driver *d, tl_conn *target, const tl_table *src, const char *owner,
+		    tl_error *err) TL_MUST_CHECK;
+int tl_driver_release(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
+int tl_driver_flush_commits(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
 
 #endif

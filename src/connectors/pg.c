@@ -47,4 +47,8 @@ const struct tl_driver_ops tl_driver_pg = {
 	.schema_probe = tl_pg__schema_probe,
 	.schema_apply = tl_pg__schema_apply,
 	.delete_after_key = tl_pg__delete_after_key,
+	.key_exists = tl_pg__key_exists,
+	.claim = tl_pg__claim,
+	.release = tl_pg__release,
+	.flush_commits = tl_pg__flush_commits,
 };
