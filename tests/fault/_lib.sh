@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# _lib.sh - what the fault tests (tests/fault/*.sh) share: a few trials of
+# tools/fault_matrix.py per fault kind on one database kind, on servers the tool starts
+# itself (ports TL_PORT_BASE + 80..87), because it kills, restarts and freezes them.
+# Not a test itself (ctest skips names starting with "_"). Source it, then:
+#
+#   fault_run KIND FAULT,FAULT...    # exit status of the tool: 0 = every trial kept the
+#                                    # data exact, no hang, every copy finished
+#
+# Knobs: TL_FAULT_TRIALS (trials per fault kind, default 1), TL_FAULT_SEED (default random,
+# printed: rerun a failure with it), TL_FAULT_ARGS (more tool arguments).
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../_lib.sh"
+
+fault_run() {
+  local kind=$1 faults=$2 seed=${TL_FAULT_SEED:-$((RANDOM * 32768 + RANDOM))}
+  TL_BIN=$(tl_sh_tideline) || exit 1
+  [ -x /usr/bin/python3 ] || tl_sh_skip "no /usr/bin/python3"
+  command -v ss >/dev/null || tl_sh_skip "no ss (iproute2)"
+  case $kind in
+    mysql) command -v mariadb >/dev/null && command -v mariadbd >/dev/null || tl_sh_skip "no MariaDB server/client" ;;
+    pg) command -v psql >/dev/null || tl_sh_skip "no psql" ;;
+    *) /usr/bin/python3 -c 'import pymongo, mockupdb' 2>/dev/null || tl_sh_skip "no python3-pymongo/mockupdb" ;;
+  esac
+  echo "fault trials on $kind ($faults), seed $seed: rerun with TL_FAULT_SEED=$seed"
+  # shellcheck disable=SC2086  # TL_FAULT_ARGS: words on purpose
+  /usr/bin/python3 "$TL_SRC/tools/fault_matrix.py" --kinds "$kind" --faults "$faults" \
+    --trials "${TL_FAULT_TRIALS:-1}" --rows 200000 --mongo-rows 30000 --down 0.3-1.5 --freeze 1-2 \
+    --deadline 120 --seed "$seed" --tideline "$TL_BIN" ${TL_FAULT_ARGS:-}
+}
