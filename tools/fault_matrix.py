@@ -372,17 +372,35 @@ class MongoData:
     def filter_key(self):
         return ("do_dbs", DB_NAME)
 
+    def _stores(self, value):
+        """Whether the source stores value (FerretDB 1.x has no Decimal128, MinKey, MaxKey and
+        drops the connection on them): an insert into a scratch collection, on its own client."""
+        c = self._client(self.src.url)
+        try:
+            c[DB_NAME].probe.insert_one({"v": value})
+            return True
+        except Exception:   # whatever the server does with a type it lacks
+            return False
+        finally:
+            c.close()
+
     def create(self):
         import datetime
         from bson import Binary, Decimal128, Int64, MaxKey, MinKey, ObjectId, Timestamp
         t0 = time.monotonic()
+        c = self._client(self.src.url)
+        c.drop_database(DB_NAME)
+        c.close()
+        has_dec = self._stores(Decimal128("1.5"))
+        has_minmax = self._stores(MinKey()) and self._stores(MaxKey())
         c = self._client(self.src.url)
         try:
             c.drop_database(DB_NAME)
             db = c[DB_NAME]
             base = 0x648195af9aa9cadd41a90000
             docs = [{"_id": ObjectId("%024x" % (base + i)), "n": i, "name": "doc %d" % i,
-                     "tags": ["a", "b", i % 7], "nested": {"x": i * 1.5, "d": Decimal128(str(i) + ".25")}}
+                     "tags": ["a", "b", i % 7],
+                     "nested": {"x": i * 1.5, "d": Decimal128(str(i) + ".25") if has_dec else i + 0.25}}
                     for i in range(self.rows)]
             for i in range(0, len(docs), 10000):
                 db.big.insert_many(docs[i:i + 10000], ordered=False)
@@ -390,13 +408,17 @@ class MongoData:
                      Binary(b"\x01"), Binary(b"\x02", 5), ObjectId("648195af9aa9cadd41a9dcb1"), False,
                      True, datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 2), Timestamp(5, 1),
                      MaxKey()]
+            mixed = [v for v in mixed if (has_dec or not isinstance(v, Decimal128)) and
+                     (has_minmax or not isinstance(v, (MinKey, MaxKey)))]
             db.mixed.insert_many([{"_id": v, "i": i, "pad": "x" * 100} for i, v in enumerate(mixed)])
         finally:
             c.close()
         self.reset_target()
         self.src_summary = self._summary(self.src)
-        log("%s: dataset %s: big %d documents + mixed (%d _id types), %.0f s" % (
-            self.kind, DB_NAME, self.rows, len(mixed), time.monotonic() - t0))
+        log("%s: dataset %s: big %d documents + mixed (%d _id types%s), %.0f s" % (
+            self.kind, DB_NAME, self.rows, len(mixed),
+            "" if has_dec and has_minmax else "; the server stores no Decimal128/MinKey/MaxKey",
+            time.monotonic() - t0))
 
     def reset_target(self):
         c = self._client(self.dst.url)
