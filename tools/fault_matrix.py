@@ -924,7 +924,8 @@ def find_tideline():
 def main(argv):
     p = argparse.ArgumentParser(description="Fault injection under `tideline run` (issue #15, #19); "
                                 "see the top of this file for what each fault does.")
-    have_ferret = os.path.exists(os.path.join(ROOT, "tools", "servers", "ferretdb.sh"))
+    have_ferret = subprocess.run(["bash", os.path.join(ROOT, "tools", "servers", "ferretdb.sh"), "path"],
+                                 capture_output=True).returncode == 0
     p.add_argument("--kinds", default="mysql,pg,mongo" + (",ferretdb" if have_ferret else ""),
                    help="database kinds (mysql,pg,mongo,ferretdb)")
     p.add_argument("--faults", default=",".join(DEFAULT_FAULTS), help="fault kinds: " + ",".join(ALL_FAULTS))
@@ -974,7 +975,7 @@ def main(argv):
         raise SystemExit("no tideline binary (build it, or pass --tideline / TL_BIN)")
     a.tideline = os.path.abspath(a.tideline)
     if "ferretdb" in a.kinds and not have_ferret:
-        raise SystemExit("--kinds ferretdb: tools/servers/ferretdb.sh is not in this tree")
+        raise SystemExit("--kinds ferretdb: FerretDB is not built (tools/install-deps.sh, Go >= 1.24)")
     if a.seed is None:
         a.seed = int(time.time()) % 100000
     tool = Tool(a)

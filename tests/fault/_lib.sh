@@ -20,7 +20,8 @@ fault_run() {
   case $kind in
     mysql) command -v mariadb >/dev/null && command -v mariadbd >/dev/null || tl_sh_skip "no MariaDB server/client" ;;
     pg) command -v psql >/dev/null || tl_sh_skip "no psql" ;;
-    *) /usr/bin/python3 -c 'import pymongo, mockupdb' 2>/dev/null || tl_sh_skip "no python3-pymongo/mockupdb" ;;
+    mongo) /usr/bin/python3 -c 'import pymongo, mockupdb' 2>/dev/null || tl_sh_skip "no python3-pymongo/mockupdb" ;;
+    ferretdb) bash "$TL_SRC/tools/servers/ferretdb.sh" path >/dev/null || tl_sh_skip "FerretDB not built (tools/install-deps.sh)" ;;
   esac
   echo "fault trials on $kind ($faults), seed $seed: rerun with TL_FAULT_SEED=$seed"
   # shellcheck disable=SC2086  # TL_FAULT_ARGS: words on purpose
