@@ -464,6 +464,17 @@ struct tl_driver_ops {
 	 * commits durable (MySQL: durability_warning says so).
 	 */
 	int (*flush_commits)(tl_conn *target, const tl_table *src, tl_error *err);
+
+	/*
+	 * Optional. Gives connection c up from another thread: the call in progress on c (a
+	 * batch that stalls: a frozen server, a path that drops packets) and every later one
+	 * fail at once as a lost connection (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST), e.g. by
+	 * shutting its socket down. The one slot that may be called while another thread uses
+	 * c; it must neither block nor free anything (disconnect still frees c). The engine's
+	 * per-batch deadline ([pipeline] batch_timeout_secs) calls it; without it only the
+	 * driver's silence bound (io_timeout_secs) ends a stall.
+	 */
+	void (*interrupt)(tl_conn *c);
 };
 
 /* 2: aliases, quote, split_kinds and tl_table.keys (explicit key columns) */
