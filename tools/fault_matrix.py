@@ -30,8 +30,9 @@ moment of the copy one fault on the source or the target server:
              synchronous_commit=off as tools/servers/postgres.sh starts it; MariaDB
              innodb_flush_log_at_trx_commit=2), restart it, and see whether rows whose
              position was recorded are gone
-  outlast    (retry builds) a restart whose downtime exceeds the task's retry window:
-             the run must end with a clear message and a rerun must finish
+  outlast    a restart whose downtime (--outlast) exceeds the task's retry window (the
+             trial sets [pipeline] retry_max_secs=--outlast-window): the run must end with
+             the retry budget's message ("gave up after ...") and a rerun must finish
 
 The run is then waited for (at most --deadline seconds after the fault ended: longer is a
 hang, and the run is killed); if it did not finish it is run again (up to 3 times) to
@@ -535,6 +536,9 @@ class Trial:
         self.hang = False
         self.recover = None
         self.cost = None
+        self.retries = 0          # "transient failure, retry" lines of the runs (a retrying build)
+        self.deadlines = 0        # connections the per-batch deadline gave up
+        self.gave_up = False      # a run ended saying its retry budget was spent
         self.note = ""
 
 
@@ -582,8 +586,6 @@ class Tool:
             return "no ss -K"
         if fault == "kill-conn" and kind in ("mongo", "ferretdb") and not self.ss_ok:
             return "no ss -K"
-        if fault == "outlast" and not self.a.task:
-            return "needs --task keys that bound the retry window (a retrying build)"
         return None
 
     def start_servers(self, kind):
@@ -596,7 +598,7 @@ class Tool:
             pair.append(s)
         return pair
 
-    def task_file(self, trial_dir, data, mode, par, ckpt):
+    def task_file(self, trial_dir, data, mode, par, ckpt, extra=()):
         src, dst = data.src, data.dst
         db_type = {"mysql": "mysql", "pg": "pg"}.get(data.kind, "mongo")
         fk, fv = data.filter_key()
@@ -612,7 +614,7 @@ class Tool:
         }
         if data.kind in ("mongo", "ferretdb"):
             sections["extractor"] = [kv for kv in sections["extractor"] if kv[0] != "parallel_type"]
-        for item in self.a.task:
+        for item in list(self.a.task) + list(extra):
             sk, _, v = item.partition("=")
             sec, _, key = sk.partition(".")
             entries = [kv for kv in sections.setdefault(sec, []) if kv[0] != key]
@@ -741,7 +743,8 @@ class Tool:
         """One attempt of trial t; False when the copy ended (well) before the fault came,
         unless this is the last attempt."""
         n = t.n
-        self.task_file(trial_dir, data, t.mode, t.par, t.ckpt)
+        self.task_file(trial_dir, data, t.mode, t.par, t.ckpt,
+                       ["pipeline.retry_max_secs=%d" % self.a.outlast_window] if t.fault == "outlast" else [])
         start = time.monotonic()
         run = Run(self, trial_dir, 1)
         time.sleep(t.at)
@@ -780,11 +783,30 @@ class Tool:
             t.note = (t.note + "; " if t.note else "") + "see %s" % trial_dir
             with open(os.path.join(trial_dir, "compare.txt"), "w") as f:
                 f.write(detail + "\n")
+        self.count_log(t, trial_dir)
         if t.rc1 not in (0, None):
             why = self.first_error(trial_dir)
             if why:
                 t.note = (t.note + "; " if t.note else "") + why
         return True
+
+    @staticmethod
+    def count_log(t, trial_dir):
+        """Retries, deadline firings and a spent retry budget, from default.log and run1.out."""
+        try:
+            with open(os.path.join(trial_dir, "logs", "default.log"), errors="replace") as f:
+                for line in f:
+                    if "transient failure, retry" in line:
+                        t.retries += 1
+                    elif "batch_timeout_secs): connection given up" in line:
+                        t.deadlines += 1
+        except OSError:
+            pass
+        try:
+            with open(os.path.join(trial_dir, "run1.out"), errors="replace") as f:
+                t.gave_up = any("error:" in line and "gave up after" in line for line in f)
+        except OSError:
+            pass
 
     @staticmethod
     def first_error(trial_dir):
@@ -802,18 +824,19 @@ class Tool:
 
     # --------------------------------------------------------------------- output
 
-    HEAD = "%-4s %-8s %-9s %-4s %-5s %3s %4s %6s %5s %-6s %-4s %6s %-5s %6s %5s %4s %-4s %7s %6s  %s"
+    HEAD = "%-4s %-8s %-9s %-4s %-5s %3s %4s %6s %5s %-6s %-4s %5s %6s %-5s %6s %5s %4s %-4s %7s %6s  %s"
 
     def print_head(self):
         print(self.HEAD % ("#", "kind", "fault", "side", "mode", "par", "ckpt", "at_s", "dur_s", "run1",
-                           "same", "reruns", "final", "lost", "dups", "mism", "hang", "recov_s", "cost_s",
+                           "same", "retry", "reruns", "final", "lost", "dups", "mism", "hang", "recov_s", "cost_s",
                            "note"), flush=True)
 
     def print_trial(self, t):
         def word(rc):
             return {None: "hang", 0: "done", 1: "failed"}.get(rc, "rc%s" % rc)
         print(self.HEAD % (t.n, t.kind, t.fault, t.side, t.mode, t.par, t.ckpt, "%.2f" % t.at, "%.1f" % t.dur,
-                           word(t.rc1), "yes" if t.same else ("-" if not t.hit else "no"), t.reruns,
+                           word(t.rc1), "yes" if t.same else ("-" if not t.hit else "no"),
+                           "%d%s" % (t.retries, "d" * min(t.deadlines, 3)), t.reruns,
                            word(t.final_rc), t.lost, t.dups, t.mism, "HANG" if t.hang else "-",
                            "-" if t.recover is None else "%.1f" % t.recover,
                            "-" if t.cost is None else "%.1f" % t.cost, t.note), flush=True)
@@ -822,9 +845,9 @@ class Tool:
         print()
         print("== fault matrix: seed %d, big table %d rows (Mongo %d documents), deadline %.0f s" % (
             self.a.seed, self.a.rows, self.a.mongo_rows, self.a.deadline))
-        fmt = "%-9s %-8s %6s %4s %12s %6s %5s %5s %5s %5s %6s %9s %9s %8s"
-        print(fmt % ("fault", "kind", "trials", "hit", "same-proc", "rerun", "lost", "dups", "mism", "hangs",
-                     "failed", "recov_med", "recov_max", "cost_med"))
+        fmt = "%-9s %-8s %6s %4s %12s %7s %6s %5s %5s %5s %5s %6s %9s %9s %8s"
+        print(fmt % ("fault", "kind", "trials", "hit", "same-proc", "retries", "rerun", "lost", "dups", "mism",
+                     "hangs", "failed", "recov_med", "recov_max", "cost_med"))
         bad = False
         for fault in self.a.faults:
             for kind in self.a.kinds:
@@ -832,7 +855,7 @@ class Tool:
                 why = self.fault_applies(kind, fault)
                 if not ts:
                     if why:
-                        print(fmt % (fault, kind, "n/a", "", "", "", "", "", "", "", "", "", "", "") + "  " + why)
+                        print(fmt % (fault, kind, "n/a", "", "", "", "", "", "", "", "", "", "", "", "") + "  " + why)
                     continue
                 hit = [t for t in ts if t.hit]
                 same = sum(t.same for t in hit)
@@ -843,15 +866,25 @@ class Tool:
                 failed = sum(t.final_rc != 0 for t in ts)
                 print(fmt % (fault, kind, len(ts), len(hit),
                              "%d (%3.0f%%)" % (same, 100.0 * same / len(hit) if hit else 0.0),
-                             sum(t.reruns > 0 for t in ts), lost, dups, mism, hangs, failed,
-                             "%.1f" % statistics.median(rec) if rec else "-", "%.1f" % max(rec) if rec else "-",
+                             sum(t.retries for t in ts), sum(t.reruns > 0 for t in ts), lost, dups, mism, hangs,
+                             failed, "%.1f" % statistics.median(rec) if rec else "-",
+                             "%.1f" % max(rec) if rec else "-",
                              "%.1f" % statistics.median(cost) if cost else "-"))
                 if lost or dups or mism or hangs or failed or not hit:
                     bad = True
                 if self.a.require_same and fault != "outlast" and same < len(hit):
                     bad = True
+                if fault == "outlast":
+                    # an outage past the retry window: the first run must end, saying so
+                    clear = sum(t.gave_up and t.rc1 not in (0, None) for t in hit)
+                    print("%-9s %-8s %s of %d first runs ended with the retry budget's message "
+                          "(\"gave up after …\"), then a rerun finished" % ("", "", clear, len(hit)))
+                    if clear < len(hit):
+                        bad = True
         print("  same-proc: trials whose first run finished by itself, of those the fault hit while copying;")
-        print("  rerun: trials that needed another run; lost/dups: rows; mism: tables whose digest differs;")
+        print("  retries: transient failures the runs survived (per trial: a 'd' per connection the per-batch")
+        print("  deadline gave up); rerun: trials that needed another run; lost/dups: rows; mism: tables whose")
+        print("  content digest differs;")
         print("  recov: fault end -> first record written after it by the run that finished (s);")
         print("  cost: time to a finished copy beyond the undisturbed copy and the fault itself (s);")
         print("  a line without hits (every copy ended before its fault) fails: it proves nothing")
@@ -939,7 +972,9 @@ def main(argv):
     p.add_argument("--mongo-rows", type=int, default=60000, help="documents of the big Mongo collection")
     p.add_argument("--down", default="0.5-3", help="restart: seconds the server stays down (LO-HI)")
     p.add_argument("--freeze", default="1-5", help="freeze: seconds the server stays stopped (LO-HI)")
-    p.add_argument("--outlast", default="20-25", help="outlast: downtime beyond the retry window (LO-HI)")
+    p.add_argument("--outlast", default="16-20", help="outlast: seconds the server stays down (LO-HI)")
+    p.add_argument("--outlast-window", type=int, default=8,
+                   help="outlast: the trial's retry_max_secs, shorter than --outlast (default 8)")
     p.add_argument("--deadline", type=float, default=120.0,
                    help="seconds a run may take after the fault ended before it counts as a hang")
     p.add_argument("--task", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -964,6 +999,8 @@ def main(argv):
     a.down = parse_range(a.down, "--down")
     a.freeze = parse_range(a.freeze, "--freeze")
     a.outlast = parse_range(a.outlast, "--outlast")
+    if a.outlast_window >= a.outlast[0]:
+        raise SystemExit("--outlast-window must be shorter than the --outlast downtime")
     for item in a.task:
         if not re.fullmatch(r"[a-z_]+\.[a-z_]+=.*", item):
             raise SystemExit("--task: %r is not SECTION.KEY=VALUE" % item)
