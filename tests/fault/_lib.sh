@@ -1,7 +1,10 @@
 # shellcheck shell=bash
 # _lib.sh - what the fault tests (tests/fault/*.sh) share: a few trials of
 # tools/fault_matrix.py per fault kind on one database kind, on servers the tool starts
-# itself (ports TL_PORT_BASE + 80..87), because it kills, restarts and freezes them.
+# itself (ports TL_PORT_BASE + 80..87), because it kills, restarts and freezes them. Every
+# run a fault hits must finish by itself (--require-same: the retries of issue #15), the
+# freezes outlast a per-batch deadline of 2 s (so that it gives connections up), and the
+# outlast trial's outage (8-9 s) outlasts its retry window (3 s).
 # Not a test itself (ctest skips names starting with "_"). Source it, then:
 #
 #   fault_run KIND FAULT,FAULT...    # exit status of the tool: 0 = every trial kept the
@@ -26,6 +29,7 @@ fault_run() {
   echo "fault trials on $kind ($faults), seed $seed: rerun with TL_FAULT_SEED=$seed"
   # shellcheck disable=SC2086  # TL_FAULT_ARGS: words on purpose
   /usr/bin/python3 "$TL_SRC/tools/fault_matrix.py" --kinds "$kind" --faults "$faults" \
-    --trials "${TL_FAULT_TRIALS:-1}" --rows 200000 --mongo-rows 30000 --down 0.3-1.5 --freeze 1-2 \
+    --trials "${TL_FAULT_TRIALS:-1}" --rows 200000 --mongo-rows 30000 --down 0.3-1.5 --freeze 3-5 \
+    --task pipeline.batch_timeout_secs=2 --outlast 8-9 --outlast-window 3 --require-same \
     --deadline 120 --seed "$seed" --tideline "$TL_BIN" ${TL_FAULT_ARGS:-}
 }

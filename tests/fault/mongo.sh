@@ -4,8 +4,8 @@
 # tideline's connections destroyed, TCP resets of tideline's end); registered a second time
 # as mongo.ferretdb (tests/_ferretdb.sh points TL_MONGO_* at FerretDB), where restarts and
 # #19's SIGKILL of the target right after a checkpoint run too, FerretDB keeping its data
-# in files. After the run (and the reruns a run that gave up needs) the target equals the
-# source, no run hangs.
+# in files. Every run finishes by itself (retries), the target equals the source, no run
+# hangs.
 set -uo pipefail
 source "$(dirname "$0")/_lib.sh"
 if [ -n "${TL_FERRETDB_SRC_URL:-}" ] && [ "${TL_MONGO_SRC_URL:-}" = "$TL_FERRETDB_SRC_URL" ]; then
