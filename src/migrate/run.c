@@ -34,6 +34,8 @@ struct run {
 	char owner[512];     /* this run in the claims on target tables (tl_target_owner) */
 	tl_copy_result *results; /* per plan item */
 	tl_retry *retry;     /* retry limits and counters (retry.c) */
+	size_t todo;         /* tables to copy and their estimated rows left, for the progress */
+	int64_t est_rows;    /* line (counted before the workers start: a retry replans its item) */
 	tl_watch *watch;     /* per-batch deadline, NULL when off */
 
 	/* the worker pool (phase_copy) */
@@ -213,18 +215,11 @@ static void *progress_main(void *arg)
 	struct run *r = arg;
 	int tty = r->opts->progress_tty;
 	double period = tty ? 1.0 : 10.0;
-	int64_t est = 0, prev = 0;
-	size_t todo = 0, i;
+	int64_t est = r->est_rows, prev = 0;
+	size_t todo = r->todo;
 	struct timespec until;
 	double start, prev_t = 0;
 
-	for (i = 0; i < r->plan.n; i++)
-		if (r->plan.items[i].action != TL_ACT_SKIP) {
-			const tl_plan_item *it = &r->plan.items[i];
-			todo++;
-			if (it->est_rows > 0)
-				est += it->est_rows - (it->rows_done > 0 ? it->rows_done : 0);
-		}
 	start = tl_migrate__now();
 	pthread_mutex_lock(&r->mu);
 	while (!r->done) {
@@ -355,6 +350,13 @@ static int phase_copy(struct run *r, tl_error *err)
 	if ((rc = tl_recorder_new(&r->rec, &r->env, err)) ||
 	    (rc = tl_watch_new(&r->watch, cfg->batch_timeout_secs, r->env.log, err)))
 		return rc;
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action != TL_ACT_SKIP) {
+			const tl_plan_item *it = &r->plan.items[i];
+			r->todo++;
+			if (it->est_rows > 0)
+				r->est_rows += it->est_rows - (it->rows_done > 0 ? it->rows_done : 0);
+		}
 	/* chunk mode spends parallel_size on the ranges of one table at a time */
 	nworkers = cfg->parallel_type == TL_PAR_CHUNK ? 1 : cfg->parallel_size;
 	if (nworkers > r->plan.n)
