@@ -445,7 +445,8 @@ int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *r
 	int64_t rows_done = -1;
 	int rc;
 
-	tl_driver_free_table(&env->src, it->table);
+	if (it->table)
+		tl_driver_free_table(&env->src, it->table);
 	it->table = NULL;
 	tl_keyvals_clear(&it->after);
 	free(it->split_after);
@@ -466,9 +467,8 @@ int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *r
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	if ((rc = tl_driver_describe(&env->src, src, it->schema, it->tb, &it->table, err)) ||
-	    (rc = plan_described(env, src, recorder_record, rec, it, err)))
-		goto cleanup;
+	if (!(rc = tl_driver_describe(&env->src, src, it->schema, it->tb, &it->table, err)))
+		rc = plan_described(env, src, recorder_record, rec, it, err);
 cleanup:
 	tl_store_hit_clear(&lk);
 	if (rc)
