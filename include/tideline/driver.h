@@ -442,9 +442,10 @@ struct tl_driver_ops {
 	 * what to do. A holder that is gone does not count: session locks end with their
 	 * connection (the server releases them when it notices the client is gone); a lease
 	 * ends when it expires (TL_CLAIM_LEASE_SECS without renewal) or at once when its
-	 * holder was a process on this host that no longer runs. A lease is renewed by
-	 * write_batch on the claiming connection and by claiming again; a renewal that finds
-	 * the lease taken over is TL_ERR_LOCKED.
+	 * holder was a process on this host that no longer runs, or this very process under
+	 * the same owner line (a connection the engine gave up after a transient failure).
+	 * A lease is renewed by write_batch on the claiming connection and by claiming again;
+	 * a renewal that finds the lease taken over is TL_ERR_LOCKED.
 	 *
 	 * release: ends this connection's claim on src's target table (nothing when it holds
 	 * none). disconnect releases every claim of the connection; a crashed process's

@@ -211,6 +211,7 @@ static int reopen(tl_copy_ctx *ctx, tl_plan_item *it, tl_error *err)
 	tl_endpoint dst_ep = tl_config_target(env->cfg);
 	int rc;
 
+	dst_ep.app_name = ctx->owner; /* as the worker connected: the claims name this run */
 	tl_driver_disconnect(&env->src, ctx->src);
 	tl_driver_disconnect(&env->dst, ctx->dst);
 	ctx->src = ctx->dst = NULL;
@@ -241,6 +242,12 @@ int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *it, tl_copy_result *res, tl_er
 			res->resumed = one.resumed;
 		if (!rc || !ctx->retry)
 			return rc;
+		/* refused a claim on the target table after a lost connection: the claim is most
+		 * likely that connection's own, which its server has not ended yet (it ends the
+		 * session when it notices the client is gone); another task's is waited for
+		 * within the same budget, then named in the error */
+		if (rc == TL_ERR_LOCKED && res->retries > 0)
+			tl_error_add_flags(err, TL_ERRF_TRANSIENT);
 		if (one.rows > 0 || t0 == 0) { /* progress since the last failure: a new outage */
 			t0 = tl_migrate__now();
 			attempt = 0;
