@@ -103,7 +103,7 @@ static int make_durable(struct state *st, tl_error *err)
 	rc = tl_driver_flush_commits(&env->dst, c->dst, st->t, err);
 	if (!rc || !err || !(err->flags & TL_ERRF_CONN_LOST))
 		return rc;
-	ep = tl_config_target(env->cfg);
+	ep = tl_retry_endpoint(c, 1);
 	if (!(rc = tl_driver_connect(&env->dst, &ep, &fresh, err)))
 		rc = tl_driver_flush_commits(&env->dst, fresh, st->t, err);
 	tl_driver_disconnect(&env->dst, fresh);
@@ -428,8 +428,8 @@ static void *consumer_main(void *arg)
 	struct chunkq *q = cn->q;
 	struct state *m = q->main;
 	const tl_migrate_env *env = m->ctx->env;
-	tl_endpoint src_ep = tl_config_source(env->cfg);
-	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_endpoint src_ep = tl_retry_endpoint(m->ctx, 0);
+	tl_endpoint dst_ep = tl_retry_endpoint(m->ctx, 1);
 	tl_copy_ctx ctx = *m->ctx;
 	struct state st;
 	tl_error err = TL_ERROR_INIT;

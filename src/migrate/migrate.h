@@ -305,6 +305,13 @@ int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 int tl_retry_wait(tl_retry *r, volatile sig_atomic_t *stop, int *abort_all, unsigned *attempt, double t0,
 		  const char *what, int rc, tl_error *err) TL_MUST_CHECK;
 /*
+ * The endpoint of a copy connection (target: the target, else the source), as the task
+ * gives it, with the target's sessions named after the run (ctx->owner: the claims show
+ * it) and, for a driver without the interrupt slot, a silence bound (io_timeout_secs) no
+ * longer than the per-batch deadline: its stalls end as lost connections there too.
+ */
+tl_endpoint tl_retry_endpoint(const tl_copy_ctx *ctx, int target);
+/*
  * Connects with the same retries (a server that is restarting when a worker starts):
  * ctx gives the limits, the stop flags and the log; `what` names the server ("source").
  */

@@ -182,6 +182,20 @@ int tl_retry_wait(tl_retry *r, volatile sig_atomic_t *stop, int *abort_all, unsi
 	return 0;
 }
 
+tl_endpoint tl_retry_endpoint(const tl_copy_ctx *ctx, int target)
+{
+	const tl_migrate_env *env = ctx->env;
+	tl_endpoint ep = target ? tl_config_target(env->cfg) : tl_config_source(env->cfg);
+	const tl_driver *d = target ? &env->dst : &env->src;
+	unsigned deadline = env->cfg->batch_timeout_secs;
+
+	if (target && ctx->owner)
+		ep.app_name = ctx->owner;
+	if (!d->ops->interrupt && deadline > 0 && (ep.io_timeout_secs <= 0 || (unsigned)ep.io_timeout_secs > deadline))
+		ep.io_timeout_secs = (int)deadline;
+	return ep;
+}
+
 int tl_retry_connect(const tl_copy_ctx *ctx, const tl_driver *d, const tl_endpoint *ep, const char *what,
 		     tl_conn **out, tl_error *err)
 {
@@ -207,11 +221,10 @@ int tl_retry_connect(const tl_copy_ctx *ctx, const tl_driver *d, const tl_endpoi
 static int reopen(tl_copy_ctx *ctx, tl_plan_item *it, tl_error *err)
 {
 	const tl_migrate_env *env = ctx->env;
-	tl_endpoint src_ep = tl_config_source(env->cfg);
-	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_endpoint src_ep = tl_retry_endpoint(ctx, 0);
+	tl_endpoint dst_ep = tl_retry_endpoint(ctx, 1);
 	int rc;
 
-	dst_ep.app_name = ctx->owner; /* as the worker connected: the claims name this run */
 	tl_driver_disconnect(&env->src, ctx->src);
 	tl_driver_disconnect(&env->dst, ctx->dst);
 	ctx->src = ctx->dst = NULL;
@@ -322,7 +335,8 @@ static void *watch_main(void *arg)
 				w->warned_no_interrupt = 1;
 				tl_log(w->log, TL_LOG_WARN,
 				       "table %s.%s: no answer for %u s while %s, and the %s driver cannot give a "
-				       "connection up: waiting for its silence bound (io_timeout_secs)",
+				       "connection up: its silence bound (io_timeout_secs, at most the deadline) "
+				       "ends the call",
 				       s->t->schema, s->t->name, w->deadline, s->doing, s->d->ops->name);
 			}
 		}

@@ -177,8 +177,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->r;
 	const tl_migrate_env *env = &r->env;
-	tl_endpoint src_ep = tl_config_source(env->cfg);
-	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_endpoint src_ep, dst_ep;
 	tl_conn *src = NULL, *dst = NULL;
 	tl_error err = TL_ERROR_INIT;
 	tl_copy_ctx ctx;
@@ -186,9 +185,10 @@ static void *worker_main(void *arg)
 	size_t idx = 0;
 	int rc;
 
-	/* the target's sessions carry this run's name (MySQL shows it to a refused task) */
-	dst_ep.app_name = r->owner;
 	worker_ctx(r, &ctx, NULL, NULL);
+	/* the target's sessions carry this run's name (MySQL shows it to a refused task) */
+	src_ep = tl_retry_endpoint(&ctx, 0);
+	dst_ep = tl_retry_endpoint(&ctx, 1);
 	if ((rc = tl_retry_connect(&ctx, &env->src, &src_ep, "source", &src, &err)) ||
 	    (rc = tl_retry_connect(&ctx, &env->dst, &dst_ep, "target", &dst, &err))) {
 		fail(r, rc, &err);
