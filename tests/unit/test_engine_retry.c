@@ -7,7 +7,8 @@
  * target is row-exact (the fake refuses a row re-sent where the engine claimed an empty
  * target, so a retry that skipped the cleanup is caught). A non-transient failure fails at
  * once; a claim that outlives a lost connection is waited for; a budget that runs out
- * ends with a message naming the limits, and a rerun finishes; a stalled batch is given
+ * ends with a message naming the limits (its last committed key recorded durably, as at
+ * any failure exit), and a rerun resumes there; a stalled batch is given
  * up by the per-batch deadline; and tl_retry_wait's rules on their own.
  */
 #include <stdio.h>
@@ -279,6 +280,36 @@ TL_TEST(claim_of_a_lost_connection_waited_for)
 	tl_fake_fail_flags(e.dst, TL_SLOT_CLAIM, "nokey", 1, TL_ERR_LOCKED, 0, 0);
 	TL_CHECK_EQ_INT(ft_run(&e, NULL, &err), TL_ERR_LOCKED);
 	TL_CHECK_MSG(strstr(err.message, "retry") == NULL && strstr(err.message, "gave up") == NULL, "%s", err.message);
+	ft_teardown(&e);
+}
+
+/*
+ * A spent budget is a failure exit like any other (#19): the last committed key is made
+ * durable and recorded, also when no checkpoint was due, and the rerun resumes there.
+ */
+TL_TEST(budget_exhausted_records_the_last_committed_key)
+{
+	ft_env e;
+	tl_error err = TL_ERROR_INIT;
+	char why[512];
+	long k;
+
+	TL_CHECK(setup(&e, ROWS,
+		       "[filter]\ndo_dbs=none\ndo_tbs=s.keyed\n"
+		       "[pipeline]\ncheckpoint_interval_secs=3600\nretry_max_attempts=2\n") == 0);
+	tl_fake_set_async(e.dst, 1);
+	for (k = 0; k < 10; k++) /* four batches of 7 committed, then every write fails */
+		tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, NULL, 5 + k, TL_ERR_DB, 0, TRANSIENT);
+	TL_CHECK_EQ_INT(ft_run(&e, NULL, &err), TL_ERR_DB);
+	TL_CHECK_MSG(strstr(err.message, "gave up after 3 attempts") != NULL, "%s", err.message);
+	TL_CHECK(tl_fake_calls(e.dst, TL_SLOT_FLUSH_COMMITS) >= 1);
+	tl_fake_crash(e.dst); /* what was not made durable is gone */
+	TL_CHECK_EQ_INT(tl_fake_count(e.dst, "s", "keyed"), 28);
+	tl_fake_clear_faults(e.dst);
+	tl_fake_reset_calls(e.src);
+	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
+	TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), ROWS - 28); /* resumed after the recorded key */
+	TL_CHECK_MSG(tl_fake_same_rows(e.src, e.dst, "s", "keyed", why, sizeof(why)), "rerun: %s", why);
 	ft_teardown(&e);
 }
 
