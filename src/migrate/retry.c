@@ -259,8 +259,10 @@ int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *it, tl_copy_result *res, tl_er
 		 * likely that connection's own, which its server has not ended yet (it ends the
 		 * session when it notices the client is gone); another task's is waited for
 		 * within the same budget, then named in the error */
-		if (rc == TL_ERR_LOCKED && res->retries > 0)
+		if (rc == TL_ERR_LOCKED && res->retries > 0) {
+			tl_error_prefix(err, "after a lost connection (whose claim lasts until its server notices)");
 			tl_error_add_flags(err, TL_ERRF_TRANSIENT);
+		}
 		if (one.rows > 0 || t0 == 0) { /* progress since the last failure: a new outage */
 			t0 = tl_migrate__now();
 			attempt = 0;
