@@ -59,6 +59,9 @@ typedef struct tl_config {
 	/* [pipeline] */
 	size_t buffer_size;         /* default 16000 */
 	unsigned checkpoint_interval_secs; /* default 10 */
+	unsigned retry_max_attempts; /* attempts per outage after a transient failure, 0 = none; default 10 */
+	unsigned retry_max_secs;     /* no attempt later than this after an outage began; default 300 */
+	unsigned batch_timeout_secs; /* a batch that takes longer is given up (transient), 0 = off; default 300 */
 
 	/* [runtime] */
 	char *log_dir;              /* default "./logs" */

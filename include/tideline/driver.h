@@ -442,9 +442,10 @@ struct tl_driver_ops {
 	 * what to do. A holder that is gone does not count: session locks end with their
 	 * connection (the server releases them when it notices the client is gone); a lease
 	 * ends when it expires (TL_CLAIM_LEASE_SECS without renewal) or at once when its
-	 * holder was a process on this host that no longer runs. A lease is renewed by
-	 * write_batch on the claiming connection and by claiming again; a renewal that finds
-	 * the lease taken over is TL_ERR_LOCKED.
+	 * holder was a process on this host that no longer runs, or this very process under
+	 * the same owner line (a connection the engine gave up after a transient failure).
+	 * A lease is renewed by write_batch on the claiming connection and by claiming again;
+	 * a renewal that finds the lease taken over is TL_ERR_LOCKED.
 	 *
 	 * release: ends this connection's claim on src's target table (nothing when it holds
 	 * none). disconnect releases every claim of the connection; a crashed process's
@@ -464,6 +465,17 @@ struct tl_driver_ops {
 	 * commits durable (MySQL: durability_warning says so).
 	 */
 	int (*flush_commits)(tl_conn *target, const tl_table *src, tl_error *err);
+
+	/*
+	 * Optional. Gives connection c up from another thread: the call in progress on c (a
+	 * batch that stalls: a frozen server, a path that drops packets) and every later one
+	 * fail at once as a lost connection (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST), e.g. by
+	 * shutting its socket down. The one slot that may be called while another thread uses
+	 * c; it must neither block nor free anything (disconnect still frees c). The engine's
+	 * per-batch deadline ([pipeline] batch_timeout_secs) calls it; without it only the
+	 * driver's silence bound (io_timeout_secs) ends a stall.
+	 */
+	void (*interrupt)(tl_conn *c);
 };
 
 /* 2: aliases, quote, split_kinds and tl_table.keys (explicit key columns) */

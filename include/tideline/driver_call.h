@@ -123,6 +123,8 @@ int tl_driver_count_many(const tl_driver *d, tl_conn *c, const tl_table *const *
 			 tl_error *err) TL_MUST_CHECK;
 int tl_driver_live_rows_many(const tl_driver *d, tl_conn *c, const tl_name *names, size_t n, int64_t *out,
 			     tl_error *err) TL_MUST_CHECK;
+/* The interrupt slot (thread-safe, see driver.h); TL_ERR_UNSUPPORTED when the driver has none. */
+int tl_driver_interrupt(const tl_driver *d, tl_conn *c);
 int tl_driver_durability_warning(const tl_driver *d, tl_conn *target, char **out, tl_error *err) TL_MUST_CHECK;
 int tl_driver_schema_extract(const tl_driver *d, tl_conn *src, const tl_name *names, size_t n,
 			     const tl_schema_opts *opts, tl_schema_list *out, tl_error *err) TL_MUST_CHECK;

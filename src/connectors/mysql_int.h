@@ -46,6 +46,7 @@ struct tl_conn {
 	struct tl_mysql_params p;
 	int is_mariadb;                /* server says "MariaDB" (error 4031 means another thing) */
 	int busy;                      /* a reader is streaming on this connection */
+	int watch_fd;                  /* a dup of the socket for interrupt (from another thread), -1 none */
 	unsigned long max_packet;      /* server's max_allowed_packet */
 	unsigned long tick;
 	struct tl_mysql_stmt_slot cache[TL_MYSQL_STMT_CACHE];

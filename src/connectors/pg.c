@@ -19,6 +19,7 @@ const struct tl_driver_ops tl_driver_pg = {
 		       TL_KIND_BIT(TL_COL_FLOAT) | TL_KIND_BIT(TL_COL_TEXT) | TL_KIND_BIT(TL_COL_DATE),
 	.connect = tl_pg__connect,
 	.disconnect = tl_pg__disconnect,
+	.interrupt = tl_pg__interrupt,
 	.list_tables = tl_pg__list_tables,
 	.describe = tl_pg__describe,
 	.free_table = tl_pg__free_table,

@@ -417,6 +417,15 @@ int tl_driver_live_rows_many(const tl_driver *d, tl_conn *c, const tl_name *name
 	return leave(d, TL_SLOT_LIVE_ROWS_MANY, NULL, NULL, t0, rc, err);
 }
 
+int tl_driver_interrupt(const tl_driver *d, tl_conn *c)
+{
+	assert(d && d->ops && c);
+	if (!d->ops->interrupt)
+		return TL_ERR_UNSUPPORTED;
+	d->ops->interrupt(c);
+	return 0;
+}
+
 int tl_driver_durability_warning(const tl_driver *d, tl_conn *target, char **out, tl_error *err)
 {
 	double t0 = 0;

@@ -103,7 +103,7 @@ static int make_durable(struct state *st, tl_error *err)
 	rc = tl_driver_flush_commits(&env->dst, c->dst, st->t, err);
 	if (!rc || !err || !(err->flags & TL_ERRF_CONN_LOST))
 		return rc;
-	ep = tl_config_target(env->cfg);
+	ep = tl_retry_endpoint(c, 1);
 	if (!(rc = tl_driver_connect(&env->dst, &ep, &fresh, err)))
 		rc = tl_driver_flush_commits(&env->dst, fresh, st->t, err);
 	tl_driver_disconnect(&env->dst, fresh);
@@ -131,6 +131,9 @@ struct prefetch {
 	pthread_cond_t cv;
 	const tl_driver *drv;
 	tl_reader *r;
+	tl_watch *watch;   /* per-batch deadline of the reads (NULL: none) */
+	tl_conn *conn;     /* the reader's connection, for the watch */
+	const tl_table *t;
 	tl_batch *buf[2];
 	int full[2]; /* filled, waiting for the writer */
 	int fill;    /* buffer the reader fills next */
@@ -147,7 +150,7 @@ static void *prefetch_main(void *arg)
 	for (;;) {
 		tl_error e = TL_ERROR_INIT;
 		tl_batch *b;
-		int i, rc;
+		int i, ticket, rc;
 
 		pthread_mutex_lock(&p->mu);
 		while (!p->quit && p->full[p->fill])
@@ -161,7 +164,9 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		tl_batch_reset(b);
+		ticket = tl_watch_begin(p->watch, p->drv, p->conn, p->t, "reading a batch from the source");
 		rc = tl_driver_read_batch(p->drv, p->r, b, &e);
+		(void)tl_watch_end(p->watch, ticket, rc, &e);
 
 		pthread_mutex_lock(&p->mu);
 		if (rc) {
@@ -236,7 +241,7 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 	tl_read_spec spec_buf = *spec_in, *spec = &spec_buf;
 	struct prefetch p;
 	pthread_t th;
-	int take = 0, rc;
+	int take = 0, w, rc;
 
 	/* Same driver on both ends: rows may stay in the driver's own encoding. Such a batch
 	 * is one COPY-like write on the target, so unless the task sets batch_size, its size
@@ -248,9 +253,15 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 	if (!st->batch2.ncols)
 		tl_batch_init(&st->batch2, st->t->ncols, st->batch.soft_bytes);
 	p.drv = &env->src;
+	p.watch = c->watch;
+	p.conn = c->src;
+	p.t = st->t;
 	p.buf[0] = &st->batch;
 	p.buf[1] = &st->batch2;
-	if ((rc = tl_driver_open_reader(&env->src, c->src, st->t, spec, &p.r, err)))
+	w = tl_watch_begin(c->watch, &env->src, c->src, st->t, "starting a read on the source");
+	rc = tl_driver_open_reader(&env->src, c->src, st->t, spec, &p.r, err);
+	(void)tl_watch_end(c->watch, w, rc, err);
+	if (rc)
 		return rc;
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.cv, NULL);
@@ -277,7 +288,10 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 		st->cur = p.buf[take];
 		/* a position will point at this batch (due, or the last before a stop): durable */
 		st->cur_durable = st->keyed_pass && (due(st) || stopping(st));
-		if ((rc = write_rows(st, st->cur, err)))
+		w = tl_watch_begin(c->watch, &env->dst, c->dst, st->t, "writing a batch to the target");
+		rc = write_rows(st, st->cur, err);
+		(void)tl_watch_end(c->watch, w, rc, err);
+		if (rc)
 			break;
 		tl_fault_crash_point(env->fault, "after_target_commit");
 		st->rows += (int64_t)st->cur->nrows;
@@ -414,8 +428,8 @@ static void *consumer_main(void *arg)
 	struct chunkq *q = cn->q;
 	struct state *m = q->main;
 	const tl_migrate_env *env = m->ctx->env;
-	tl_endpoint src_ep = tl_config_source(env->cfg);
-	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_endpoint src_ep = tl_retry_endpoint(m->ctx, 0);
+	tl_endpoint dst_ep = tl_retry_endpoint(m->ctx, 1);
 	tl_copy_ctx ctx = *m->ctx;
 	struct state st;
 	tl_error err = TL_ERROR_INIT;

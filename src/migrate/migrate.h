@@ -78,6 +78,7 @@ typedef struct tl_migrate_opts {
 	tl_fault *fault;                /* debug hooks the CLI read from the environment, or NULL */
 	int trace;                      /* log every driver call at debug level (TL_DEBUG_TRACE) */
 	int recopy_lost;                /* --recopy-lost: copy again the tables whose target lost rows */
+	double retry_base_secs;         /* first wait before a retry, 0 = 0.5 s (tests pass less) */
 } tl_migrate_opts;
 
 /*
@@ -165,6 +166,22 @@ void tl_recorder_stats(tl_recorder *r, long *records, double *secs);
 /* Reads a table's statistics under the recorder's lock (workers share one store handle);
  * only the numeric fields are filled. Returns 0 or TL_ERR_NOTFOUND. */
 int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out);
+/* tl_store_lookup of a table under the recorder's lock (what a new run would find), and the
+ * rows the store counts as copied (-1 unknown). out is the caller's (tl_store_hit_clear). */
+int tl_recorder_lookup(tl_recorder *r, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+		       int64_t *rows_done, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * Plans one table again as a new run would (retry.c, after a transient failure): its
+ * record is looked up through the recorder (finished: action skip), it is described on
+ * src anew, its mode chosen and its position taken from the store. The item's previous
+ * description, position and texts are released first; name and where condition stay.
+ */
+int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *rec, tl_plan_item *it,
+			 tl_error *err) TL_MUST_CHECK;
+
+typedef struct tl_retry tl_retry;
+typedef struct tl_watch tl_watch;
 
 /* Copies one table (phase 4): the per-table unit of work and everything it needs. */
 typedef struct tl_copy_ctx {
@@ -176,12 +193,15 @@ typedef struct tl_copy_ctx {
 	int64_t *total_rows;     /* shared counter for progress (atomic adds) */
 	const char *owner;       /* this run in the claims on target tables (tl_target_owner) */
 	int recopy_lost;         /* --recopy-lost */
+	tl_retry *retry;         /* retry policy and counters of the run (retry.c), NULL = no retries */
+	tl_watch *watch;         /* per-batch deadline (retry.c), NULL = none */
 } tl_copy_ctx;
 
 typedef struct tl_copy_result {
 	int64_t rows;
 	double seconds;
 	int resumed;
+	unsigned retries;        /* transient failures this run survived in the table (retry.c) */
 } tl_copy_result;
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
@@ -234,6 +254,83 @@ void tl_target_owner(const tl_config *cfg, char *out, size_t n);
 /* The target driver's durability warning (*out malloc'd, NULL when commits are durable or
  * the driver cannot tell). */
 int tl_target_durability_warning(const tl_migrate_env *env, tl_conn *dst, char **out, tl_error *err) TL_MUST_CHECK;
+
+/* ---- retry.c: a run that survives transient failures (issue #15) --------------------------
+ *
+ * A failure a driver classifies as transient (error.h TL_ERRF_TRANSIENT: connection lost
+ * or refused, server restarting, failover, deadlock, lock wait timeout, ...) does not end
+ * the run: the worker closes its connections, waits (exponential backoff with jitter),
+ * connects again, plans the table again from the store (tl_plan_refresh_item) and copies
+ * it on from its last recorded position, exactly as a new run would: a write whose commit
+ * is unknown is treated as possibly applied (keyed rows are upserted again, rows past the
+ * checkpoint of a table this task started into an empty target are removed first). An
+ * outage gets at most [pipeline] retry_max_attempts attempts and retry_max_secs seconds
+ * from its first failure; progress (a committed batch) starts a new one. Other errors,
+ * a stop and an exhausted budget end the table's work at once, as before.
+ *
+ * The per-batch deadline (a tl_watch, [pipeline] batch_timeout_secs): a watchdog thread
+ * gives up a connection whose batch (a read or a write) has not answered for that long,
+ * through the driver's interrupt slot, which turns the stall into a transient failure.
+ */
+typedef struct tl_retry_limits {
+	unsigned max_attempts; /* attempts per outage; 0 = no retries */
+	double max_secs;       /* no attempt starts later than this after an outage's first failure */
+	double base_secs;      /* first wait, doubled per attempt up to cap_secs; waits are jittered */
+	double cap_secs;
+} tl_retry_limits;
+
+/* The limits of cfg; base_secs 0 = the default (0.5 s; tests pass less). */
+tl_retry_limits tl_retry_limits_of(const tl_config *cfg, double base_secs);
+
+/* Counters shared by the workers of a run (thread-safe). */
+int tl_retry_new(tl_retry **out, const tl_retry_limits *limits, tl_logger *log, tl_error *err) TL_MUST_CHECK;
+void tl_retry_free(tl_retry *r);
+/* Retries so far; `last` (may be NULL, size n) gets the last one's one-line description. */
+long tl_retry_count(tl_retry *r, char *last, size_t n);
+
+/*
+ * tl_copy_table with retries: on a transient failure closes ctx->src and ctx->dst,
+ * waits, connects them again (ctx->src/dst are replaced: the caller owns what is there
+ * on return, possibly NULL after a failed reconnect), replans `item` and copies on.
+ * res sums every attempt. Without ctx->retry it is tl_copy_table.
+ */
+int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
+/*
+ * After failure rc of `what` (err set) in an outage that began at t0 (tl_migrate__now),
+ * with *attempt attempts so far: returns rc when it is not transient or the budget is
+ * spent (then err says so and names the limits), TL_ERR_INTERRUPTED when the run stops
+ * while waiting; otherwise logs and counts the retry, waits, increments *attempt and
+ * returns 0: try again. r may be NULL (no retries); stop and abort_all may be NULL.
+ */
+int tl_retry_wait(tl_retry *r, volatile sig_atomic_t *stop, int *abort_all, unsigned *attempt, double t0,
+		  const char *what, int rc, tl_error *err) TL_MUST_CHECK;
+/*
+ * The endpoint of a copy connection (target: the target, else the source), as the task
+ * gives it, with the target's sessions named after the run (ctx->owner: the claims show
+ * it) and, for a driver without the interrupt slot, a silence bound (io_timeout_secs) no
+ * longer than the per-batch deadline: its stalls end as lost connections there too.
+ */
+tl_endpoint tl_retry_endpoint(const tl_copy_ctx *ctx, int target);
+/*
+ * Connects with the same retries (a server that is restarting when a worker starts):
+ * ctx gives the limits, the stop flags and the log; `what` names the server ("source").
+ */
+int tl_retry_connect(const tl_copy_ctx *ctx, const tl_driver *d, const tl_endpoint *ep, const char *what,
+		     tl_conn **out, tl_error *err) TL_MUST_CHECK;
+
+/* The per-batch deadline: a watchdog thread; deadline_secs 0 = no watch (*out NULL). */
+int tl_watch_new(tl_watch **out, unsigned deadline_secs, tl_logger *log, tl_error *err) TL_MUST_CHECK;
+void tl_watch_free(tl_watch *w);
+/*
+ * Around one call on connection c of driver d that may stall (w may be NULL: nothing
+ * watched), about table t, `doing` saying what for the log ("reading a batch from the
+ * source"; t and doing must live until tl_watch_end). tl_watch_begin returns a ticket for tl_watch_end; tl_watch_end returns 1 when
+ * the deadline gave the connection up during the call; then, if rc is an error, err is
+ * marked as a transient lost connection and says why. The watchdog touches c only between
+ * the two calls, so c may be closed after tl_watch_end.
+ */
+int tl_watch_begin(tl_watch *w, const tl_driver *d, tl_conn *c, const tl_table *t, const char *doing);
+int tl_watch_end(tl_watch *w, int ticket, int rc, tl_error *err);
 
 /* ---- importer.c: text progress sources into the store -------------------------------------
  *

@@ -259,13 +259,31 @@ static int plan_skip(const tl_store_snapshot *snap, tl_logger *log, tl_plan_item
 	return 0;
 }
 
+/*
+ * Where plan_described finds a table's record: the store snapshot of a plan, or the store
+ * itself through the recorder when a retry plans one table again (tl_plan_refresh_item).
+ * Fills *out (released by the caller) and *rows_done (-1 when unknown).
+ */
+typedef int (*record_fn)(void *ctx, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+			 int64_t *rows_done, tl_error *err);
+
+static int snapshot_record(void *ctx, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+			   int64_t *rows_done, tl_error *err)
+{
+	const tl_store_snapshot *snap = ctx;
+	tl_store_table st;
+
+	if (tl_store_snapshot_table(snap, schema, tb, &st, NULL) == 0)
+		*rows_done = st.rows_copied;
+	return tl_store_snapshot_lookup(snap, schema, tb, checkpoint_only, out, err);
+}
+
 /* A table that is not finished, once described (it->table set): mode, then the position. */
-static int plan_described(const tl_migrate_env *env, tl_conn *src, const tl_store_snapshot *snap, tl_plan_item *it,
-			  tl_error *err)
+static int plan_described(const tl_migrate_env *env, tl_conn *src, record_fn record, void *record_ctx,
+			  tl_plan_item *it, tl_error *err)
 {
 	tl_logger *log = env->log;
 	tl_store_hit lk;
-	tl_store_table st;
 	const char *why = NULL;
 	int documents = (env->src.ops->caps & TL_CAP_DOCUMENTS) != 0;
 	int rc;
@@ -273,9 +291,9 @@ static int plan_described(const tl_migrate_env *env, tl_conn *src, const tl_stor
 	it->est_rows = it->table->est_rows;
 	if ((rc = choose_mode(env, src, it, err)))
 		return rc;
-	if (tl_store_snapshot_table(snap, it->schema, it->tb, &st, NULL) == 0)
-		it->rows_done = st.rows_copied;
-	if ((rc = tl_store_snapshot_lookup(snap, it->schema, it->tb, it->mode == TL_MODE_SPLIT, &lk, err)))
+	memset(&lk, 0, sizeof(lk));
+	tl_pos_init(&lk.pos);
+	if ((rc = record(record_ctx, it->schema, it->tb, it->mode == TL_MODE_SPLIT, &lk, &it->rows_done, err)))
 		return rc;
 	it->action = TL_ACT_START;
 	if (lk.state == TL_RESUME_POSITION) {
@@ -405,13 +423,56 @@ static int plan_chunk(const tl_migrate_env *env, tl_conn *src, const tl_store_sn
 		if (sc->hits[i - lo].state == TL_RESUME_FINISHED)
 			rc = plan_skip(snap, env->log, it, &sc->hits[i - lo], err);
 		else
-			rc = plan_described(env, src, snap, it, err);
+			rc = plan_described(env, src, snapshot_record, (void *)snap, it, err);
 		if (rc)
 			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
 	}
 cleanup:
 	for (i = lo; i < hi; i++)
 		tl_store_hit_clear(&sc->hits[i - lo]);
+	return rc;
+}
+
+static int recorder_record(void *ctx, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+			   int64_t *rows_done, tl_error *err)
+{
+	return tl_recorder_lookup(ctx, schema, tb, checkpoint_only, out, rows_done, err);
+}
+
+int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *rec, tl_plan_item *it, tl_error *err)
+{
+	tl_store_hit lk;
+	int64_t rows_done = -1;
+	int rc;
+
+	if (it->table)
+		tl_driver_free_table(&env->src, it->table);
+	it->table = NULL;
+	tl_keyvals_clear(&it->after);
+	free(it->split_after);
+	free(it->reason);
+	free(it->ignored);
+	free(it->origin);
+	it->split_after = it->reason = it->ignored = it->origin = NULL;
+	it->rows_done = -1;
+	memset(&lk, 0, sizeof(lk));
+	tl_pos_init(&lk.pos);
+	if ((rc = tl_recorder_lookup(rec, it->schema, it->tb, 0, &lk, &rows_done, err)))
+		goto cleanup;
+	if (lk.state == TL_RESUME_FINISHED) { /* finished after all (the failure came later) */
+		it->action = TL_ACT_SKIP;
+		it->rows_done = rows_done;
+		it->reason = tl_strdup("finished");
+		if (!it->reason)
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (!(rc = tl_driver_describe(&env->src, src, it->schema, it->tb, &it->table, err)))
+		rc = plan_described(env, src, recorder_record, rec, it, err);
+cleanup:
+	tl_store_hit_clear(&lk);
+	if (rc)
+		tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
 	return rc;
 }
 

@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "fakes/fake_driver.h"
 
 #define MAX_COLS 16
-#define MAX_FAULTS 16
+#define MAX_FAULTS 128
 #define MAX_DBS 16
 #define MAX_CLAIMS 32
 #define MAX_STOPS 4
@@ -42,6 +43,8 @@ struct ffault {
 	long seen;
 	int code;
 	int after;
+	unsigned flags; /* error.h flags the error carries (a transient failure) */
+	int stall;      /* the call waits until a connection of this server is interrupted */
 };
 
 struct fape {
@@ -73,6 +76,8 @@ struct fstop {
 struct tl_fake_db {
 	char *name;
 	pthread_mutex_t mu;
+	pthread_cond_t cv;            /* interrupts wake stalled calls */
+	long interrupts;              /* interrupt calls on its connections */
 	struct ftable *tables;
 	size_t ntables;
 	long calls[TL_SLOT__COUNT];
@@ -123,6 +128,7 @@ tl_fake_db *tl_fake_db_new(const char *name)
 		return NULL;
 	}
 	pthread_mutex_init(&db->mu, NULL);
+	pthread_cond_init(&db->cv, NULL);
 	pthread_mutex_lock(&dbs_mu);
 	for (i = 0; i < MAX_DBS && dbs[i]; i++)
 		;
@@ -183,6 +189,7 @@ void tl_fake_db_free(tl_fake_db *db)
 	free(db->snap);
 	free(db->dwarn);
 	pthread_mutex_destroy(&db->mu);
+	pthread_cond_destroy(&db->cv);
 	free(db->name);
 	free(db);
 }
@@ -214,33 +221,59 @@ static struct ftable *find_table(tl_fake_db *db, const char *schema, const char 
 }
 
 /*
- * Counts a call of slot (about table `tb`, or NULL) on db and says whether it fails now
- * (before the work: the error) or after it (*after_code).
+ * A stalled call (under db->mu): waits until a connection of db is interrupted (at most
+ * 60 s, a test that never interrupts must not hang), then fails as a lost connection.
  */
-static int count_call(tl_fake_db *db, enum tl_slot slot, const char *tb, int *after_code, tl_error *err)
+static int stall(tl_fake_db *db, enum tl_slot slot, tl_error *err)
+{
+	long seen = db->interrupts;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	while (db->interrupts == seen)
+		if (pthread_cond_timedwait(&db->cv, &db->mu, &until) != 0)
+			break;
+	tl_error_set(err, TL_ERR_DB, "fake %s: %s stalled, %s", db->name, tl_slot_name(slot),
+		     db->interrupts == seen ? "never interrupted (60 s)" : "connection interrupted");
+	tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+	return TL_ERR_DB;
+}
+
+/*
+ * Counts a call of slot (about table `tb`, or NULL) on db and says whether it fails now
+ * (before the work: the error) or after it (*after: 1 + the index of the fault, else 0).
+ */
+static int count_call(tl_fake_db *db, enum tl_slot slot, const char *tb, int *after, tl_error *err)
 {
 	size_t i;
 	int rc = 0;
 
-	*after_code = 0;
+	*after = 0;
 	pthread_mutex_lock(&db->mu);
 	db->calls[slot]++;
 	for (i = 0; i < db->nfaults; i++) {
 		struct ffault *f = &db->faults[i];
 		if (f->slot != slot || (f->table[0] && (!tb || strcmp(f->table, tb) != 0)) || ++f->seen != f->nth)
 			continue;
-		if (f->after)
-			*after_code = f->code;
-		else if (!rc)
+		if (f->after) {
+			*after = (int)i + 1;
+		} else if (!rc && f->stall) {
+			rc = stall(db, slot, err);
+		} else if (!rc) {
 			rc = tl_error_set(err, f->code, "fake %s: injected failure of %s call %ld%s%s", db->name,
 					  tl_slot_name(slot), f->nth, tb ? " on " : "", tb ? tb : "");
+			tl_error_add_flags(err, f->flags);
+		}
 	}
 	pthread_mutex_unlock(&db->mu);
 	return rc;
 }
 
-static int after_fault(tl_fake_db *db, enum tl_slot slot, int code, int rc, tl_error *err)
+static int after_fault(tl_fake_db *db, enum tl_slot slot, int after, int rc, tl_error *err)
 {
+	int code;
+	unsigned flags;
 	size_t i;
 
 	pthread_mutex_lock(&db->mu);
@@ -248,10 +281,16 @@ static int after_fault(tl_fake_db *db, enum tl_slot slot, int code, int rc, tl_e
 		if (db->stops[i].slot == slot && ++db->stops[i].seen == db->stops[i].nth)
 			*db->stops[i].flag = 1;
 	pthread_mutex_unlock(&db->mu);
-	if (rc || !code)
+	if (rc || !after)
 		return rc;
-	return tl_error_set(err, code, "fake %s: injected failure after %s (the work is done)", db->name,
-			    tl_slot_name(slot));
+	pthread_mutex_lock(&db->mu);
+	code = db->faults[after - 1].code;
+	flags = db->faults[after - 1].flags;
+	pthread_mutex_unlock(&db->mu);
+	rc = tl_error_set(err, code, "fake %s: injected failure after %s (the work is done)", db->name,
+			  tl_slot_name(slot));
+	tl_error_add_flags(err, flags);
+	return rc;
 }
 
 long tl_fake_calls(tl_fake_db *db, enum tl_slot slot)
@@ -295,7 +334,9 @@ long tl_fake_rows_written(tl_fake_db *db)
 	return n;
 }
 
-void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after)
+/* Adds a fault (under no lock); stall: the call waits for an interrupt instead. */
+static void add_fault(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after,
+		      unsigned flags, int stall_call)
 {
 	pthread_mutex_lock(&db->mu);
 	if (db->nfaults < MAX_FAULTS) {
@@ -306,13 +347,41 @@ void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long 
 		f->nth = nth;
 		f->code = code;
 		f->after = after;
+		f->flags = flags;
+		f->stall = stall_call;
 	}
 	pthread_mutex_unlock(&db->mu);
 }
 
+void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after)
+{
+	add_fault(db, slot, tb, nth, code, after, 0, 0);
+}
+
 void tl_fake_fail_at(tl_fake_db *db, enum tl_slot slot, long nth, int code, int after)
 {
-	tl_fake_fail_table(db, slot, NULL, nth, code, after);
+	add_fault(db, slot, NULL, nth, code, after, 0, 0);
+}
+
+void tl_fake_fail_flags(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after,
+			unsigned flags)
+{
+	add_fault(db, slot, tb, nth, code, after, flags, 0);
+}
+
+void tl_fake_stall_at(tl_fake_db *db, enum tl_slot slot, long nth)
+{
+	add_fault(db, slot, NULL, nth, TL_ERR_DB, 0, 0, 1);
+}
+
+long tl_fake_interrupts(tl_fake_db *db)
+{
+	long n;
+
+	pthread_mutex_lock(&db->mu);
+	n = db->interrupts;
+	pthread_mutex_unlock(&db->mu);
+	return n;
 }
 
 void tl_fake_clear_faults(tl_fake_db *db)
@@ -547,6 +616,15 @@ static void fk_disconnect(tl_conn *c)
 			c->db->claims[i].holder = NULL;
 	pthread_mutex_unlock(&c->db->mu);
 	free(c);
+}
+
+/* Wakes the stalled calls of the server (they fail as a lost connection). */
+static void fk_interrupt(tl_conn *c)
+{
+	pthread_mutex_lock(&c->db->mu);
+	c->db->interrupts++;
+	pthread_cond_broadcast(&c->db->cv);
+	pthread_mutex_unlock(&c->db->mu);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1681,6 +1759,7 @@ const struct tl_driver_ops tl_fake_driver = {
 	.split_kinds = TL_KIND_BIT(TL_COL_INT) | TL_KIND_BIT(TL_COL_TEXT),
 	.connect = fk_connect,
 	.disconnect = fk_disconnect,
+	.interrupt = fk_interrupt,
 	.list_tables = fk_list_tables,
 	.describe = fk_describe,
 	.describe_many = fk_describe_many,
