@@ -43,7 +43,10 @@ TL_TEST(config_defaults_and_new_resumer)
 	TL_CHECK_EQ_STR(c->store_path, "./logs/checkpoint.db");
 	TL_CHECK_EQ_STR(c->task_id, "default");
 	TL_CHECK_EQ_STR(c->ape_schema, "apecloud_metadata");
-	TL_CHECK_EQ_INT(c->nwarnings, 0);
+	/* log4rs_file is read and has no effect: a warning saying so */
+	TL_CHECK_EQ_INT(c->nwarnings, 1);
+	TL_CHECK_MSG(c->nwarnings && strstr(c->warnings[0], "a.ini:13: [runtime] log4rs_file has no effect"), "%s",
+		     c->nwarnings ? c->warnings[0] : "");
 	tl_config_free(c);
 }
 
