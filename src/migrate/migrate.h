@@ -458,6 +458,8 @@ enum tl_verify_state {
 
 typedef struct tl_verify_table {
 	char *schema, *tb;
+	char *dst_schema, *dst_tb; /* the target table ([router]; the same names when not routed) */
+	int target_missing;     /* TL_VERIFY_NO_TARGET because the target table does not exist */
 	char *part_col;         /* column the ranges are over, NULL when not split */
 	enum tl_verify_state state;
 	int64_t src_rows, dst_rows; /* -1 unknown */
@@ -478,6 +480,15 @@ typedef struct tl_verify_report {
 	char *store_note;/* why the finished-table check was not done, or NULL */
 } tl_verify_report;
 
+/* What a verify lends its per-table hook (check tasks): the drivers and tables of one table. */
+typedef struct tl_verify_hook {
+	const tl_driver *drv;        /* the one kind on both sides */
+	tl_conn *src, *dst;
+	const tl_table *table;       /* described source table */
+	const tl_table *rtable;      /* as read from the source (ignore_cols left out) */
+	const tl_table *wtable;      /* as read from the target ([router] names), columns as rtable's */
+} tl_verify_hook;
+
 typedef struct tl_verify_opts {
 	size_t ranges;          /* ranges per split level, 0 = 16 */
 	unsigned depth;         /* levels of splitting, 0 = 3 */
@@ -486,6 +497,10 @@ typedef struct tl_verify_opts {
 	tl_logger *log;         /* may be NULL */
 	const tl_registry *registry; /* NULL = the built-in drivers */
 	tl_fault *fault;        /* debug hooks, or NULL */
+	/* Optional: called for every table once it is compared (its state, counts and
+	 * differing ranges set); a non-zero return stops the verify and is returned. */
+	int (*on_table)(void *ctx, const tl_verify_hook *h, tl_verify_table *vt, tl_error *err);
+	void *on_table_ctx;
 } tl_verify_opts;
 
 /* Compares every selected table. *out is the caller's (tl_verify_report_clear); cleared on error. */
@@ -493,5 +508,19 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 void tl_verify_report_clear(tl_verify_report *r);
 const char *tl_verify_state_name(enum tl_verify_state s);
 /* ---- end verify.c ---- */
+
+/* ---- check.c: a check task ([sinker] sink_type=check) ------------------------------------
+ *
+ * Compares every selected table with its routed target table (verify first, then row by
+ * row inside the differing ranges) and writes ape-dts' check logs (miss.log, diff.log,
+ * extra.log, summary.log) in cfg->check_log_dir; nothing is written to the target or the
+ * store. With [runtime] check_result_stdout_only and out_line set, the log lines go to
+ * out_line instead (logger "miss_logger", "diff_logger", "extra_logger", "summary_logger",
+ * line without '\n'). *rep is verify's report (tl_verify_report_clear); *consistent 1
+ * when nothing is missing, different or extra. default.log is opened in log_dir.
+ */
+typedef void (*tl_check_line_fn)(void *ctx, const char *logger, const char *line);
+int tl_migrate_check(const tl_config *cfg, const tl_migrate_opts *opts, tl_check_line_fn out_line, void *line_ctx,
+		     tl_verify_report *rep, int *consistent, tl_error *err) TL_MUST_CHECK;
 
 #endif

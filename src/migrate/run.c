@@ -296,9 +296,11 @@ static int phase_open(struct run *r, tl_error *err)
 {
 	const tl_config *cfg = r->env.cfg;
 	const tl_migrate_opts *opts = r->opts;
+	tl_store_lock_info lock;
 	char path[4096];
 	int rc;
 
+	memset(&lock, 0, sizeof(lock));
 	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)))
 		return rc;
 	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
@@ -306,9 +308,15 @@ static int phase_open(struct run *r, tl_error *err)
 		return rc;
 	if ((rc = tl_store_open(&r->env.store, opts->store_path ? opts->store_path : cfg->store_path, 0, err)))
 		return rc;
-	if ((rc = tl_store_lock_task(r->env.store, cfg->task_id, err)))
+	if ((rc = tl_store_lock_task_ex(r->env.store, cfg->task_id, 0, &lock, err)))
 		return rc;
 	r->locked = 1;
+	if (lock.taken_over)
+		tl_log(r->env.log, TL_LOG_WARN,
+		       "task '%s': took over the lock of pid %ld on %s (started %s): %s; its progress up to its last "
+		       "recorded position is kept",
+		       cfg->task_id, lock.pid, lock.host[0] ? lock.host : "?", lock.started_at[0] ? lock.started_at : "?",
+		       lock.reason);
 	return tl_migrate_env_ape_open(&r->env, err);
 }
 
