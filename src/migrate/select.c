@@ -36,6 +36,11 @@ static int nothing_selected(const tl_config *cfg, const tl_name_list *all, tl_er
 	size_t i, off = 0, ndb = 0;
 
 	filter_text(cfg, filt, sizeof(filt));
+	if (!cfg->do_dbs && !cfg->do_tbs)
+		return tl_error_set(err, TL_ERR_NOTFOUND,
+				    "%s: the task selects no table: [filter] do_dbs and do_tbs are not set (as in ape-dts, "
+				    "only the databases and tables they name are copied)",
+				    cfg->path);
 	if (all->n == 0)
 		return tl_error_set(err, TL_ERR_NOTFOUND,
 				    "%s: the source lists no table at all (%s): its databases are empty, or the source "
