@@ -80,16 +80,22 @@ const char *tl_pg__value_type(const tl_table *t, size_t col)
 		{"numeric", "Decimal"},   {"timestamptz", "Timestamp"}, {"timestamp", "DateTime"},
 		{"time", "Time"},         {"json", "Json2"},        {"jsonb", "Json2"},
 	};
-	const char *cast = tl_pg__cast(t, col), *dot;
-	size_t i;
+	const char *cast = tl_pg__cast(t, col);
+	size_t i, n;
 
 	if (!cast)
 		return NULL;
-	dot = strrchr(cast, '.');
-	if (dot && strncmp(cast, "pg_catalog.", 11) == 0)
-		cast = dot + 1;
+	if (strncmp(cast, "pg_catalog.", 11) != 0)
+		return "String"; /* a user's type (domain, enum, …) */
+	/* pg_catalog.int4, or pg_catalog."numeric" (quote_ident quotes keywords) */
+	cast += 11;
+	n = strlen(cast);
+	if (n >= 2 && cast[0] == '"' && cast[n - 1] == '"') {
+		cast++;
+		n -= 2;
+	}
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(cast, map[i].typ) == 0)
+		if (strlen(map[i].typ) == n && strncmp(cast, map[i].typ, n) == 0)
 			return map[i].name;
 	return "String"; /* arrays, dates, text, uuid, … are strings for ape-dts */
 }
