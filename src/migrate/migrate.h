@@ -148,6 +148,14 @@ int tl_migrate_same_server(const tl_config *cfg, const tl_driver *src, tl_conn *
 int tl_migrate_project(const tl_config *cfg, const tl_driver *d, tl_table *t, tl_table **rt, tl_table **wt,
 		       tl_error *err) TL_MUST_CHECK;
 void tl_migrate_unproject(const tl_driver *d, tl_table *t, tl_table **rt, tl_table **wt);
+/*
+ * The target names of the selected tables sel[0..n) ([router] db_map / tb_map): *out is a
+ * malloc'd array (the caller frees the array only) whose strings are lent by cfg's route
+ * or by sel. What schema_extract's tl_schema_opts.targets takes, so that definitions are
+ * created under the names the rows are written to.
+ */
+int tl_migrate_targets(const tl_config *cfg, const tl_name *sel, size_t n, tl_name **out,
+		       tl_error *err) TL_MUST_CHECK;
 
 /* Imports the configured progress sources into env->store (phase 2). */
 int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;

@@ -164,3 +164,20 @@ void tl_migrate_unproject(const tl_driver *d, tl_table *t, tl_table **rt, tl_tab
 		tl_driver_free_table(d, *rt);
 	*rt = *wt = NULL;
 }
+
+int tl_migrate_targets(const tl_config *cfg, const tl_name *sel, size_t n, tl_name **out, tl_error *err)
+{
+	size_t i;
+
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		const char *ds, *dt;
+		tl_route_table(cfg->route, sel[i].schema, sel[i].name, &ds, &dt);
+		/* lent: the route's strings or sel's own */
+		(*out)[i].schema = (char *)ds;
+		(*out)[i].name = (char *)dt;
+	}
+	return 0;
+}

@@ -346,3 +346,25 @@ TL_TEST(check_task_logs_exactly_the_differences)
 	tl_config_free(cfg);
 	ft_teardown(&e);
 }
+
+/* The names definitions are created under (tl_schema_opts.targets): the rows' target names. */
+TL_TEST(route_targets_for_definitions)
+{
+	ft_env e;
+	tl_error err = TL_ERROR_INIT;
+	tl_config *cfg = NULL;
+	tl_name sel[3] = {{"s", "r"}, {"s", "q"}, {"x", "y"}}, *out = NULL;
+
+	TL_CHECK(ft_setup(&e) == 0 && ft_task(&e, "[router]\ndb_map=s:d\ntb_map=s.q:e.qq\n"));
+	TL_CHECK_OK(tl_config_load_with(e.ini, &tl_fake_registry, &cfg, &err), &err);
+	TL_CHECK_OK(tl_migrate_targets(cfg, sel, 3, &out, &err), &err);
+	TL_CHECK_EQ_STR(out[0].schema, "d");
+	TL_CHECK_EQ_STR(out[0].name, "r");
+	TL_CHECK_EQ_STR(out[1].schema, "e");
+	TL_CHECK_EQ_STR(out[1].name, "qq");
+	TL_CHECK_EQ_STR(out[2].schema, "x");
+	TL_CHECK_EQ_STR(out[2].name, "y");
+	free(out);
+	tl_config_free(cfg);
+	ft_teardown(&e);
+}
