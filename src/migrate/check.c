@@ -17,6 +17,8 @@
  *      layout: source names, key values in position text form, differing columns with
  *      their ape-dts value types when these differ; MongoDB documents field by field);
  *      every table counts its source rows as checked, and summary.log closes the logs.
+ * Source rows are read under the run's rate limits (max_rps, max_mbps), as a copy reads
+ * them; verify's checksums run on the servers and send no rows.
  * With [runtime] check_result_stdout_only the logs are written to a private directory
  * and handed to the caller line by line ("miss_logger", "diff_logger", "extra_logger",
  * "summary_logger"), then removed, as ape-dts prints them instead of writing files.
@@ -30,6 +32,7 @@
 #include "migrate/migrate.h"
 #include "migrate/rowdiff.h"
 #include "tideline/checklog.h"
+#include "tideline/ratelimit.h"
 
 #define CHECK_BATCH_ROWS 5000
 #define KEY_SEP '\x1f'
@@ -40,6 +43,7 @@ struct check {
 	tl_logger *log;
 	tl_checklog *cl;
 	volatile sig_atomic_t *stop;
+	tl_migrate_env rates;   /* only its rate limits: the source is read at max_rps as in a run */
 };
 
 /* One table being compared. */
@@ -267,18 +271,34 @@ struct side {
 	int done;
 };
 
+/* One batch of one side; source reads wait for the run's rate limit (max_rps, max_mbps). */
+static int read_side(struct ctab *ct, struct side *s, size_t want, int target, tl_error *err)
+{
+	const tl_migrate_env *rt = &ct->ck->rates;
+	int rc;
+
+	tl_batch_reset(&s->b);
+	if (!target && (rc = tl_rate_acquire(rt->rate_rows, want, ct->ck->stop, err)))
+		return rc;
+	rc = tl_driver_read_batch(ct->h->drv, s->r, &s->b, err);
+	if (!target && rt->rate_rows && s->b.nrows < want)
+		tl_rate_refund(rt->rate_rows, want - s->b.nrows);
+	if (!rc && !target && s->b.nrows)
+		rc = tl_rate_acquire(rt->rate_bytes, s->b.data.len, ct->ck->stop, err);
+	if (rc && rc != TL_ERR_INTERRUPTED)
+		tl_error_prefix(err, "%s", target ? "target" : "source");
+	return rc;
+}
+
 /* Reads the next batch of one side into the comparer. */
-static int feed(struct ctab *ct, tl_rowdiff *rd, struct side *s, int target, tl_error *err)
+static int feed(struct ctab *ct, tl_rowdiff *rd, struct side *s, size_t want, int target, tl_error *err)
 {
 	char **keys = NULL;
 	size_t i;
 	int rc;
 
-	tl_batch_reset(&s->b);
-	if ((rc = tl_driver_read_batch(ct->h->drv, s->r, &s->b, err))) {
-		tl_error_prefix(err, "%s", target ? "target" : "source");
+	if ((rc = read_side(ct, s, want, target, err)))
 		return rc;
-	}
 	if (s->b.nrows == 0) {
 		s->done = 1;
 		return 0;
@@ -325,13 +345,8 @@ static int compare(struct ctab *ct, const tl_read_spec *spec, int target_too, tl
 	/* no target table: every source row is missing, reported as read (nothing held) */
 	while (!rc && !target_too && !s.done) {
 		size_t r;
-		if ((rc = stopping(ct->ck, err)))
+		if ((rc = stopping(ct->ck, err)) || (rc = read_side(ct, &s, spec->batch_rows, 0, err)))
 			break;
-		tl_batch_reset(&s.b);
-		if ((rc = tl_driver_read_batch(h->drv, s.r, &s.b, err))) {
-			tl_error_prefix(err, "source");
-			break;
-		}
 		s.done = s.b.nrows == 0;
 		for (r = 0; r < s.b.nrows && !rc; r++) {
 			tl_rowdiff_event ev;
@@ -347,9 +362,9 @@ static int compare(struct ctab *ct, const tl_read_spec *spec, int target_too, tl
 		if ((rc = stopping(ct->ck, err)))
 			break;
 		if (!s.done)
-			rc = feed(ct, rd, &s, 0, err);
+			rc = feed(ct, rd, &s, spec->batch_rows, 0, err);
 		if (!rc && !d.done)
-			rc = feed(ct, rd, &d, 1, err);
+			rc = feed(ct, rd, &d, spec->batch_rows, 1, err);
 	}
 	if (!rc)
 		rc = tl_rowdiff_finish(rd, err);
@@ -372,6 +387,14 @@ static int key_nullable(const tl_table *t)
 	return 0;
 }
 
+/* Rows per read: no more than the rate limit lets go at once. */
+static size_t batch_rows(const struct ctab *ct)
+{
+	const tl_migrate_env *rt = &ct->ck->rates;
+
+	return rt->rate_rows && rt->rate_burst < CHECK_BATCH_ROWS ? (size_t)rt->rate_burst : CHECK_BATCH_ROWS;
+}
+
 /* The whole table: keyed pages (and the NULL-key pass), or a scan of a keyless table. */
 static int compare_all(struct ctab *ct, int target_too, tl_error *err)
 {
@@ -380,7 +403,7 @@ static int compare_all(struct ctab *ct, int target_too, tl_error *err)
 	int rc;
 
 	memset(&spec, 0, sizeof(spec));
-	spec.batch_rows = CHECK_BATCH_ROWS;
+	spec.batch_rows = batch_rows(ct);
 	spec.mode = t->nkeys ? TL_READ_KEYED : TL_READ_SCAN;
 	if ((rc = compare(ct, &spec, target_too, err)) || ct->documents || !key_nullable(t))
 		return rc;
@@ -399,7 +422,7 @@ static int compare_ranges(struct ctab *ct, tl_error *err)
 	for (i = 0; i < vt->nranges && !rc; i++) {
 		const tl_verify_range *r = &vt->ranges[i];
 		memset(&spec, 0, sizeof(spec));
-		spec.batch_rows = CHECK_BATCH_ROWS;
+		spec.batch_rows = batch_rows(ct);
 		spec.mode = r->nulls ? TL_READ_PART_NULLS : TL_READ_RANGE;
 		spec.lo = r->nulls ? NULL : r->lo;
 		spec.hi = r->nulls ? NULL : r->hi;
@@ -547,7 +570,9 @@ int tl_migrate_check(const tl_config *cfg, const tl_migrate_opts *opts, tl_check
 	co.max_bytes = cfg->check_log_max_bytes;
 	tl_log(ck.log, TL_LOG_NOTICE, "check task '%s': comparing source and target, nothing is written; logs in %s",
 	       cfg->task_id, co.dir == tmp ? "stdout" : co.dir);
-	if ((rc = tl_checklog_open(&ck.cl, &co, err)))
+	ck.rates.cfg = cfg;
+	ck.rates.log = opts->log;
+	if ((rc = tl_migrate_env_rates(&ck.rates, err)) || (rc = tl_checklog_open(&ck.cl, &co, err)))
 		goto cleanup;
 	memset(&vo, 0, sizeof(vo));
 	vo.log = opts->log;
@@ -579,6 +604,7 @@ cleanup:
 		}
 		rmdir(tmp);
 	}
+	tl_migrate_env_release(&ck.rates);
 	if (rc)
 		tl_verify_report_clear(rep);
 	return rc;

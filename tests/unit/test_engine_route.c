@@ -7,7 +7,7 @@
  * rows that cannot be upserted never written twice whatever the flags (a keyless table
  * or NULL keys of a nullable unique key into a target that holds rows this task did not
  * write: refused, --init too), the rate limit, and a check task whose logs list exactly
- * the missing, extra and differing rows.
+ * the missing, extra and differing rows and reads the source under the rate limit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,6 +342,42 @@ TL_TEST(check_task_logs_exactly_the_differences)
 	free(diff);
 	free(extra);
 	free(sum);
+	tl_verify_report_clear(&rep);
+	tl_config_free(cfg);
+	ft_teardown(&e);
+}
+
+/* A check task reads the source under the run's max_rps, as a copy does (the target is not limited). */
+TL_TEST(check_task_reads_under_the_rate_limit)
+{
+	ft_env e;
+	tl_error err = TL_ERROR_INIT;
+	tl_config *cfg = NULL;
+	tl_migrate_opts opts;
+	tl_verify_report rep;
+	struct timespec a, b;
+	double secs, rate;
+	int consistent = 0;
+	long written;
+
+	/* 200 rows copied without a limit, then checked at 200 rows/s: the fake has no
+	 * checksums, so every source row is read and compared */
+	TL_CHECK(setup_routed(&e, 200, ROUTE) == 0);
+	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
+	TL_CHECK(ft_task(&e, ROUTE "[sinker]\nsink_type=check\n[pipeline]\nmax_rps=200\n") != NULL);
+	written = tl_fake_rows_written(e.dst);
+	memset(&opts, 0, sizeof(opts));
+	opts.registry = &tl_fake_registry;
+	TL_CHECK_OK(tl_config_load_with(e.ini, &tl_fake_registry, &cfg, &err), &err);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	TL_CHECK_OK(tl_migrate_check(cfg, &opts, NULL, NULL, &rep, &consistent, &err), &err);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	TL_CHECK(consistent);
+	TL_CHECK_EQ_INT(tl_fake_rows_written(e.dst), written);
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	/* a first burst of one batch (7) is free: (200 - 7) / 200 = 0.97 s */
+	rate = 193.0 / secs;
+	TL_CHECK_MSG(rate <= 200 * 1.10 && rate >= 200 * 0.75, "%.0f rows/s over %.2f s", rate, secs);
 	tl_verify_report_clear(&rep);
 	tl_config_free(cfg);
 	ft_teardown(&e);
