@@ -8,7 +8,7 @@
 # NULL-key rows of a nullable unique key and keyless rows never written twice (--init
 # included), filters that select nothing and a user without privileges (non-zero exits
 # naming the filter; the error is the last line of default.log), TLS modes through task
-# files, and the rate limit.
+# files, the rate limit, and `status` / the lock after kill -9.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../_lib.sh
@@ -185,4 +185,20 @@ t1=$(date +%s.%N)
 rate=$(echo "$t0 $t1" | awk '{printf "%.0f", (3000 - 100) / ($2 - $1)}')
 tl_sh_check "max_rps=1000: $rate rows/s (rc $rc; within +10 % / -20 % with start-up)" "[ $rc -eq 0 ] && [ $rate -le 1100 ] && [ $rate -ge 800 ]"
 tl_sh_check "the rate is in default.log" "grep -q 'rate limit: 1000 rows/s' '$work/logs-rate/default.log'"
+# 9. kill -9 mid-copy: `status` says interrupted (not running); the next run takes over the
+# dead pid's lock, says so in default.log, and copies every row once
+"${D[@]}" -e "DELETE FROM $cp.a"
+task k1 filter.do_tbs=$db.a "${route[@]:2}" extractor.batch_size=100 extractor.max_rps=500 \
+  pipeline.checkpoint_interval_secs=0
+"$TL_BIN" run "$work/k1.ini" >/dev/null 2>&1 & pid=$!
+for _ in $(seq 100); do [ "$("${D[@]}" -e "SELECT COUNT(*) FROM $cp.a")" -ge 500 ] && break; sleep 0.1; done
+kill -9 $pid; wait $pid 2>/dev/null
+n=$("${D[@]}" -e "SELECT COUNT(*) FROM $cp.a")
+out=$("$TL_BIN" status "$work/k1.ini" 2>&1)
+tl_sh_check "status after kill -9 at $n rows: interrupted, not running" \
+  "[ $n -lt 3000 ] && echo \"\$out\" | grep -q '$db.a -> $cp.a  *interrupted' && ! echo \"\$out\" | grep -q running"
+out=$("$TL_BIN" run "$work/k1.ini" 2>&1); rc=$?
+tl_sh_check "the rerun takes over dead pid $pid's lock, saying so (rc $rc)" \
+  "[ $rc -eq 0 ] && grep -q 'took over the lock of pid $pid' '$work/logs-k1/default.log'"
+tl_sh_check "... and every row is on the target once" "[ \"\$(\"\${D[@]}\" -e \"$qa\")\" = \"\$(\"\${S[@]}\" -e \"$qs\")\" ]"
 tl_sh_result
