@@ -16,7 +16,7 @@ source "$(dirname "$0")/../_lib.sh"
 tl_sh_setup tfmy TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; work=$TL_SH_TMPDIR
 S=(tl_sh_mysql "$TL_MYSQL_SRC_URL"); D=(tl_sh_mysql "$TL_MYSQL_DST_URL")
 db=tl_tf; cp=tl_tf_copy
-tl_sh_on_exit '"${S[@]}" -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS $cp; DROP USER IF EXISTS tl_nopriv" 2>/dev/null; "${D[@]}" -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS $cp" 2>/dev/null'
+tl_sh_on_exit '"${S[@]}" -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS $cp; DROP USER IF EXISTS tl_nopriv" 2>/dev/null; "${D[@]}" -e "DROP DATABASE IF EXISTS $db; DROP DATABASE IF EXISTS $cp; DROP DATABASE IF EXISTS tl_tf_store" 2>/dev/null'
 
 tl_sh_mysql_db $db "CREATE TABLE $db.a (id INT PRIMARY KEY, x VARCHAR(20), y INT, z INT DEFAULT 7);
 CREATE TABLE $db.b (k VARCHAR(10) PRIMARY KEY, n INT);
@@ -59,6 +59,11 @@ tl_sh_check "nothing under the source names on the target" "[ \"\$(\"\${D[@]}\" 
 tl_sh_check "positions and finished records keep the source names" \
   "grep -q '\"schema\":\"$db\",\"tb\":\"a\"' '$work/logs-r1/position.log' && ! grep -q '$cp' '$work/logs-r1/position.log' '$work/logs-r1/finished.log'"
 tl_sh_check "status shows the route" "\"$TL_BIN\" status '$work/r1.ini' | grep -q '$db.a -> $cp.a  *finished'"
+# ape-dts' database store ([resumer] from_target) keys the routed tables by their source names too
+task r2 "${route[@]}" resumer.resume_type=from_target resumer.table_full_name=tl_tf_store.pos
+out=$("$TL_BIN" run "$work/r2.ini" 2>&1); rc=$?
+tl_sh_check "the ape-dts store records the source names (rc $rc)" \
+  "[ $rc -eq 0 ] && [ \"\$(\"\${D[@]}\" -e \"SELECT GROUP_CONCAT(DISTINCT position_key ORDER BY position_key) FROM tl_tf_store.pos WHERE task_id = 'r2'\")\" = '$db-a,$db-b' ]"
 
 # 2. a check task: a row missing, one extra, two differing; nothing is written
 "${D[@]}" -e "DELETE FROM $cp.a WHERE id IN (5, 2500); UPDATE $cp.a SET y = NULL WHERE id = 7;
