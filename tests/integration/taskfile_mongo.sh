@@ -5,7 +5,7 @@
 # and ignore_cols are refused as ape-dts has no column routing for documents, a collection
 # onto itself on one server is refused, a filter that selects nothing fails naming it,
 # and a check task lists exactly the missing, extra and differing documents, field by
-# field as ape-dts does.
+# field as ape-dts does; TLS modes and ?tls=true URL options through task files.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
 # shellcheck source-path=SCRIPTDIR source=../_lib.sh
@@ -89,4 +89,31 @@ for f in miss extra diff; do
   tl_sh_check "$f.log lists exactly those documents" "cmp -s '$work/want_$f.log' '$cl/$f.log' || { cat '$cl/$f.log'; false; }"
 done
 tl_sh_check "summary.log" "grep -q '\"checked_count\":2010,\"miss_count\":1,\"diff_count\":3,\"skip_count\":0,\"extra_count\":1' '$cl/summary.log'"
+# 5. TLS through task files: the test server speaks no TLS, so socat terminates it with the
+# test CA's certificate (for localhost) in front of the target, on its port + 56
+if [ -n "${TL_TLS_DIR:-}" ] && command -v socat >/dev/null; then
+  ca=$TL_TLS_DIR/ca.pem; other=$TL_TLS_DIR/other-ca.pem
+  dport=$(tl_sh_port "$TL_MONGO_DST_URL"); tport=$((dport + 56))
+  socat OPENSSL-LISTEN:$tport,bind=127.0.0.1,reuseaddr,fork,cert=$TL_TLS_DIR/server.pem,key=$TL_TLS_DIR/server.key,verify=0 \
+    TCP:127.0.0.1:"$dport" >"$work/socat.log" 2>&1 & socat_pid=$!
+  tl_sh_on_exit 'kill $socat_pid 2>/dev/null'
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$tport) 2>/dev/null && break; sleep 0.1; done
+  tls() { # NAME URL EXPECTED-RC [SECTION.KEY=VALUE...]: plan (it connects to both sides)
+    tl_sh_task "$work/$1.ini" mongo "$TL_MONGO_SRC_URL" "$2" global.task_id="$1" filter.do_tbs=tl_tfm.misc \
+      runtime.log_dir="$work/logs-$1" sinker.connection_timeout_secs=3 "${@:4}"
+    out=$("$TL_BIN" plan "$work/$1.ini" 2>&1); rc=$?
+    tl_sh_check "$1: $([ "$3" = 0 ] && echo connects || echo refused) (rc $rc)" \
+      "[ $rc -eq $3 ] && { [ $3 -eq 0 ] || echo \"\$out\" | grep -q 'TLS handshake failed'; }"
+  }
+  tls verify_full_localhost "mongodb://localhost:$tport" 0 sinker.ssl_mode=verify_full "sinker.ssl_ca_path=$ca"
+  tls verify_full_by_ip "mongodb://127.0.0.1:$tport" 1 sinker.ssl_mode=verify_full "sinker.ssl_ca_path=$ca"
+  tls verify_ca_wrong_ca "mongodb://127.0.0.1:$tport" 1 sinker.ssl_mode=verify_ca "sinker.ssl_ca_path=$other"
+  tls require_no_ca "mongodb://127.0.0.1:$tport" 0 sinker.ssl_mode=require
+  tls url_tls_wrong_ca "mongodb://localhost:$tport/?tls=true&tlsCAFile=$other" 1
+  tls url_tls "mongodb://localhost:$tport/?tls=true&tlsCAFile=$ca" 0
+  out=$("$TL_BIN" run "$work/url_tls.ini" 2>&1); rc=$?
+  tl_sh_check "a copy through ?tls=true&tlsCAFile= (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(count tl_tfm misc)\" = 10 ]"
+else
+  echo "note: TL_TLS_DIR not set or no socat; Mongo TLS through task files not run (test_conn_mongo covers the driver)"
+fi
 tl_sh_result
