@@ -1097,6 +1097,14 @@ static int finish_taskfile(struct loader *ld, const struct tl_driver_ops *src, c
 				    "%s:%ld: [checker] asks for an inline check, which is not supported: copy first, then "
 				    "run the same task with [sinker] sink_type=check (or tideline verify)",
 				    cfg->path, raw->checker_line);
+	if (cfg->sink_type == TL_SINK_CHECK && cfg->where_conditions.n)
+		/* verify's counts and checksums cover whole tables: every row outside the condition
+		 * would be reported missing (ape-dts checks only the source rows it selects) */
+		return tl_error_set(err, TL_ERR_CONFIG,
+				    "%s:%ld: [filter] where_conditions is not supported in a check task: tideline compares "
+				    "whole tables, so the rows the condition leaves out would be reported missing (ape-dts "
+				    "checks only the source rows it selects); check with a task without it",
+				    cfg->path, cfg->where_conditions.v[0].line);
 	if ((rc = resolve_check_logs(ld, err)) || (rc = check_do_events(ld, err)))
 		return rc;
 	if (raw->pipeline_type && strcasecmp(raw->pipeline_type, "basic") != 0) {

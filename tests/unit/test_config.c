@@ -268,6 +268,8 @@ TL_TEST(config_refusals_name_key_and_why)
 		{"[data_marker]\ntopo_name=t\n", "data markers drop rows"},
 		{"[pipeline]\npipeline_type=http_server\n", "pipeline_type=http_server is not supported"},
 		{"[sinker]\ndisable_foreign_key_checks=false\n", "disable_foreign_key_checks=false is not supported"},
+		{"[sinker]\nsink_type=check\n[filter]\nwhere_conditions=json:[{\"db\":\"a\",\"tb\":\"t\",\"condition\":\"id > 1\"}]\n",
+		 ":11: [filter] where_conditions is not supported in a check task"},
 		{"[filter]\ndo_events=update,delete\n", "do_events=update,delete selects no rows"},
 		{"[filter]\ndo_events=insert,truncate\n", "unknown event 'truncate'"},
 		{"[sinker]\nssl_mode=sometimes\n", ":9: [sinker] ssl_mode=sometimes is not supported"},
