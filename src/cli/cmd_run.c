@@ -115,10 +115,15 @@ static int run(int argc, char **argv)
 	opts.log = log;
 	opts.stop = &stop_requested;
 	opts.progress_tty = isatty(2);
-	if (cfg->sink_type == TL_SINK_CHECK)
+	if (cfg->sink_type == TL_SINK_CHECK && (opts.init || opts.recopy_lost)) {
+		/* nothing to forget or copy again: a check never writes */
+		rc = tl_error_set(&err, TL_ERR_CONFIG, "%s: a check task ([sinker] sink_type=check) writes nothing: %s does "
+				  "not apply", cfg->path, opts.init ? "--init" : "--recopy-lost");
+	} else if (cfg->sink_type == TL_SINK_CHECK) {
 		rc = run_check(cfg, &opts, &err);
-	else
+	} else {
 		rc = tl_migrate_run(cfg, &opts, &err);
+	}
 	if (rc > 0) {
 		/* a check task's result: 0 consistent, 3 not */
 	} else if (rc == TL_ERR_INTERRUPTED) {

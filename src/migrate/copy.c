@@ -107,12 +107,12 @@ static int make_durable(struct state *st, tl_error *err)
 
 	if (!env->dst.ops->flush_commits)
 		return 0;
-	rc = tl_driver_flush_commits(&env->dst, c->dst, st->t, err);
+	rc = tl_driver_flush_commits(&env->dst, c->dst, st->w, err);
 	if (!rc || !err || !(err->flags & TL_ERRF_CONN_LOST))
 		return rc;
 	ep = tl_retry_endpoint(c, 1);
 	if (!(rc = tl_driver_connect(&env->dst, &ep, &fresh, err)))
-		rc = tl_driver_flush_commits(&env->dst, fresh, st->t, err);
+		rc = tl_driver_flush_commits(&env->dst, fresh, st->w, err);
 	tl_driver_disconnect(&env->dst, fresh);
 	return rc;
 }
@@ -900,7 +900,7 @@ static int start_over_if_lost(struct state *st, const tl_store_table *prior, int
 	case TL_VERDICT_RECOPY:
 		tl_log(env->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, v.message);
 		if (v.verdict == TL_VERDICT_RESTART) {
-			if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->t, NULL, TL_DELETE_AFTER, err)))
+			if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->w, NULL, TL_DELETE_AFTER, err)))
 				break;
 			*is_empty = 1;
 		}
@@ -937,7 +937,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		goto cleanup;
 	/* one writer per target table, whatever its task (the claim is held until the end) */
 	if (ctx->owner && env->dst.ops->claim) {
-		if ((rc = tl_driver_claim(&env->dst, ctx->dst, st.t, ctx->owner, err)))
+		if ((rc = tl_driver_claim(&env->dst, ctx->dst, st.w, ctx->owner, err)))
 			goto cleanup;
 		claimed = 1;
 	}
@@ -1036,7 +1036,7 @@ cleanup:
 	if (claimed) {
 		tl_error e3 = TL_ERROR_INIT;
 		/* a connection that is gone took its claim with it */
-		if (tl_driver_release(&env->dst, ctx->dst, st.t, &e3) != 0)
+		if (tl_driver_release(&env->dst, ctx->dst, st.w, &e3) != 0)
 			tl_log(env->log, TL_LOG_DEBUG, "table %s.%s: releasing the claim: %s", st.t->schema, st.t->name,
 			       e3.message);
 	}

@@ -450,8 +450,10 @@ int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *r
 	int64_t rows_done = -1;
 	int rc;
 
-	if (it->table)
+	if (it->table) {
+		tl_migrate_unproject(&env->src, it->table, &it->rtable, &it->wtable);
 		tl_driver_free_table(&env->src, it->table);
+	}
 	it->table = NULL;
 	tl_keyvals_clear(&it->after);
 	free(it->split_after);

@@ -1671,7 +1671,7 @@ static int fk_live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t
 static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err)
 {
 	const struct ftable *ft;
-	size_t r, i, col[MAX_COLS];
+	size_t r, i, col[MAX_COLS], fcol[MAX_COLS];
 	int after, rc;
 
 	*exists = 0;
@@ -1692,9 +1692,14 @@ static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key,
 	if (!ft)
 		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist on fake://%s", src->schema,
 				  src->name, c->db->name);
-	for (r = 0; ft && r < ft->nrows && !*exists; r++) {
+	/* the fake table's columns by name (src may be a routed, projected table) */
+	for (i = 0; ft && !rc && i < key->n; i++)
+		if ((fcol[i] = ft_col(ft, key->cols[i])) == TL_NO_COL)
+			rc = tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s has no column %s", src->schema, src->name,
+					  key->cols[i]);
+	for (r = 0; ft && !rc && r < ft->nrows && !*exists; r++) {
 		for (i = 0; i < key->n; i++) {
-			const char *v = ft->cells[r * ft->ncols + col[i]];
+			const char *v = ft->cells[r * ft->ncols + fcol[i]];
 			if (!v != !key->vals[i] || (v && cmp_val(src->cols[col[i]].kind, v, key->vals[i]) != 0))
 				break;
 		}

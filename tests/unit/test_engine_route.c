@@ -6,7 +6,8 @@
  * not exist, an ignored key column, two tables onto one, a filter that selects nothing),
  * rows that cannot be upserted never written twice whatever the flags (a keyless table
  * or NULL keys of a nullable unique key into a target that holds rows this task did not
- * write: refused, --init too), the rate limit, and a check task whose logs list exactly
+ * write: refused, --init too), a resumed routed table whose target lost rows (checked
+ * under the target's names), routed tables through transient failures, the rate limit, and a check task whose logs list exactly
  * the missing, extra and differing rows and reads the source under the rate limit.
  */
 #include <stdio.h>
@@ -279,6 +280,89 @@ TL_TEST(rate_limit_rows_per_second)
 	TL_CHECK_MSG(rate <= 400 * 1.10 && rate >= 400 * 0.75, "%.0f rows/s over %.2f s", rate, secs);
 	TL_CHECK(ft_all_same(&e, (char[256]){0}, 256));
 	ft_teardown(&e);
+}
+
+/*
+ * The checks before a resume (#18/#19: is the checkpoint's row on the target, does it hold
+ * the rows recorded) look at the routed target table, under its col_map names.
+ */
+TL_TEST(route_target_lost_rows_checked_under_target_names)
+{
+	ft_env e;
+	tl_error err = TL_ERROR_INIT;
+	char id[16], a[16], why[512];
+	tl_plan p;
+	tl_config *cfg = NULL;
+	int i;
+
+	TL_CHECK(ft_setup(&e) == 0 && tl_fake_add_table(e.src, "s", "r", "id int key, a text") == 0 &&
+		 tl_fake_add_table(e.dst, "d", "rr", "iid int key, a text") == 0);
+	for (i = 1; i <= 60; i++) {
+		const char *row[2] = {id, a};
+		snprintf(id, sizeof(id), "%d", i);
+		snprintf(a, sizeof(a), "a%d", i);
+		TL_CHECK(tl_fake_insert(e.src, "s", "r", row) == 0);
+	}
+	TL_CHECK(ft_task(&e, "[router]\ntb_map=s.r:d.rr\n"
+			     "col_map=json:[{\"db\":\"s\",\"tb\":\"r\",\"col_map\":{\"id\":\"iid\"}}]\n") != NULL);
+	tl_fake_fail_at(e.dst, TL_SLOT_WRITE_BATCH, 4, TL_ERR_DB, 0);
+	TL_CHECK(ft_run(&e, NULL, &err) == TL_ERR_DB);
+	TL_CHECK(tl_fake_count(e.dst, "d", "rr") == 21);
+	TL_CHECK(tl_fake_claimed(e.dst, "d", "rr") == 0);
+	/* the target loses its rows: the checkpoint's row (iid = 21) is gone */
+	TL_CHECK(tl_fake_truncate(e.dst, "d", "rr") == 0);
+	TL_CHECK_OK(ft_plan(&e, &p, &cfg, &err), &err);
+	TL_CHECK(p.n == 1 && p.items[0].action == TL_ACT_RESUME && p.items[0].lost && !p.items[0].refuse);
+	TL_CHECK_MSG(p.items[0].warning && strstr(p.items[0].warning, "the row with iid = 21 is missing"), "%s",
+		     p.items[0].warning ? p.items[0].warning : "(no warning)");
+	ft_plan_free(&p, cfg);
+	/* this task started the table into an empty target: it starts over, every row once */
+	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
+	TL_CHECK(tl_fake_count(e.dst, "d", "rr") == 60);
+	TL_CHECK(tl_fake_claimed(e.dst, "d", "rr") == 0);
+	{
+		tl_fake_db *want = tl_fake_db_new("want_lost");
+		TL_CHECK(want && tl_fake_add_table(want, "d", "rr", "iid int key, a text") == 0);
+		for (i = 1; want && i <= 60; i++) {
+			const char *row[2] = {id, a};
+			snprintf(id, sizeof(id), "%d", i);
+			snprintf(a, sizeof(a), "a%d", i);
+			TL_CHECK(tl_fake_insert(want, "d", "rr", row) == 0);
+		}
+		TL_CHECK_MSG(want && tl_fake_same_rows(want, e.dst, "d", "rr", why, sizeof(why)), "%s", why);
+		tl_fake_db_free(want);
+	}
+	ft_teardown(&e);
+}
+
+/*
+ * A routed table through transient failures (#15: the retry plans the table again, and
+ * with it its read and write forms): every row on the routed target once, none read twice
+ * beyond the batch in flight.
+ */
+TL_TEST(route_survives_transient_failures)
+{
+	static const enum tl_slot slots[] = {TL_SLOT_WRITE_BATCH, TL_SLOT_KEY_EXISTS, TL_SLOT_CHECK_TARGET};
+	size_t i;
+
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		ft_env e;
+		tl_error err = TL_ERROR_INIT;
+		char why[512];
+
+		TL_CHECK(setup_routed(&e, 60, ROUTE) == 0);
+		/* the second attempt of the table is a resume (the key lookup runs then) */
+		tl_fake_fail_flags(e.dst, slots[i], NULL, slots[i] == TL_SLOT_WRITE_BATCH ? 4 : 1, TL_ERR_DB, 0,
+				   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+		if (slots[i] == TL_SLOT_KEY_EXISTS)
+			tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, NULL, 4, TL_ERR_DB, 0,
+					   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+		TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "%s: %s", tl_slot_name(slots[i]), err.message);
+		TL_CHECK_MSG(tl_fake_calls(e.dst, slots[i]) >= 1, "%s never called", tl_slot_name(slots[i]));
+		TL_CHECK_MSG(routed_same(&e, 60, why, sizeof(why)), "%s: %s", tl_slot_name(slots[i]), why);
+		TL_CHECK(tl_fake_count(e.dst, "s", "r") < 0 || tl_fake_count(e.dst, "s", "r") == 0);
+		ft_teardown(&e);
+	}
 }
 
 /* A check task lists exactly the rows missing, extra and differing; it writes nothing. */
