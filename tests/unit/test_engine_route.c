@@ -459,9 +459,11 @@ TL_TEST(check_task_reads_under_the_rate_limit)
 	TL_CHECK(consistent);
 	TL_CHECK_EQ_INT(tl_fake_rows_written(e.dst), written);
 	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	/* a first burst of one batch (7) is free: (200 - 7) / 200 = 0.97 s */
+	/* a first burst of one batch (7) is free: (200 - 7) / 200 = 0.97 s; never faster than
+	 * the limit, and not much slower (the comparing around the reads takes its time too,
+	 * more on a loaded machine) */
 	rate = 193.0 / secs;
-	TL_CHECK_MSG(rate <= 200 * 1.10 && rate >= 200 * 0.75, "%.0f rows/s over %.2f s", rate, secs);
+	TL_CHECK_MSG(rate <= 200 * 1.10 && rate >= 200 * 0.5, "%.0f rows/s over %.2f s", rate, secs);
 	tl_verify_report_clear(&rep);
 	tl_config_free(cfg);
 	ft_teardown(&e);
