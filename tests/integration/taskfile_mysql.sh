@@ -95,6 +95,8 @@ out=$("$TL_BIN" run "$work/r1.ini" --init 2>&1)
 "${D[@]}" -e "DELETE FROM $cp.a WHERE id = 9999"
 out=$("$TL_BIN" run "$work/c1.ini" 2>&1); rc=$?
 tl_sh_check "consistent after the repair (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(ls '$cl')\" = summary.log ] && grep -q '\"is_consistent\":true' '$cl/summary.log'"
+out=$("$TL_BIN" run "$work/c1.ini" --init 2>&1); rc=$?
+tl_sh_check "check task with --init: refused, nothing to forget (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'writes nothing: --init does not apply'"
 
 # 3. source = target: without a route every table onto itself; a routed copy inside one server
 tl_sh_task "$work/self.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_SRC_URL" filter.do_dbs=$db runtime.log_dir="$work/logs-self"
