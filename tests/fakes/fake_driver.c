@@ -460,6 +460,59 @@ void tl_fake_set_estimate(tl_fake_db *db, const char *schema, const char *name, 
 	pthread_mutex_unlock(&db->mu);
 }
 
+int tl_fake_drop(tl_fake_db *db, const char *schema, const char *name)
+{
+	size_t i;
+
+	pthread_mutex_lock(&db->mu);
+	for (i = db->ntables; i-- > 0;) {
+		struct ftable *t = &db->tables[i];
+		if (strcmp(t->schema, schema) != 0 || (name && strcmp(t->name, name) != 0))
+			continue;
+		table_free(t);
+		memmove(t, t + 1, (db->ntables - i - 1) * sizeof(*t));
+		db->ntables--;
+	}
+	pthread_mutex_unlock(&db->mu);
+	return 0;
+}
+
+void tl_fake_cells_free(char **cells, size_t n)
+{
+	size_t i;
+
+	for (i = 0; cells && i < n; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+int tl_fake_cells(tl_fake_db *db, const char *schema, const char *name, char ***out, size_t *ncols, size_t *nrows)
+{
+	const struct ftable *t;
+	size_t i, n = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*ncols = *nrows = 0;
+	pthread_mutex_lock(&db->mu);
+	t = find_table(db, schema, name);
+	if (t && (*out = calloc(t->nrows * t->ncols + 1, sizeof(char *)))) {
+		n = t->nrows * t->ncols;
+		for (i = 0, rc = 0; i < n && !rc; i++)
+			if (t->cells[i] && !((*out)[i] = strdup(t->cells[i])))
+				rc = -1;
+		*ncols = t->ncols;
+		*nrows = t->nrows;
+	}
+	pthread_mutex_unlock(&db->mu);
+	if (rc) {
+		tl_fake_cells_free(*out, n);
+		*out = NULL;
+		*ncols = *nrows = 0;
+	}
+	return rc;
+}
+
 int tl_fake_copy_shape(tl_fake_db *from, tl_fake_db *to, const char *schema, const char *name)
 {
 	char spec[1024] = "";
@@ -517,11 +570,21 @@ static int check_val(const tl_table *t, const tl_column *c, const char *v, tl_er
 static int fk_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 {
 	tl_fake_db *db = find_db(ep->url);
+	tl_url u;
 	int after, rc;
 
 	*out = NULL;
-	if (!db)
-		return tl_error_set(err, TL_ERR_DB, "cannot connect to %s: no such fake server", ep->url ? ep->url : "(none)");
+	if (!db) {
+		/* as the real drivers: "<kind> at host[:port]", never the URL (it may hold a password) */
+		if (!ep->url || tl_url_parse(ep->url, &u, NULL))
+			return tl_error_set(err, TL_ERR_DB, "cannot connect to fake: not a fake:// URL");
+		if (u.port)
+			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to fake at %s:%d: no such fake server", u.host, u.port);
+		else
+			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to fake at %s: no such fake server", u.host);
+		tl_url_clear(&u);
+		return rc;
+	}
 	if ((rc = count_call(db, TL_SLOT_CONNECT, NULL, &after, err)))
 		return rc;
 	if (!(*out = calloc(1, sizeof(**out))))

@@ -54,6 +54,14 @@ int tl_fake_truncate(tl_fake_db *db, const char *schema, const char *name);
 int64_t tl_fake_count(tl_fake_db *db, const char *schema, const char *name);
 /* The estimate describe reports (default: the exact count, or -1 to say unknown). */
 void tl_fake_set_estimate(tl_fake_db *db, const char *schema, const char *name, int64_t est);
+/* Removes table schema.name, or every table of schema when name is NULL (0 even when none). */
+int tl_fake_drop(tl_fake_db *db, const char *schema, const char *name);
+/*
+ * A copy of a table's rows: *out gets nrows * ncols malloc'd cells (NULL = SQL NULL) in
+ * insertion order; free with tl_fake_cells_free. -1 when the table is missing.
+ */
+int tl_fake_cells(tl_fake_db *db, const char *schema, const char *name, char ***out, size_t *ncols, size_t *nrows);
+void tl_fake_cells_free(char **cells, size_t n);
 /* Copies table schema.name of `from` into `to` with the same columns and no rows. 0 or -1. */
 int tl_fake_copy_shape(tl_fake_db *from, tl_fake_db *to, const char *schema, const char *name);
 
