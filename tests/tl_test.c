@@ -124,6 +124,7 @@ int main(int argc, char **argv)
 		if (tmpdir[0])
 			nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 		printf("%s %s\n", cur_failed ? "FAIL" : cur_skipped ? "skip" : cur_na ? "n/a " : "ok  ", tests[i].name);
+		fflush(stdout); /* in order with the cases' stderr notes, and visible when a case hangs */
 		if (cur_failed)
 			failed++;
 		else if (cur_skipped)
