@@ -582,6 +582,7 @@ static int fk_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to fake at %s:%d: no such fake server", u.host, u.port);
 		else
 			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to fake at %s: no such fake server", u.host);
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST); /* as a refused connection */
 		tl_url_clear(&u);
 		return rc;
 	}
