@@ -27,6 +27,7 @@
 #include "contract/contract.h"
 #include "tl_test.h"
 
+#define APP_NAME "tideline-contract" /* the suite's connections (tl_endpoint.app_name) */
 #define S1 "tl_ct"
 #define S2 "tl_ct2"
 #define MAXKEYS 8
@@ -320,7 +321,7 @@ struct ct {
 static int connect_side(struct ct *c, enum ct_side side, tl_conn **out)
 {
 	tl_endpoint ep = {.db_type = c->f->kind, .url = c->f->url(c->fx, side), .username = NULL, .password = NULL,
-			  .app_name = "tideline-contract"};
+			  .app_name = APP_NAME};
 
 	if (tl_driver_connect(&c->d, &ep, out, &c->err)) {
 		tl_test_fail(__FILE__, __LINE__, "cannot connect to the %s server: %s", side ? "target" : "source",
@@ -822,6 +823,12 @@ static int series(struct ct *c, ct_rows *rows, size_t ncols, long long first, lo
 	return 0;
 }
 
+/* A permanent error (missing object, mismatch, constraint, credentials): no retry flag
+ * (error.h: TL_ERRF_TRANSIENT is never set for these, nor CONN_LOST / COMMIT_UNKNOWN). */
+#define NO_RETRY_FLAGS(c)                                                                                  \
+	TL_CHECK_MSG(((c)->err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST | TL_ERRF_COMMIT_UNKNOWN)) == 0, \
+		     "a permanent error carries flags 0x%x: %s", (c)->err.flags, (c)->err.message)
+
 /* The message names the table: schema and name appear in it. */
 #define NAMES_TABLE(c, schema, name)                                                                        \
 	TL_CHECK_MSG(strstr((c)->err.message, schema) && strstr((c)->err.message, name),                     \
@@ -878,6 +885,12 @@ static void check_connect_error(struct ct *c, const char *hostport, int rc, tl_c
 		     "password in the message: %s", c->err.message);
 }
 
+/* A refused connection is worth a retry and leaves no connection (error.h). */
+#define REFUSED_FLAGS(c)                                                                                     \
+	TL_CHECK_MSG(((c)->err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST)) == (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST), \
+		     "a refused connection carries flags 0x%x, not TRANSIENT|CONN_LOST: %s", (c)->err.flags,        \
+		     (c)->err.message)
+
 TL_TEST(contract_connect_error_unreachable)
 {
 	struct ct c;
@@ -890,10 +903,11 @@ TL_TEST(contract_connect_error_unreachable)
 	CT_OK(&c, other_url(c.f->url(c.fx, CT_SRC), "tl_ct_user", "s3cret-Pa55", "127.0.0.1:1", url, sizeof(url), &c.err));
 	{
 		tl_endpoint ep = {.db_type = c.f->kind, .url = url, .username = NULL, .password = "0ther-Pa55",
-				  .app_name = "tideline-contract", .connect_timeout_secs = 5};
+				  .app_name = APP_NAME, .connect_timeout_secs = 5};
 		rc = tl_driver_connect(&c.d, &ep, &conn, &c.err);
 	}
 	check_connect_error(&c, "127.0.0.1:1", rc, conn);
+	REFUSED_FLAGS(&c);
 	tl_driver_disconnect(&c.d, conn);
 done:
 	end(&c);
@@ -919,10 +933,11 @@ TL_TEST(contract_connect_error_unknown_user)
 	CT_OK(&c, other_url(c.f->url(c.fx, CT_SRC), "tl_ct_nobody", "s3cret-Pa55", NULL, url, sizeof(url), &c.err));
 	{
 		tl_endpoint ep = {.db_type = c.f->kind, .url = url, .username = "tl_ct_nobody", .password = "0ther-Pa55",
-				  .app_name = "tideline-contract"};
+				  .app_name = APP_NAME};
 		rc = tl_driver_connect(&c.d, &ep, &conn, &c.err);
 	}
 	check_connect_error(&c, hp, rc, conn);
+	NO_RETRY_FLAGS(&c); /* wrong credentials stay wrong */
 	tl_driver_disconnect(&c.d, conn);
 done:
 	end(&c);
@@ -946,7 +961,7 @@ TL_TEST(contract_connect_endpoint_user_wins)
 	CT_OK(&c, other_url(c.f->url(c.fx, CT_SRC), "tl_ct_nobody", NULL, NULL, url, sizeof(url), &c.err));
 	{
 		tl_endpoint ep = {.db_type = c.f->kind, .url = url, .username = u.user,
-				  .password = u.password ? u.password : "", .app_name = "tideline-contract"};
+				  .password = u.password ? u.password : "", .app_name = APP_NAME};
 		CT_OK(&c, tl_driver_connect(&c.d, &ep, &conn, &c.err));
 	}
 	TL_CHECK(conn != NULL);
@@ -1072,6 +1087,7 @@ TL_TEST(contract_describe_missing)
 	TL_CHECK_EQ_INT(tl_driver_describe(&c.d, c.s, S1, "ct_missing", &t, &c.err), TL_ERR_NOTFOUND);
 	TL_CHECK(t == NULL);
 	NAMES_TABLE(&c, S1, "ct_missing");
+	NO_RETRY_FLAGS(&c);
 	TL_CHECK_EQ_INT(tl_driver_describe(&c.d, c.s, "tl_ct_no_such_schema", "exists", &t, &c.err), TL_ERR_NOTFOUND);
 	TL_CHECK(t == NULL);
 	NAMES_TABLE(&c, "tl_ct_no_such_schema", "exists");
@@ -1795,6 +1811,7 @@ TL_TEST(contract_read_bad_resume_values)
 			     "resume after '%s': not a mismatch (%s)", bad[i], c.err.message);
 		TL_CHECK(rd == NULL);
 		TL_CHECK_MSG(strstr(c.err.message, "badval") != NULL, "message does not name the table: %s", c.err.message);
+		NO_RETRY_FLAGS(&c);
 		if (i == 0)
 			TL_CHECK_MSG(strstr(c.err.message, "'abc'") != NULL, "message does not name the value: %s",
 				     c.err.message);
@@ -2006,6 +2023,7 @@ TL_TEST(contract_check_target)
 		if (spec(&dst, S1, "ctgt", "id int key, v text null") || make(&c, CT_DST, &dst, NULL))
 			goto done;
 		TL_CHECK_EQ_INT(tl_driver_check_target(&c.d, c.t, t, &empty, &c.err), TL_ERR_MISMATCH);
+		NO_RETRY_FLAGS(&c);
 		NAMES_TABLE(&c, S1, "ctgt");
 		TL_CHECK_MSG(strstr(c.err.message, "w") != NULL, "message does not name column w: %s", c.err.message);
 		/* extra target columns are fine */
@@ -2066,6 +2084,7 @@ TL_TEST(contract_write_batch_is_atomic)
 	CT_OK(&c, c.f->insert(c.fx, CT_DST, &st, (const char *const *)tail.cells, 1, &c.err));
 	TL_CHECK_EQ_INT(tl_driver_write_batch(&c.d, c.t, t, &b, 0, &c.err), TL_ERR_DB);
 	NAMES_TABLE(&c, S1, "atomic");
+	NO_RETRY_FLAGS(&c); /* a constraint violation: rolled back, not worth a retry */
 	TL_CHECK_EQ_INT(count(&c, c.t, t), 1);
 	/* an upsert of the same batch goes through */
 	CT_OK(&c, tl_driver_write_batch(&c.d, c.t, t, &b, TL_WRITE_UPSERT, &c.err));
@@ -2647,6 +2666,71 @@ TL_TEST(contract_live_rows_many)
 done:
 	ct_rows_clear(&rows);
 	end(&c);
+}
+
+/*
+ * A connection the server ends (an administrator's KILL, a failover) fails the next call
+ * with TL_ERR_DB and TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST (error.h), never silently on a
+ * new session; a write on it fails as well (TL_ERRF_COMMIT_UNKNOWN allowed) and lands
+ * nothing; disconnect takes the dead connection, and a new one writes the batch.
+ */
+TL_TEST(contract_error_connection_lost)
+{
+	struct ct c;
+	ct_table st;
+	ct_rows rows = {3, 0, 0, NULL};
+	tl_table *t = NULL;
+	tl_reader *rd = NULL;
+	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
+	tl_batch b;
+	int64_t n = -1;
+	int rc;
+
+	tl_batch_init(&b, 1, 1u << 20);
+	if (begin(&c))
+		goto out;
+	if (!c.f->kill_sessions) {
+		tl_test_na("the %s fixture cannot end the driver's sessions on its test server", c.f->kind);
+		goto done;
+	}
+	if (spec(&st, S1, "lost", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 20))
+		goto done;
+	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+		goto done;
+	CT_REQUIRE((t = describe(&c, c.s, S1, "lost")) != NULL);
+	tl_batch_set_ncols(&b, t->ncols);
+	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+	CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
+	CT_REQUIRE(b.nrows == 20);
+	tl_driver_close_reader(&c.d, rd);
+	rd = NULL;
+	TL_CHECK_EQ_INT(count(&c, c.t, t), 0); /* the target connection works */
+	CT_OK(&c, c.f->kill_sessions(c.fx, CT_DST, APP_NAME, &c.err));
+	rc = tl_driver_count_rows(&c.d, c.t, t, &n, &c.err);
+	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
+	TL_CHECK_MSG((c.err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST)) == (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST),
+		     "count_rows on a killed connection: flags 0x%x (%s)", c.err.flags, c.err.message);
+	rc = tl_driver_write_batch(&c.d, c.t, t, &b, TL_WRITE_UPSERT, &c.err);
+	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
+	TL_CHECK_MSG((c.err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST)) == (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST),
+		     "write_batch on a killed connection: flags 0x%x (%s)", c.err.flags, c.err.message);
+	{
+		ct_rows none = {3, 0, 0, NULL};
+		EXPECT_ROWS(&c, CT_DST, &st, &none);
+	}
+	tl_driver_disconnect(&c.d, c.t);
+	c.t = NULL;
+	if (connect_side(&c, CT_DST, &c.t))
+		goto done;
+	CT_OK(&c, tl_driver_write_batch(&c.d, c.t, t, &b, TL_WRITE_UPSERT, &c.err));
+	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+done:
+	tl_driver_close_reader(&c.d, rd);
+	tl_driver_free_table(&c.d, t);
+	ct_rows_clear(&rows);
+	end(&c);
+out:
+	tl_batch_release(&b);
 }
 
 /* ---- ape-dts' database store (§4) ------------------------------------------------------- */

@@ -121,6 +121,13 @@ struct ct_fixture {
 		      tl_error *err);
 	/* Every row of the table in any order, one cell per column of t. */
 	int (*fetch)(void *fx, enum ct_side side, const ct_table *t, ct_rows *out, tl_error *err);
+	/*
+	 * Optional (NULL: the lost-connection case is n/a). Ends from the server side, as an
+	 * administrator's KILL or a failover would, the sessions a client opened on a side's
+	 * server with this application name (tl_endpoint.app_name), never the fixture's own.
+	 * A fixture whose server cannot tell sessions by name says in its file what it ends.
+	 */
+	int (*kill_sessions)(void *fx, enum ct_side side, const char *app_name, tl_error *err);
 };
 
 /* The fixture of the kind this executable tests (tests/contract/fixture_<kind>.c). */

@@ -233,7 +233,10 @@ const struct ct_fixture ct_fixture = {
 	.checks_credentials = 1,
 	.hostile_schema = "tl_ct_hostile-db",
 	.hostile_table = "coll.with dots*'`; --",
-	.hostile_column = "we\"ird f'ield",
+	/* no '"': FerretDB 1.24 (SQLite) refuses a document with such a field name ("SQL logic
+	 * error: malformed JSON", docs/mongodb.md); field names are inside the documents, which
+	 * the driver passes through, so the names that matter here are database and collection */
+	.hostile_column = "we'ird f`ield",
 	.open = fx_open,
 	.close = fx_close,
 	.url = fx_url,

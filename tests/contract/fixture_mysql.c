@@ -269,6 +269,55 @@ static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out,
 	return rc;
 }
 
+/*
+ * KILL CONNECTION for the sessions named app_name: their program_name connection attribute
+ * (performance_schema.session_connect_attrs). MariaDB keeps connection attributes only with
+ * performance_schema on; without it (the test servers of tools/servers.sh) this ends every
+ * client session of the fixture's user on that server but its own, which on a test server
+ * of its own are the suite's.
+ */
+static int fx_kill_sessions(void *p, enum ct_side side, const char *app_name, tl_error *err)
+{
+	struct fx *f = p;
+	tl_buf q = TL_BUF_INIT;
+	MYSQL_RES *res = NULL;
+	MYSQL_ROW row;
+	size_t killed = 0;
+	int rc = run(f, side, "SET @tl_ct_ps = @@performance_schema", err);
+	char *esc = malloc(2 * strlen(app_name) + 1);
+
+	if (!rc && !esc)
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		mysql_real_escape_string(f->c[side], esc, app_name, (unsigned long)strlen(app_name));
+		rc = tl_buf_printf(&q, err,
+				   "SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND "
+				   "IF(@tl_ct_ps, ID IN (SELECT PROCESSLIST_ID FROM performance_schema.session_connect_attrs "
+				   "WHERE ATTR_NAME = 'program_name' AND ATTR_VALUE = '%s'), "
+				   "USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND COMMAND NOT IN ('Daemon', 'Binlog Dump'))",
+				   esc);
+	}
+	if (!rc && mysql_query(f->c[side], q.data))
+		rc = fail(f, side, err, "listing the sessions");
+	if (!rc && !(res = mysql_store_result(f->c[side])))
+		rc = fail(f, side, err, "listing the sessions");
+	while (!rc && (row = mysql_fetch_row(res))) {
+		char kill[64];
+		snprintf(kill, sizeof(kill), "KILL CONNECTION %s", row[0]);
+		/* 1094: the session ended meanwhile */
+		if (mysql_query(f->c[side], kill) && mysql_errno(f->c[side]) != 1094)
+			rc = fail(f, side, err, "KILL CONNECTION");
+		killed++;
+	}
+	if (!rc && !killed)
+		rc = tl_error_set(err, TL_ERR_NOTFOUND, "no session of %s on the %s", app_name, side ? "target" : "source");
+	if (res)
+		mysql_free_result(res);
+	free(esc);
+	tl_buf_release(&q);
+	return rc;
+}
+
 const struct ct_fixture ct_fixture = {
 	.kind = "mysql",
 	.registry = NULL,
@@ -284,4 +333,5 @@ const struct ct_fixture ct_fixture = {
 	.drop = fx_drop,
 	.insert = fx_insert,
 	.fetch = fx_fetch,
+	.kill_sessions = fx_kill_sessions,
 };

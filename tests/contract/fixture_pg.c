@@ -241,6 +241,24 @@ static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out,
 	return rc;
 }
 
+/* pg_terminate_backend for the sessions named app_name (pg_stat_activity.application_name). */
+static int fx_kill_sessions(void *p, enum ct_side side, const char *app_name, tl_error *err)
+{
+	struct fx *f = p;
+	const char *sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			  "WHERE application_name = $1 AND pid <> pg_backend_pid()";
+	PGresult *r = PQexecParams(f->c[side], sql, 1, NULL, &app_name, NULL, NULL, 0);
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = tl_error_set(err, TL_ERR_DB, "cannot end the sessions of %s on the %s: %s", app_name,
+				  side ? "target" : "source", PQresultErrorMessage(r));
+	else if (PQntuples(r) == 0)
+		rc = tl_error_set(err, TL_ERR_NOTFOUND, "no session of %s on the %s", app_name, side ? "target" : "source");
+	PQclear(r);
+	return rc;
+}
+
 const struct ct_fixture ct_fixture = {
 	.kind = "pg",
 	.registry = NULL,
@@ -256,4 +274,5 @@ const struct ct_fixture ct_fixture = {
 	.drop = fx_drop,
 	.insert = fx_insert,
 	.fetch = fx_fetch,
+	.kill_sessions = fx_kill_sessions,
 };
