@@ -56,8 +56,9 @@ static int fx_open(void **out, tl_error *err)
 	mongoc_init();
 	for (i = 0; i < 2; i++)
 		if (!(f->c[i] = mongoc_client_new(f->url[i]))) {
+			int rc = tl_error_set(err, TL_ERR_CONFIG, "cannot make a client for %s", f->url[i]);
 			fx_close(f);
-			return tl_error_set(err, TL_ERR_CONFIG, "cannot make a client for %s", f->url[i]);
+			return rc;
 		}
 	*out = f;
 	return 0;
