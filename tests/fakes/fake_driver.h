@@ -93,7 +93,8 @@ void tl_fake_fail_flags(tl_fake_db *db, enum tl_slot slot, const char *tb, long 
 /*
  * The nth call of slot from now stalls: it waits until a connection of this server is
  * interrupted (the driver's interrupt slot; at most 60 s), then fails as a lost connection
- * (transient). Interrupts so far: tl_fake_interrupts.
+ * (transient). Interrupts so far: tl_fake_interrupts. As with a real driver, every later
+ * call on an interrupted connection fails as a lost connection too.
  */
 void tl_fake_stall_at(tl_fake_db *db, enum tl_slot slot, long nth);
 long tl_fake_interrupts(tl_fake_db *db);
