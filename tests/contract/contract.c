@@ -18,6 +18,7 @@
  * behind for inspection; the data it checks is read back through the fixture, never
  * only through the driver under test. Memory: every read goes through a bounded batch.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -597,9 +598,11 @@ static char *key_text(const struct ct *c, const ct_table *t, const char *const *
  * writes every batch to `to` with `flags` when `to` is set; with `reopen`, a KEYED read
  * is closed after each batch and opened again after the last row's key (a resume every
  * batch, as the engine does after an interruption). 0 or the failing code (c->err).
+ * pump_to writes through table wt (a projection of another table: the project slot),
+ * pump through t itself.
  */
-static int pump(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_spec *spec0, tl_conn *to,
-		unsigned flags, int reopen, size_t soft_bytes, struct seen *out)
+static int pump_to(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_spec *spec0, tl_conn *to,
+		   const tl_table *wt, unsigned flags, int reopen, size_t soft_bytes, struct seen *out)
 {
 	tl_read_spec spec = *spec0;
 	tl_keyvals last = {0, NULL, NULL};
@@ -650,7 +653,7 @@ static int pump(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_sp
 			tl_keyvals_clear(&k);
 		}
 		if (!rc && to)
-			rc = tl_driver_write_batch(&c->d, to, t, &b, flags, &c->err);
+			rc = tl_driver_write_batch(&c->d, to, wt, &b, flags, &c->err);
 		if (rc)
 			break;
 		if (reopen && spec.mode == TL_READ_KEYED) {
@@ -663,6 +666,12 @@ static int pump(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_sp
 	tl_keyvals_clear(&last);
 	tl_batch_release(&b);
 	return rc;
+}
+
+static int pump(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_spec *spec, tl_conn *to,
+		unsigned flags, int reopen, size_t soft_bytes, struct seen *out)
+{
+	return pump_to(c, from, t, spec, to, t, flags, reopen, soft_bytes, out);
 }
 
 static tl_read_spec read_spec(enum tl_read_mode mode, size_t batch_rows)
@@ -1627,6 +1636,34 @@ done:
 	end(&c);
 }
 
+/* A RANGE read (lo, hi] (cells of the int key, NULL: unbounded) gives rows[first, first + n) in that order. */
+static void check_range(struct ct *c, const ct_table *st, const tl_table *t, const ct_rows *rows, const char *lo,
+			const char *hi, size_t first, size_t n)
+{
+	tl_read_spec rs = read_spec(TL_READ_RANGE, 7);
+	char *plo = pos_of(c, CT_INT, lo), *phi = pos_of(c, CT_INT, hi), *want;
+	struct seen s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	rs.lo = plo;
+	rs.hi = phi;
+	if (nread(c, c->s, t, &rs, &s) >= 0) {
+		TL_CHECK_MSG(s.n == n, "RANGE (%s, %s]: %zu rows, %zu expected", lo ? lo : "-", hi ? hi : "-", s.n, n);
+		for (i = 0; i < s.n && i < n; i++) {
+			const char *cells[MAXKEYS];
+			key_cells(st, rows, first + i, cells);
+			want = key_text(c, st, cells, 1);
+			TL_CHECK_MSG(want && strcmp(s.keys[i], want) == 0, "RANGE (%s, %s]: row %zu is not %s",
+				     lo ? lo : "-", hi ? hi : "-", i, cells[0]);
+			free(want);
+		}
+	}
+	seen_clear(&s);
+	free(plo);
+	free(phi);
+}
+
 /* Split reads (§3.4): part_minmax, next_bound's uneven ranges, RANGE (lo, hi] ordered by
  * the partition column, a user condition ANDed in. */
 TL_TEST(contract_read_range_and_bounds)
@@ -1651,9 +1688,23 @@ TL_TEST(contract_read_range_and_bounds)
 	CT_REQUIRE((t = describe(&c, c.s, S1, "rng")) && (te = describe(&c, c.s, S1, "rng_empty")));
 	if (!c.ops->next_bound || !c.sql) {
 		int refused = tl_driver_next_bound(&c.d, c.s, t, NULL, 10, &b, &c.err) == TL_ERR_UNSUPPORTED &&
-			      tl_driver_part_minmax(&c.d, c.s, t, &lo, &hi, &c.err) == TL_ERR_UNSUPPORTED &&
-			      tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err) == TL_ERR_UNSUPPORTED;
-		not_applicable(refused, "the %s driver cannot split tables (no next_bound / TL_CAP_SQL)", c.ops->name);
+			      tl_driver_part_minmax(&c.d, c.s, t, &lo, &hi, &c.err) == TL_ERR_UNSUPPORTED;
+		int rc = tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err);
+		tl_driver_close_reader(&c.d, rd);
+		rd = NULL;
+		if (rc == TL_ERR_UNSUPPORTED || !refused) {
+			not_applicable(refused && rc == TL_ERR_UNSUPPORTED,
+				       "the %s driver cannot split tables (no next_bound / TL_CAP_SQL)", c.ops->name);
+			goto done;
+		}
+		/* no splitting, but RANGE reads (the ranges verify and check tasks compare): (lo, hi] in key order */
+		CT_OK(&c, rc);
+		fprintf(stderr, "    n/a here: the %s driver cannot split tables (no next_bound / TL_CAP_SQL)\n",
+			c.ops->name);
+		check_range(&c, &st, t, &rows, "10", "40", 5, 15);
+		check_range(&c, &st, t, &rows, NULL, "10", 0, 5);
+		check_range(&c, &st, t, &rows, "90", NULL, 45, 5);
+		check_range(&c, &st, t, &rows, "100", NULL, 50, 0);
 		goto done;
 	}
 	TL_CHECK(tl_driver_can_split(&c.d, tl_table_part(t)));
@@ -2675,6 +2726,39 @@ done:
 	end(&c);
 }
 
+/* The last call failed as a lost connection: TL_ERR_DB's flags TRANSIENT | CONN_LOST. */
+#define LOST_FLAGS(c, what)                                                                                    \
+	TL_CHECK_MSG(((c)->err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST)) == (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST), \
+		     "%s: flags 0x%x (%s)", what, (c)->err.flags, (c)->err.message)
+
+/*
+ * The target connection was lost (`how`: "a killed", "an interrupted"): writing batch b
+ * (rows read from t) on it fails as a lost connection and lands nothing; disconnect takes
+ * it, and a new connection writes the batch (the fixture then reads `rows`). 0, or -1 when
+ * no new connection could write (the test is failed).
+ */
+static int write_lost_then_new(struct ct *c, const ct_table *st, const tl_table *t, const tl_batch *b,
+			       const ct_rows *rows, const char *how)
+{
+	ct_rows none = {st->ncols, 0, 0, NULL};
+	char what[80];
+
+	snprintf(what, sizeof(what), "write_batch on %s connection", how);
+	TL_CHECK_EQ_INT(tl_driver_write_batch(&c->d, c->t, t, b, TL_WRITE_UPSERT, &c->err), TL_ERR_DB);
+	LOST_FLAGS(c, what);
+	EXPECT_ROWS(c, CT_DST, st, &none);
+	tl_driver_disconnect(&c->d, c->t);
+	c->t = NULL;
+	if (connect_side(c, CT_DST, &c->t))
+		return -1;
+	if (tl_driver_write_batch(&c->d, c->t, t, b, TL_WRITE_UPSERT, &c->err)) {
+		tl_test_fail(__FILE__, __LINE__, "write_batch on a new connection: %s", c->err.message);
+		return -1;
+	}
+	EXPECT_ROWS(c, CT_DST, st, rows);
+	return 0;
+}
+
 /*
  * A connection the server ends (an administrator's KILL, a failover) fails the next call
  * with TL_ERR_DB and TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST (error.h), never silently on a
@@ -2715,22 +2799,8 @@ TL_TEST(contract_error_connection_lost)
 	CT_OK(&c, c.f->kill_sessions(c.fx, CT_DST, APP_NAME, &c.err));
 	rc = tl_driver_count_rows(&c.d, c.t, t, &n, &c.err);
 	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
-	TL_CHECK_MSG((c.err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST)) == (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST),
-		     "count_rows on a killed connection: flags 0x%x (%s)", c.err.flags, c.err.message);
-	rc = tl_driver_write_batch(&c.d, c.t, t, &b, TL_WRITE_UPSERT, &c.err);
-	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
-	TL_CHECK_MSG((c.err.flags & (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST)) == (TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST),
-		     "write_batch on a killed connection: flags 0x%x (%s)", c.err.flags, c.err.message);
-	{
-		ct_rows none = {3, 0, 0, NULL};
-		EXPECT_ROWS(&c, CT_DST, &st, &none);
-	}
-	tl_driver_disconnect(&c.d, c.t);
-	c.t = NULL;
-	if (connect_side(&c, CT_DST, &c.t))
-		goto done;
-	CT_OK(&c, tl_driver_write_batch(&c.d, c.t, t, &b, TL_WRITE_UPSERT, &c.err));
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+	LOST_FLAGS(&c, "count_rows on a killed connection");
+	(void)write_lost_then_new(&c, &st, t, &b, &rows, "a killed");
 done:
 	tl_driver_close_reader(&c.d, rd);
 	tl_driver_free_table(&c.d, t);
@@ -3122,11 +3192,554 @@ done:
 	end(&c);
 }
 
+/* ---- routes, check tasks and deadlines: project, server_id, value_type, doc_diff, interrupt */
+
+/* Both NULL or equal strings. */
+static int same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/*
+ * project: a table reading a subset of the columns of src (relational kinds: the key and
+ * n, v left out as ignore_cols does) and one writing them under new names into another
+ * table ([router]: key column renamed too) move the rows there, in the native forms too,
+ * idempotently; the projection keeps the key (key_idx, keys), est_rows and the value types
+ * of its columns. A projection without the key column is TL_ERR_MISMATCH. Documents keep
+ * their one column and are copied into a renamed collection.
+ */
+TL_TEST(contract_project)
+{
+	static const size_t sub[] = {0, 2}, one[] = {0}, nokey[] = {1, 2};
+	static const char *const renamed[] = {"pid", "m"};
+	struct ct c;
+	ct_table st, dt;
+	ct_rows rows = {3, 0, 0, NULL}, want = {3, 0, 0, NULL};
+	tl_table *t = NULL, *ps = NULL, *pd = NULL, *bad = NULL;
+	tl_read_spec rs = read_spec(TL_READ_KEYED, 7);
+	struct seen s0, s1;
+	const size_t *cols;
+	size_t n, i;
+	int level = 0, empty = 0;
+
+	memset(&s0, 0, sizeof(s0));
+	memset(&s1, 0, sizeof(s1));
+	if (begin(&c))
+		return;
+	if (spec(&st, S1, "prj", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 30))
+		goto done;
+	if (make(&c, CT_SRC, &st, &rows))
+		goto done;
+	CT_REQUIRE((t = describe(&c, c.s, S1, "prj")) != NULL);
+	if (!c.ops->project) {
+		not_applicable(tl_driver_project(&c.d, t, S2, "prj_r", one, NULL, 1, &pd, &c.err) == TL_ERR_UNSUPPORTED,
+			       "the %s driver projects no tables (routes and ignore_cols are refused)", c.ops->name);
+		goto done;
+	}
+	cols = c.docs ? one : sub;
+	n = c.docs ? 1 : 2;
+	CT_REQUIRE(n == 1 || t->ncols == 3);
+	/* the target: renamed columns and (relational) one more that the projection never writes */
+	if (c.docs) {
+		if (spec(&dt, S2, "prj_r", "id int key, v text null, n int null"))
+			goto done;
+		for (i = 0; i < rows.nrows; i++)
+			CT_OK(&c, ct_rows_add(&want, (const char *const *)&rows.cells[i * 3], &c.err));
+	} else {
+		if (spec(&dt, S2, "prj_r", "pid int key, m int null, w text null"))
+			goto done;
+		for (i = 0; i < rows.nrows; i++)
+			CT_OK(&c, rows_addv(&want, &c.err, rows.cells[i * 3], rows.cells[i * 3 + 2], NULL));
+	}
+	if (make(&c, CT_DST, &dt, NULL))
+		goto done;
+	CT_OK(&c, tl_driver_project(&c.d, t, S1, "prj", cols, NULL, n, &ps, &c.err));
+	CT_OK(&c, tl_driver_project(&c.d, t, S2, "prj_r", cols, c.docs ? NULL : renamed, n, &pd, &c.err));
+	/* what the projections say */
+	TL_CHECK_EQ_STR(ps->schema, S1);
+	TL_CHECK_EQ_STR(ps->name, "prj");
+	TL_CHECK_EQ_STR(pd->schema, S2);
+	TL_CHECK_EQ_STR(pd->name, "prj_r");
+	TL_CHECK_EQ_INT(ps->ncols, n);
+	TL_CHECK_EQ_INT(pd->ncols, n);
+	TL_CHECK_EQ_INT(ps->est_rows, t->est_rows);
+	TL_CHECK_EQ_INT(pd->est_rows, t->est_rows);
+	TL_CHECK_EQ_INT(ps->nkeys, t->nkeys);
+	TL_CHECK_EQ_INT(pd->nkeys, t->nkeys);
+	for (i = 0; i < n && i < ps->ncols && i < pd->ncols; i++) {
+		TL_CHECK_EQ_STR(ps->cols[i].name, t->cols[cols[i]].name);
+		TL_CHECK_EQ_STR(pd->cols[i].name, c.docs ? t->cols[cols[i]].name : renamed[i]);
+		TL_CHECK_EQ_INT(pd->cols[i].kind, t->cols[cols[i]].kind);
+		TL_CHECK_MSG(same_text(tl_driver_value_type(&c.d, pd, i), tl_driver_value_type(&c.d, t, cols[i])),
+			     "column %zu of the projection has value type %s, the source's column %s",
+			     i, tl_driver_value_type(&c.d, pd, i), tl_driver_value_type(&c.d, t, cols[i]));
+	}
+	for (i = 0; i < t->nkeys && i < pd->nkeys; i++) {
+		if (t->key_idx[i] == TL_NO_COL) { /* a key that is not a data column (_id) */
+			TL_CHECK(pd->key_idx[i] == TL_NO_COL && pd->keys[i] != NULL);
+			continue;
+		}
+		CT_REQUIRE(pd->key_idx[i] != TL_NO_COL && pd->key_idx[i] < pd->ncols);
+		TL_CHECK(cols[pd->key_idx[i]] == t->key_idx[i]);
+		TL_CHECK(pd->keys[i] == &pd->cols[pd->key_idx[i]]);
+		TL_CHECK(ps->keys[i] == &ps->cols[ps->key_idx[i]]);
+	}
+	if (!c.docs) {
+		/* the key column left out */
+		TL_CHECK_EQ_INT(tl_driver_project(&c.d, t, S2, "prj_r", nokey, NULL, 2, &bad, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK(bad == NULL);
+		NO_RETRY_FLAGS(&c);
+	}
+	/* reads of the projection: every row once, in key order, resumed after each batch */
+	TL_CHECK_EQ_INT(count(&c, c.s, ps), 30);
+	CT_OK(&c, pump(&c, c.s, ps, &rs, NULL, 0, 1, 1u << 20, &s0));
+	TL_CHECK_EQ_INT(s0.rows, 30);
+	TL_CHECK_EQ_INT(s0.n, 30);
+	/* into the empty target, in the best native form it accepts, then upserted again in cells */
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, pd, &empty, &c.err));
+	TL_CHECK(empty);
+	if (c.ops->native_form)
+		CT_OK(&c, tl_driver_native_form(&c.d, c.t, pd, &level, &c.err));
+	rs.native = level;
+	CT_OK(&c, pump_to(&c, c.s, ps, &rs, c.t, pd, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1, 1u << 20, &s1));
+	TL_CHECK_EQ_INT(s1.rows, 30);
+	TL_CHECK_MSG(!level || s1.native, "native level %d, but no native batch", level);
+	for (i = 0; i < s0.n && i < s1.n; i++)
+		TL_CHECK_MSG(strcmp(s0.keys[i], s1.keys[i]) == 0, "row %zu: key %s, then %s", i, s0.keys[i], s1.keys[i]);
+	seen_clear(&s1);
+	EXPECT_ROWS(&c, CT_DST, &dt, &want);
+	rs.native = 0;
+	CT_OK(&c, pump_to(&c, c.s, ps, &rs, c.t, pd, TL_WRITE_UPSERT, 0, 1u << 20, &s1));
+	EXPECT_ROWS(&c, CT_DST, &dt, &want);
+	TL_CHECK_EQ_INT(count(&c, c.t, pd), 30);
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, pd, &empty, &c.err));
+	TL_CHECK(!empty);
+done:
+	seen_clear(&s0);
+	seen_clear(&s1);
+	tl_driver_free_table(&c.d, bad);
+	tl_driver_free_table(&c.d, pd);
+	tl_driver_free_table(&c.d, ps);
+	tl_driver_free_table(&c.d, t);
+	ct_rows_clear(&want);
+	ct_rows_clear(&rows);
+	end(&c);
+}
+
+/*
+ * server_id: two connections to one server (and namespace) give the same text, the source
+ * and the target servers (two servers of the suite) different ones.
+ */
+TL_TEST(contract_server_id)
+{
+	struct ct c;
+	tl_conn *s2 = NULL, *t2 = NULL;
+	char *a = NULL, *b = NULL, *x = NULL, *y = NULL;
+
+	if (begin(&c))
+		return;
+	if (!c.ops->server_id) {
+		not_applicable(tl_driver_server_id(&c.d, c.s, &a, &c.err) == TL_ERR_UNSUPPORTED,
+			       "the %s driver cannot identify its server (source and target are taken as two)",
+			       c.ops->name);
+		goto done;
+	}
+	if (connect_side(&c, CT_SRC, &s2) || connect_side(&c, CT_DST, &t2))
+		goto done;
+	CT_OK(&c, tl_driver_server_id(&c.d, c.s, &a, &c.err));
+	CT_OK(&c, tl_driver_server_id(&c.d, s2, &b, &c.err));
+	CT_OK(&c, tl_driver_server_id(&c.d, c.t, &x, &c.err));
+	CT_OK(&c, tl_driver_server_id(&c.d, t2, &y, &c.err));
+	CT_REQUIRE(a && b && x && y);
+	TL_CHECK(*a != '\0' && *x != '\0');
+	TL_CHECK_EQ_STR(a, b);
+	TL_CHECK_EQ_STR(x, y);
+	TL_CHECK_MSG(strcmp(a, x) != 0, "source and target servers both say '%s'", a);
+done:
+	free(a);
+	free(b);
+	free(x);
+	free(y);
+	tl_driver_disconnect(&c.d, s2);
+	tl_driver_disconnect(&c.d, t2);
+	end(&c);
+}
+
+/* ape-dts' ColValue names (dt-common meta/col_value.rs), what check logs write as types. */
+static int ape_type_name(const char *s)
+{
+	static const char *const names[] = {
+		"None",     "Bool",  "Tiny",   "UnsignedTiny", "Short",     "UnsignedShort", "Long",     "UnsignedLong",
+		"LongLong", "UnsignedLongLong", "Float", "Double", "Decimal", "Time", "Date", "DateTime", "Timestamp",
+		"Year",     "String", "RawString", "Blob", "Bit", "Set", "Set2", "Enum", "Enum2", "Json", "Json2",
+		"Json3",    "MongoDoc", NULL};
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * value_type: for each column, NULL (unknown) or one of ape-dts' type names, the same on
+ * every call; where known, an integer column has an integer type, a text column String, a
+ * binary column Blob (relational kinds), a document MongoDoc (documents).
+ */
+TL_TEST(contract_value_type)
+{
+	static const char *const ints[] = {"Tiny", "UnsignedTiny", "Short", "UnsignedShort", "Long", "UnsignedLong",
+					   "LongLong", "UnsignedLongLong", NULL};
+	struct ct c;
+	ct_table st;
+	tl_table *t = NULL;
+	size_t i, j, known = 0;
+	int built;
+
+	if (begin(&c))
+		return;
+	if (spec(&st, S1, "vtype", "id int key, v text null, b bin null, n int null"))
+		goto done;
+	if ((built = make(&c, CT_SRC, &st, NULL)) < 0)
+		goto done;
+	if (built > 0 && (spec(&st, S1, "vtype", "id int key, v text null, n int null") || make(&c, CT_SRC, &st, NULL)))
+		goto done;
+	CT_REQUIRE((t = describe(&c, c.s, S1, "vtype")) != NULL);
+	if (!c.ops->value_type) {
+		/* the wrapper has no error to return: NULL for every column */
+		not_applicable(tl_driver_value_type(&c.d, t, 0) == NULL,
+			       "the %s driver names no ape-dts value types (check logs leave them out)", c.ops->name);
+		goto done;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		const char *vt = tl_driver_value_type(&c.d, t, i);
+		size_t sc = c.docs ? (size_t)-1 : col_of(&st, t->cols[i].name);
+		if (!vt)
+			continue;
+		known++;
+		fprintf(stderr, "    (%s: %s)\n", t->cols[i].name, vt);
+		TL_CHECK_MSG(ape_type_name(vt), "column %s: '%s' is no ape-dts type name", t->cols[i].name, vt);
+		TL_CHECK(same_text(vt, tl_driver_value_type(&c.d, t, i)));
+		if (c.docs) {
+			TL_CHECK_EQ_STR(vt, "MongoDoc");
+			continue;
+		}
+		CT_REQUIRE(sc != (size_t)-1);
+		switch (st.cols[sc].type) {
+		case CT_INT:
+			for (j = 0; ints[j] && strcmp(ints[j], vt) != 0; j++)
+				;
+			TL_CHECK_MSG(ints[j] != NULL, "int column %s: %s", t->cols[i].name, vt);
+			break;
+		case CT_TEXT: TL_CHECK_EQ_STR(vt, "String"); break;
+		case CT_BIN: TL_CHECK_EQ_STR(vt, "Blob"); break;
+		}
+	}
+	TL_CHECK_MSG(known > 0, "the %s driver has value_type but knows none of %zu columns", c.ops->name, t->ncols);
+done:
+	tl_driver_free_table(&c.d, t);
+	end(&c);
+}
+
+struct diffs {
+	int n, stop_at; /* calls so far; fn fails at call stop_at (0: never) */
+	char field[8][64], src[8][64], dst[8][64];
+	int has_src[8], has_dst[8], typed[8];
+};
+
+static int diff_collect(void *ctx, const tl_value_diff *d, tl_error *err)
+{
+	struct diffs *s = ctx;
+	int i = s->n++;
+
+	if (s->stop_at && s->n == s->stop_at)
+		return tl_error_set(err, TL_ERR_MISMATCH, "stop at diff %d", s->n);
+	if (i >= 8)
+		return 0;
+	snprintf(s->field[i], sizeof(s->field[i]), "%s", d->field ? d->field : "(null)");
+	snprintf(s->src[i], sizeof(s->src[i]), "%s", d->src ? d->src : "");
+	snprintf(s->dst[i], sizeof(s->dst[i]), "%s", d->dst ? d->dst : "");
+	s->has_src[i] = d->src != NULL;
+	s->has_dst[i] = d->dst != NULL;
+	/* both type names, different, or neither */
+	s->typed[i] = d->src_type && d->dst_type ? (strcmp(d->src_type, d->dst_type) != 0 ? 1 : -1)
+						 : (d->src_type || d->dst_type) ? -1 : 0;
+	return 0;
+}
+
+/* The documents of a collection read through the driver, in _id order (cells copied). */
+static int read_docs(struct ct *c, const char *name, tl_buf *docs, size_t *lens, size_t max, size_t *n)
+{
+	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
+	tl_table *t = describe(c, c->s, S1, name);
+	tl_reader *r = NULL;
+	tl_batch b;
+	size_t i, len;
+	int rc = t ? 0 : -1;
+
+	*n = 0;
+	tl_batch_init(&b, t ? t->ncols : 1, 1u << 20);
+	if (!rc && !(rc = tl_driver_open_reader(&c->d, c->s, t, &rs, &r, &c->err)))
+		rc = tl_driver_read_batch(&c->d, r, &b, &c->err);
+	for (i = 0; !rc && i < b.nrows && i < max; i++) {
+		const char *p = tl_batch_cell(&b, i, 0, &len);
+		lens[i] = len;
+		rc = p ? tl_buf_put(&docs[i], p, len, &c->err) : -1;
+		(*n)++;
+	}
+	tl_driver_close_reader(&c->d, r);
+	tl_batch_release(&b);
+	tl_driver_free_table(&c->d, t);
+	return rc;
+}
+
+/*
+ * doc_diff (documents): equal documents give no call; the fields that differ, or that one
+ * side lacks, are given in field-name order (a field holding null is not a missing one;
+ * type names only when the types differ); fn's error stops the comparison and comes back;
+ * bytes that are no document are TL_ERR_PARSE. The documents are made by the fixture and
+ * read through the driver, as a check task compares them.
+ */
+TL_TEST(contract_doc_diff)
+{
+	struct ct c;
+	ct_table sa, sb, sc;
+	ct_rows ra = {3, 0, 0, NULL}, rb = {2, 0, 0, NULL}, rc3 = {3, 0, 0, NULL};
+	tl_buf a[2] = {TL_BUF_INIT, TL_BUF_INIT}, b[2] = {TL_BUF_INIT, TL_BUF_INIT}, x[1] = {TL_BUF_INIT};
+	size_t la[2], lb[2], lx[1], na = 0, nb = 0, nx = 0;
+	struct diffs *d = calloc(1, sizeof(*d));
+	tl_table *t = NULL;
+
+	if (!d || begin(&c)) {
+		free(d);
+		return;
+	}
+	if (!c.docs || !c.ops->doc_diff) {
+		if (spec(&sb, S1, "dd_b", "id int key, v text null") || make(&c, CT_SRC, &sb, NULL))
+			goto done;
+		CT_REQUIRE((t = describe(&c, c.s, S1, "dd_b")) != NULL);
+		not_applicable(tl_driver_doc_diff(&c.d, t, "x", 1, "x", 1, diff_collect, d, &c.err) == TL_ERR_UNSUPPORTED,
+			       "the %s driver has %s", c.ops->name, c.docs ? "no doc_diff" : "no documents (doc_diff)");
+		goto done;
+	}
+	/* dd_a: {_id 1, v "a", n 10}, {_id 2, v "b", n null}; dd_b has no n; dd_c's n is a string */
+	if (spec(&sa, S1, "dd_a", "id int key, v text null, n int null") ||
+	    spec(&sb, S1, "dd_b", "id int key, v text null") || spec(&sc, S1, "dd_c", "id int key, v text null, n text null"))
+		goto done;
+	CT_OK(&c, rows_addv(&ra, &c.err, "1", "a", "10"));
+	CT_OK(&c, rows_addv(&ra, &c.err, "2", "b", NULL));
+	CT_OK(&c, rows_addv(&rb, &c.err, "1", "a"));
+	CT_OK(&c, rows_addv(&rb, &c.err, "2", "x"));
+	CT_OK(&c, rows_addv(&rc3, &c.err, "1", "a", "10"));
+	if (make(&c, CT_SRC, &sa, &ra) || make(&c, CT_SRC, &sb, &rb) || make(&c, CT_SRC, &sc, &rc3))
+		goto done;
+	CT_OK(&c, read_docs(&c, "dd_a", a, la, 2, &na));
+	CT_OK(&c, read_docs(&c, "dd_b", b, lb, 2, &nb));
+	CT_OK(&c, read_docs(&c, "dd_c", x, lx, 1, &nx));
+	CT_REQUIRE(na == 2 && nb == 2 && nx == 1);
+	CT_REQUIRE((t = describe(&c, c.s, S1, "dd_a")) != NULL);
+	/* the same document */
+	CT_OK(&c, tl_driver_doc_diff(&c.d, t, a[0].data, la[0], a[0].data, la[0], diff_collect, d, &c.err));
+	TL_CHECK_EQ_INT(d->n, 0);
+	/* n only in the source's document, then only in the target's */
+	CT_OK(&c, tl_driver_doc_diff(&c.d, t, a[0].data, la[0], b[0].data, lb[0], diff_collect, d, &c.err));
+	TL_CHECK_EQ_INT(d->n, 1);
+	TL_CHECK_EQ_STR(d->field[0], "n");
+	TL_CHECK_MSG(d->has_src[0] && strstr(d->src[0], "10") && !d->has_dst[0], "n: src '%s', dst %s", d->src[0],
+		     d->has_dst[0] ? d->dst[0] : "(missing)");
+	memset(d, 0, sizeof(*d));
+	CT_OK(&c, tl_driver_doc_diff(&c.d, t, b[0].data, lb[0], a[0].data, la[0], diff_collect, d, &c.err));
+	TL_CHECK_EQ_INT(d->n, 1);
+	TL_CHECK_EQ_STR(d->field[0], "n");
+	TL_CHECK_MSG(!d->has_src[0] && d->has_dst[0] && strstr(d->dst[0], "10"), "n: src %s, dst '%s'",
+		     d->has_src[0] ? d->src[0] : "(missing)", d->dst[0]);
+	/* {_id 2, v "b", n null} against {_id 2, v "x"}: n (null is a value) then v, same types */
+	memset(d, 0, sizeof(*d));
+	CT_OK(&c, tl_driver_doc_diff(&c.d, t, a[1].data, la[1], b[1].data, lb[1], diff_collect, d, &c.err));
+	TL_CHECK_EQ_INT(d->n, 2);
+	TL_CHECK_EQ_STR(d->field[0], "n");
+	TL_CHECK(d->has_src[0] && !d->has_dst[0]);
+	TL_CHECK_EQ_STR(d->field[1], "v");
+	TL_CHECK_MSG(strstr(d->src[1], "b") && strstr(d->dst[1], "x"), "v: '%s' / '%s'", d->src[1], d->dst[1]);
+	TL_CHECK_MSG(d->typed[1] == 0, "v: type names for two strings (%d)", d->typed[1]);
+	/* documents 1 and 2: every field differs, in name order */
+	memset(d, 0, sizeof(*d));
+	CT_OK(&c, tl_driver_doc_diff(&c.d, t, a[0].data, la[0], a[1].data, la[1], diff_collect, d, &c.err));
+	TL_CHECK_EQ_INT(d->n, 3);
+	TL_CHECK_EQ_STR(d->field[0], "_id");
+	TL_CHECK_EQ_STR(d->field[1], "n");
+	TL_CHECK_EQ_STR(d->field[2], "v");
+	TL_CHECK_MSG(d->typed[0] == 0, "_id 1 / 2: type names for two integers (%d)", d->typed[0]);
+	TL_CHECK_MSG(d->typed[1] == 1, "n 10 / null: no two different type names (%d)", d->typed[1]);
+	/* an integer against a string: both type names, different */
+	memset(d, 0, sizeof(*d));
+	CT_OK(&c, tl_driver_doc_diff(&c.d, t, a[0].data, la[0], x[0].data, lx[0], diff_collect, d, &c.err));
+	TL_CHECK_EQ_INT(d->n, 1);
+	TL_CHECK_EQ_STR(d->field[0], "n");
+	TL_CHECK_MSG(d->typed[0] == 1, "n 10 / '10': no two different type names (%d)", d->typed[0]);
+	/* fn's error stops at once and comes back */
+	memset(d, 0, sizeof(*d));
+	d->stop_at = 2;
+	TL_CHECK_EQ_INT(tl_driver_doc_diff(&c.d, t, a[0].data, la[0], a[1].data, la[1], diff_collect, d, &c.err),
+			TL_ERR_MISMATCH);
+	TL_CHECK_EQ_INT(d->n, 2);
+	TL_CHECK_EQ_STR(c.err.message, "stop at diff 2");
+	/* not documents: text, a truncated document, on either side */
+	memset(d, 0, sizeof(*d));
+	TL_CHECK_EQ_INT(tl_driver_doc_diff(&c.d, t, "abc", 3, a[0].data, la[0], diff_collect, d, &c.err), TL_ERR_PARSE);
+	TL_CHECK_EQ_INT(tl_driver_doc_diff(&c.d, t, a[0].data, la[0], a[1].data, la[1] - 1, diff_collect, d, &c.err),
+			TL_ERR_PARSE);
+	TL_CHECK_EQ_INT(d->n, 0);
+done:
+	tl_buf_release(&a[0]);
+	tl_buf_release(&a[1]);
+	tl_buf_release(&b[0]);
+	tl_buf_release(&b[1]);
+	tl_buf_release(&x[0]);
+	tl_driver_free_table(&c.d, t);
+	ct_rows_clear(&ra);
+	ct_rows_clear(&rb);
+	ct_rows_clear(&rc3);
+	free(d);
+	end(&c);
+}
+
+/* The other thread of contract_interrupt: interrupts the connection after a pause. */
+struct intr {
+	const tl_driver *d;
+	tl_conn *conn;
+	useconds_t pause;
+	struct timespec at; /* when it interrupted */
+};
+
+static void *interrupter(void *p)
+{
+	struct intr *in = p;
+
+	usleep(in->pause);
+	clock_gettime(CLOCK_MONOTONIC, &in->at);
+	(void)tl_driver_interrupt(in->d, in->conn);
+	return NULL;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/*
+ * interrupt: another thread gives the source connection up while this one reads (a read
+ * resumed batch after batch): the read in progress or the next call fails as a lost
+ * connection within a second, and so does every later call; a write on an interrupted
+ * target connection fails and lands nothing; a new connection works.
+ */
+TL_TEST(contract_interrupt)
+{
+	struct ct c;
+	ct_table st;
+	ct_rows rows = {3, 0, 0, NULL};
+	tl_table *t = NULL;
+	tl_read_spec rs = read_spec(TL_READ_KEYED, 5);
+	tl_batch b;
+	tl_reader *rd = NULL;
+	struct intr in;
+	struct timespec t0;
+	pthread_t th;
+	int started = 0, rc = 0;
+	long long reads = 0;
+	int64_t n = -1;
+
+	tl_batch_init(&b, 3, 1u << 20);
+	if (begin(&c))
+		goto out;
+	if (spec(&st, S1, "intr", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 400))
+		goto done;
+	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+		goto done;
+	CT_REQUIRE((t = describe(&c, c.s, S1, "intr")) != NULL);
+	tl_batch_set_ncols(&b, t->ncols);
+	if (!c.ops->interrupt) {
+		not_applicable(tl_driver_interrupt(&c.d, c.s) == TL_ERR_UNSUPPORTED,
+			       "the %s driver cannot give a connection up from another thread (interrupt): only its "
+			       "silence bound ends a stall",
+			       c.ops->name);
+		goto done;
+	}
+	/* reads until a call fails: the table over and over, 5 rows a call */
+	in.d = &c.d;
+	in.conn = c.s;
+	in.pause = 200 * 1000;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	in.at = t0;
+	CT_REQUIRE(pthread_create(&th, NULL, interrupter, &in) == 0);
+	started = 1;
+	for (;;) {
+		if (!rd && (rc = tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err)))
+			break;
+		tl_batch_reset(&b);
+		if ((rc = tl_driver_read_batch(&c.d, rd, &b, &c.err)))
+			break;
+		reads++;
+		if (b.nrows == 0) {
+			tl_driver_close_reader(&c.d, rd);
+			rd = NULL;
+		}
+		if (reads % 1000 == 0 && secs_since(&t0) > 10) /* never interrupted: fail below */
+			break;
+	}
+	pthread_join(th, NULL);
+	started = 0;
+	TL_CHECK_MSG(rc != 0, "%lld reads after the interrupt went through", reads);
+	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
+	LOST_FLAGS(&c, "the read in progress after interrupt");
+	TL_CHECK_MSG(secs_since(&in.at) < 2.0, "the read failed %.1f s after the interrupt", secs_since(&in.at));
+	fprintf(stderr, "    (%lld reads before the interrupt stopped one: %s)\n", reads, c.err.message);
+	tl_driver_close_reader(&c.d, rd);
+	rd = NULL;
+	/* every later call */
+	TL_CHECK_EQ_INT(tl_driver_count_rows(&c.d, c.s, t, &n, &c.err), TL_ERR_DB);
+	LOST_FLAGS(&c, "count_rows after interrupt");
+	tl_batch_reset(&b);
+	rc = tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err);
+	rc = rc ? rc : tl_driver_read_batch(&c.d, rd, &b, &c.err);
+	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
+	LOST_FLAGS(&c, "a new read after interrupt");
+	tl_driver_close_reader(&c.d, rd);
+	rd = NULL;
+	/* a target connection interrupted while idle: its next write fails and lands nothing */
+	tl_driver_disconnect(&c.d, c.s);
+	c.s = NULL;
+	if (connect_side(&c, CT_SRC, &c.s))
+		goto done;
+	rs.batch_rows = 1000;
+	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+	tl_batch_reset(&b);
+	CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
+	TL_CHECK_EQ_INT(b.nrows, 400);
+	tl_driver_close_reader(&c.d, rd);
+	rd = NULL;
+	CT_OK(&c, tl_driver_interrupt(&c.d, c.t));
+	if (!write_lost_then_new(&c, &st, t, &b, &rows, "an interrupted"))
+		TL_CHECK_EQ_INT(count(&c, c.t, t), 400);
+done:
+	if (started)
+		pthread_join(th, NULL);
+	tl_driver_close_reader(&c.d, rd);
+	tl_driver_free_table(&c.d, t);
+	ct_rows_clear(&rows);
+	end(&c);
+out:
+	tl_batch_release(&b);
+}
+
 /* Every slot a driver table has is known to this suite: a slot added to driver.h without a
  * case here makes this fail (TL_SLOT__COUNT counts the wrappers' slots). */
 TL_TEST(contract_covers_every_slot)
 {
-	TL_CHECK_MSG(TL_SLOT__COUNT == 30, "driver_call.h has %d slots, this suite knows 30: add a case for the new "
+	TL_CHECK_MSG(TL_SLOT__COUNT == 33, "driver_call.h has %d slots, this suite knows 33: add a case for the new "
 					  "ones to tests/contract/contract.c",
 		     (int)TL_SLOT__COUNT);
 }
