@@ -20,6 +20,8 @@
 
 enum tl_resume_type { TL_RESUME_DUMMY = 0, TL_RESUME_FROM_LOG, TL_RESUME_FROM_TARGET, TL_RESUME_FROM_DB };
 enum tl_parallel_type { TL_PAR_TABLE = 0, TL_PAR_CHUNK };
+/* [extractor] extract_type: definitions and rows, or definitions only (ape-dts' struct task). */
+enum tl_extract_type { TL_EXTRACT_SNAPSHOT = 0, TL_EXTRACT_STRUCT };
 
 /* One entry of a json:[{"db":…,"tb":…,"<field>":…}] list: a setting for one table. */
 typedef struct tl_table_rule {
@@ -46,15 +48,20 @@ typedef struct tl_config {
 	size_t parallel_size;       /* tables (or chunks) in flight; default 1 */
 	enum tl_parallel_type parallel_type;
 	tl_table_rules partition_cols; /* split column per table ("partition_col"); forces split mode */
+	enum tl_extract_type extract_type; /* snapshot (default) or struct (docs/schema.md) */
 
 	/* [sinker] */
 	char *dst_db_type, *dst_url, *dst_username, *dst_password;
 	size_t sink_batch_size;     /* rows per target write (one transaction); 0 = unset: one write per read batch */
 	int replace;                /* upsert (default true) */
+	int create_schema;          /* create what is missing on the target (default true; docs/schema.md) */
+	int disable_fk_checks;      /* disable_foreign_key_checks (default true): target sessions write
+				     * with foreign key checks off where the server allows it */
 
 	/* [filter] raw comma lists (NULL when empty) */
 	char *do_dbs, *ignore_dbs, *do_tbs, *ignore_tbs;
 	tl_table_rules where_conditions; /* condition ANDed into every read of a table ("condition") */
+	unsigned structures;        /* do_structures as enum tl_schema_structure bits (default: all) */
 
 	/* [pipeline] */
 	size_t buffer_size;         /* default 16000 */

@@ -189,7 +189,7 @@ static int plan(int argc, char **argv)
 	tl_migrate_opts opts;
 	tl_migrate_env env;
 	tl_fault *fault = NULL;
-	tl_plan p = {0, NULL};
+	tl_plan p = {0, NULL, NULL};
 	const char *task = NULL, *store_path = NULL;
 	char tmpdir[] = "/tmp/tideline-plan-XXXXXX";
 	char copy[4096], side[4160];

@@ -937,6 +937,10 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 		snprintf(lock_sql, sizeof(lock_sql), "SET lock_timeout = '%ds'", lock_wait);
 		rc = set_session(c, lock_sql, err);
 	}
+	/* ape-dts' disable_foreign_key_checks: a role that may not set it writes with checks
+	 * (and triggers) on, as ape-dts goes on; write_checks tells the engine */
+	if (!rc && ep->foreign_key_checks == TL_FK_OFF)
+		c->replica = tl_pg__exec(c, "SET session_replication_role = replica", 0, NULL, NULL, "", NULL) == 0;
 	if (!rc)
 		rc = tl_pg__exec(c, "SHOW synchronous_commit", 0, NULL, &res, "cannot configure the pg session", err);
 	if (rc)
@@ -952,6 +956,13 @@ cleanup:
 	free(base);
 	tl_url_clear(&u);
 	return rc;
+}
+
+int tl_pg__write_checks(tl_conn *c, int *fk_checks, int *triggers, tl_error *err)
+{
+	(void)err;
+	*fk_checks = *triggers = !c->replica;
+	return 0;
 }
 
 void tl_pg__disconnect(tl_conn *c)

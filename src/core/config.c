@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include "tideline/buf.h"
 #include "tideline/config.h"
+#include "tideline/schema.h"
 
 enum vtype {
 	V_STR,    /* char *: the value */
@@ -30,6 +31,7 @@ enum vtype {
 	V_BOOL,   /* int: true/false/1/0 */
 	V_ENUM,   /* int: the value of one of `names` */
 	V_RULES,  /* tl_table_rules: json:[{"db":…,"tb":…,"<field>":…}] */
+	V_STRUCTS,/* unsigned: do_structures words (tl_schema_parse_structures) */
 	V_IGNORED /* an ape-dts key tideline does not use: accepted, not stored */
 };
 
@@ -47,7 +49,8 @@ struct enum_name {
 	int value;
 };
 
-static const struct enum_name extract_types[] = {{"snapshot", 0}, {NULL, 0}};
+static const struct enum_name extract_types[] = {
+	{"snapshot", TL_EXTRACT_SNAPSHOT}, {"struct", TL_EXTRACT_STRUCT}, {NULL, 0}};
 static const struct enum_name parallel_types[] = {{"table", TL_PAR_TABLE}, {"chunk", TL_PAR_CHUNK}, {NULL, 0}};
 static const struct enum_name position_formats[] = {
 	{"order_col", TL_STYLE_ORDER_COL}, {"order_key", TL_STYLE_ORDER_KEY}, {NULL, 0}};
@@ -85,7 +88,7 @@ static const struct key_def {
 	{"extractor", "parallel_size", V_SIZE, CFG(parallel_size), .def = "1", .max = SIZE_CAP},
 	{"extractor", "parallel_type", V_ENUM, CFG(parallel_type), .def = "table", .names = parallel_types},
 	{"extractor", "partition_cols", V_RULES, CFG(partition_cols), .field = "partition_col"},
-	{"extractor", "extract_type", V_ENUM, NOWHERE, .names = extract_types},
+	{"extractor", "extract_type", V_ENUM, CFG(extract_type), .def = "snapshot", .names = extract_types},
 	{"sinker", "db_type", V_STR, CFG(dst_db_type)},
 	{"sinker", "url", V_STR, CFG(dst_url)},
 	{"sinker", "username", V_STR, CFG(dst_username)},
@@ -93,6 +96,9 @@ static const struct key_def {
 	/* unset (0): one target transaction per read batch */
 	{"sinker", "batch_size", V_SIZE, CFG(sink_batch_size), .min = 1, .max = SIZE_CAP},
 	{"sinker", "replace", V_BOOL, CFG(replace), .def = "true"},
+	/* tideline's: false = the target's tables are the user's (no definition is created) */
+	{"sinker", "create_schema", V_BOOL, CFG(create_schema), .def = "true"},
+	{"sinker", "disable_foreign_key_checks", V_BOOL, CFG(disable_fk_checks), .def = "true"},
 	{"sinker", "sink_type", V_IGNORED, NOWHERE},
 	{"filter", "do_dbs", V_STR, CFG(do_dbs)},
 	{"filter", "ignore_dbs", V_STR, CFG(ignore_dbs)},
@@ -101,7 +107,7 @@ static const struct key_def {
 	{"filter", "where_conditions", V_RULES, CFG(where_conditions), .field = "condition"},
 	{"filter", "do_events", V_IGNORED, NOWHERE},
 	{"filter", "do_ddls", V_IGNORED, NOWHERE},
-	{"filter", "do_structures", V_IGNORED, NOWHERE},
+	{"filter", "do_structures", V_STRUCTS, CFG(structures), .def = "*"},
 	{"filter", "ignore_cols", V_IGNORED, NOWHERE},
 	{"router", "db_map", V_IGNORED, NOWHERE},
 	{"router", "tb_map", V_IGNORED, NOWHERE},
@@ -365,6 +371,18 @@ static int set_value(struct loader *ld, const struct key_def *k, const char *val
 				    k->key, value, list);
 	case V_RULES:
 		return parse_rules(ld, k, value, line, slot, ld->err);
+	case V_STRUCTS: {
+		unsigned bits = 0, unsupported = 0;
+		tl_error e = TL_ERROR_INIT;
+		if (tl_schema_parse_structures(value, &bits, &unsupported, &e) != 0)
+			return tl_error_set(ld->err, e.code, "%s: [%s] %s=%s: %s", at, k->section, k->key, value, e.message);
+		*(unsigned *)slot = bits;
+		if (unsupported && add_warning(ld->cfg, "%s:%ld: [%s] %s: rbac and shardkey are accepted and not copied "
+						"(roles, grants and shard keys are the target's own)",
+					       k->section, k->key, line) != 0)
+			return tl_error_set(ld->err, TL_ERR_NOMEM, "out of memory reading '%s'", ld->cfg->path);
+		return 0;
+	}
 	default:
 		return 0;
 	}
@@ -560,6 +578,16 @@ static int finish(struct loader *ld, tl_error *err)
 		return tl_error_set(err, TL_ERR_CONFIG, "%s:%ld: [extractor] partition_cols: %s tables cannot be split",
 				    cfg->path, cfg->partition_cols.v[0].line, src->name);
 
+	/* definitions only: the target must know how to create them */
+	if (cfg->extract_type == TL_EXTRACT_STRUCT && !(dst->caps & TL_CAP_SCHEMA))
+		return tl_error_set(err, TL_ERR_CONFIG, "%s: [extractor] extract_type=struct: %s cannot copy definitions",
+				    cfg->path, dst->name);
+	if (cfg->extract_type == TL_EXTRACT_STRUCT && !cfg->create_schema)
+		return tl_error_set(err, TL_ERR_CONFIG,
+				    "%s: [extractor] extract_type=struct copies definitions only, and [sinker] "
+				    "create_schema=false turns them off: nothing would be copied",
+				    cfg->path);
+
 	if ((rc = resolve_resumer(ld, err)))
 		return rc;
 	if (cfg->resume_type == TL_RESUME_FROM_TARGET) {
@@ -693,7 +721,8 @@ tl_endpoint tl_config_source(const tl_config *cfg)
 tl_endpoint tl_config_target(const tl_config *cfg)
 {
 	tl_endpoint ep = {.db_type = cfg->dst_db_type, .url = cfg->dst_url, .username = cfg->dst_username,
-			  .password = cfg->dst_password, .app_name = "tideline"};
+			  .password = cfg->dst_password, .app_name = "tideline",
+			  .foreign_key_checks = cfg->disable_fk_checks ? TL_FK_OFF : TL_FK_ON};
 	return ep;
 }
 

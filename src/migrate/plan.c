@@ -55,6 +55,8 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src)
 	free(p->items);
 	p->items = NULL;
 	p->n = 0;
+	tl_defs_free(p->defs);
+	p->defs = NULL;
 }
 
 static char *fmt(const char *f, const char *a, const char *b, const char *c)
@@ -576,7 +578,8 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 			}
 			continue;
 		}
-		if (!it->table || (it->table->nkeys > 0 && cfg->replace))
+		/* a table this task creates (or created) holds only its rows: nothing to refuse */
+		if (!it->table || (it->table->nkeys > 0 && cfg->replace) || it->ours)
 			continue;
 		if ((rc = tl_driver_check_target(d, dst, it->table, &is_empty, err)))
 			break;
@@ -600,11 +603,29 @@ cleanup:
 	return rc;
 }
 
+/* extract_type=struct: definitions only, no table is copied. */
+static int definitions_only(tl_plan *p, tl_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		tl_plan_item *it = &p->items[i];
+		if (it->action == TL_ACT_SKIP)
+			continue;
+		it->action = TL_ACT_SKIP;
+		free(it->reason);
+		if (!(it->reason = tl_strdup("definitions only (extract_type=struct)")))
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_error *err)
 {
 	tl_endpoint src_ep = tl_config_source(env->cfg);
 	tl_endpoint dst_ep = tl_config_target(env->cfg);
-	tl_conn *c = NULL;
+	int structs = env->cfg->extract_type == TL_EXTRACT_STRUCT;
+	tl_conn *c = NULL, *d = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -613,12 +634,15 @@ int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_
 	if ((rc = tl_driver_connect(&env->src, &src_ep, &c, err)))
 		return rc;
 	rc = tl_plan_build(env, c, out, err);
+	if (!rc && structs)
+		rc = definitions_only(out, err);
+	/* definitions are read from the source and looked for on the target */
+	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &d, err)))
+		rc = tl_defs_plan(env, c, d, out, (flags & TL_PLAN_RECORD) != 0, err);
 	tl_driver_disconnect(&env->src, c);
-	c = NULL;
-	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &c, err))) {
-		rc = tl_plan_check_targets(env, c, out, err);
-		tl_driver_disconnect(&env->dst, c);
-	}
+	if (!rc && !structs)
+		rc = tl_plan_check_targets(env, d, out, err);
+	tl_driver_disconnect(&env->dst, d);
 	if (rc)
 		tl_plan_clear(out, &env->src);
 	return rc;

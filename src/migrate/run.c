@@ -4,18 +4,23 @@
  *
  *   phase_open     the default.log sink, the store and its task lock, ape-dts' store
  *   phase_sources  --init: forget the task's progress (the import is part of the plan)
- *   phase_plan     tl_migrate_plan (shared with `tideline plan`), then what the plan's
- *                  warnings mean for a run (a table that needs --init refuses the run)
+ *   phase_plan     tl_migrate_plan (shared with `tideline plan`, definitions included),
+ *                  then what the plan's warnings mean for a run (a table that needs
+ *                  --init refuses the run)
+ *   phase_pre_data the definitions rows need (PRE_DATA steps: schemas, types, tables
+ *                  without their keys, ...) on parallel_size target connections
  *   phase_copy     parallel_size workers, each with its own source and target
  *                  connections, claim tables one at a time and copy each with
- *                  table_job (the per-table unit of work: tl_copy_table with its context)
- *   phase_summary  one line per table and the checkpoint cost, in the log
+ *                  table_job (the per-table unit of work: tl_copy_table with its context);
+ *                  a table's TABLE_POST steps (keys, indexes) become ready as soon as its
+ *                  rows are in and the workers take them before the next table
+ *   phase_post_data POST_DATA (foreign keys, triggers, views, ...), then FINAL (sequence
+ *                  and counter values read again from the source)
+ *   phase_summary  one line per table, the definitions and the checkpoint cost, in the log
  *
- * A new step of a run (schema before data, cross-table objects after it) is a new phase
- * between these; per-table work (indexes after a table's rows, a target check at its
- * start, retries) goes into table_job; a fleet of workers changes claim(). The first
- * failure stops the other workers after their current batch (abort_all); a stop signal
- * does the same after recording positions.
+ * Per-table work (a target check at its start, retries) goes into table_job; a fleet of
+ * workers changes claim(). The first failure stops the other workers after their current
+ * batch or step (abort_all); a stop signal does the same after recording positions.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +42,7 @@ struct run {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	size_t next;         /* next plan item to claim (under mu) */
+	size_t copying;      /* workers copying a table now (under mu; chunk mode copies one at a time) */
 	int abort_all;       /* a worker failed: the others stop (atomic) */
 	int64_t total_rows;  /* rows written by this run (atomic) */
 	size_t tables_done;  /* (atomic) */
@@ -104,22 +110,47 @@ static void fail(struct run *r, int rc, const tl_error *e)
 	}
 	__atomic_store_n(&r->abort_all, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&r->mu);
+	if (r->plan.defs)
+		tl_defs_wake(r->plan.defs);
 }
 
-/* The next table to copy, or NULL when there is none or the run stops. */
-static tl_plan_item *claim(struct run *r, size_t *idx)
+/* A short pause of a worker waiting for a table it may claim. */
+static void nap(void)
+{
+	struct timespec ts = {0, 50 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * The next table to copy, or NULL when there is none now or the run stops; *more says
+ * whether tables are left to claim later (chunk mode copies one table at a time: its
+ * ranges use the parallel_size threads).
+ */
+static tl_plan_item *claim(struct run *r, size_t *idx, int *more)
 {
 	tl_plan_item *it = NULL;
+	int one_at_a_time = r->env.cfg->parallel_type == TL_PAR_CHUNK;
 
 	pthread_mutex_lock(&r->mu);
 	while (r->next < r->plan.n && r->plan.items[r->next].action == TL_ACT_SKIP)
 		r->next++;
-	if (r->next < r->plan.n && !tl_migrate__stopping(r->opts->stop, &r->abort_all)) {
+	*more = r->next < r->plan.n && !tl_migrate__stopping(r->opts->stop, &r->abort_all);
+	if (*more && !(one_at_a_time && r->copying)) {
 		*idx = r->next++;
 		it = &r->plan.items[*idx];
+		r->copying++;
+		*more = r->next < r->plan.n;
 	}
 	pthread_mutex_unlock(&r->mu);
 	return it;
+}
+
+static void copied(struct run *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->copying--;
+	pthread_mutex_unlock(&r->mu);
 }
 
 /* The per-table unit of work: copies plan item idx over this worker's connections. */
@@ -169,11 +200,39 @@ static void *worker_main(void *arg)
 		fail(r, rc, &err);
 		goto cleanup;
 	}
-	while ((it = claim(r, &idx)) != NULL)
-		if ((rc = table_job(r, src, dst, idx, &err))) {
-			fail(r, rc, &err);
+	for (;;) {
+		tl_defs *defs = r->plan.defs;
+		size_t step = defs ? tl_defs_next(defs) : TL_SCHEMA_NO_OWNER;
+		int more = 0;
+
+		if (tl_migrate__stopping(r->opts->stop, &r->abort_all))
 			break;
+		/* a finished table's keys and indexes first: they free the definitions after them */
+		if (step != TL_SCHEMA_NO_OWNER) {
+			if ((rc = tl_defs_apply(env, defs, r->rec, dst, step, &err))) {
+				fail(r, rc, &err);
+				break;
+			}
+			continue;
 		}
+		if ((it = claim(r, &idx, &more)) != NULL) {
+			rc = table_job(r, src, dst, idx, &err);
+			copied(r);
+			if (rc) {
+				fail(r, rc, &err);
+				break;
+			}
+			if (defs)
+				tl_defs_table_ready(defs, idx);
+			continue;
+		}
+		if (!more && (!defs || !tl_defs_outstanding(defs)))
+			break;
+		if (defs)
+			tl_defs_wait(defs);
+		else
+			nap();
+	}
 cleanup:
 	tl_driver_disconnect(&env->src, src);
 	tl_driver_disconnect(&env->dst, dst);
@@ -282,7 +341,7 @@ static int phase_plan(struct run *r, tl_error *err)
 	size_t i;
 	int rc;
 
-	if ((rc = tl_migrate_plan(&r->env, r->opts->init ? 0 : TL_PLAN_IMPORT, &r->plan, err)))
+	if ((rc = tl_migrate_plan(&r->env, (r->opts->init ? 0 : TL_PLAN_IMPORT) | TL_PLAN_RECORD, &r->plan, err)))
 		return rc;
 	for (i = 0; i < r->plan.n; i++) {
 		tl_plan_item *it = &r->plan.items[i];
@@ -300,18 +359,27 @@ static int phase_plan(struct run *r, tl_error *err)
 static int phase_copy(struct run *r, tl_error *err)
 {
 	const tl_config *cfg = r->env.cfg;
+	tl_defs *defs = r->plan.defs;
 	struct worker *workers = NULL;
 	pthread_t progress;
 	int have_progress = 0, rc;
 	size_t i, nworkers;
+	double t0 = tl_migrate__now();
 
 	r->results = calloc(r->plan.n ? r->plan.n : 1, sizeof(tl_copy_result));
 	if (!r->results)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	if ((rc = tl_recorder_new(&r->rec, &r->env, err)))
-		return rc;
-	/* chunk mode spends parallel_size on the ranges of one table at a time */
+	/* chunk mode spends parallel_size on the ranges of one table at a time (the other
+	 * workers only build the keys and indexes of tables already copied) */
 	nworkers = cfg->parallel_type == TL_PAR_CHUNK ? 1 : cfg->parallel_size;
+	if (defs) {
+		tl_defs_open(defs, TL_PHASE_TABLE_POST);
+		for (i = 0; i < r->plan.n; i++)
+			if (r->plan.items[i].action == TL_ACT_SKIP)
+				tl_defs_table_ready(defs, i);
+		if (tl_defs_left(defs, TL_PHASE_TABLE_POST))
+			nworkers = cfg->parallel_size;
+	}
 	if (nworkers > r->plan.n)
 		nworkers = r->plan.n ? r->plan.n : 1;
 	workers = calloc(nworkers, sizeof(*workers));
@@ -338,7 +406,164 @@ static int phase_copy(struct run *r, tl_error *err)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(progress, NULL);
 	}
+	if (defs) {
+		defs->stats.seconds[TL_PHASE_TABLE_POST] = tl_migrate__now() - t0;
+		if ((rc = tl_defs_flush(defs, r->rec, cfg->task_id, err)))
+			return rc;
+	}
 	return 0;
+}
+
+/* ---- the definition phases before and after the rows ------------------------------------ */
+
+struct step_worker {
+	pthread_t th;
+	struct run *r;
+};
+
+/* Applies ready steps of the open phase on its own target connection until none is left. */
+static void *step_main(void *arg)
+{
+	struct step_worker *w = arg;
+	struct run *r = w->r;
+	tl_defs *defs = r->plan.defs;
+	const tl_migrate_env *env = &r->env;
+	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_conn *dst = NULL;
+	tl_error err = TL_ERROR_INIT;
+	size_t i;
+	int rc;
+
+	if ((rc = tl_driver_connect(&env->dst, &dst_ep, &dst, &err))) {
+		fail(r, rc, &err);
+		return NULL;
+	}
+	while (!tl_migrate__stopping(r->opts->stop, &r->abort_all)) {
+		if ((i = tl_defs_next(defs)) == TL_SCHEMA_NO_OWNER) {
+			if (!tl_defs_outstanding(defs))
+				break;
+			tl_defs_wait(defs);
+			continue;
+		}
+		if ((rc = tl_defs_apply(env, defs, r->rec, dst, i, &err))) {
+			fail(r, rc, &err);
+			break;
+		}
+	}
+	tl_driver_disconnect(&env->dst, dst);
+	return NULL;
+}
+
+/* Runs the pending steps of phase p: parallel_size connections, fewer when fewer steps. */
+static int run_phase(struct run *r, enum tl_schema_phase p, tl_error *err)
+{
+	tl_defs *defs = r->plan.defs;
+	struct step_worker *w = NULL;
+	size_t n, i, started = 0;
+	double t0 = tl_migrate__now();
+	int rc = 0;
+
+	tl_defs_open(defs, p);
+	n = tl_defs_left(defs, p);
+	if (n == 0)
+		return 0;
+	tl_log(r->env.log, TL_LOG_INFO, "definitions: %s, %zu step%s", tl_schema_phase_name(p), n, n == 1 ? "" : "s");
+	if (n > r->env.cfg->parallel_size)
+		n = r->env.cfg->parallel_size;
+	if (!(w = calloc(n, sizeof(*w))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		w[i].r = r;
+		if (pthread_create(&w[i].th, NULL, step_main, &w[i]) != 0)
+			break;
+		started++;
+	}
+	if (!started)
+		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot start a definition thread");
+	for (i = 0; i < started; i++)
+		pthread_join(w[i].th, NULL);
+	free(w);
+	defs->stats.seconds[p] += tl_migrate__now() - t0;
+	if (!rc)
+		rc = tl_defs_flush(defs, r->rec, r->env.cfg->task_id, err);
+	if (!rc && r->rc) {
+		rc = r->rc;
+		if (err)
+			*err = r->err;
+	}
+	if (!rc && tl_migrate__stopping(r->opts->stop, &r->abort_all))
+		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while creating definitions; run again to resume");
+	return rc;
+}
+
+static int phase_pre_data(struct run *r, tl_error *err)
+{
+	int rc;
+
+	if ((rc = tl_recorder_new(&r->rec, &r->env, err)))
+		return rc;
+	if (!r->plan.defs)
+		return 0;
+	for (size_t i = 0; i < r->plan.defs->nnotes; i++)
+		tl_log(r->env.log, TL_LOG_WARN, "%s", r->plan.defs->notes[i]);
+	if (!r->plan.defs->fk_checks && !r->plan.defs->triggers)
+		tl_log(r->env.log, TL_LOG_INFO, "target sessions write rows without foreign key checks and triggers");
+	return run_phase(r, TL_PHASE_PRE_DATA, err);
+}
+
+/* After every row: cross-table definitions, then the values read again from the source. */
+static int phase_post_data(struct run *r, tl_error *err)
+{
+	tl_defs *defs = r->plan.defs;
+	tl_endpoint src_ep = tl_config_source(r->env.cfg);
+	tl_conn *src = NULL;
+	int rc;
+
+	if (!defs || r->rc || tl_migrate__stopping(r->opts->stop, &r->abort_all))
+		return 0;
+	if (tl_defs_left(defs, TL_PHASE_TABLE_POST))
+		return tl_error_set(err, TL_ERR_INTERNAL, "%zu key and index steps were not run",
+				    tl_defs_left(defs, TL_PHASE_TABLE_POST));
+	if ((rc = run_phase(r, TL_PHASE_POST_DATA, err)))
+		return rc;
+	if ((rc = tl_driver_connect(&r->env.src, &src_ep, &src, err)))
+		return rc;
+	rc = tl_defs_refresh_final(&r->env, defs, &r->plan, src, err);
+	tl_driver_disconnect(&r->env.src, src);
+	if (!rc)
+		rc = run_phase(r, TL_PHASE_FINAL, err);
+	return rc;
+}
+
+/* What the definition phases did: counts per kind and the time of each phase. */
+static void defs_summary(struct run *r)
+{
+	const tl_defs *d = r->plan.defs;
+	const tl_defs_stats *st = &d->stats;
+	size_t existed = 0, skipped = 0, i, k;
+	tl_buf kinds = TL_BUF_INIT;
+
+	for (i = 0; i < d->list.n; i++) {
+		if (d->d[i].state == TL_DEF_EXISTS)
+			existed++;
+		else if (d->d[i].state == TL_DEF_SKIPPED)
+			skipped++;
+	}
+	for (k = 0; k < TL_SK_COUNT; k++)
+		if (st->kinds[k] && tl_buf_printf(&kinds, NULL, "%s%zu %s", kinds.len ? ", " : "", st->kinds[k],
+						 tl_schema_kind_word((enum tl_schema_kind)k)) != 0)
+			break;
+	tl_log(r->env.log, TL_LOG_NOTICE,
+	       "definitions: %zu created, %zu set%s%s%s; %zu found on the target, %zu done by an earlier run, %zu on the "
+	       "target before this task, %zu of tables that existed left as they were; %zu failed, %zu warnings",
+	       st->created, st->set, kinds.len ? " (" : "", kinds.len ? tl_buf_cstr(&kinds) : "", kinds.len ? ")" : "",
+	       st->found, st->done_before, existed, skipped, st->failed, st->warned);
+	tl_log(r->env.log, TL_LOG_NOTICE,
+	       "definitions: pre-data %.2f s, keys and indexes (during and after the rows) %.2f s, post-data %.2f s, "
+	       "final %.2f s",
+	       st->seconds[TL_PHASE_PRE_DATA], st->seconds[TL_PHASE_TABLE_POST], st->seconds[TL_PHASE_POST_DATA],
+	       st->seconds[TL_PHASE_FINAL]);
+	tl_buf_release(&kinds);
 }
 
 static void phase_summary(struct run *r, double secs)
@@ -363,6 +588,8 @@ static void phase_summary(struct run *r, double secs)
 	}
 	tl_log(log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
 	       secs > 0 ? (double)total / secs : 0.0);
+	if (r->plan.defs)
+		defs_summary(r);
 	tl_recorder_stats(r->rec, &records, &busy);
 	/* what checkpointing cost: store transaction + log lines, while holding the lock */
 	tl_log(log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)", records,
@@ -380,8 +607,16 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	pthread_cond_init(&r.cv, NULL);
 	r.opts = opts;
 	if ((rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) || (rc = phase_open(&r, err)) ||
-	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_copy(&r, err)))
+	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_pre_data(&r, err)) ||
+	    (rc = phase_copy(&r, err)))
 		goto cleanup;
+	{
+		tl_error e = TL_ERROR_INIT;
+		if ((rc = phase_post_data(&r, &e)) && !r.rc) {
+			r.rc = rc;
+			r.err = e;
+		}
+	}
 	phase_summary(&r, tl_migrate__now() - t0);
 	if (r.rc) {
 		rc = r.rc;
