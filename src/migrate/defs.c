@@ -420,7 +420,11 @@ static int decide(const tl_migrate_env *env, tl_defs *d, tl_plan *plan, const en
 		if (probe[i] == TL_SCHEMA_UNKNOWN)
 			x->state = r && r->state == TL_DEF_DONE ? TL_DEF_DONE : TL_DEF_PENDING;
 		else if (probe[i] == TL_SCHEMA_PRESENT)
-			x->state = o != NONE || x->created ? TL_DEF_DONE : TL_DEF_EXISTS;
+			/* a step this task was applying when a run failed made it, most likely */
+			x->state = o != NONE || x->created ||
+					   (r && (r->state == TL_DEF_RUNNING || r->state == TL_DEF_FAILED))
+				   ? TL_DEF_DONE
+				   : TL_DEF_EXISTS;
 		else
 			x->state = TL_DEF_PENDING;
 	}
@@ -732,6 +736,7 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 		if ((rc = flush(d, rec, 1, err)))
 			return rc;
 		pthread_mutex_lock(&d->mu);
+		x->created = 1; /* from now on the table may be there, and it is this task's */
 		def_record(d, i, &row);
 		pthread_mutex_unlock(&d->mu);
 		if ((rc = tl_recorder_def_steps(rec, &row, 1, err)))
