@@ -828,7 +828,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		goto cleanup;
 	tl_log(env->log, TL_LOG_INFO, "table %s.%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
 	       item->action == TL_ACT_RESUME ? "resuming" : "starting", tl_plan_mode_name(item->mode),
-	       keyed ? "upsert" : "insert",
+	       (st.write_flags & TL_WRITE_UPSERT) ? "upsert" : "insert",
 	       is_empty     ? " into an empty target (bulk path allowed)"
 	       : tail_clear ? ", the target emptied past the resume point (bulk path allowed)"
 			    : "");
