@@ -49,6 +49,7 @@ struct tl_def_buf {
 	size_t *post;              /* TABLE_POST steps grouped by owner item ... */
 	size_t *post_at;           /* ... item i's are post[post_at[i] .. post_at[i + 1]) */
 	unsigned char *item_ready; /* the item's rows are in */
+	size_t *pre_left;          /* per item: its PRE_DATA steps not finished (it may not be copied yet) */
 };
 
 const char *tl_def_state_name(enum tl_def_state s)
@@ -111,6 +112,7 @@ void tl_defs_free(tl_defs *d)
 		free(d->buf->post);
 		free(d->buf->post_at);
 		free(d->buf->item_ready);
+		free(d->buf->pre_left);
 		free(d->buf);
 	}
 	free(d->notes);
@@ -324,7 +326,8 @@ static int index_steps(tl_defs *d, size_t nitems, tl_error *err)
 	b->post_at = calloc(nitems + 2, sizeof(*b->post_at));
 	b->post = calloc(n ? n : 1, sizeof(*b->post));
 	b->item_ready = calloc(nitems ? nitems : 1, 1);
-	if (!d->rdeps || !d->nrdeps || !d->ready || !b->post_at || !b->post || !b->item_ready)
+	b->pre_left = calloc(nitems ? nitems : 1, sizeof(*b->pre_left));
+	if (!d->rdeps || !d->nrdeps || !d->ready || !b->post_at || !b->post || !b->item_ready || !b->pre_left)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
 		const tl_schema_step *s = &d->list.items[i];
@@ -558,12 +561,15 @@ void tl_defs_open(tl_defs *d, enum tl_schema_phase p)
 	pthread_mutex_lock(&d->mu);
 	d->open[p] = 1;
 	d->left[p] = 0;
+	d->opened_at[p] = tl_migrate__now();
 	for (i = 0; i < d->list.n; i++) {
 		const tl_schema_step *s = &d->list.items[i];
 		tl_def *x = &d->d[i];
 		if (s->phase != p || x->state != TL_DEF_PENDING)
 			continue;
 		d->left[p]++;
+		if (p == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems)
+			d->buf->pre_left[s->owner]++;
 		x->waiting = 0;
 		for (k = 0; k < s->ndeps; k++) {
 			const tl_def *y = &d->d[s->deps[k]];
@@ -575,8 +581,30 @@ void tl_defs_open(tl_defs *d, enum tl_schema_phase p)
 		if (!x->waiting && !x->gated)
 			push_ready(d, i);
 	}
+	if (!d->left[p])
+		d->stats.seconds[p] = 0;
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);
+}
+
+int tl_defs_is_open(tl_defs *d, enum tl_schema_phase p)
+{
+	int open;
+
+	pthread_mutex_lock(&d->mu);
+	open = d->open[p];
+	pthread_mutex_unlock(&d->mu);
+	return open;
+}
+
+int tl_defs_item_made(tl_defs *d, size_t item)
+{
+	int made;
+
+	pthread_mutex_lock(&d->mu);
+	made = item >= d->buf->nitems || (d->open[TL_PHASE_PRE_DATA] && d->buf->pre_left[item] == 0);
+	pthread_mutex_unlock(&d->mu);
+	return made;
 }
 
 void tl_defs_table_ready(tl_defs *d, size_t item)
@@ -658,7 +686,7 @@ void tl_defs_wait(tl_defs *d)
 	struct timespec until;
 
 	pthread_mutex_lock(&d->mu);
-	if (d->ready_at == d->nready && outstanding(d)) {
+	if (d->ready_at == d->nready) {
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += 1;
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);
@@ -778,8 +806,11 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 				push_ready(d, d->rdeps[i][k]);
 		}
 	}
-	if (d->left[s->phase] > 0)
-		d->left[s->phase]--;
+	if (d->left[s->phase] > 0 && --d->left[s->phase] == 0)
+		d->stats.seconds[s->phase] = tl_migrate__now() - d->opened_at[s->phase];
+	if (s->phase == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems &&
+	    d->buf->pre_left[s->owner] > 0)
+		d->buf->pre_left[s->owner]--;
 	buffered = buffer(d, i);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);

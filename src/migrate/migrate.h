@@ -261,7 +261,7 @@ typedef struct tl_defs_stats {
 	size_t failed, warned;          /* failures; failures of tolerant steps */
 	size_t done_before;             /* found done when planned (an earlier run, or this task's table) */
 	size_t kinds[TL_SK_COUNT];      /* created or set, per kind */
-	double seconds[TL_PHASE_COUNT]; /* wall time of each phase */
+	double seconds[TL_PHASE_COUNT]; /* each phase: from its opening until its last step finished */
 } tl_defs_stats;
 
 struct tl_defs {
@@ -282,6 +282,7 @@ struct tl_defs {
 	size_t nready, ready_at;
 	size_t left[TL_PHASE_COUNT]; /* steps of a phase not finished */
 	int open[TL_PHASE_COUNT];    /* the phase was opened (tl_defs_open) */
+	double opened_at[TL_PHASE_COUNT];
 	struct tl_def_buf *buf;      /* store records not yet written (defs.c) */
 	double flushed_at;
 };
@@ -299,13 +300,17 @@ int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan 
 void tl_defs_free(tl_defs *d);
 /* Opens phase p for the scheduler: counts its pending steps, makes the ungated ones ready. */
 void tl_defs_open(tl_defs *d, enum tl_schema_phase p);
+/* Whether phase p was opened. */
+int tl_defs_is_open(tl_defs *d, enum tl_schema_phase p);
+/* Whether plan item `item` may be copied: PRE_DATA is open and its steps there are done. */
+int tl_defs_item_made(tl_defs *d, size_t item);
 /* Item idx's rows are in (or it has none to copy): its TABLE_POST steps may run. */
 void tl_defs_table_ready(tl_defs *d, size_t item);
 /* Takes the next ready step of an open phase (now running), or TL_SCHEMA_NO_OWNER. */
 size_t tl_defs_next(tl_defs *d);
 /* Steps of the open phases not finished yet (ready, running, or waiting for others or rows). */
 size_t tl_defs_outstanding(tl_defs *d);
-/* Waits up to a second for a step to become ready (returns at once when none is outstanding). */
+/* Waits up to a second for a step to become ready, a phase to open or a table to finish. */
 void tl_defs_wait(tl_defs *d);
 /* Steps of phase p not finished yet. */
 size_t tl_defs_left(tl_defs *d, enum tl_schema_phase p);

@@ -41,8 +41,13 @@ struct run {
 	/* the worker pool (phase_copy) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t next;         /* next plan item to claim (under mu) */
+	size_t *order;       /* the plan items to copy, in claim order (phase_copy) */
+	size_t norder;
+	unsigned char *taken;/* order[i] was claimed (under mu) */
+	size_t next;         /* first of order[] not claimed (under mu) */
 	size_t copying;      /* workers copying a table now (under mu; chunk mode copies one at a time) */
+	int advancing;       /* a worker reads the final values again (under mu) */
+	double t_start;      /* the pool started (tl_migrate__now) */
 	int abort_all;       /* a worker failed: the others stop (atomic) */
 	int64_t total_rows;  /* rows written by this run (atomic) */
 	size_t tables_done;  /* (atomic) */
@@ -122,25 +127,39 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
+/* How far ahead of the first unclaimed table claim() looks for one whose definitions are made. */
+#define CLAIM_WINDOW 64
+
 /*
  * The next table to copy, or NULL when there is none now or the run stops; *more says
- * whether tables are left to claim later (chunk mode copies one table at a time: its
- * ranges use the parallel_size threads).
+ * whether tables are left to claim later: one whose definitions (PRE_DATA steps) are not
+ * made yet, or any while chunk mode copies one table at a time (its ranges use the
+ * parallel_size threads).
  */
 static tl_plan_item *claim(struct run *r, size_t *idx, int *more)
 {
+	tl_defs *defs = r->plan.defs;
 	tl_plan_item *it = NULL;
 	int one_at_a_time = r->env.cfg->parallel_type == TL_PAR_CHUNK;
+	size_t k;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->next < r->plan.n && r->plan.items[r->next].action == TL_ACT_SKIP)
+	while (r->next < r->norder && r->taken[r->next])
 		r->next++;
-	*more = r->next < r->plan.n && !tl_migrate__stopping(r->opts->stop, &r->abort_all);
+	*more = r->next < r->norder && !tl_migrate__stopping(r->opts->stop, &r->abort_all);
 	if (*more && !(one_at_a_time && r->copying)) {
-		*idx = r->next++;
-		it = &r->plan.items[*idx];
-		r->copying++;
-		*more = r->next < r->plan.n;
+		for (k = r->next; k < r->norder && k < r->next + CLAIM_WINDOW; k++) {
+			if (r->taken[k] || (defs && !tl_defs_item_made(defs, r->order[k])))
+				continue;
+			r->taken[k] = 1;
+			*idx = r->order[k];
+			it = &r->plan.items[*idx];
+			r->copying++;
+			break;
+		}
+		while (r->next < r->norder && r->taken[r->next])
+			r->next++;
+		*more = r->next < r->norder;
 	}
 	pthread_mutex_unlock(&r->mu);
 	return it;
@@ -151,6 +170,65 @@ static void copied(struct run *r)
 	pthread_mutex_lock(&r->mu);
 	r->copying--;
 	pthread_mutex_unlock(&r->mu);
+	if (r->plan.defs)
+		tl_defs_wake(r->plan.defs);
+}
+
+/* Every table claimed and copied (under mu). */
+static int copies_done(const struct run *r)
+{
+	return r->next >= r->norder && r->copying == 0;
+}
+
+/*
+ * Opens the definition phases that come after the rows once nothing before them is left:
+ * POST_DATA when every table is copied and keyed, then FINAL with the values read again
+ * from the source over this worker's connection. 1 when it opened one, 0 when there is
+ * nothing to open now, or the error.
+ */
+static int advance(struct run *r, tl_conn *src, tl_error *err)
+{
+	tl_defs *d = r->plan.defs;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->mu);
+	if (!d || r->advancing || !copies_done(r) || tl_migrate__stopping(r->opts->stop, &r->abort_all) ||
+	    tl_defs_left(d, TL_PHASE_PRE_DATA) || tl_defs_left(d, TL_PHASE_TABLE_POST) ||
+	    tl_defs_is_open(d, TL_PHASE_FINAL)) {
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	if (!tl_defs_is_open(d, TL_PHASE_POST_DATA)) {
+		tl_defs_open(d, TL_PHASE_POST_DATA);
+		pthread_mutex_unlock(&r->mu);
+		return 1;
+	}
+	if (tl_defs_left(d, TL_PHASE_POST_DATA)) {
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	r->advancing = 1;
+	pthread_mutex_unlock(&r->mu);
+	rc = tl_defs_refresh_final(&r->env, d, &r->plan, src, err);
+	pthread_mutex_lock(&r->mu);
+	r->advancing = 0;
+	if (!rc)
+		tl_defs_open(d, TL_PHASE_FINAL);
+	pthread_mutex_unlock(&r->mu);
+	return rc ? rc : 1;
+}
+
+/* Nothing is left to do: every table copied and every definition phase run. */
+static int all_done(struct run *r)
+{
+	tl_defs *d = r->plan.defs;
+	int done;
+
+	pthread_mutex_lock(&r->mu);
+	done = copies_done(r) && !r->advancing &&
+	       (!d || (tl_defs_is_open(d, TL_PHASE_FINAL) && tl_defs_outstanding(d) == 0));
+	pthread_mutex_unlock(&r->mu);
+	return done;
 }
 
 /* The per-table unit of work: copies plan item idx over this worker's connections. */
@@ -200,15 +278,16 @@ static void *worker_main(void *arg)
 		fail(r, rc, &err);
 		goto cleanup;
 	}
+	/* definitions first (they make tables to copy and free the steps after them), then
+	 * tables whose definitions are made, then the phases after the rows */
 	for (;;) {
 		tl_defs *defs = r->plan.defs;
-		size_t step = defs ? tl_defs_next(defs) : TL_SCHEMA_NO_OWNER;
+		size_t step = TL_SCHEMA_NO_OWNER;
 		int more = 0;
 
 		if (tl_migrate__stopping(r->opts->stop, &r->abort_all))
 			break;
-		/* a finished table's keys and indexes first: they free the definitions after them */
-		if (step != TL_SCHEMA_NO_OWNER) {
+		if (defs && (step = tl_defs_next(defs)) != TL_SCHEMA_NO_OWNER) {
 			if ((rc = tl_defs_apply(env, defs, r->rec, dst, step, &err))) {
 				fail(r, rc, &err);
 				break;
@@ -226,7 +305,13 @@ static void *worker_main(void *arg)
 				tl_defs_table_ready(defs, idx);
 			continue;
 		}
-		if (!more && (!defs || !tl_defs_outstanding(defs)))
+		if ((rc = advance(r, src, &err)) < 0) {
+			fail(r, rc, &err);
+			break;
+		}
+		if (rc > 0)
+			continue;
+		if (!more && all_done(r))
 			break;
 		if (defs)
 			tl_defs_wait(defs);
@@ -356,6 +441,69 @@ static int phase_plan(struct run *r, tl_error *err)
 	return 0;
 }
 
+/*
+ * The definition steps rows need come first: the recorder (their records go through it),
+ * what the target may do with the rows (logged), then PRE_DATA and TABLE_POST are opened
+ * for the workers of phase_copy, which take steps and tables as their dependencies allow.
+ */
+static int phase_pre_data(struct run *r, tl_error *err)
+{
+	tl_defs *defs = r->plan.defs;
+	size_t i;
+	int rc;
+
+	if ((rc = tl_recorder_new(&r->rec, &r->env, err)))
+		return rc;
+	if (!defs)
+		return 0;
+	for (i = 0; i < defs->nnotes; i++)
+		tl_log(r->env.log, TL_LOG_WARN, "%s", defs->notes[i]);
+	if (!defs->fk_checks && !defs->triggers)
+		tl_log(r->env.log, TL_LOG_INFO, "target sessions write rows without foreign key checks and triggers");
+	tl_defs_open(defs, TL_PHASE_PRE_DATA);
+	tl_defs_open(defs, TL_PHASE_TABLE_POST);
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action == TL_ACT_SKIP)
+			tl_defs_table_ready(defs, i);
+	return 0;
+}
+
+/* The claim order: the plan's order, or with several workers the largest tables first
+ * (the longest copies start first, so that the last one to finish is a short one). */
+static int by_size(const void *a, const void *b, const tl_plan *p)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int64_t ex = p->items[x].est_rows, ey = p->items[y].est_rows;
+
+	if (ex != ey)
+		return ex > ey ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int claim_order(struct run *r, tl_error *err)
+{
+	size_t i, j, n = 0;
+
+	r->order = calloc(r->plan.n ? r->plan.n : 1, sizeof(*r->order));
+	r->taken = calloc(r->plan.n ? r->plan.n : 1, 1);
+	if (!r->order || !r->taken)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action != TL_ACT_SKIP)
+			r->order[n++] = i;
+	r->norder = n;
+	if (r->env.cfg->parallel_size < 2 || r->env.cfg->parallel_type == TL_PAR_CHUNK)
+		return 0;
+	/* insertion sort: stable, and plans are planned table by table anyway */
+	for (i = 1; i < n; i++) {
+		size_t v = r->order[i];
+		for (j = i; j > 0 && by_size(&v, &r->order[j - 1], &r->plan) < 0; j--)
+			r->order[j] = r->order[j - 1];
+		r->order[j] = v;
+	}
+	return 0;
+}
+
 static int phase_copy(struct run *r, tl_error *err)
 {
 	const tl_config *cfg = r->env.cfg;
@@ -364,27 +512,21 @@ static int phase_copy(struct run *r, tl_error *err)
 	pthread_t progress;
 	int have_progress = 0, rc;
 	size_t i, nworkers;
-	double t0 = tl_migrate__now();
 
 	r->results = calloc(r->plan.n ? r->plan.n : 1, sizeof(tl_copy_result));
 	if (!r->results)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	if ((rc = claim_order(r, err)))
+		return rc;
 	/* chunk mode spends parallel_size on the ranges of one table at a time (the other
-	 * workers only build the keys and indexes of tables already copied) */
-	nworkers = cfg->parallel_type == TL_PAR_CHUNK ? 1 : cfg->parallel_size;
-	if (defs) {
-		tl_defs_open(defs, TL_PHASE_TABLE_POST);
-		for (i = 0; i < r->plan.n; i++)
-			if (r->plan.items[i].action == TL_ACT_SKIP)
-				tl_defs_table_ready(defs, i);
-		if (tl_defs_left(defs, TL_PHASE_TABLE_POST))
-			nworkers = cfg->parallel_size;
-	}
-	if (nworkers > r->plan.n)
-		nworkers = r->plan.n ? r->plan.n : 1;
+	 * workers then only apply definitions: of tables before, keys of tables copied) */
+	nworkers = cfg->parallel_type == TL_PAR_CHUNK && !defs ? 1 : cfg->parallel_size;
+	if (nworkers > r->norder && !defs)
+		nworkers = r->norder ? r->norder : 1;
 	workers = calloc(nworkers, sizeof(*workers));
 	if (!workers)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	r->t_start = tl_migrate__now();
 	for (i = 0; i < nworkers; i++) {
 		workers[i].r = r;
 		if (pthread_create(&workers[i].th, NULL, worker_main, &workers[i]) != 0) {
@@ -406,133 +548,15 @@ static int phase_copy(struct run *r, tl_error *err)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(progress, NULL);
 	}
-	if (defs) {
-		defs->stats.seconds[TL_PHASE_TABLE_POST] = tl_migrate__now() - t0;
-		if ((rc = tl_defs_flush(defs, r->rec, cfg->task_id, err)))
-			return rc;
-	}
+	if (!defs)
+		return 0;
+	if ((rc = tl_defs_flush(defs, r->rec, cfg->task_id, err)))
+		return rc;
+	if (!r->rc && !tl_migrate__stopping(r->opts->stop, &r->abort_all) &&
+	    (!tl_defs_is_open(defs, TL_PHASE_FINAL) || tl_defs_outstanding(defs)))
+		return tl_error_set(err, TL_ERR_INTERNAL, "%zu definition steps were left undone",
+				    tl_defs_outstanding(defs));
 	return 0;
-}
-
-/* ---- the definition phases before and after the rows ------------------------------------ */
-
-struct step_worker {
-	pthread_t th;
-	struct run *r;
-};
-
-/* Applies ready steps of the open phase on its own target connection until none is left. */
-static void *step_main(void *arg)
-{
-	struct step_worker *w = arg;
-	struct run *r = w->r;
-	tl_defs *defs = r->plan.defs;
-	const tl_migrate_env *env = &r->env;
-	tl_endpoint dst_ep = tl_config_target(env->cfg);
-	tl_conn *dst = NULL;
-	tl_error err = TL_ERROR_INIT;
-	size_t i;
-	int rc;
-
-	if ((rc = tl_driver_connect(&env->dst, &dst_ep, &dst, &err))) {
-		fail(r, rc, &err);
-		return NULL;
-	}
-	while (!tl_migrate__stopping(r->opts->stop, &r->abort_all)) {
-		if ((i = tl_defs_next(defs)) == TL_SCHEMA_NO_OWNER) {
-			if (!tl_defs_outstanding(defs))
-				break;
-			tl_defs_wait(defs);
-			continue;
-		}
-		if ((rc = tl_defs_apply(env, defs, r->rec, dst, i, &err))) {
-			fail(r, rc, &err);
-			break;
-		}
-	}
-	tl_driver_disconnect(&env->dst, dst);
-	return NULL;
-}
-
-/* Runs the pending steps of phase p: parallel_size connections, fewer when fewer steps. */
-static int run_phase(struct run *r, enum tl_schema_phase p, tl_error *err)
-{
-	tl_defs *defs = r->plan.defs;
-	struct step_worker *w = NULL;
-	size_t n, i, started = 0;
-	double t0 = tl_migrate__now();
-	int rc = 0;
-
-	tl_defs_open(defs, p);
-	n = tl_defs_left(defs, p);
-	if (n == 0)
-		return 0;
-	tl_log(r->env.log, TL_LOG_INFO, "definitions: %s, %zu step%s", tl_schema_phase_name(p), n, n == 1 ? "" : "s");
-	if (n > r->env.cfg->parallel_size)
-		n = r->env.cfg->parallel_size;
-	if (!(w = calloc(n, sizeof(*w))))
-		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		w[i].r = r;
-		if (pthread_create(&w[i].th, NULL, step_main, &w[i]) != 0)
-			break;
-		started++;
-	}
-	if (!started)
-		rc = tl_error_set(err, TL_ERR_INTERNAL, "cannot start a definition thread");
-	for (i = 0; i < started; i++)
-		pthread_join(w[i].th, NULL);
-	free(w);
-	defs->stats.seconds[p] += tl_migrate__now() - t0;
-	if (!rc)
-		rc = tl_defs_flush(defs, r->rec, r->env.cfg->task_id, err);
-	if (!rc && r->rc) {
-		rc = r->rc;
-		if (err)
-			*err = r->err;
-	}
-	if (!rc && tl_migrate__stopping(r->opts->stop, &r->abort_all))
-		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while creating definitions; run again to resume");
-	return rc;
-}
-
-static int phase_pre_data(struct run *r, tl_error *err)
-{
-	int rc;
-
-	if ((rc = tl_recorder_new(&r->rec, &r->env, err)))
-		return rc;
-	if (!r->plan.defs)
-		return 0;
-	for (size_t i = 0; i < r->plan.defs->nnotes; i++)
-		tl_log(r->env.log, TL_LOG_WARN, "%s", r->plan.defs->notes[i]);
-	if (!r->plan.defs->fk_checks && !r->plan.defs->triggers)
-		tl_log(r->env.log, TL_LOG_INFO, "target sessions write rows without foreign key checks and triggers");
-	return run_phase(r, TL_PHASE_PRE_DATA, err);
-}
-
-/* After every row: cross-table definitions, then the values read again from the source. */
-static int phase_post_data(struct run *r, tl_error *err)
-{
-	tl_defs *defs = r->plan.defs;
-	tl_endpoint src_ep = tl_config_source(r->env.cfg);
-	tl_conn *src = NULL;
-	int rc;
-
-	if (!defs || r->rc || tl_migrate__stopping(r->opts->stop, &r->abort_all))
-		return 0;
-	if (tl_defs_left(defs, TL_PHASE_TABLE_POST))
-		return tl_error_set(err, TL_ERR_INTERNAL, "%zu key and index steps were not run",
-				    tl_defs_left(defs, TL_PHASE_TABLE_POST));
-	if ((rc = run_phase(r, TL_PHASE_POST_DATA, err)))
-		return rc;
-	if ((rc = tl_driver_connect(&r->env.src, &src_ep, &src, err)))
-		return rc;
-	rc = tl_defs_refresh_final(&r->env, defs, &r->plan, src, err);
-	tl_driver_disconnect(&r->env.src, src);
-	if (!rc)
-		rc = run_phase(r, TL_PHASE_FINAL, err);
-	return rc;
 }
 
 /* What the definition phases did: counts per kind and the time of each phase. */
@@ -607,12 +631,11 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	pthread_cond_init(&r.cv, NULL);
 	r.opts = opts;
 	if ((rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) || (rc = phase_open(&r, err)) ||
-	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_pre_data(&r, err)) ||
-	    (rc = phase_copy(&r, err)))
+	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_pre_data(&r, err)))
 		goto cleanup;
 	{
 		tl_error e = TL_ERROR_INIT;
-		if ((rc = phase_post_data(&r, &e)) && !r.rc) {
+		if ((rc = phase_copy(&r, &e)) && !r.rc) {
 			r.rc = rc;
 			r.err = e;
 		}
@@ -628,6 +651,8 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 cleanup:
 	tl_recorder_free(r.rec);
 	free(r.results);
+	free(r.order);
+	free(r.taken);
 	tl_plan_clear(&r.plan, &r.env.src);
 	if (r.locked)
 		tl_store_unlock_task(r.env.store, cfg->task_id);
