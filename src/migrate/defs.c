@@ -18,9 +18,11 @@
  * The probe decides over the store for what it can see, so a definition dropped on the
  * target since is made again, and a step whose record was lost in a crash is found done.
  *
- * Scheduling: a step is ready when the steps of its phase it depends on are finished
- * (deps; earlier phases are complete when a phase opens) and, for TABLE_POST, when its
- * table's rows are in. Workers take ready steps in list order (tl_defs_next), apply them
+ * Scheduling: PRE_DATA and TABLE_POST open together (run.c copies a table as soon as
+ * its PRE_DATA steps are done: tl_defs_item_made), POST_DATA and FINAL each once the
+ * phases before are finished. A step is ready when the steps of open phases it depends
+ * on are applied (deps) and, for TABLE_POST, when its table's rows are in and its
+ * table's PRE_DATA steps are done (a table with no rows to copy is "in" at once). Workers take ready steps in list order (tl_defs_next), apply them
  * on their own target connection (tl_defs_apply) and release their dependents.
  *
  * Records: a table step is written "running" to the store before its CREATE (so a table
@@ -334,7 +336,8 @@ static int index_steps(tl_defs *d, size_t nitems, tl_error *err)
 		for (k = 0; k < s->ndeps; k++) {
 			size_t j = s->deps[k];
 			size_t *nv;
-			if (j >= n || d->list.items[j].phase != s->phase)
+			/* every phase's dependents: PRE_DATA and TABLE_POST are open together */
+			if (j >= n)
 				continue;
 			nv = realloc(d->rdeps[j], (d->nrdeps[j] + 1) * sizeof(*nv));
 			if (!nv)
@@ -543,11 +546,6 @@ cleanup:
 
 /* ---- scheduling --------------------------------------------------------------------------- */
 
-static int finished(enum tl_def_state s)
-{
-	return s == TL_DEF_DONE || s == TL_DEF_EXISTS || s == TL_DEF_SKIPPED;
-}
-
 /* Puts step i on the ready queue (d->mu held). */
 static void push_ready(tl_defs *d, size_t i)
 {
@@ -573,11 +571,13 @@ void tl_defs_open(tl_defs *d, enum tl_schema_phase p)
 		x->waiting = 0;
 		for (k = 0; k < s->ndeps; k++) {
 			const tl_def *y = &d->d[s->deps[k]];
-			if (d->list.items[s->deps[k]].phase == p && !finished(y->state))
+			enum tl_schema_phase q = d->list.items[s->deps[k]].phase;
+			/* a step of an open phase not applied yet (one that failed was tolerated) */
+			if ((q == p || d->open[q]) && (y->state == TL_DEF_PENDING || y->state == TL_DEF_RUNNING))
 				x->waiting++;
 		}
 		x->gated = p == TL_PHASE_TABLE_POST && s->owner != NONE && s->owner < d->buf->nitems &&
-			   !d->buf->item_ready[s->owner];
+			   (!d->buf->item_ready[s->owner] || d->buf->pre_left[s->owner]);
 		if (!x->waiting && !x->gated)
 			push_ready(d, i);
 	}
@@ -607,24 +607,34 @@ int tl_defs_item_made(tl_defs *d, size_t item)
 	return made;
 }
 
-void tl_defs_table_ready(tl_defs *d, size_t item)
+/* Item's TABLE_POST steps may run once its rows are in and its PRE_DATA steps are done (d->mu held). */
+static void ungate(tl_defs *d, size_t item)
 {
 	struct tl_def_buf *b = d->buf;
 	size_t k;
+
+	if (!b->item_ready[item] || b->pre_left[item])
+		return;
+	for (k = b->post_at[item]; k < b->post_at[item + 1]; k++) {
+		tl_def *x = &d->d[b->post[k]];
+		if (x->state != TL_DEF_PENDING || !x->gated)
+			continue;
+		x->gated = 0;
+		if (!x->waiting && d->open[TL_PHASE_TABLE_POST])
+			push_ready(d, b->post[k]);
+	}
+}
+
+void tl_defs_table_ready(tl_defs *d, size_t item)
+{
+	struct tl_def_buf *b = d->buf;
 
 	if (item >= b->nitems)
 		return;
 	pthread_mutex_lock(&d->mu);
 	if (!b->item_ready[item]) {
 		b->item_ready[item] = 1;
-		for (k = b->post_at[item]; k < b->post_at[item + 1]; k++) {
-			tl_def *x = &d->d[b->post[k]];
-			if (x->state != TL_DEF_PENDING || !x->gated)
-				continue;
-			x->gated = 0;
-			if (!x->waiting && d->open[TL_PHASE_TABLE_POST])
-				push_ready(d, b->post[k]);
-		}
+		ungate(d, item);
 		pthread_cond_broadcast(&d->cv);
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -809,8 +819,8 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 	if (d->left[s->phase] > 0 && --d->left[s->phase] == 0)
 		d->stats.seconds[s->phase] = tl_migrate__now() - d->opened_at[s->phase];
 	if (s->phase == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems &&
-	    d->buf->pre_left[s->owner] > 0)
-		d->buf->pre_left[s->owner]--;
+	    d->buf->pre_left[s->owner] > 0 && --d->buf->pre_left[s->owner] == 0)
+		ungate(d, s->owner);
 	buffered = buffer(d, i);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);

@@ -246,8 +246,8 @@ typedef struct tl_def {
 	enum tl_schema_state found; /* the target's answer: at plan time, then what apply found */
 	int created;                /* this task created (or finished) the object */
 	int tolerant;               /* a failure is a warning: a value of a table that existed */
-	int gated;                  /* TABLE_POST: waits for its table's rows */
-	unsigned waiting;           /* dependencies of the same phase not done yet (scheduler) */
+	int gated;                  /* TABLE_POST: waits for its table's rows and PRE_DATA steps */
+	unsigned waiting;           /* dependencies in open phases not applied yet (scheduler) */
 	double seconds;             /* the last apply's duration, < 0 none */
 	char *error;                /* why the last apply failed, or NULL */
 	char hash[17];              /* fingerprint of the SQL (hex) */
@@ -276,7 +276,7 @@ struct tl_defs {
 	/* the scheduler (defs.c) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t **rdeps;       /* per step: the steps of its phase that need it */
+	size_t **rdeps;       /* per step: the steps that need it */
 	size_t *nrdeps;
 	size_t *ready;        /* FIFO of steps ready to run */
 	size_t nready, ready_at;
@@ -304,7 +304,8 @@ void tl_defs_open(tl_defs *d, enum tl_schema_phase p);
 int tl_defs_is_open(tl_defs *d, enum tl_schema_phase p);
 /* Whether plan item `item` may be copied: PRE_DATA is open and its steps there are done. */
 int tl_defs_item_made(tl_defs *d, size_t item);
-/* Item idx's rows are in (or it has none to copy): its TABLE_POST steps may run. */
+/* Item idx's rows are in (or it has none to copy): its TABLE_POST steps may run (once its
+ * PRE_DATA steps are done). */
 void tl_defs_table_ready(tl_defs *d, size_t item);
 /* Takes the next ready step of an open phase (now running), or TL_SCHEMA_NO_OWNER. */
 size_t tl_defs_next(tl_defs *d);

@@ -7,15 +7,16 @@
  *   phase_plan     tl_migrate_plan (shared with `tideline plan`, definitions included),
  *                  then what the plan's warnings mean for a run (a table that needs
  *                  --init refuses the run)
- *   phase_pre_data the definitions rows need (PRE_DATA steps: schemas, types, tables
- *                  without their keys, ...) on parallel_size target connections
+ *   phase_pre_data the recorder; opens PRE_DATA (schemas, types, tables without their
+ *                  keys, ...) and TABLE_POST (keys, indexes) for the workers
  *   phase_copy     parallel_size workers, each with its own source and target
- *                  connections, claim tables one at a time and copy each with
+ *                  connections, take ready definition steps first, then claim a table
+ *                  whose PRE_DATA steps are done (largest first) and copy it with
  *                  table_job (the per-table unit of work: tl_copy_table with its context);
- *                  a table's TABLE_POST steps (keys, indexes) become ready as soon as its
- *                  rows are in and the workers take them before the next table
- *   phase_post_data POST_DATA (foreign keys, triggers, views, ...), then FINAL (sequence
- *                  and counter values read again from the source)
+ *                  a table's TABLE_POST steps become ready as soon as its rows are in.
+ *                  When every table is copied and keyed, a worker opens POST_DATA
+ *                  (foreign keys, triggers, views, ...), then FINAL (sequence and counter
+ *                  values read again from the source) (advance)
  *   phase_summary  one line per table, the definitions and the checkpoint cost, in the log
  *
  * Per-table work (a target check at its start, retries) goes into table_job; a fleet of
@@ -47,7 +48,6 @@ struct run {
 	size_t next;         /* first of order[] not claimed (under mu) */
 	size_t copying;      /* workers copying a table now (under mu; chunk mode copies one at a time) */
 	int advancing;       /* a worker reads the final values again (under mu) */
-	double t_start;      /* the pool started (tl_migrate__now) */
 	int abort_all;       /* a worker failed: the others stop (atomic) */
 	int64_t total_rows;  /* rows written by this run (atomic) */
 	size_t tables_done;  /* (atomic) */
@@ -526,7 +526,6 @@ static int phase_copy(struct run *r, tl_error *err)
 	workers = calloc(nworkers, sizeof(*workers));
 	if (!workers)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	r->t_start = tl_migrate__now();
 	for (i = 0; i < nworkers; i++) {
 		workers[i].r = r;
 		if (pthread_create(&workers[i].th, NULL, worker_main, &workers[i]) != 0) {

@@ -1418,7 +1418,7 @@ static int fk_schema_apply(tl_conn *c, const tl_schema_step *s, enum tl_schema_s
 	if (s->kind == TL_SK_PRIMARY_KEY) {
 		ft = find_table(db, s->schema, s->table);
 		rc = ft ? build_key(ft, err) : tl_error_set(err, TL_ERR_DB, "fake: %s: no table %s", s->id, s->table);
-	} else if (s->kind == TL_SK_VIEW && !find_table(db, s->schema, s->table)) {
+	} else if ((s->kind == TL_SK_VIEW || s->kind == TL_SK_INDEX) && !find_table(db, s->schema, s->table)) {
 		rc = tl_error_set(err, TL_ERR_DB, "fake: %s: no table %s", s->id, s->table);
 	} else {
 		if (s->kind == TL_SK_SEQUENCE_VALUE)

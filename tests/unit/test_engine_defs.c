@@ -247,6 +247,38 @@ TL_TEST(defs_struct_only_and_creation_off)
 	ft_teardown(&e);
 }
 
+/*
+ * Several workers: tables are copied while other tables are still being created, a
+ * table's keys and index wait for its CREATE even when it has no rows to copy (struct),
+ * and the views and values wait for every table. Repeated: the order is the threads'.
+ */
+TL_TEST(defs_parallel_workers_keep_the_order)
+{
+	static const char *const extras[] = {
+		"[extractor]\nextract_type=struct\nparallel_type=table\nparallel_size=4\n",
+		"[extractor]\nparallel_type=table\nparallel_size=4\nbatch_size=7\n",
+		"[extractor]\nparallel_type=chunk\nparallel_size=3\nbatch_size=7\n",
+	};
+	tl_error err = TL_ERROR_INIT;
+	size_t x, round;
+	ft_env e;
+
+	for (x = 0; x < sizeof(extras) / sizeof(extras[0]); x++)
+		for (round = 0; round < 8; round++) {
+			TL_CHECK(empty_target(&e, extras[x]) == 0);
+			TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "%s round %zu: %s", extras[x], round, err.message);
+			if (x == 0) {
+				TL_CHECK_EQ_INT(tl_fake_keyed(e.dst, "s", "comp"), 1);
+				TL_CHECK(tl_fake_has_object(e.dst, "index s.comp_v"));
+				TL_CHECK(tl_fake_has_object(e.dst, "view s.tkey_view"));
+				TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
+			} else {
+				check_whole(&e, extras[x]);
+			}
+			ft_teardown(&e);
+		}
+}
+
 TL_TEST(defs_init_after_a_complete_copy)
 {
 	tl_error err = TL_ERROR_INIT;
