@@ -11,7 +11,8 @@
 # and TL_TLS_DIR (the test CA of the TLS-enabled MariaDB and PostgreSQL servers, tls.sh).
 # Ports: TL_PORT_BASE (default 23300) + 0/1 MariaDB, +10/11 PostgreSQL, +20/21 the Mongo
 # test server (tools/mongo_test_server.py), +40/41 FerretDB (tools/servers/ferretdb.sh;
-# +30, +50, +70..+99 are the private servers of tests/integration/test_conn_*.c).
+# +30, +50, +70..+99 are the private servers of tests/integration/test_conn_*.c; +35, +55
+# those of test_target_mysql/pg.c, +60, +61 those of tests/crash/pg_durable.sh, mysql_durable.sh).
 # "mongo" is the Python test server, "ferretdb" the real one; the Mongo tests run against
 # both (tests/_ferretdb.sh points TL_MONGO_* at FerretDB). When FerretDB is not built (no
 # Go >= 1.24 here) it is left out with a note and its tests report "skipped"; under CI

@@ -425,6 +425,63 @@ struct tl_driver_ops {
 	 * the engine assumes both (plan reports the objects that may get in the way).
 	 */
 	int (*write_checks)(tl_conn *target, int *fk_checks, int *triggers, tl_error *err);
+
+	/*
+	 * Optional. Whether the target table of src holds a row whose columns key->cols[i]
+	 * equal key->vals[i] for every i < key->n (values in position text form, as
+	 * tl_read_spec.after; a NULL value matches SQL NULL): what a checkpoint claims is
+	 * there before a run resumes after it (docs/guide.md, "resuming onto a target that
+	 * lost rows") - the whole order key of a keyed table, the partition column's bound
+	 * of a split table, "_id" for documents. Columns are looked up by name among src's
+	 * (documents: only "_id"). One indexed lookup for a key; a column without an index
+	 * is scanned until the first match. A target table that does not exist is
+	 * TL_ERR_NOTFOUND naming it (a missing collection holds nothing: *exists = 0); a
+	 * value that does not fit its column is TL_ERR_MISMATCH naming table, column and
+	 * value; a column src does not have is TL_ERR_INTERNAL.
+	 */
+	int (*key_exists)(tl_conn *target, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err);
+
+	/*
+	 * Optional, both or neither. A claim on the target table of src, held by this
+	 * connection while the table is written, so that two tasks never write one target
+	 * table at once (another tideline process, whatever its task id or store): MySQL /
+	 * MariaDB a named lock (GET_LOCK, tl_claim_key), PostgreSQL a session advisory lock
+	 * (tl_claim_key), MongoDB a lease document in the collection TL_CLAIM_COLLECTION of
+	 * the target database.
+	 *
+	 * claim: `owner` is one line naming this run (task id, host, pid: "task 't1' (pid 42
+	 * on db7)"), shown to whoever is refused; PostgreSQL shows it as the session's
+	 * application_name (clipped to 63 bytes), MongoDB in the lease document, MySQL as the
+	 * program_name connect attribute given at connect (tl_endpoint.app_name: the engine
+	 * connects with app_name = owner), readable where performance_schema is on. Claiming
+	 * what this connection holds again succeeds (and renews a lease). Held by another
+	 * connection: TL_ERR_LOCKED, the message naming the table and the holder (its owner
+	 * line where the server shows it, its session, client address and since when) and
+	 * what to do. A holder that is gone does not count: session locks end with their
+	 * connection (the server releases them when it notices the client is gone); a lease
+	 * ends when it expires (TL_CLAIM_LEASE_SECS without renewal) or at once when its
+	 * holder was a process on this host that no longer runs. A lease is renewed by
+	 * write_batch on the claiming connection and by claiming again; a renewal that finds
+	 * the lease taken over is TL_ERR_LOCKED.
+	 *
+	 * release: ends this connection's claim on src's target table (nothing when it holds
+	 * none). disconnect releases every claim of the connection; a crashed process's
+	 * claims end as described above.
+	 */
+	int (*claim)(tl_conn *target, const tl_table *src, const char *owner, tl_error *err);
+	int (*release)(tl_conn *target, const tl_table *src, tl_error *err);
+
+	/*
+	 * Optional. Returns once every commit the target server acknowledged before the call,
+	 * to this connection or any other, is durable: for a position recorded after batches
+	 * written without TL_WRITE_DURABLE (ranges committed by other connections in chunk
+	 * mode, the last batch before a failure). PostgreSQL: one transaction that writes WAL
+	 * with synchronous_commit on (WAL is flushed in order; nothing to do when the session
+	 * commits synchronously anyway); MongoDB: a journaled write to TL_CLAIM_COLLECTION of
+	 * src's database (the journal is flushed in order). NULL where no session can make
+	 * commits durable (MySQL: durability_warning says so).
+	 */
+	int (*flush_commits)(tl_conn *target, const tl_table *src, tl_error *err);
 };
 
 /* 2: aliases, quote, split_kinds and tl_table.keys (explicit key columns) */
@@ -462,5 +519,17 @@ typedef struct tl_url_param {
  */
 int tl_url_params(const char *query, tl_url_param **out, size_t *n, tl_error *err) TL_MUST_CHECK;
 void tl_url_params_free(tl_url_param *p, size_t n);
+
+/* MongoDB: the collection, in each target database, holding claim leases (never listed). */
+#define TL_CLAIM_COLLECTION "tideline.claims"
+/* MongoDB: a claim lease not renewed for this long lapses. */
+#define TL_CLAIM_LEASE_SECS 120
+
+/*
+ * The 64-bit name of a claim on the target table (db, schema, name): FNV-1a over the
+ * three strings, each ended by a NUL byte (db or schema may be NULL or "" where the
+ * server has no such level). The same on every host, so that all tasks agree. Pure.
+ */
+uint64_t tl_claim_key(const char *db, const char *schema, const char *name);
 
 #endif

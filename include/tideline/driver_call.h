@@ -60,6 +60,10 @@ enum tl_slot {
 	TL_SLOT_SCHEMA_APPLY,
 	TL_SLOT_DELETE_AFTER_KEY,
 	TL_SLOT_WRITE_CHECKS,
+	TL_SLOT_KEY_EXISTS,
+	TL_SLOT_CLAIM,
+	TL_SLOT_RELEASE,
+	TL_SLOT_FLUSH_COMMITS,
 	TL_SLOT__COUNT
 };
 
@@ -132,5 +136,11 @@ int tl_driver_delete_after_key(const tl_driver *d, tl_conn *target, const tl_tab
 /* Without the slot: *fk_checks = *triggers = 1 and 0 is returned (the safe assumption). */
 int tl_driver_write_checks(const tl_driver *d, tl_conn *target, int *fk_checks, int *triggers,
 			   tl_error *err) TL_MUST_CHECK;
+int tl_driver_key_exists(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *key, int *exists,
+			 tl_error *err) TL_MUST_CHECK;
+int tl_driver_claim(const tl_driver *d, tl_conn *target, const tl_table *src, const char *owner,
+		    tl_error *err) TL_MUST_CHECK;
+int tl_driver_release(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
+int tl_driver_flush_commits(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
 
 #endif

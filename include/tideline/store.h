@@ -89,6 +89,13 @@ int tl_store_backup(const char *path, const char *dest, tl_error *err) TL_MUST_C
 
 /* Deletes all rows of a task (run --init); its definition steps go back to "pending", keeping `created`. */
 int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
+/*
+ * Forgets one table's progress (run --recopy-lost): its position and finished records and
+ * rate samples are deleted, its statistics reset (rows_copied 0, state pending, no
+ * target_rows_at_finish); target_empty_at_start is kept. One transaction.
+ */
+int tl_store_forget_table(tl_store *s, const char *task_id, const char *schema, const char *tb,
+			  tl_error *err) TL_MUST_CHECK;
 
 /* Result of a lookup (type tl_store_hit); owns its strings. Release with tl_store_hit_clear. */
 typedef struct tl_store_hit {

@@ -1,8 +1,11 @@
 /*
- * cmd_plan.c - `tideline plan TASK.ini [--store PATH] [--json]`: what a run would do
- * with every selected table (skip / resume after a key / start), where the record came
- * from and why records were ignored, and every definition step (create, exists, done,
- * after data) with what on the target may get in the way (docs/schema.md). The plan is built by tl_migrate_plan, exactly as a
+ * cmd_plan.c - `tideline plan TASK.ini [--store PATH] [--json] [--recopy-lost]`: what a
+ * run (with the same options) would do with every selected table (skip / resume after a
+ * key / start), where the record came from, why records were ignored, what the target
+ * holds against the checkpoints (lost rows, and what the run does about them), whether
+ * the target's commits are durable, and every definition step (create, exists, done,
+ * after data) with what on the target may get in the way (docs/schema.md). The plan is
+ * built by tl_migrate_plan, exactly as a
  * run builds it, but on a private copy of the store (snapshot_store: a consistent
  * snapshot even while a run writes), so the real store, logs and servers are left as
  * they are.
@@ -277,11 +280,12 @@ static int plan(int argc, char **argv)
 	tl_migrate_opts opts;
 	tl_migrate_env env;
 	tl_fault *fault = NULL;
-	tl_plan p = {0, NULL, NULL};
+	tl_plan p = {0, NULL, NULL, NULL};
 	const char *task = NULL, *store_path = NULL;
 	char tmpdir[] = "/tmp/tideline-plan-XXXXXX";
 	char copy[4096], side[4160];
 	int json = 0, have_tmp = 0, i, rc, status = 1;
+	unsigned flags = TL_PLAN_IMPORT;
 	cJSON *arr = NULL;
 
 	memset(&opts, 0, sizeof(opts));
@@ -291,6 +295,8 @@ static int plan(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "--recopy-lost") == 0)
+			flags |= TL_PLAN_RECOPY_LOST;
 		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
 			store_path = argv[++i];
 		else if (argv[i][0] == '-')
@@ -316,10 +322,17 @@ static int plan(int argc, char **argv)
 	if ((rc = snapshot_store(store_path, copy, cfg->task_id, &err)) && rc != TL_ERR_NOTFOUND)
 		goto cleanup;
 	if (tl_migrate_env_bind(&env, cfg, &opts, &err) || tl_store_open(&env.store, copy, 0, &err) ||
-	    tl_migrate_env_ape_open(&env, &err) || tl_migrate_plan(&env, TL_PLAN_IMPORT, &p, &err))
+	    tl_migrate_env_ape_open(&env, &err) || tl_migrate_plan(&env, flags, &p, &err))
+		goto cleanup;
+	/* what run --recopy-lost does with finished tables that lost rows (on the store's copy) */
+	if ((flags & TL_PLAN_RECOPY_LOST) && tl_target_recopy(&env, &p, 0, &err))
 		goto cleanup;
 	if (json)
 		arr = cJSON_CreateArray();
+	if (p.durability_warning && json)
+		fprintf(stderr, "tideline: warning: %s\n", p.durability_warning);
+	else if (p.durability_warning)
+		printf("%-6s %s\n", "WARN", p.durability_warning);
 	for (i = 0; i < (int)p.n; i++)
 		print_item(&p, (size_t)i, arr);
 	print_other_defs(&p, arr);
@@ -353,7 +366,7 @@ cleanup:
 
 const struct tl_command tl_cmd_plan = {
 	"plan",
-	"tideline plan TASK.ini [--store PATH] [--json]",
+	"tideline plan TASK.ini [--store PATH] [--json] [--recopy-lost]",
 	"show what a run would do with every table (skip, resume after a key, start); changes nothing",
 	plan,
 };

@@ -1,6 +1,7 @@
 /*
- * cmd_run.c - `tideline run TASK.ini [--store PATH] [--init]`: runs a snapshot task and
- * resumes according to [resumer]. SIGINT/SIGTERM stop cleanly: workers finish their
+ * cmd_run.c - `tideline run TASK.ini [--store PATH] [--init | --recopy-lost]`: runs a
+ * snapshot task and resumes according to [resumer]; --recopy-lost copies again the tables
+ * whose target lost rows (docs/guide.md). SIGINT/SIGTERM stop cleanly: workers finish their
  * batch, record their position, and the command exits 130.
  */
 #include <signal.h>
@@ -35,6 +36,8 @@ static int run(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--init") == 0)
 			opts.init = 1;
+		else if (strcmp(argv[i], "--recopy-lost") == 0)
+			opts.recopy_lost = 1;
 		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
 			opts.store_path = argv[++i];
 		else if (argv[i][0] == '-')
@@ -46,6 +49,8 @@ static int run(int argc, char **argv)
 	}
 	if (!task)
 		return tl_cli_usage(&tl_cmd_run, "missing TASK.ini");
+	if (opts.init && opts.recopy_lost)
+		return tl_cli_usage(&tl_cmd_run, "--init forgets every table: --recopy-lost goes without it");
 	if ((rc = tl_cli_debug_hooks(&fault, &opts.trace, &err)))
 		return tl_cli_fail(&err);
 	if ((rc = tl_cli_load_task(task, &cfg, &log, &err))) {
@@ -77,7 +82,7 @@ static int run(int argc, char **argv)
 
 const struct tl_command tl_cmd_run = {
 	"run",
-	"tideline run TASK.ini [--store PATH] [--init]",
+	"tideline run TASK.ini [--store PATH] [--init | --recopy-lost]",
 	"copy every selected table, resuming where an earlier run stopped",
 	run,
 };

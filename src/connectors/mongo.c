@@ -25,6 +25,7 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.describe_many = tl_mongo__describe_many,
 	.free_table = tl_mongo__free_table,
 	.count_rows = tl_mongo__count_rows,
+	.live_rows_many = tl_mongo__live_rows_many,
 	.open_reader = tl_mongo__open_reader,
 	.read_batch = tl_mongo__read_batch,
 	.close_reader = tl_mongo__close_reader,
@@ -40,4 +41,8 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.schema_extract = tl_mongo__schema_extract,
 	.schema_probe = tl_mongo__schema_probe,
 	.schema_apply = tl_mongo__schema_apply,
+	.key_exists = tl_mongo__key_exists,
+	.claim = tl_mongo__claim,
+	.release = tl_mongo__release,
+	.flush_commits = tl_mongo__flush_commits,
 };

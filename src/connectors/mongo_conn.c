@@ -319,6 +319,7 @@ void tl_mongo__disconnect(tl_conn *c)
 {
 	if (!c)
 		return;
+	tl_mongo__claims_drop(c);
 	mongoc_client_destroy(c->client);
 	mongoc_write_concern_destroy(c->wc);
 	free(c->where);
@@ -358,8 +359,8 @@ static int list_db(tl_conn *c, const char *dbname, tl_name_list *out, tl_error *
 		if (!bson_iter_init_find(&it, doc, "name") || !BSON_ITER_HOLDS_UTF8(&it))
 			continue;
 		name = bson_iter_utf8(&it, NULL);
-		if (strncmp(name, "system.", 7) == 0)
-			continue;
+		if (strncmp(name, "system.", 7) == 0 || strcmp(name, TL_CLAIM_COLLECTION) == 0)
+			continue; /* the server's own, and tideline's claims (mongo_claim.c) */
 		if (bson_iter_init_find(&it, doc, "type") && BSON_ITER_HOLDS_UTF8(&it) &&
 		    strcmp(bson_iter_utf8(&it, NULL), "collection") != 0)
 			continue;
@@ -639,6 +640,19 @@ int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *
 	bson_destroy(&filter);
 	mongoc_collection_destroy(coll);
 	return rc;
+}
+
+int tl_mongo__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err)
+{
+	size_t i;
+
+	(void)err;
+	/* the server's statistics ($collStats count, estimatedDocumentCount where there is none:
+	 * mongo_caps.c), one command per collection; a missing one counts 0, an answer that
+	 * could not be had is -1 (unknown: the caller counts exactly) */
+	for (i = 0; i < n; i++)
+		out[i] = tl_mongo__estimate(c, names[i].schema, names[i].name);
+	return 0;
 }
 
 int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err)

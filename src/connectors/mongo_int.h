@@ -5,7 +5,8 @@
  * listing and describing collections, target checks), mongo_caps.c (what the server can
  * do, probed at connect, and the _id range filters and document checks that depend on
  * it), mongo_read.c (streaming reads, _id positions, checksums), mongo_write.c (bulk
- * upserts and the ape-dts store) and mongo.c (the ops table). Only these files include <mongoc/mongoc.h> / <bson/bson.h>;
+ * upserts and the ape-dts store), mongo_claim.c (target checks and claims) and mongo.c
+ * (the ops table). Only these files include <mongoc/mongoc.h> / <bson/bson.h>;
  * nothing outside src/connectors/mongo*.c may include this header.
  *
  * Table model: a described collection has ONE data column, "_doc" (TL_COL_DOCUMENT):
@@ -25,12 +26,22 @@ enum tl_mongo_caps {
 	TL_MONGO__EXPR = 1u << 0, /* {$expr: {$gt: ["$_id", …]}} is evaluated (MongoDB; not FerretDB 1.x) */
 };
 
+/* A collection this connection claimed (mongo_claim.c). */
+struct tl_mongo_claim {
+	char *db;
+	char *coll;
+};
+
 struct tl_conn {
 	mongoc_client_t *client;
 	char *where;                 /* "host:port" for messages */
 	mongoc_write_concern_t *wc;  /* the URL's write concern, NULL when it sets none (w:1 then) */
 	unsigned caps;               /* enum tl_mongo_caps, set at connect */
 	uint32_t refused;            /* BSON types the server cannot take (bits private to mongo_caps.c) */
+	struct tl_mongo_claim *claims; /* leases held (mongo_claim.c) */
+	size_t nclaims;
+	char token[25];              /* this connection's lease token (an ObjectId), "" until a claim */
+	int64_t renewed_ms;          /* when the leases were last renewed */
 };
 
 /* Calls mongoc_init exactly once per process (pthread_once); the only global state. */
@@ -95,6 +106,7 @@ int tl_mongo__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table
 void tl_mongo__free_table(tl_table *t);
 int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
+int tl_mongo__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
 
 /* mongo_read.c */
 int tl_mongo__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);
@@ -104,6 +116,17 @@ int tl_mongo__row_key(const tl_table *t, const tl_batch *b, size_t row, const si
 		      tl_keyvals *out, tl_error *err);
 int tl_mongo__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *hi, int64_t *rows,
 		       uint64_t *sum, tl_error *err);
+
+/* mongo_claim.c */
+int tl_mongo__key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err);
+int tl_mongo__claim(tl_conn *c, const tl_table *src, const char *owner, tl_error *err);
+int tl_mongo__release(tl_conn *c, const tl_table *src, tl_error *err);
+int tl_mongo__flush_commits(tl_conn *c, const tl_table *src, tl_error *err);
+/* Renews this connection's leases when a quarter lease has passed (write_batch calls it);
+ * TL_ERR_LOCKED when one was taken over. */
+int tl_mongo__claims_renew(tl_conn *c, tl_error *err) TL_MUST_CHECK;
+/* Deletes every lease of this connection, best effort (disconnect). */
+void tl_mongo__claims_drop(tl_conn *c);
 
 /* mongo_write.c */
 int tl_mongo__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);

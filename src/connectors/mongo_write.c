@@ -126,6 +126,8 @@ int tl_mongo__write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 {
 	int rc;
 
+	if ((rc = tl_mongo__claims_renew(target, err)))
+		return rc;
 	if (!(flags & TL_WRITE_TARGET_EMPTY))
 		return bulk_write(target, src, b, 1, flags, err);
 	rc = bulk_write(target, src, b, 0, flags, err);

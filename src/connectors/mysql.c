@@ -730,12 +730,17 @@ void tl_mysql__stmt_cache_clear(tl_conn *c)
 
 static void my_disconnect(tl_conn *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
 	if (c->my) {
 		tl_mysql__stmt_cache_clear(c);
-		mysql_close(c->my);
+		mysql_close(c->my); /* ends the session: its claims (named locks) with it */
 	}
+	for (i = 0; i < c->nclaims; i++)
+		free(c->claims[i]);
+	free(c->claims);
 	params_clear(&c->p);
 	free(c);
 }
@@ -810,4 +815,7 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.schema_apply = tl_mysql__schema_apply,
 	.delete_after_key = tl_mysql__delete_after_key,
 	.write_checks = my_write_checks,
+	.key_exists = tl_mysql__key_exists,
+	.claim = tl_mysql__claim,
+	.release = tl_mysql__release,
 };

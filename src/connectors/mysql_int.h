@@ -4,7 +4,8 @@
  * The connector is split by concern: mysql.c (ops table, connect, SQL helpers),
  * mysql_meta.c (tables, columns, key choice, target checks), mysql_read.c (streaming
  * reads, position values, split bounds, checksums), mysql_write.c (batched writes,
- * deletes) and mysql_ape.c (ape-dts' database store). Only these files include
+ * deletes), mysql_claim.c (target checks and claims) and mysql_ape.c (ape-dts' database
+ * store). Only these files include
  * <mysql.h>; nothing outside src/connectors/mysql_*.c may include this header.
  */
 #ifndef TL_MYSQL_INT_H
@@ -49,6 +50,8 @@ struct tl_conn {
 	unsigned long max_packet;      /* server's max_allowed_packet */
 	unsigned long tick;
 	struct tl_mysql_stmt_slot cache[TL_MYSQL_STMT_CACHE];
+	char **claims;                 /* named locks this session holds (mysql_claim.c) */
+	size_t nclaims;
 };
 
 /* Per-column facts kept in tl_table.impl. */
@@ -140,6 +143,11 @@ int tl_mysql__durability_warning(tl_conn *c, char **out, tl_error *err);
  */
 int tl_mysql__data_error_at(const char *msg, char **col, size_t *row);
 int tl_mysql__delete_after(tl_conn *c, const tl_table *src, const char *after, int nulls, tl_error *err);
+
+/* mysql_claim.c */
+int tl_mysql__key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err);
+int tl_mysql__claim(tl_conn *c, const tl_table *src, const char *owner, tl_error *err);
+int tl_mysql__release(tl_conn *c, const tl_table *src, tl_error *err);
 
 /* mysql_ape.c */
 int tl_mysql__ape_init(tl_conn *c, const char *schema, const char *table, tl_error *err);

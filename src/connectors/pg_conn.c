@@ -986,6 +986,7 @@ void tl_pg__disconnect(tl_conn *c)
 		PQfinish(c->pg);
 	for (i = 0; i < TL_PG_STMT_CACHE; i++)
 		free(c->stmts[i].shape);
+	free(c->claims); /* the session's advisory locks ended with PQfinish */
 	free(c->where);
 	free(c);
 }

@@ -5,7 +5,8 @@
  * pg_meta.c (listing, counting, checking a target), pg_describe.c (describing tables, one
  * or many at a time), pg_read.c (streaming reads, positions, split bounds, checksums),
  * pg_write.c (COPY / upsert writes, deletes),
- * pg_store.c (the ape-dts database store) and pg.c (the ops table). Only these files may
+ * pg_claim.c (target checks and claims), pg_store.c (the ape-dts database store) and pg.c
+ * (the ops table). Only these files may
  * include <libpq-fe.h>; nothing outside src/connectors/pg*.c may include this header.
  *
  * Cells in a tl_batch are PostgreSQL's text output of each value (session forced to UTF8,
@@ -41,6 +42,8 @@ struct tl_conn {
 	unsigned next_stmt_id;
 	size_t stmt_evict;     /* round-robin eviction slot */
 	struct tl_pg_stmt stmts[TL_PG_STMT_CACHE];
+	int64_t *claims;       /* advisory lock keys this session holds (pg_claim.c) */
+	size_t nclaims;
 };
 
 #define TL_PG_TABLE_MAGIC 0x70677462u /* "pgtb" */
@@ -209,6 +212,11 @@ int tl_pg__checksum(tl_conn *c, const tl_table *t, const char *lo, const char *h
 int tl_pg__write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err);
 int tl_pg__durability_warning(tl_conn *target, char **out, tl_error *err);
 int tl_pg__delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err);
+
+int tl_pg__key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err);
+int tl_pg__claim(tl_conn *c, const tl_table *src, const char *owner, tl_error *err);
+int tl_pg__release(tl_conn *c, const tl_table *src, tl_error *err);
+int tl_pg__flush_commits(tl_conn *c, const tl_table *src, tl_error *err);
 
 int tl_pg__ape_store_init(tl_conn *c, const char *schema, const char *table, tl_error *err);
 int tl_pg__ape_store_load(tl_conn *c, const char *schema, const char *table, const char *task_id, tl_ape_row_fn fn,

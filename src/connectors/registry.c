@@ -66,6 +66,8 @@ int tl_driver_check(const struct tl_driver_ops *ops, tl_error *err)
 	if (((ops->caps & TL_CAP_APE_STORE) != 0) != (ape == 4))
 		return tl_error_set(err, TL_ERR_INTERNAL, "driver %s: TL_CAP_APE_STORE and the ape_store slots disagree",
 				    name);
+	if (!ops->claim != !ops->release)
+		return tl_error_set(err, TL_ERR_INTERNAL, "driver %s sets only one of claim and release", name);
 	if (ops->split_kinds && !ops->next_bound)
 		return tl_error_set(err, TL_ERR_INTERNAL, "driver %s has split_kinds but no next_bound", name);
 	schema = (ops->schema_extract != NULL) + (ops->schema_probe != NULL) + (ops->schema_apply != NULL);

@@ -21,7 +21,7 @@ static const char *const slot_names[TL_SLOT__COUNT] = {
 	"native_form",    "write_batch",    "delete_after",  "ape_store_init", "ape_store_load",
 	"ape_store_put",  "ape_store_forget", "checksum",    "describe_many",  "count_many",
 	"live_rows_many", "durability_warning", "schema_extract", "schema_probe", "schema_apply",
-	"delete_after_key", "write_checks",
+	"delete_after_key", "write_checks", "key_exists",   "claim",          "release",       "flush_commits",
 };
 
 const char *tl_slot_name(enum tl_slot s)
@@ -499,4 +499,58 @@ int tl_driver_write_checks(const tl_driver *d, tl_conn *target, int *fk_checks, 
 	if (!(rc = enter(d, TL_SLOT_WRITE_CHECKS, &t0, err)))
 		rc = d->ops->write_checks(target, fk_checks, triggers, err);
 	return leave(d, TL_SLOT_WRITE_CHECKS, NULL, NULL, t0, rc, err);
+}
+
+int tl_driver_key_exists(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *key, int *exists,
+			 tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && src && key && key->n > 0 && exists);
+	*exists = 0;
+	if (!d->ops->key_exists)
+		return missing(d, TL_SLOT_KEY_EXISTS, err);
+	if (!(rc = enter(d, TL_SLOT_KEY_EXISTS, &t0, err)))
+		rc = d->ops->key_exists(target, src, key, exists, err);
+	return leave(d, TL_SLOT_KEY_EXISTS, src->schema, src->name, t0, rc, err);
+}
+
+int tl_driver_claim(const tl_driver *d, tl_conn *target, const tl_table *src, const char *owner, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && src && owner);
+	if (!d->ops->claim)
+		return missing(d, TL_SLOT_CLAIM, err);
+	if (!(rc = enter(d, TL_SLOT_CLAIM, &t0, err)))
+		rc = d->ops->claim(target, src, owner, err);
+	return leave(d, TL_SLOT_CLAIM, src->schema, src->name, t0, rc, err);
+}
+
+int tl_driver_release(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && src);
+	if (!d->ops->release)
+		return missing(d, TL_SLOT_RELEASE, err);
+	if (!(rc = enter(d, TL_SLOT_RELEASE, &t0, err)))
+		rc = d->ops->release(target, src, err);
+	return leave(d, TL_SLOT_RELEASE, src->schema, src->name, t0, rc, err);
+}
+
+int tl_driver_flush_commits(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && src);
+	if (!d->ops->flush_commits)
+		return missing(d, TL_SLOT_FLUSH_COMMITS, err);
+	if (!(rc = enter(d, TL_SLOT_FLUSH_COMMITS, &t0, err)))
+		rc = d->ops->flush_commits(target, src, err);
+	return leave(d, TL_SLOT_FLUSH_COMMITS, src->schema, src->name, t0, rc, err);
 }

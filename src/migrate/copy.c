@@ -32,13 +32,18 @@ struct state {
 	tl_batch *cur;          /* the batch being written */
 	tl_keyvals last;       /* key of the last committed row (batch mode) */
 	int have_last;
+	int last_recorded;     /* ... and it is recorded */
+	int keyed_pass;        /* batch mode's keyed pass: positions point at its batches */
+	int cur_durable;       /* the batch being written is written with TL_WRITE_DURABLE */
 	double last_ckpt;
 	int64_t rows;          /* rows written by this run */
 	int64_t rows_base;     /* rows written by earlier runs */
+	int64_t rows_recorded; /* rows_base + rows as of the last position recorded by this run, -1 none */
 	unsigned write_flags;
 	int native;            /* tl_read_spec.native level for this table's reads */
 	int resumed_table;     /* an earlier run of this task started this table */
 	int ours;              /* ... and it started it into an empty target */
+	int started_over;      /* the target lost rows: the table starts over into an empty target */
 };
 
 /*
@@ -72,8 +77,36 @@ static int record_key(struct state *st, int is_current, size_t n, char **cols, c
 			(const char *const *)vals, err);
 	if (!rc)
 		rc = tl_recorder_position(st->ctx->rec, &p, is_current, st->rows_base + st->rows, err);
+	if (!rc)
+		st->rows_recorded = st->rows_base + st->rows;
 	tl_pos_clear(&p);
 	st->last_ckpt = tl_migrate__now();
+	return rc;
+}
+
+/*
+ * Makes every commit so far durable on the target, for a position about to be recorded
+ * after batches written without TL_WRITE_DURABLE (driver flush_commits; nothing to do
+ * without it: the driver's durability_warning says what the server risks). When this
+ * worker's target connection is gone (the failure being left), a fresh one does it.
+ */
+static int make_durable(struct state *st, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
+	tl_endpoint ep;
+	tl_conn *fresh = NULL;
+	int rc;
+
+	if (!env->dst.ops->flush_commits)
+		return 0;
+	rc = tl_driver_flush_commits(&env->dst, c->dst, st->t, err);
+	if (!rc || !err || !(err->flags & TL_ERRF_CONN_LOST))
+		return rc;
+	ep = tl_config_target(env->cfg);
+	if (!(rc = tl_driver_connect(&env->dst, &ep, &fresh, err)))
+		rc = tl_driver_flush_commits(&env->dst, fresh, st->t, err);
+	tl_driver_disconnect(&env->dst, fresh);
 	return rc;
 }
 
@@ -159,16 +192,38 @@ static int write_rows(struct state *st, const tl_batch *b, tl_error *err)
 {
 	tl_copy_ctx *c = st->ctx;
 	size_t per = c->env->cfg->sink_batch_size, from;
+	unsigned flags = st->write_flags | (st->cur_durable ? TL_WRITE_DURABLE : 0);
 	int rc = 0;
 
 	if (per == 0 || b->nrows <= per)
-		return tl_driver_write_batch(&c->env->dst, c->dst, st->t, b, st->write_flags, err);
+		return tl_driver_write_batch(&c->env->dst, c->dst, st->t, b, flags, err);
+	/* durable on the last part: WAL and journal are flushed in order, the others with it */
 	for (from = 0; from < b->nrows && !rc; from += per) {
 		tl_batch part;
-		tl_batch_view(b, from, b->nrows - from < per ? b->nrows - from : per, &part);
-		rc = tl_driver_write_batch(&c->env->dst, c->dst, st->t, &part, st->write_flags, err);
+		size_t n = b->nrows - from < per ? b->nrows - from : per;
+		tl_batch_view(b, from, n, &part);
+		rc = tl_driver_write_batch(&c->env->dst, c->dst, st->t, &part,
+					   from + n < b->nrows ? (flags & ~(unsigned)TL_WRITE_DURABLE) : flags, err);
 	}
 	return rc;
+}
+
+/*
+ * Stopping after a committed batch: did the read end with it? Waits for the prefetch
+ * thread's next answer (one batch read at most): the end of the data means every row of
+ * the read is committed (a chunk's range counts as done), anything else that it is not.
+ * Called with p->mu not held.
+ */
+static int read_ended(struct prefetch *p, int take)
+{
+	int ended;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->full[take] && !p->done)
+		pthread_cond_wait(&p->cv, &p->mu);
+	ended = !p->full[take] && p->done && p->rc == 0;
+	pthread_mutex_unlock(&p->mu);
+	return ended;
 }
 
 /* Reads everything `spec` selects and writes it; calls `after` once each batch is committed. */
@@ -220,6 +275,8 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 		pthread_mutex_unlock(&p.mu);
 
 		st->cur = p.buf[take];
+		/* a position will point at this batch (due, or the last before a stop): durable */
+		st->cur_durable = st->keyed_pass && (due(st) || stopping(st));
 		if ((rc = write_rows(st, st->cur, err)))
 			break;
 		tl_fault_crash_point(env->fault, "after_target_commit");
@@ -235,6 +292,8 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 		pthread_mutex_unlock(&p.mu);
 		take = !take;
 		if (stopping(st)) {
+			if (read_ended(&p, take))
+				break; /* that was the last batch: the read is complete */
 			rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", st->t->schema, st->t->name);
 			break;
 		}
@@ -263,8 +322,15 @@ static int after_keyed(struct state *st, tl_error *err)
 				    err)))
 		return rc;
 	st->have_last = 1;
-	if (due(st) || stopping(st))
-		return record_key(st, 1, st->last.n, st->last.cols, st->last.vals, err);
+	st->last_recorded = 0;
+	if (!st->cur_durable && !stopping(st))
+		return 0;
+	/* a stop noticed after the write: the batch went without TL_WRITE_DURABLE */
+	if (!st->cur_durable && (rc = make_durable(st, err)))
+		return rc;
+	if ((rc = record_key(st, 1, st->last.n, st->last.cols, st->last.vals, err)))
+		return rc;
+	st->last_recorded = 1;
 	return 0;
 }
 
@@ -288,8 +354,13 @@ static int copy_batch_mode(struct state *st, tl_error *err)
 	spec.mode = TL_READ_KEYED;
 	spec.after = st->item->action == TL_ACT_RESUME ? &st->item->after : NULL;
 	spec.batch_rows = st->ctx->env->cfg->extract_batch_size;
-	if ((rc = pump(st, &spec, after_keyed, err)))
+	st->keyed_pass = 1;
+	rc = pump(st, &spec, after_keyed, err);
+	st->keyed_pass = 0;
+	if (rc)
 		return rc;
+	if (stopping(st)) /* the keyed pass is complete; the NULL pass is for the next run */
+		return tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", st->t->schema, st->t->name);
 	if ((st->ctx->env->src.ops->caps & TL_CAP_SQL) && any_key_nullable(st->t)) {
 		if ((rc = clean_nulls(st, TL_DELETE_KEY_NULLS, err)))
 			return rc;
@@ -310,7 +381,8 @@ static int copy_batch_mode(struct state *st, tl_error *err)
  */
 struct chunk {
 	char *lo, *hi;
-	int state; /* 0 queued, 1 running, 2 committed */
+	int state;    /* 0 queued, 1 running, 2 committed */
+	int64_t rows; /* rows it held (once committed) */
 };
 
 struct chunkq {
@@ -320,11 +392,13 @@ struct chunkq {
 	size_t n, cap;
 	size_t next_take;
 	size_t frontier;   /* ranges [0, frontier) are committed */
+	size_t running;    /* ranges taken by consumers and not yet committed or failed */
 	int producer_done;
 	int failed;
 	int rc;
 	tl_error err;
 	int64_t rows;      /* committed by consumers */
+	int64_t frontier_rows; /* rows of the ranges [0, frontier) */
 	struct state *main;
 };
 
@@ -345,7 +419,7 @@ static void *consumer_main(void *arg)
 	tl_copy_ctx ctx = *m->ctx;
 	struct state st;
 	tl_error err = TL_ERROR_INIT;
-	int rc;
+	int rc, holding = 0;
 
 	memset(&st, 0, sizeof(st));
 	st.ctx = &ctx;
@@ -363,14 +437,16 @@ static void *consumer_main(void *arg)
 		tl_read_spec spec;
 
 		pthread_mutex_lock(&q->mu);
-		while (!q->failed && q->next_take == q->n && !q->producer_done)
+		while (!q->failed && q->next_take == q->n && !q->producer_done && !stopping(&st))
 			pthread_cond_wait(&q->cv, &q->mu);
-		if (q->failed || q->next_take == q->n) {
+		if (q->failed || q->next_take == q->n || stopping(&st)) {
 			pthread_mutex_unlock(&q->mu);
 			break;
 		}
 		i = q->next_take++;
 		q->c[i].state = 1;
+		q->running++;
+		holding = 1;
 		memset(&spec, 0, sizeof(spec));
 		spec.where = st.item->where;
 		spec.mode = TL_READ_RANGE;
@@ -384,15 +460,20 @@ static void *consumer_main(void *arg)
 			goto fail;
 		pthread_mutex_lock(&q->mu);
 		q->c[i].state = 2;
+		q->running--;
+		holding = 0;
 		q->rows += st.rows;
+		q->c[i].rows = st.rows;
 		while (q->frontier < q->n && q->c[q->frontier].state == 2)
-			q->frontier++;
+			q->frontier_rows += q->c[q->frontier++].rows;
 		pthread_cond_broadcast(&q->cv);
 		pthread_mutex_unlock(&q->mu);
 	}
 	goto cleanup;
 fail:
 	pthread_mutex_lock(&q->mu);
+	if (holding)
+		q->running--;
 	if (!q->failed || (q->rc == TL_ERR_INTERRUPTED && rc != TL_ERR_INTERRUPTED)) {
 		q->rc = rc;
 		q->err = err;
@@ -419,7 +500,11 @@ static int chunk_checkpoint(struct state *st, struct chunkq *q, size_t *recorded
 	if (q->frontier == 0 || q->frontier == *recorded || (!force && !due(st)))
 		return 0;
 	hi = q->c[q->frontier - 1].hi;
-	st->rows = q->rows;
+	/* the ranges were committed by the consumers' connections, without TL_WRITE_DURABLE */
+	if ((rc = make_durable(st, err)))
+		return rc;
+	/* the rows up to the recorded bound: ranges committed past it are copied again */
+	st->rows = q->frontier_rows;
 	*recorded = q->frontier;
 	rc = record_key(st, 0, 1, &col, &hi, err);
 	return rc;
@@ -500,7 +585,7 @@ static int copy_split_parallel(struct state *st, tl_error *err)
 	for (;;) {
 		/* bounded look-ahead: at most `window` ranges not yet committed */
 		pthread_mutex_lock(&q.mu);
-		while (!q.failed && q.n - q.frontier >= window) {
+		while (!q.failed && q.n - q.frontier >= window && !stopping(st)) {
 			chunk_wait(&q);
 			if ((rc = chunk_checkpoint(st, &q, &recorded, 0, err)))
 				break;
@@ -536,7 +621,8 @@ static int copy_split_parallel(struct state *st, tl_error *err)
 	if (rc)
 		q.failed = 1;
 	pthread_cond_broadcast(&q.cv);
-	while (!q.failed && q.frontier < q.n) {
+	/* every range committed; when stopping, only the ranges the consumers are on */
+	while (!q.failed && q.frontier < q.n && (q.running > 0 || !stopping(st))) {
 		chunk_wait(&q);
 		if (!rc)
 			rc = chunk_checkpoint(st, &q, &recorded, 0, err);
@@ -596,7 +682,7 @@ static int copy_split_mode(struct state *st, tl_error *err)
 	char *lo = NULL, *hi = NULL;
 	char *col = tl_table_part(t)->name;
 	tl_read_spec spec;
-	int rc = 0;
+	int rc = 0, lo_recorded = 1; /* the starting bound is the recorded one */
 
 	if (env->cfg->parallel_type == TL_PAR_CHUNK && env->cfg->parallel_size > 1)
 		return copy_split_parallel(st, err);
@@ -618,17 +704,30 @@ static int copy_split_mode(struct state *st, tl_error *err)
 		free(lo);
 		lo = hi;
 		hi = NULL;
+		lo_recorded = 0;
 		if (due(st) || stopping(st)) {
-			if ((rc = record_key(st, 0, 1, &col, &lo, err)))
+			if ((rc = make_durable(st, err)) || (rc = record_key(st, 0, 1, &col, &lo, err)))
 				break;
+			lo_recorded = 1;
 		}
 		if (stopping(st)) {
 			rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped while copying %s.%s", t->schema, t->name);
 			break;
 		}
 	}
-	if (!rc && lo && st->rows > 0)
-		rc = record_key(st, 0, 1, &col, &lo, err);
+	/* the last committed range is recorded on every way out, a failure included */
+	if (lo && !lo_recorded && st->rows > 0) {
+		tl_error e2 = TL_ERROR_INIT;
+		tl_error *e = rc ? &e2 : err;
+		int rc2 = make_durable(st, e);
+		if (!rc2)
+			rc2 = record_key(st, 0, 1, &col, &lo, e);
+		if (rc2 && rc)
+			tl_log(env->log, TL_LOG_WARN, "table %s.%s: the last committed range was not recorded: %s", t->schema,
+			       t->name, e2.message);
+		if (!rc)
+			rc = rc2;
+	}
 	free(lo);
 	free(hi);
 	if (rc)
@@ -768,12 +867,56 @@ static int prepare_ours(struct state *st, int is_empty, int *cleared, tl_error *
 	return rc;
 }
 
+/*
+ * Before resuming after a checkpoint: the verdict of target.c on what the target holds
+ * (the same one `plan` shows). Lost rows make the table start over from the beginning
+ * (its rows removed first when they are all this task's), or refuse it.
+ */
+static int start_over_if_lost(struct state *st, const tl_store_table *prior, int *is_empty, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
+	tl_plan_item *it = st->item;
+	tl_target_verdict v;
+	int rc;
+
+	if (it->action != TL_ACT_RESUME)
+		return 0;
+	if ((rc = tl_target_verdict_get(env, c->dst, it, prior, c->recopy_lost, &v, err)))
+		return rc;
+	switch (v.verdict) {
+	case TL_VERDICT_OK:
+		if (v.lost)
+			tl_log(env->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, v.message);
+		break;
+	case TL_VERDICT_REFUSE:
+		rc = tl_error_set(err, TL_ERR_MISMATCH, "%s", v.message);
+		break;
+	case TL_VERDICT_RESTART:
+	case TL_VERDICT_RECOPY:
+		tl_log(env->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, v.message);
+		if (v.verdict == TL_VERDICT_RESTART) {
+			if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->t, NULL, TL_DELETE_AFTER, err)))
+				break;
+			*is_empty = 1;
+		}
+		st->started_over = *is_empty; /* from now on, every row of the target is this task's */
+		it->action = TL_ACT_START;
+		tl_keyvals_clear(&it->after);
+		free(it->split_after);
+		it->split_after = NULL;
+		break;
+	}
+	tl_target_verdict_clear(&v);
+	return rc;
+}
+
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err)
 {
 	const tl_migrate_env *env = ctx->env;
 	struct state st;
 	tl_store_table prior, info;
-	int have_prior, is_empty = 0, tail_clear = 0, keyed, rc;
+	int have_prior, is_empty = 0, tail_clear = 0, keyed, claimed = 0, rc;
 	double t0 = tl_migrate__now();
 
 	memset(&st, 0, sizeof(st));
@@ -782,15 +925,26 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	st.item = item;
 	st.t = item->table;
 	st.last_ckpt = t0;
+	st.rows_recorded = -1;
 	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
 
 	if ((rc = tl_driver_check_target(&env->dst, ctx->dst, st.t, &is_empty, err)))
 		goto cleanup;
+	/* one writer per target table, whatever its task (the claim is held until the end) */
+	if (ctx->owner && env->dst.ops->claim) {
+		if ((rc = tl_driver_claim(&env->dst, ctx->dst, st.t, ctx->owner, err)))
+			goto cleanup;
+		claimed = 1;
+	}
 	memset(&prior, 0, sizeof(prior));
 	have_prior = tl_recorder_get_table(ctx->rec, st.t->schema, st.t->name, &prior) == 0;
-	st.rows_base = have_prior && prior.rows_copied > 0 ? prior.rows_copied : 0;
+	/* does the target hold what the checkpoint says (target.c)? */
+	if ((rc = start_over_if_lost(&st, have_prior ? &prior : NULL, &is_empty, err)))
+		goto cleanup;
+	st.rows_base = have_prior && prior.rows_copied > 0 && item->action == TL_ACT_RESUME ? prior.rows_copied : 0;
 	st.resumed_table = have_prior;
-	st.ours = item->ours || (have_prior ? prior.target_empty_at_start : is_empty);
+	/* a table this task created holds only its rows, whatever the store says */
+	st.ours = item->ours || (have_prior && !st.started_over ? prior.target_empty_at_start : is_empty);
 	keyed = st.t->nkeys > 0 && env->cfg->replace;
 	if ((rc = prepare_ours(&st, is_empty, &tail_clear, err)))
 		goto cleanup;
@@ -820,7 +974,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	info.tb = st.t->name;
 	info.est_rows = item->est_rows;
 	info.rows_copied = st.rows_base;
-	info.target_empty_at_start = item->ours || (have_prior ? prior.target_empty_at_start : is_empty);
+	info.target_empty_at_start = st.ours;
 	info.mode = tl_plan_mode_name(item->mode);
 	info.state = "running";
 	info.target_rows_at_finish = -1;
@@ -841,15 +995,26 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	if (rc) {
 		int rc2;
 		tl_error e2 = TL_ERROR_INIT;
-		/* Keep the progress of what is committed (clean stop, or a failure after some batches). */
-		if (item->mode == TL_MODE_BATCH && st.have_last && rc == TL_ERR_INTERRUPTED)
-			(void)record_key(&st, 1, st.last.n, st.last.cols, st.last.vals, &e2);
-		info.rows_copied = st.rows_base + st.rows;
+		/* Keep the progress of what is committed, on every way out (a clean stop, a
+		 * failure after some batches): made durable first, as any position. */
+		if (item->mode == TL_MODE_BATCH && st.have_last && !st.last_recorded) {
+			if (make_durable(&st, &e2) == 0 &&
+			    record_key(&st, 1, st.last.n, st.last.cols, st.last.vals, &e2) == 0)
+				st.last_recorded = 1;
+			else
+				tl_log(env->log, TL_LOG_WARN, "table %s.%s: the last committed key was not recorded: %s",
+				       st.t->schema, st.t->name, e2.message);
+		}
+		/* as far as the last recorded position: rows after it are copied again */
+		info.rows_copied = st.rows_recorded >= 0 ? st.rows_recorded : st.rows_base;
 		info.state = rc == TL_ERR_INTERRUPTED ? "stopped" : "failed";
 		rc2 = tl_recorder_table(ctx->rec, &info, &e2);
 		(void)rc2;
 		goto cleanup;
 	}
+	/* a finished record promises every row: the last commits durable first */
+	if (st.rows > 0 && (rc = make_durable(&st, err)))
+		goto cleanup;
 	info.rows_copied = st.rows_base + st.rows;
 	info.state = "finished";
 	/* Into a target that was empty when this run began, every committed row was a new
@@ -865,6 +1030,13 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		goto cleanup;
 	res->resumed = item->action == TL_ACT_RESUME;
 cleanup:
+	if (claimed) {
+		tl_error e3 = TL_ERROR_INIT;
+		/* a connection that is gone took its claim with it */
+		if (tl_driver_release(&env->dst, ctx->dst, st.t, &e3) != 0)
+			tl_log(env->log, TL_LOG_DEBUG, "table %s.%s: releasing the claim: %s", st.t->schema, st.t->name,
+			       e3.message);
+	}
 	res->rows = st.rows;
 	res->seconds = tl_migrate__now() - t0;
 	tl_keyvals_clear(&st.last);

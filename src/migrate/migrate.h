@@ -62,6 +62,8 @@ typedef struct tl_plan_item {
 	int ours;             /* definitions: the target table is (or will be) this task's creation, so
 			       * its rows past the checkpoint are this task's and it is loaded in bulk
 			       * without upserts (docs/schema.md, "Loading a table tideline created") */
+	int lost;             /* tl_plan_check_targets: the target lost rows (since finished, or since the
+			       * checkpoint of a resumed table: warning says what the run does) */
 } tl_plan_item;
 
 typedef struct tl_defs tl_defs;
@@ -70,6 +72,7 @@ typedef struct tl_plan {
 	size_t n;
 	tl_plan_item *items;
 	tl_defs *defs;        /* the definition steps (defs.c), NULL when the run creates nothing */
+	char *durability_warning; /* the target's (driver durability_warning), or NULL */
 } tl_plan;
 
 typedef struct tl_migrate_opts {
@@ -82,6 +85,7 @@ typedef struct tl_migrate_opts {
 					 * (unit tests chain the fake driver in front of them) */
 	tl_fault *fault;                /* debug hooks the CLI read from the environment, or NULL */
 	int trace;                      /* log every driver call at debug level (TL_DEBUG_TRACE) */
+	int recopy_lost;                /* --recopy-lost: copy again the tables whose target lost rows */
 } tl_migrate_opts;
 
 /*
@@ -115,12 +119,17 @@ void tl_migrate_env_release(tl_migrate_env *env);
 /* Imports the configured progress sources into env->store (phase 2). */
 int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
 
-/* run --init: moves the run's old text logs aside and marks the configured sources as imported. */
-int tl_migrate_init_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
+/*
+ * run --init and --recopy-lost: moves the run's old text logs aside (suffix
+ * ".<label>-<UTC time>", label "init" or "recopy-lost") and marks the configured sources as
+ * imported.
+ */
+int tl_migrate_init_sources(const tl_migrate_env *env, const char *label, tl_error *err) TL_MUST_CHECK;
 
 enum tl_plan_flags {
-	TL_PLAN_IMPORT = 1u << 0, /* import the progress sources first (not after --init) */
-	TL_PLAN_RECORD = 1u << 1  /* write the definition steps' states into the store (run) */
+	TL_PLAN_IMPORT = 1u << 0,      /* import the progress sources first (not after --init) */
+	TL_PLAN_RECOPY_LOST = 1u << 1, /* --recopy-lost: tables whose target lost rows are copied again */
+	TL_PLAN_RECORD = 1u << 2       /* write the definition steps' states into the store (run) */
 };
 
 /*
@@ -135,10 +144,14 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 void tl_plan_clear(tl_plan *p, const tl_driver *src);
 /*
  * Looks at the target: a finished table whose target now holds fewer rows than at
- * finish gets a warning; a table without a usable key whose target holds rows this task
- * cannot attribute is marked refuse ("restart needed").
+ * finish gets a warning (lost); a resumed table gets the verdict of target.c
+ * (tl_target_verdict_get: a warning saying what the run does, refuse when it will not
+ * go on); a table without a usable key whose target holds rows this task cannot
+ * attribute is marked refuse ("restart needed"); and the plan gets the target's
+ * durability warning. flags: TL_PLAN_RECOPY_LOST.
  */
-int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, tl_error *err) TL_MUST_CHECK;
+int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, unsigned flags,
+			  tl_error *err) TL_MUST_CHECK;
 const char *tl_plan_action_name(enum tl_action a);
 const char *tl_plan_mode_name(enum tl_mode m);
 
@@ -170,6 +183,8 @@ typedef struct tl_copy_ctx {
 	volatile sig_atomic_t *stop;
 	int *abort_all;          /* another worker failed (atomic: tl_migrate__stopping) */
 	int64_t *total_rows;     /* shared counter for progress (atomic adds) */
+	const char *owner;       /* this run in the claims on target tables (tl_target_owner) */
+	int recopy_lost;         /* --recopy-lost */
 } tl_copy_ctx;
 
 typedef struct tl_copy_result {
@@ -179,6 +194,55 @@ typedef struct tl_copy_result {
 } tl_copy_result;
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
+
+/* ---- target.c: trusting the target (docs/guide.md, "the target lost rows") ----------------- */
+enum tl_verdict {
+	TL_VERDICT_OK = 0,  /* nothing to check, or the target holds what the checkpoint says */
+	TL_VERDICT_RESTART, /* lost rows, all of them this task's: remove them, copy from the beginning */
+	TL_VERDICT_RECOPY,  /* lost rows, --recopy-lost: copy from the beginning without removing any */
+	TL_VERDICT_REFUSE   /* lost rows: the run must not go on with this table */
+};
+
+typedef struct tl_target_verdict {
+	enum tl_verdict verdict;
+	int lost;         /* the target lacks what the checkpoint says (message says what) */
+	int key_missing;  /* the checkpoint's row is not on the target */
+	int64_t expected; /* rows recorded as copied up to the checkpoint, -1 unknown */
+	int64_t found;    /* rows on the target, -1 not counted */
+	int exact;        /* found is an exact count (else the statistics') */
+	char *message;    /* when lost: what was expected and found, and what happens (owned) */
+} tl_target_verdict;
+
+/*
+ * The verdict on the target of a resumed plan item (it->action == TL_ACT_RESUME; any
+ * other item is OK without a look), for run (at the table's start) and plan alike.
+ * prior: the store's statistics of the table (rows_copied, target_empty_at_start), or
+ * NULL when the store has none (then only the checkpoint's row is looked up). *out is
+ * the caller's (tl_target_verdict_clear). Errors are the drivers', prefixed with the
+ * table.
+ */
+int tl_target_verdict_get(const tl_migrate_env *env, tl_conn *dst, const tl_plan_item *it, const tl_store_table *prior,
+			  int recopy_lost, tl_target_verdict *out, tl_error *err) TL_MUST_CHECK;
+void tl_target_verdict_clear(tl_target_verdict *v);
+const char *tl_verdict_name(enum tl_verdict v);
+/*
+ * --recopy-lost for the finished tables whose target lost rows (plan items SKIP and lost,
+ * from tl_plan_check_targets): forgets their progress in the store (tl_store_forget_table)
+ * and plans again (*plan rebuilt, without importing), so that they start from the
+ * beginning as tables never copied: keyed ones upserted over the target's rows (or into a
+ * target emptied first when all its rows are this task's), keyless ones only into an empty
+ * target or one holding only this task's rows (else refused, as such tables always are).
+ * move_logs (run, never plan): the run's own text logs are moved aside first
+ * (tl_migrate_init_sources "recopy-lost"), so that no old record of those tables comes back.
+ * TL_ERR_UNSUPPORTED with ape-dts' database store as the resume source (its records of a
+ * table cannot be forgotten one table at a time). Nothing happens without such items.
+ */
+int tl_target_recopy(const tl_migrate_env *env, tl_plan *plan, int move_logs, tl_error *err) TL_MUST_CHECK;
+/* This run's line in the claims on target tables: "tideline task 'ID' (pid P on HOST)". */
+void tl_target_owner(const tl_config *cfg, char *out, size_t n);
+/* The target driver's durability warning (*out malloc'd, NULL when commits are durable or
+ * the driver cannot tell). */
+int tl_target_durability_warning(const tl_migrate_env *env, tl_conn *dst, char **out, tl_error *err) TL_MUST_CHECK;
 
 /* ---- importer.c: text progress sources into the store -------------------------------------
  *

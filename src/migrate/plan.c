@@ -53,7 +53,9 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src)
 		free(it->warning);
 	}
 	free(p->items);
+	free(p->durability_warning);
 	p->items = NULL;
+	p->durability_warning = NULL;
 	p->n = 0;
 	tl_defs_free(p->defs);
 	p->defs = NULL;
@@ -513,11 +515,22 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !rc; i++) {
 		if (tables[i]) {
 			at[m] = idx[i];
 			have[m++] = tables[i];
+			continue;
 		}
+		/* the target table is gone: every row it had at finish is lost */
+		tl_plan_item *it = &plan->items[idx[i]];
+		snprintf(msg, sizeof(msg), "target lost rows since finished (had %lld, the target table is gone)",
+			 (long long)it->target_rows_at_finish);
+		it->lost = 1;
+		if (!(it->warning = tl_strdup(msg)))
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	if (rc)
+		goto cleanup;
 	if (d->ops->count_many) {
 		rc = tl_driver_count_many(d, dst, have, m, counts, err);
 	} else {
@@ -530,6 +543,7 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 			continue;
 		snprintf(msg, sizeof(msg), "target lost rows since finished (had %lld, now %lld)",
 			 (long long)it->target_rows_at_finish, (long long)counts[i]);
+		it->lost = 1;
 		if (!(it->warning = tl_strdup(msg)))
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	}
@@ -543,7 +557,40 @@ cleanup:
 	return rc;
 }
 
-int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, tl_error *err)
+/*
+ * The verdict of target.c on a resumed item (the same function a run calls at the table's
+ * start): a warning saying what the run will do, refuse when it will not go on. A target
+ * table that is gone is a warning here (the run says more when it gets there).
+ */
+static int check_resumed(const tl_migrate_env *env, tl_conn *dst, tl_plan_item *it, unsigned flags, tl_error *err)
+{
+	tl_store_table st;
+	tl_target_verdict v;
+	tl_error e = TL_ERROR_INIT;
+	int have = tl_store_get_table(env->store, env->cfg->task_id, it->schema, it->tb, &st, NULL) == 0;
+	int rc = tl_target_verdict_get(env, dst, it, have ? &st : NULL, (flags & TL_PLAN_RECOPY_LOST) != 0, &v, &e);
+
+	if (rc == TL_ERR_NOTFOUND) {
+		if (!(it->warning = tl_strdup(e.message)))
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		return 0;
+	}
+	if (rc) {
+		if (err)
+			*err = e;
+		return rc;
+	}
+	if (v.lost) {
+		it->lost = 1;
+		it->refuse = v.verdict == TL_VERDICT_REFUSE;
+		it->warning = v.message;
+		v.message = NULL;
+	}
+	tl_target_verdict_clear(&v);
+	return 0;
+}
+
+int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, unsigned flags, tl_error *err)
 {
 	const tl_config *cfg = env->cfg;
 	const tl_driver *d = &env->dst;
@@ -578,8 +625,10 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 			}
 			continue;
 		}
+		if (it->action == TL_ACT_RESUME && (rc = check_resumed(env, dst, it, flags, err)))
+			break;
 		/* a table this task creates (or created) holds only its rows: nothing to refuse */
-		if (!it->table || (it->table->nkeys > 0 && cfg->replace) || it->ours)
+		if (it->refuse || !it->table || (it->table->nkeys > 0 && cfg->replace) || it->ours)
 			continue;
 		if ((rc = tl_driver_check_target(d, dst, it->table, &is_empty, err)))
 			break;
@@ -595,6 +644,8 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 	}
 	if (!rc && n)
 		rc = check_finished(d, dst, plan, idx, n, names, tables, counts, err);
+	if (!rc)
+		rc = tl_target_durability_warning(env, dst, &plan->durability_warning, err);
 cleanup:
 	free(idx);
 	free(names);
@@ -641,7 +692,7 @@ int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_
 		rc = tl_defs_plan(env, c, d, out, (flags & TL_PLAN_RECORD) != 0, err);
 	tl_driver_disconnect(&env->src, c);
 	if (!rc && !structs)
-		rc = tl_plan_check_targets(env, d, out, err);
+		rc = tl_plan_check_targets(env, d, out, flags, err);
 	tl_driver_disconnect(&env->dst, d);
 	if (rc)
 		tl_plan_clear(out, &env->src);

@@ -37,6 +37,7 @@ struct run {
 	int locked;          /* the store's task lock is ours */
 	tl_plan plan;
 	tl_recorder *rec;
+	char owner[512];     /* this run in the claims on target tables (tl_target_owner) */
 	tl_copy_result *results; /* per plan item */
 
 	/* the worker pool (phase_copy) */
@@ -247,6 +248,8 @@ static int table_job(struct run *r, tl_conn *src, tl_conn *dst, size_t idx, tl_e
 	ctx.stop = r->opts->stop;
 	ctx.abort_all = &r->abort_all;
 	ctx.total_rows = &r->total_rows;
+	ctx.owner = r->owner;
+	ctx.recopy_lost = r->opts->recopy_lost;
 	if ((rc = tl_copy_table(&ctx, it, res, err)))
 		return rc;
 	__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
@@ -273,6 +276,8 @@ static void *worker_main(void *arg)
 	size_t idx = 0;
 	int rc;
 
+	/* the target's sessions carry this run's name (MySQL shows it to a refused task) */
+	dst_ep.app_name = r->owner;
 	if ((rc = tl_driver_connect(&env->src, &src_ep, &src, &err)) ||
 	    (rc = tl_driver_connect(&env->dst, &dst_ep, &dst, &err))) {
 		fail(r, rc, &err);
@@ -412,7 +417,8 @@ static int phase_sources(struct run *r, tl_error *err)
 	if (!r->opts->init)
 		return 0;
 	tl_log(r->env.log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
-	if ((rc = tl_store_forget_task(r->env.store, cfg->task_id, err)) || (rc = tl_migrate_init_sources(&r->env, err)))
+	if ((rc = tl_store_forget_task(r->env.store, cfg->task_id, err)) ||
+	    (rc = tl_migrate_init_sources(&r->env, "init", err)))
 		return rc;
 	if (r->env.ape_conn &&
 	    (rc = tl_driver_ape_store_forget(&r->env.ape, r->env.ape_conn, cfg->ape_schema, cfg->ape_table, cfg->task_id,
@@ -426,13 +432,23 @@ static int phase_plan(struct run *r, tl_error *err)
 	size_t i;
 	int rc;
 
-	if ((rc = tl_migrate_plan(&r->env, (r->opts->init ? 0 : TL_PLAN_IMPORT) | TL_PLAN_RECORD, &r->plan, err)))
+	if ((rc = tl_migrate_plan(&r->env,
+				  (r->opts->init ? 0 : TL_PLAN_IMPORT) | (r->opts->recopy_lost ? TL_PLAN_RECOPY_LOST : 0) |
+					  TL_PLAN_RECORD,
+				  &r->plan, err)))
 		return rc;
+	if (r->opts->recopy_lost && (rc = tl_target_recopy(&r->env, &r->plan, 1, err)))
+		return rc;
+	/* once per run: a target that can lose acknowledged commits (no session can change it) */
+	if (r->plan.durability_warning)
+		tl_log(r->env.log, TL_LOG_WARN, "%s", r->plan.durability_warning);
 	for (i = 0; i < r->plan.n; i++) {
 		tl_plan_item *it = &r->plan.items[i];
 		if (!it->warning)
 			continue;
-		tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
+		/* a resumed table that starts over says so when it starts (checked again then) */
+		if (!(it->action == TL_ACT_RESUME && it->lost && !it->refuse))
+			tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
 		if (it->refuse && !r->opts->init)
 			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}
@@ -629,6 +645,7 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
 	r.opts = opts;
+	tl_target_owner(cfg, r.owner, sizeof(r.owner));
 	if ((rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) || (rc = phase_open(&r, err)) ||
 	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_pre_data(&r, err)))
 		goto cleanup;

@@ -140,12 +140,13 @@ cleanup:
 }
 
 /*
- * --init: this task starts over. The run's own text logs in [runtime] log_dir are moved
- * aside (NAME.init-YYYYmmddTHHMMSS) so the fresh run appends to new files, and every
- * configured text source is marked as imported in its current state, so an interrupted
- * --init run is later resumed from its own progress, never from records older than it.
+ * --init: this task starts over (and --recopy-lost: some tables do). The run's own text
+ * logs in [runtime] log_dir are moved aside (NAME.<label>-YYYYmmddTHHMMSS) so the run
+ * appends to new files, and every configured text source is marked as imported in its
+ * current state, so an interrupted run is later resumed from its own progress (the store),
+ * never from records older than it.
  */
-int tl_migrate_init_sources(const tl_migrate_env *env, tl_error *err)
+int tl_migrate_init_sources(const tl_migrate_env *env, const char *label, tl_error *err)
 {
 	static const char *const names[] = {"position.log", "position1.log", "position2.log", "position3.log",
 					    "position4.log", "position5.log", "position6.log", "position7.log",
@@ -162,12 +163,12 @@ int tl_migrate_init_sources(const tl_migrate_env *env, tl_error *err)
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(from, sizeof(from), "%s/%s", cfg->log_dir, names[i]);
-		snprintf(to, sizeof(to), "%s.init-%s", from, stamp);
+		snprintf(to, sizeof(to), "%s.%s-%s", from, label, stamp);
 		if (access(from, F_OK) != 0)
 			continue;
 		if (rename(from, to) != 0)
-			return tl_error_set(err, TL_ERR_IO, "--init: cannot move '%s' aside: %s", from, strerror(errno));
-		tl_log(env->log, TL_LOG_NOTICE, "--init: moved %s to %s", from, to);
+			return tl_error_set(err, TL_ERR_IO, "--%s: cannot move '%s' aside: %s", label, from, strerror(errno));
+		tl_log(env->log, TL_LOG_NOTICE, "--%s: moved %s to %s", label, from, to);
 	}
 	if (cfg->resume_type != TL_RESUME_FROM_LOG)
 		return 0;

@@ -617,3 +617,31 @@ int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err)
 	}
 	return tl_store__tx_leave(s, owned, rc, err);
 }
+
+int tl_store_forget_table(tl_store *s, const char *task_id, const char *schema, const char *tb, tl_error *err)
+{
+	static const char *const sql[] = {
+		"DELETE FROM position WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
+		"DELETE FROM finished WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
+		"DELETE FROM rate_sample WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
+		/* target_empty_at_start stays: whose rows the target holds does not change */
+		"UPDATE task_table SET rows_copied = 0, state = 'pending', finished_at = NULL, "
+		"target_rows_at_finish = NULL WHERE task_id = ?1 AND schema = ?2 AND tb = ?3",
+	};
+	tl_sdb_stmt *st = NULL;
+	size_t i;
+	int rc, owned = 0;
+
+	if ((rc = tl_store__tx_enter(s, &owned, err)))
+		return rc;
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == 0; i++) {
+		if ((rc = tl_store__prepare(s, sql[i], NULL, &st, err)))
+			break;
+		if (!(rc = tl_store__bind_text(s, st, 1, task_id, err)) && !(rc = tl_store__bind_text(s, st, 2, schema, err)) &&
+		    !(rc = tl_store__bind_text(s, st, 3, tb, err)))
+			rc = step_done(s, st, "forgetting a table", err);
+		tl_store__finalize(s, st);
+		st = NULL;
+	}
+	return tl_store__tx_leave(s, owned, rc, err);
+}

@@ -15,6 +15,8 @@
 #define MAX_COLS 16
 #define MAX_FAULTS 16
 #define MAX_DBS 16
+#define MAX_CLAIMS 32
+#define MAX_STOPS 4
 
 struct fcol {
 	char *name;
@@ -49,6 +51,27 @@ struct fape {
 	char *task_id, *type, *key, *data;
 };
 
+/* A claim on a table (claim / release): held by one connection. */
+struct fclaim {
+	char table[130]; /* "schema.name" */
+	const tl_conn *holder;
+	char owner[200];
+};
+
+/* The rows of one table at the last durable point (asynchronous-commit model). */
+struct fsnap {
+	char *schema, *name;
+	size_t ncols, nrows;
+	char **cells;
+};
+
+/* tl_fake_stop_at: when the nth call of slot has returned, *flag = 1. */
+struct fstop {
+	enum tl_slot slot;
+	long nth, seen;
+	volatile sig_atomic_t *flag;
+};
+
 struct tl_fake_db {
 	char *name;
 	pthread_mutex_t mu;
@@ -62,6 +85,14 @@ struct tl_fake_db {
 	long rows_read, rows_written; /* rows handed out by read_batch, rows applied by write_batch */
 	char **objects;               /* definitions made by schema_apply ("index s.t_v", "value s.t=6") */
 	size_t nobjects;
+	struct fclaim claims[MAX_CLAIMS];
+	int async;           /* commits are durable only at TL_WRITE_DURABLE writes and flush_commits */
+	struct fsnap *snap;  /* ... the tables as of the last such point */
+	size_t nsnap;
+	long durable_writes; /* write_batch calls with TL_WRITE_DURABLE */
+	char *dwarn;         /* durability_warning's answer, or NULL */
+	struct fstop stops[MAX_STOPS];
+	size_t nstops;
 };
 
 struct tl_conn {
@@ -148,6 +179,16 @@ void tl_fake_db_free(tl_fake_db *db)
 	for (i = 0; i < db->nobjects; i++)
 		free(db->objects[i]);
 	free(db->objects);
+	for (i = 0; i < db->nsnap; i++) {
+		size_t k;
+		for (k = 0; k < db->snap[i].nrows * db->snap[i].ncols; k++)
+			free(db->snap[i].cells[k]);
+		free(db->snap[i].cells);
+		free(db->snap[i].schema);
+		free(db->snap[i].name);
+	}
+	free(db->snap);
+	free(db->dwarn);
 	pthread_mutex_destroy(&db->mu);
 	free(db->name);
 	free(db);
@@ -207,6 +248,13 @@ static int count_call(tl_fake_db *db, enum tl_slot slot, const char *tb, int *af
 
 static int after_fault(tl_fake_db *db, enum tl_slot slot, int code, int rc, tl_error *err)
 {
+	size_t i;
+
+	pthread_mutex_lock(&db->mu);
+	for (i = 0; i < db->nstops; i++)
+		if (db->stops[i].slot == slot && ++db->stops[i].seen == db->stops[i].nth)
+			*db->stops[i].flag = 1;
+	pthread_mutex_unlock(&db->mu);
 	if (rc || !code)
 		return rc;
 	return tl_error_set(err, code, "fake %s: injected failure after %s (the work is done)", db->name,
@@ -228,6 +276,8 @@ void tl_fake_reset_calls(tl_fake_db *db)
 	pthread_mutex_lock(&db->mu);
 	memset(db->calls, 0, sizeof(db->calls));
 	db->nfaults = 0;
+	db->nstops = 0;
+	db->durable_writes = 0;
 	db->rows_read = db->rows_written = 0;
 	pthread_mutex_unlock(&db->mu);
 }
@@ -578,6 +628,16 @@ static int fk_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 
 static void fk_disconnect(tl_conn *c)
 {
+	size_t i;
+
+	if (!c)
+		return;
+	/* a closed session takes its claims with it */
+	pthread_mutex_lock(&c->db->mu);
+	for (i = 0; i < MAX_CLAIMS; i++)
+		if (c->db->claims[i].holder == c)
+			c->db->claims[i].holder = NULL;
+	pthread_mutex_unlock(&c->db->mu);
 	free(c);
 }
 
@@ -1125,6 +1185,114 @@ static long find_key(const struct ftable *ft, const tl_table *src, const tl_batc
 	return -1;
 }
 
+/* ---- the asynchronous-commit model ------------------------------------------------------ */
+
+static void snap_free(tl_fake_db *db)
+{
+	size_t i, k;
+
+	for (i = 0; i < db->nsnap; i++) {
+		for (k = 0; k < db->snap[i].nrows * db->snap[i].ncols; k++)
+			free(db->snap[i].cells[k]);
+		free(db->snap[i].cells);
+		free(db->snap[i].schema);
+		free(db->snap[i].name);
+	}
+	free(db->snap);
+	db->snap = NULL;
+	db->nsnap = 0;
+}
+
+/* Under db->mu: every commit so far is durable (the tables as they are now). */
+static void snap_take(tl_fake_db *db)
+{
+	size_t i, k;
+
+	snap_free(db);
+	if (!(db->snap = calloc(db->ntables ? db->ntables : 1, sizeof(*db->snap))))
+		abort();
+	for (i = 0; i < db->ntables; i++) {
+		struct ftable *t = &db->tables[i];
+		struct fsnap *sn = &db->snap[i];
+		sn->schema = strdup(t->schema);
+		sn->name = strdup(t->name);
+		sn->ncols = t->ncols;
+		sn->nrows = t->nrows;
+		sn->cells = calloc(t->nrows * t->ncols + 1, sizeof(char *));
+		if (!sn->schema || !sn->name || !sn->cells)
+			abort();
+		for (k = 0; k < t->nrows * t->ncols; k++)
+			if (t->cells[k] && !(sn->cells[k] = strdup(t->cells[k])))
+				abort();
+	}
+	db->nsnap = db->ntables;
+}
+
+void tl_fake_set_async(tl_fake_db *db, int on)
+{
+	pthread_mutex_lock(&db->mu);
+	db->async = on;
+	if (on)
+		snap_take(db);
+	else
+		snap_free(db);
+	pthread_mutex_unlock(&db->mu);
+}
+
+void tl_fake_crash(tl_fake_db *db)
+{
+	size_t i, k, r;
+
+	pthread_mutex_lock(&db->mu);
+	for (i = 0; db->async && i < db->nsnap; i++) {
+		struct fsnap *sn = &db->snap[i];
+		struct ftable *t = find_table(db, sn->schema, sn->name);
+		if (!t)
+			continue;
+		while (t->nrows > 0)
+			del_row(t, t->nrows - 1);
+		for (r = 0; r < sn->nrows; r++) {
+			const char *cells[MAX_COLS];
+			for (k = 0; k < sn->ncols; k++)
+				cells[k] = sn->cells[r * sn->ncols + k];
+			if (add_row(t, cells) != 0)
+				abort();
+		}
+	}
+	pthread_mutex_unlock(&db->mu);
+}
+
+long tl_fake_durable_writes(tl_fake_db *db)
+{
+	long n;
+
+	pthread_mutex_lock(&db->mu);
+	n = db->durable_writes;
+	pthread_mutex_unlock(&db->mu);
+	return n;
+}
+
+void tl_fake_set_durability_warning(tl_fake_db *db, const char *text)
+{
+	pthread_mutex_lock(&db->mu);
+	free(db->dwarn);
+	db->dwarn = text ? strdup(text) : NULL;
+	pthread_mutex_unlock(&db->mu);
+}
+
+void tl_fake_stop_at(tl_fake_db *db, enum tl_slot slot, long nth, volatile sig_atomic_t *flag)
+{
+	pthread_mutex_lock(&db->mu);
+	if (db->nstops < MAX_STOPS) {
+		struct fstop *f = &db->stops[db->nstops++];
+		f->slot = slot;
+		f->nth = nth;
+		f->seen = 0;
+		f->flag = flag;
+	}
+	pthread_mutex_unlock(&db->mu);
+}
+
 static int fk_write_batch(tl_conn *target, const tl_table *src, const tl_batch *b, unsigned flags, tl_error *err)
 {
 	struct ftable *ft;
@@ -1183,6 +1351,11 @@ static int fk_write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		else
 			target->db->rows_written++;
+	}
+	if (!rc && (flags & TL_WRITE_DURABLE)) {
+		target->db->durable_writes++;
+		if (target->db->async)
+			snap_take(target->db);
 	}
 unlock:
 	pthread_mutex_unlock(&target->db->mu);
@@ -1660,6 +1833,156 @@ int tl_fake_same_rows(tl_fake_db *a, tl_fake_db *b, const char *schema, const ch
 	return same;
 }
 
+/* ---- target checks, claims, durability ---------------------------------------------------- */
+
+static int fk_live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err)
+{
+	size_t i;
+	int after, rc;
+
+	if ((rc = count_call(c->db, TL_SLOT_LIVE_ROWS_MANY, NULL, &after, err)))
+		return rc;
+	pthread_mutex_lock(&c->db->mu);
+	for (i = 0; i < n; i++) {
+		const struct ftable *ft = find_table(c->db, names[i].schema, names[i].name);
+		/* the statistics: the estimate when one is set (tl_fake_set_estimate), else exact */
+		out[i] = !ft ? -1 : ft->est >= -1 ? ft->est : (int64_t)ft->nrows;
+	}
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_LIVE_ROWS_MANY, after, rc, err);
+}
+
+static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err)
+{
+	const struct ftable *ft;
+	size_t r, i, col[MAX_COLS];
+	int after, rc;
+
+	*exists = 0;
+	if ((rc = count_call(c->db, TL_SLOT_KEY_EXISTS, src->name, &after, err)))
+		return rc;
+	for (i = 0; i < key->n && !rc; i++) {
+		col[i] = tl_table_col_index(src, key->cols[i]);
+		if (col[i] == TL_NO_COL || i >= MAX_COLS)
+			rc = tl_error_set(err, TL_ERR_INTERNAL, "fake: key lookup in %s.%s: no column %s", src->schema, src->name,
+					  key->cols[i]);
+		else
+			rc = check_val(src, &src->cols[col[i]], key->vals[i], err);
+	}
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&c->db->mu);
+	ft = find_table(c->db, src->schema, src->name);
+	if (!ft)
+		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist on fake://%s", src->schema,
+				  src->name, c->db->name);
+	for (r = 0; ft && r < ft->nrows && !*exists; r++) {
+		for (i = 0; i < key->n; i++) {
+			const char *v = ft->cells[r * ft->ncols + col[i]];
+			if (!v != !key->vals[i] || (v && cmp_val(src->cols[col[i]].kind, v, key->vals[i]) != 0))
+				break;
+		}
+		*exists = i == key->n;
+	}
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_KEY_EXISTS, after, rc, err);
+}
+
+static int fk_claim(tl_conn *c, const tl_table *src, const char *owner, tl_error *err)
+{
+	char name[130];
+	size_t i, free_at = MAX_CLAIMS;
+	int after, rc;
+
+	if ((rc = count_call(c->db, TL_SLOT_CLAIM, src->name, &after, err)))
+		return rc;
+	snprintf(name, sizeof(name), "%s.%s", src->schema, src->name);
+	pthread_mutex_lock(&c->db->mu);
+	for (i = 0; i < MAX_CLAIMS && !rc; i++) {
+		struct fclaim *cl = &c->db->claims[i];
+		if (!cl->holder) {
+			if (free_at == MAX_CLAIMS)
+				free_at = i;
+			continue;
+		}
+		if (strcmp(cl->table, name) != 0)
+			continue;
+		if (cl->holder != c)
+			rc = tl_error_set(err, TL_ERR_LOCKED, "target table %s is being written by another task: '%s' holds it",
+					  name, cl->owner);
+		free_at = MAX_CLAIMS + 1; /* held: nothing to add */
+		break;
+	}
+	if (!rc && free_at < MAX_CLAIMS) {
+		struct fclaim *cl = &c->db->claims[free_at];
+		snprintf(cl->table, sizeof(cl->table), "%s", name);
+		snprintf(cl->owner, sizeof(cl->owner), "%s", owner);
+		cl->holder = c;
+	} else if (!rc && free_at == MAX_CLAIMS) {
+		rc = tl_error_set(err, TL_ERR_NOMEM, "fake: too many claims");
+	}
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_CLAIM, after, rc, err);
+}
+
+static int fk_release(tl_conn *c, const tl_table *src, tl_error *err)
+{
+	char name[130];
+	size_t i;
+	int after, rc;
+
+	if ((rc = count_call(c->db, TL_SLOT_RELEASE, src->name, &after, err)))
+		return rc;
+	snprintf(name, sizeof(name), "%s.%s", src->schema, src->name);
+	pthread_mutex_lock(&c->db->mu);
+	for (i = 0; i < MAX_CLAIMS; i++)
+		if (c->db->claims[i].holder == c && strcmp(c->db->claims[i].table, name) == 0)
+			c->db->claims[i].holder = NULL;
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_RELEASE, after, rc, err);
+}
+
+int tl_fake_claimed(tl_fake_db *db, const char *schema, const char *name)
+{
+	char t[130];
+	size_t i;
+	int n = 0;
+
+	snprintf(t, sizeof(t), "%s.%s", schema, name);
+	pthread_mutex_lock(&db->mu);
+	for (i = 0; i < MAX_CLAIMS; i++)
+		n += db->claims[i].holder && strcmp(db->claims[i].table, t) == 0;
+	pthread_mutex_unlock(&db->mu);
+	return n;
+}
+
+static int fk_flush_commits(tl_conn *c, const tl_table *src, tl_error *err)
+{
+	int after, rc;
+
+	if ((rc = count_call(c->db, TL_SLOT_FLUSH_COMMITS, src->name, &after, err)))
+		return rc;
+	pthread_mutex_lock(&c->db->mu);
+	if (c->db->async)
+		snap_take(c->db);
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_FLUSH_COMMITS, after, rc, err);
+}
+
+static int fk_durability_warning(tl_conn *c, char **out, tl_error *err)
+{
+	int after, rc;
+
+	*out = NULL;
+	if ((rc = count_call(c->db, TL_SLOT_DURABILITY_WARNING, NULL, &after, err)))
+		return rc;
+	pthread_mutex_lock(&c->db->mu);
+	if (c->db->dwarn && !(*out = strdup(c->db->dwarn)))
+		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_DURABILITY_WARNING, after, rc, err);
+}
+
 static const char *const fake_aliases[] = {"fakedb", NULL};
 
 /* The slots both fake kinds share. */
@@ -1673,7 +1996,9 @@ static const char *const fake_aliases[] = {"fakedb", NULL};
 	.part_minmax = fk_part_minmax, .check_target = fk_check_target,                           \
 	.write_batch = fk_write_batch, .delete_after = fk_delete_after,                           \
 	.ape_store_init = fk_ape_init, .ape_store_load = fk_ape_load, .ape_store_put = fk_ape_put, \
-	.ape_store_forget = fk_ape_forget
+	.ape_store_forget = fk_ape_forget, .live_rows_many = fk_live_rows_many, .key_exists = fk_key_exists, \
+	.claim = fk_claim, .release = fk_release, .flush_commits = fk_flush_commits,               \
+	.durability_warning = fk_durability_warning
 
 const struct tl_driver_ops tl_fake_driver = {
 	FAKE_SLOTS,

@@ -11,6 +11,11 @@
  * what a real target refuses: a plain (non-upsert) or bulk write of a key the target
  * already holds fails, so an engine that re-sends rows where it must not is caught.
  *
+ * Also: key lookups, claims (one holder per table, released by a disconnect), the
+ * server's statistics (live_rows_many: the estimate when one is set), durability
+ * warnings and flushes, with a model of a server that acknowledges commits before they
+ * are durable (tl_fake_set_async, tl_fake_crash).
+ *
  * Values are text: columns are "int" (compared as 64-bit integers, a resume value that is
  * not one is TL_ERR_MISMATCH) or "text" (compared bytewise); NULL cells are NULL.
  * Thread-safe: one mutex per fake server, as the engine's workers share them.
@@ -19,6 +24,7 @@
 #ifndef TL_FAKE_DRIVER_H
 #define TL_FAKE_DRIVER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "tideline/driver_call.h"
@@ -75,7 +81,7 @@ int tl_fake_add_object(tl_fake_db *db, const char *name);
 int tl_fake_same_rows(tl_fake_db *a, tl_fake_db *b, const char *schema, const char *name, char *why, size_t n);
 
 /* Calls of a slot on this server since it was made or tl_fake_reset_calls (which also
- * clears the faults and the row counters). */
+ * clears the faults, the stops, the row counters and tl_fake_durable_writes). */
 long tl_fake_calls(tl_fake_db *db, enum tl_slot slot);
 void tl_fake_reset_calls(tl_fake_db *db);
 /* Rows handed out by its readers, rows applied by its writes (an upsert counts once). */
@@ -89,6 +95,22 @@ void tl_fake_fail_at(tl_fake_db *db, enum tl_slot slot, long nth, int code, int 
 /* The same, counting only calls about table tb (of any schema). */
 void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after);
 void tl_fake_clear_faults(tl_fake_db *db);
+/*
+ * The asynchronous-commit model (a server with synchronous_commit=off): with it on, a
+ * commit is durable only once a write with TL_WRITE_DURABLE or a flush_commits call
+ * follows it (the tables are remembered then), and tl_fake_crash puts every table back as
+ * it was at that point (what a crash of such a server loses). Off by default.
+ */
+void tl_fake_set_async(tl_fake_db *db, int on);
+void tl_fake_crash(tl_fake_db *db);
+/* write_batch calls that carried TL_WRITE_DURABLE. */
+long tl_fake_durable_writes(tl_fake_db *db);
+/* What durability_warning answers (NULL: commits are durable, the default). */
+void tl_fake_set_durability_warning(tl_fake_db *db, const char *text);
+/* Sets *flag to 1 once the nth call of slot (from now) has returned: a stop at that moment. */
+void tl_fake_stop_at(tl_fake_db *db, enum tl_slot slot, long nth, volatile sig_atomic_t *flag);
+/* Connections holding a claim on schema.name (claim / release; a disconnect releases). */
+int tl_fake_claimed(tl_fake_db *db, const char *schema, const char *name);
 /* Rows in the fake's ape-dts store for task_id (all tables). */
 size_t tl_fake_ape_rows(tl_fake_db *db, const char *task_id);
 /* Adds a row to the fake's ape-dts store table schema.table. 0 or -1. */

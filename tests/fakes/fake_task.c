@@ -123,6 +123,19 @@ int ft_run(ft_env *e, tl_fault *fault, tl_error *err)
 	return rc;
 }
 
+int ft_run_opts(ft_env *e, tl_migrate_opts *opts, tl_error *err)
+{
+	tl_config *cfg = NULL;
+	int rc;
+
+	opts->registry = &tl_fake_registry;
+	if ((rc = tl_config_load_with(e->ini, &tl_fake_registry, &cfg, err)))
+		return rc;
+	rc = tl_migrate_run(cfg, opts, err);
+	tl_config_free(cfg);
+	return rc;
+}
+
 int ft_plan(ft_env *e, tl_plan *out, tl_config **cfg_out, tl_error *err)
 {
 	tl_migrate_opts opts;

@@ -43,6 +43,9 @@ const char *ft_task(ft_env *e, const char *extra);
 
 /* Runs the task of e->ini (config loaded with the fake registry); fault may be NULL. */
 int ft_run(ft_env *e, tl_fault *fault, tl_error *err);
+/* The same with the caller's options (stop flag, --recopy-lost, a logger, ...); the
+ * registry is set to the fake one. */
+int ft_run_opts(ft_env *e, tl_migrate_opts *opts, tl_error *err);
 /* Builds the plan of e->ini the way `tideline plan` does (on the task's store). */
 int ft_plan(ft_env *e, tl_plan *out, tl_config **cfg_out, tl_error *err);
 void ft_plan_free(tl_plan *p, tl_config *cfg);

@@ -313,7 +313,7 @@ TL_TEST(defs_plan_marks_tables)
 {
 	tl_error err = TL_ERROR_INIT;
 	tl_config *cfg = NULL;
-	tl_plan p = {0, NULL, NULL};
+	tl_plan p = {0, NULL, NULL, NULL};
 	size_t i, creates = 0;
 	ft_env e;
 

@@ -7,6 +7,7 @@
 # Root has no password over TCP. The server is tuned for test speed, not durability.
 # TLS is enabled with the test CA of tls.sh (DIR/tls/ca.pem); plain connections still work.
 # It must not touch servers it did not start: it only signals PIDs from its own pid files.
+# TL_MARIADB_ARGS: extra mariadbd options (e.g. --performance-schema=ON for a private server).
 set -euo pipefail
 
 cmd=${1:-}; dir=${2:-}
@@ -58,7 +59,7 @@ start)
     --log-error="$d/err.log" --innodb-buffer-pool-size=128M --skip-name-resolve \
     --character-set-server=utf8mb4 --innodb-flush-log-at-trx-commit=2 \
     --max-allowed-packet=256M --ssl-ca="$dir/tls/ca.pem" --ssl-cert="$dir/tls/server.pem" \
-    --ssl-key="$dir/tls/server.key" </dev/null >/dev/null 2>&1 &
+    --ssl-key="$dir/tls/server.key" ${TL_MARIADB_ARGS:-} </dev/null >/dev/null 2>&1 &
   launched=$!
   echo "$launched" > "$d/launch.pid"
   for _ in $(seq 1 60); do
