@@ -262,10 +262,13 @@ int tl_pg__schema_apply(tl_conn *dst, const tl_schema_step *step, enum tl_schema
 	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
 		const char *st = tl_pg__sqlstate(res);
 		/* created meanwhile by another session - a worker of this run, or the backend of
-		 * a killed run that was still building it (it committed after the probe): look
-		 * again, and what is there now is done */
-		if (res && state == TL_SCHEMA_ABSENT && !(step->flags & TL_STEP_RERUN) &&
-		    (strcmp(st, "42P07") == 0 || strcmp(st, "42710") == 0)) {
+		 * a killed run that was still building it (it committed after the probe; then the
+		 * error may also be "index ... is already associated with a constraint" or a
+		 * DROP INDEX of a half-done key that a constraint now owns): look again, and
+		 * what is there now is done */
+		if (res && state != TL_SCHEMA_PRESENT && !(step->flags & TL_STEP_RERUN) &&
+		    (strcmp(st, "42P07") == 0 || strcmp(st, "42710") == 0 || strcmp(st, "55000") == 0 ||
+		     strcmp(st, "2BP01") == 0)) {
 			enum tl_schema_state again = TL_SCHEMA_ABSENT;
 			PQclear(res);
 			res = NULL;

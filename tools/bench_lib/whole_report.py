@@ -63,8 +63,8 @@ def draw(out, chart):
     with open(data, "w") as f:
         for i, (kind, tool, ratio) in enumerate(chart):
             f.write('%d "%s\\n%s" %.3f\n' % (i, kind, tool, ratio))
-    gp = ['set terminal png size 640,360', 'set output "%s"' % os.path.join(out, "whole.png"),
-          'set title "whole database into an empty server: wall time relative to tideline (lower is faster)"',
+    gp = ['set terminal png size 760,380 noenhanced', 'set output "%s"' % os.path.join(out, "whole.png"),
+          'set title "whole database into an empty server: wall time / tideline\'s (lower is faster)"',
           'set style fill solid 0.6', 'set boxwidth 0.6', 'set yrange [0:*]', 'set grid ytics',
           'set xtics font ",8"', 'unset key', 'set ylabel "seconds / tideline seconds"',
           'plot "%s" using 1:3:xtic(2) with boxes, 1 with lines dt 2' % data]
