@@ -185,7 +185,8 @@ sc_mongo_defs() {
   sc_py - "$(sc_url mongo "$1")" <<'PY'
 import json, sys, pymongo
 db = pymongo.MongoClient(sys.argv[1]).tls_mongo
-for c in sorted(db.list_collections(), key=lambda c: c["name"]):
+# tideline's own collection (the claims on target tables, TL_CLAIM_COLLECTION) is not copied data
+for c in sorted((c for c in db.list_collections() if not c["name"].startswith("tideline.")), key=lambda c: c["name"]):
     print(c["name"], c.get("type"), json.dumps(c.get("options", {}), sort_keys=True, default=str))
     if c.get("type") == "collection":
         for ix in sorted(db[c["name"]].list_indexes(), key=lambda i: i["name"]):
@@ -200,7 +201,7 @@ sc_mongo_state() {
   sc_py - "$(sc_url mongo "$1")" <<'PY'
 import hashlib, sys, pymongo, bson
 db = pymongo.MongoClient(sys.argv[1]).tls_mongo
-for name in sorted(db.list_collection_names()):
+for name in sorted(n for n in db.list_collection_names() if not n.startswith("tideline.")):
     docs = sorted(bson.encode(d) for d in db[name].find())
     print(name, len(docs), hashlib.md5(b"".join(docs)).hexdigest())
 PY

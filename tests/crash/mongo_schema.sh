@@ -49,7 +49,9 @@ from bson.raw_bson import RawBSONDocument
 src, dst, db, label = MongoClient(sys.argv[1]), MongoClient(sys.argv[2]), sys.argv[3], sys.argv[4]
 def defs(c):
     out = []
-    for info in sorted(c[db].list_collections(), key=lambda x: x["name"]):
+    # tideline's own collection (claims on target tables, TL_CLAIM_COLLECTION) is not copied data
+    for info in sorted((x for x in c[db].list_collections() if not x["name"].startswith("tideline.")),
+                       key=lambda x: x["name"]):
         out.append((info["name"], json.dumps(info.get("options", {}), sort_keys=True)))
         for ix in c[db][info["name"]].list_indexes():
             ix = dict(ix); ix.pop("v", None); ix.pop("ns", None)

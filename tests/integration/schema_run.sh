@@ -40,7 +40,7 @@ if tl_sh_have_env TL_PG_SRC_URL TL_PG_DST_URL; then
   task pg pg "do_dbs=tls_sch,tls Other"
   out=$("$TL_BIN" plan "$work/pg.ini" 2>&1); rc=$?
   tl_sh_check "pg: plan lists what a run creates" "[ $rc -eq 0 ] && echo \"\$out\" | grep -q 'create     pre-data   table tls_sch.city' && echo \"\$out\" | grep -q 'after data table-post index tls_sch.city_pkey' && echo \"\$out\" | grep -q 'after data final      sequence value tls_sch.city_id_seq'"
-  out=$("$TL_BIN" plan --json "$work/pg.ini" 2>&1)
+  out=$("$TL_BIN" plan --json "$work/pg.ini" 2>/dev/null)
   tl_sh_check "pg: plan --json has the steps" "echo \"\$out\" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(s[\"action\"]==\"create\" for i in d for s in i.get(\"definitions\",[]))'"
   out=$("$TL_BIN" run "$work/pg.ini" 2>&1); rc=$?
   tl_sh_check "pg: run into an empty target (rc $rc)" "[ $rc -eq 0 ]" || echo "$out" | tail -5
@@ -85,7 +85,7 @@ if tl_sh_have_env TL_PG_SRC_URL TL_PG_DST_URL; then
   sc_psql dst -c 'TRUNCATE tls_pre.a_child, tls_pre.b_parent, tls_pre.seen' >/dev/null
   task pgy pg "do_dbs=tls_pre"
   out=$("$TL_BIN" plan "$work/pgy.ini" 2>&1)
-  tl_sh_check "pg: with checks off (the default, a superuser) plan has nothing to warn" "! echo \"\$out\" | grep -q WARN && echo \"\$out\" | grep -q 'without foreign key checks and triggers'"
+  tl_sh_check "pg: with checks off (the default, a superuser) plan has nothing to warn" "! echo \"\$out\" | grep -v 'are not durable' | grep -q WARN && echo \"\$out\" | grep -q 'without foreign key checks and triggers'"
   out=$("$TL_BIN" run "$work/pgy.ini" 2>&1); rc=$?
   tl_sh_check "pg: ... and the copy succeeds in any order (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(sc_psql dst -c 'SELECT count(*) FROM tls_pre.a_child')\" = 50 ]"
   tl_sh_check "pg: ... without firing the target's trigger, leaving its tables as they were" "[ \"\$(sc_psql dst -c 'SELECT count(*) FROM tls_pre.seen')\" = 0 ] && [ \"\$(sc_psql dst -c \"SELECT count(*) FROM pg_trigger WHERE tgname = 'child_note'\")\" = 1 ]"
