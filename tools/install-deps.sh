@@ -33,7 +33,7 @@ pkgs=(
   libcjson-dev libinih-dev
   python3 python3-mockupdb python3-mongomock python3-pymongo python3-bson-ext python3-pymongo-ext
   socat openssl
-  clang
+  clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of the fuzz targets (tools/fuzz.sh)
 )
 if [ "${1:-}" = --bench ]; then
   pkgs+=(pgcopydb mydumper sysbench gnuplot-nox time)

@@ -64,6 +64,9 @@ enum tl_slot {
 	TL_SLOT_CLAIM,
 	TL_SLOT_RELEASE,
 	TL_SLOT_FLUSH_COMMITS,
+	TL_SLOT_PROJECT,
+	TL_SLOT_SERVER_ID,
+	TL_SLOT_DOC_DIFF,
 	TL_SLOT__COUNT
 };
 
@@ -124,6 +127,8 @@ int tl_driver_count_many(const tl_driver *d, tl_conn *c, const tl_table *const *
 			 tl_error *err) TL_MUST_CHECK;
 int tl_driver_live_rows_many(const tl_driver *d, tl_conn *c, const tl_name *names, size_t n, int64_t *out,
 			     tl_error *err) TL_MUST_CHECK;
+/* The interrupt slot (thread-safe, see driver.h); TL_ERR_UNSUPPORTED when the driver has none. */
+int tl_driver_interrupt(const tl_driver *d, tl_conn *c);
 int tl_driver_durability_warning(const tl_driver *d, tl_conn *target, char **out, tl_error *err) TL_MUST_CHECK;
 int tl_driver_schema_extract(const tl_driver *d, tl_conn *src, const tl_name *names, size_t n,
 			     const tl_schema_opts *opts, tl_schema_list *out, tl_error *err) TL_MUST_CHECK;
@@ -142,5 +147,12 @@ int tl_driver_claim(const tl_driver *d, tl_conn *target, const tl_table *src, co
 		    tl_error *err) TL_MUST_CHECK;
 int tl_driver_release(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
 int tl_driver_flush_commits(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
+int tl_driver_project(const tl_driver *d, const tl_table *src, const char *schema, const char *name,
+		      const size_t *cols, const char *const *names, size_t n, tl_table **out, tl_error *err) TL_MUST_CHECK;
+int tl_driver_server_id(const tl_driver *d, tl_conn *c, char **out, tl_error *err) TL_MUST_CHECK;
+/* NULL when the driver has no value_type slot or does not know the column. */
+const char *tl_driver_value_type(const tl_driver *d, const tl_table *t, size_t col);
+int tl_driver_doc_diff(const tl_driver *d, const tl_table *t, const char *a, size_t alen, const char *b, size_t blen,
+		       tl_value_diff_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
 
 #endif

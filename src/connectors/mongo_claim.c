@@ -13,8 +13,10 @@
  * a replacement conditioned on the token and gen that were read, so two takers cannot
  * both win; it is allowed when the lease has expired (expires_at in the past by this
  * host's clock: hosts whose clocks differ by more than a fraction of
- * TL_CLAIM_LEASE_SECS can take a live lease) or when the holder was a process of this
- * host that no longer runs (a crashed run of any task: no waiting for the lease). A lease
+ * TL_CLAIM_LEASE_SECS can take a live lease), when the holder was a process of this
+ * host that no longer runs (a crashed run of any task: no waiting for the lease), or when
+ * it is this run itself through a connection it gave up (a retry after a lost
+ * connection, the lease left behind because the server was down). A lease
  * is renewed (renewed_at, expires_at, gen+1, conditioned on the token) by write_batch
  * every quarter lease and by claiming again; a renewal that finds another token is
  * TL_ERR_LOCKED. release and disconnect delete this connection's documents.
@@ -141,6 +143,21 @@ static int holder_gone(const struct lease *l)
 	    l->pid > (int64_t)INT32_MAX)
 		return 0;
 	return kill((pid_t)l->pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * Whether l's holder is this very run through another of its connections (this host and
+ * process, the same owner line): one the engine gave up and replaced after a transient
+ * failure, whose lease could not be deleted (its server was down). A run writes a table
+ * from one connection at a time, so such a lease is a left-over.
+ */
+static int holder_is_this_run(const struct lease *l, const char *owner)
+{
+	char host[256];
+
+	host_name(host, sizeof(host));
+	return l->host && strcmp(l->host, host) == 0 && l->pid == (int64_t)getpid() && l->owner && owner &&
+	       strcmp(l->owner, owner) == 0;
 }
 
 static long held_at(const tl_conn *c, const char *db, const char *coll)
@@ -339,7 +356,7 @@ static int try_take(tl_conn *c, const char *db, const char *coll, const char *ow
 		rc = remember(c, db, coll, err); /* ours: the books were lost (cannot happen) */
 		goto cleanup;
 	}
-	if (l.expires_at > now && !holder_gone(&l)) {
+	if (l.expires_at > now && !holder_gone(&l) && !holder_is_this_run(&l, owner)) {
 		rc = refuse(db, coll, &l, now, "is being written by", err);
 		goto cleanup;
 	}

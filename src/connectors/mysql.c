@@ -683,6 +683,7 @@ static int my_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto nomem;
+	c->watch_fd = -1;
 	c->p.host = tl_strdup(u.host);
 	c->p.port = u.port ? u.port : 3306;
 	c->p.user = dup_nonempty(ep->username, u.user);
@@ -702,6 +703,8 @@ static int my_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 		rc = open_handle(&c->p, &c->my, &c->max_packet, &c->is_mariadb, err);
 	if (rc)
 		goto cleanup;
+	/* our own descriptor of the socket: its number cannot be reused while we hold it */
+	c->watch_fd = dup((int)mysql_get_socket(c->my));
 	*out = c;
 	c = NULL;
 	goto cleanup;
@@ -728,6 +731,13 @@ void tl_mysql__stmt_cache_clear(tl_conn *c)
 	}
 }
 
+/* The socket itself, through our own descriptor of it: the blocked read returns at once. */
+static void my_interrupt(tl_conn *c)
+{
+	if (c && c->watch_fd >= 0)
+		(void)shutdown(c->watch_fd, SHUT_RDWR);
+}
+
 static void my_disconnect(tl_conn *c)
 {
 	size_t i;
@@ -741,6 +751,8 @@ static void my_disconnect(tl_conn *c)
 	for (i = 0; i < c->nclaims; i++)
 		free(c->claims[i]);
 	free(c->claims);
+	if (c->watch_fd >= 0)
+		close(c->watch_fd);
 	params_clear(&c->p);
 	free(c);
 }
@@ -786,6 +798,7 @@ const struct tl_driver_ops tl_driver_mysql = {
 		       TL_KIND_BIT(TL_COL_FLOAT) | TL_KIND_BIT(TL_COL_TEXT) | TL_KIND_BIT(TL_COL_DATE),
 	.connect = my_connect,
 	.disconnect = my_disconnect,
+	.interrupt = my_interrupt,
 	.list_tables = my_list_tables,
 	.describe = tl_mysql__describe,
 	.describe_many = tl_mysql__describe_many,
@@ -818,4 +831,7 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.key_exists = tl_mysql__key_exists,
 	.claim = tl_mysql__claim,
 	.release = tl_mysql__release,
+	.project = tl_mysql__project,
+	.server_id = tl_mysql__server_id,
+	.value_type = tl_mysql__value_type,
 };

@@ -864,6 +864,8 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	lock_wait = ep->lock_wait_secs > 0 ? ep->lock_wait_secs : TL_LOCK_WAIT_DEFAULT;
 
 	c = calloc(1, sizeof(*c));
+	if (c)
+		c->watch_fd = -1;
 	base = tl_strndup(ep->url, strcspn(ep->url, "?")); /* libpq would refuse sqlx's query forms */
 	if (!c || !base || !(c->where = tl_strdup(where))) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory connecting to pg");
@@ -957,6 +959,8 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	if (rc)
 		goto cleanup;
 	c->async_commit = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "off") == 0;
+	/* our own descriptor of the socket: its number cannot be reused while we hold it */
+	c->watch_fd = dup(PQsocket(c->pg));
 	*out = c;
 	c = NULL;
 cleanup:
@@ -976,6 +980,14 @@ int tl_pg__write_checks(tl_conn *c, int *fk_checks, int *triggers, tl_error *err
 	return 0;
 }
 
+void tl_pg__interrupt(tl_conn *c)
+{
+	/* the socket itself, through our own descriptor of it: the waiting poll wakes up, and
+	 * libpq's next read sees the connection closed */
+	if (c && c->watch_fd >= 0)
+		(void)shutdown(c->watch_fd, SHUT_RDWR);
+}
+
 void tl_pg__disconnect(tl_conn *c)
 {
 	size_t i;
@@ -984,6 +996,8 @@ void tl_pg__disconnect(tl_conn *c)
 		return;
 	if (c->pg)
 		PQfinish(c->pg);
+	if (c->watch_fd >= 0)
+		close(c->watch_fd);
 	for (i = 0; i < TL_PG_STMT_CACHE; i++)
 		free(c->stmts[i].shape);
 	free(c->claims); /* the session's advisory locks ended with PQfinish */

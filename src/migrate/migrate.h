@@ -45,6 +45,12 @@ typedef struct tl_plan_item {
 	char *schema;
 	char *tb;
 	tl_table *table;      /* described source table (NULL when skipped before describing) */
+	/* [router] and [filter] ignore_cols (select.c): the target table's names (lent from the
+	 * config's route, or schema/tb), the table as read (source names, without ignored
+	 * columns) and as written (target names and columns); both == table when nothing is
+	 * routed or left out, NULL while table is. Records keep the source names. */
+	const char *dst_schema, *dst_tb;
+	tl_table *rtable, *wtable;
 	enum tl_action action;
 	enum tl_mode mode;
 	tl_keyvals after;     /* RESUME in batch mode: resume strictly after these */
@@ -86,6 +92,7 @@ typedef struct tl_migrate_opts {
 	tl_fault *fault;                /* debug hooks the CLI read from the environment, or NULL */
 	int trace;                      /* log every driver call at debug level (TL_DEBUG_TRACE) */
 	int recopy_lost;                /* --recopy-lost: copy again the tables whose target lost rows */
+	double retry_base_secs;         /* first wait before a retry, 0 = 0.5 s (tests pass less) */
 } tl_migrate_opts;
 
 /*
@@ -102,6 +109,10 @@ typedef struct tl_migrate_env {
 	tl_store *store;
 	tl_logger *log;      /* may be NULL */
 	tl_fault *fault;     /* may be NULL */
+	/* [extractor]/[sinker]/[pipeline] max_rps and max_mbps: shared by every reader of the
+	 * run (ratelimit.h; NULL = no limit); rows are read at most rate_burst per batch */
+	struct tl_rate *rate_rows, *rate_bytes;
+	uint64_t rate_burst;
 } tl_migrate_env;
 
 /*
@@ -113,8 +124,46 @@ int tl_migrate_env_bind(tl_migrate_env *env, const tl_config *cfg, const tl_migr
 			tl_error *err) TL_MUST_CHECK;
 /* Connects and initialises ape-dts' database store when the env has one (else nothing). */
 int tl_migrate_env_ape_open(tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
-/* Disconnects the ape-dts store and closes the store (both may be unset). */
+/* Sets up env's rate limits from the task (none when no max_rps / max_mbps is set). */
+int tl_migrate_env_rates(tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
+/* Disconnects the ape-dts store, closes the store and frees the rate limits (all may be unset). */
 void tl_migrate_env_release(tl_migrate_env *env);
+
+/* ---- select.c: the tables a task works on, and their names on the target ------------- */
+
+/*
+ * Lists the source's tables (c: a connection of src), keeps those [filter] selects and
+ * checks [router] against them (tl_route_validate). *out is the caller's
+ * (tl_name_list_clear). A filter that selects nothing, or a source that lists nothing
+ * (no privileges), is TL_ERR_NOTFOUND naming the filter and the databases found.
+ */
+int tl_migrate_select(const tl_config *cfg, const tl_driver *src, tl_conn *c, tl_name_list *out,
+		      tl_error *err) TL_MUST_CHECK;
+/*
+ * When source and target are the same server (the drivers' server_id), refuses a run
+ * whose routes would write a selected table (tl_route_check_same_server). Two servers,
+ * or a driver that cannot tell: 0.
+ */
+int tl_migrate_same_server(const tl_config *cfg, const tl_driver *src, tl_conn *sc, const tl_driver *dst,
+			   tl_conn *dc, const tl_name *sel, size_t n, tl_error *err) TL_MUST_CHECK;
+/*
+ * The read and write forms of a described source table t (its part_idx chosen): *rt
+ * without [filter] ignore_cols, *wt under the target's names ([router]); each is t itself
+ * when nothing changes, else a table of d's project slot. Errors name the task file
+ * (tl_route_project's: a listed column the table lacks, an ignored key column, …).
+ * Release with tl_migrate_unproject.
+ */
+int tl_migrate_project(const tl_config *cfg, const tl_driver *d, tl_table *t, tl_table **rt, tl_table **wt,
+		       tl_error *err) TL_MUST_CHECK;
+void tl_migrate_unproject(const tl_driver *d, tl_table *t, tl_table **rt, tl_table **wt);
+/*
+ * The target names of the selected tables sel[0..n) ([router] db_map / tb_map): *out is a
+ * malloc'd array (the caller frees the array only) whose strings are lent by cfg's route
+ * or by sel. What schema_extract's tl_schema_opts.targets takes, so that definitions are
+ * created under the names the rows are written to.
+ */
+int tl_migrate_targets(const tl_config *cfg, const tl_name *sel, size_t n, tl_name **out,
+		       tl_error *err) TL_MUST_CHECK;
 
 /* Imports the configured progress sources into env->store (phase 2). */
 int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
@@ -152,6 +201,19 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src);
  */
 int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, unsigned flags,
 			  tl_error *err) TL_MUST_CHECK;
+/* The warnings of a table the run refuses to copy (plan shows them; copy.c says the same). */
+#define TL_PLAN_REFUSE_KEYLESS                                                                          \
+	"restart needed: no usable key and the target already holds rows this task did not write; empty " \
+	"the target table, then run with --init"
+#define TL_PLAN_REFUSE_NULL_KEYS                                                                         \
+	"restart needed: the target already holds rows whose unique key is NULL, which this task did not "  \
+	"write and cannot tell from the source's (they would be copied twice); delete those rows on the "   \
+	"target (or empty the table), then run with --init"
+/* Does t's order key have a nullable column whose NULL rows are copied by a NULL pass? */
+int tl_plan__key_nullable(const tl_migrate_env *env, const tl_table *t);
+/* Does the target table wt hold a row with a NULL key column (*has)? One row read at most. */
+int tl_plan__target_null_keys(const tl_migrate_env *env, tl_conn *dst, const tl_table *wt, int *has,
+			      tl_error *err) TL_MUST_CHECK;
 const char *tl_plan_action_name(enum tl_action a);
 const char *tl_plan_mode_name(enum tl_mode m);
 
@@ -174,6 +236,22 @@ void tl_recorder_stats(tl_recorder *r, long *records, double *secs);
 /* Reads a table's statistics under the recorder's lock (workers share one store handle);
  * only the numeric fields are filled. Returns 0 or TL_ERR_NOTFOUND. */
 int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out);
+/* tl_store_lookup of a table under the recorder's lock (what a new run would find), and the
+ * rows the store counts as copied (-1 unknown). out is the caller's (tl_store_hit_clear). */
+int tl_recorder_lookup(tl_recorder *r, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+		       int64_t *rows_done, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * Plans one table again as a new run would (retry.c, after a transient failure): its
+ * record is looked up through the recorder (finished: action skip), it is described on
+ * src anew, its mode chosen and its position taken from the store. The item's previous
+ * description, position and texts are released first; name and where condition stay.
+ */
+int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *rec, tl_plan_item *it,
+			 tl_error *err) TL_MUST_CHECK;
+
+typedef struct tl_retry tl_retry;
+typedef struct tl_watch tl_watch;
 
 /* Copies one table (phase 4): the per-table unit of work and everything it needs. */
 typedef struct tl_copy_ctx {
@@ -185,12 +263,15 @@ typedef struct tl_copy_ctx {
 	int64_t *total_rows;     /* shared counter for progress (atomic adds) */
 	const char *owner;       /* this run in the claims on target tables (tl_target_owner) */
 	int recopy_lost;         /* --recopy-lost */
+	tl_retry *retry;         /* retry policy and counters of the run (retry.c), NULL = no retries */
+	tl_watch *watch;         /* per-batch deadline (retry.c), NULL = none */
 } tl_copy_ctx;
 
 typedef struct tl_copy_result {
 	int64_t rows;
 	double seconds;
 	int resumed;
+	unsigned retries;        /* transient failures this run survived in the table (retry.c) */
 } tl_copy_result;
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
@@ -243,6 +324,83 @@ void tl_target_owner(const tl_config *cfg, char *out, size_t n);
 /* The target driver's durability warning (*out malloc'd, NULL when commits are durable or
  * the driver cannot tell). */
 int tl_target_durability_warning(const tl_migrate_env *env, tl_conn *dst, char **out, tl_error *err) TL_MUST_CHECK;
+
+/* ---- retry.c: a run that survives transient failures (issue #15) --------------------------
+ *
+ * A failure a driver classifies as transient (error.h TL_ERRF_TRANSIENT: connection lost
+ * or refused, server restarting, failover, deadlock, lock wait timeout, ...) does not end
+ * the run: the worker closes its connections, waits (exponential backoff with jitter),
+ * connects again, plans the table again from the store (tl_plan_refresh_item) and copies
+ * it on from its last recorded position, exactly as a new run would: a write whose commit
+ * is unknown is treated as possibly applied (keyed rows are upserted again, rows past the
+ * checkpoint of a table this task started into an empty target are removed first). An
+ * outage gets at most [pipeline] retry_max_attempts attempts and retry_max_secs seconds
+ * from its first failure; progress (a committed batch) starts a new one. Other errors,
+ * a stop and an exhausted budget end the table's work at once, as before.
+ *
+ * The per-batch deadline (a tl_watch, [pipeline] batch_timeout_secs): a watchdog thread
+ * gives up a connection whose batch (a read or a write) has not answered for that long,
+ * through the driver's interrupt slot, which turns the stall into a transient failure.
+ */
+typedef struct tl_retry_limits {
+	unsigned max_attempts; /* attempts per outage; 0 = no retries */
+	double max_secs;       /* no attempt starts later than this after an outage's first failure */
+	double base_secs;      /* first wait, doubled per attempt up to cap_secs; waits are jittered */
+	double cap_secs;
+} tl_retry_limits;
+
+/* The limits of cfg; base_secs 0 = the default (0.5 s; tests pass less). */
+tl_retry_limits tl_retry_limits_of(const tl_config *cfg, double base_secs);
+
+/* Counters shared by the workers of a run (thread-safe). */
+int tl_retry_new(tl_retry **out, const tl_retry_limits *limits, tl_logger *log, tl_error *err) TL_MUST_CHECK;
+void tl_retry_free(tl_retry *r);
+/* Retries so far; `last` (may be NULL, size n) gets the last one's one-line description. */
+long tl_retry_count(tl_retry *r, char *last, size_t n);
+
+/*
+ * tl_copy_table with retries: on a transient failure closes ctx->src and ctx->dst,
+ * waits, connects them again (ctx->src/dst are replaced: the caller owns what is there
+ * on return, possibly NULL after a failed reconnect), replans `item` and copies on.
+ * res sums every attempt. Without ctx->retry it is tl_copy_table.
+ */
+int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
+/*
+ * After failure rc of `what` (err set) in an outage that began at t0 (tl_migrate__now),
+ * with *attempt attempts so far: returns rc when it is not transient or the budget is
+ * spent (then err says so and names the limits), TL_ERR_INTERRUPTED when the run stops
+ * while waiting; otherwise logs and counts the retry, waits, increments *attempt and
+ * returns 0: try again. r may be NULL (no retries); stop and abort_all may be NULL.
+ */
+int tl_retry_wait(tl_retry *r, volatile sig_atomic_t *stop, int *abort_all, unsigned *attempt, double t0,
+		  const char *what, int rc, tl_error *err) TL_MUST_CHECK;
+/*
+ * The endpoint of a copy connection (target: the target, else the source), as the task
+ * gives it, with the target's sessions named after the run (ctx->owner: the claims show
+ * it) and, for a driver without the interrupt slot, a silence bound (io_timeout_secs) no
+ * longer than the per-batch deadline: its stalls end as lost connections there too.
+ */
+tl_endpoint tl_retry_endpoint(const tl_copy_ctx *ctx, int target);
+/*
+ * Connects with the same retries (a server that is restarting when a worker starts):
+ * ctx gives the limits, the stop flags and the log; `what` names the server ("source").
+ */
+int tl_retry_connect(const tl_copy_ctx *ctx, const tl_driver *d, const tl_endpoint *ep, const char *what,
+		     tl_conn **out, tl_error *err) TL_MUST_CHECK;
+
+/* The per-batch deadline: a watchdog thread; deadline_secs 0 = no watch (*out NULL). */
+int tl_watch_new(tl_watch **out, unsigned deadline_secs, tl_logger *log, tl_error *err) TL_MUST_CHECK;
+void tl_watch_free(tl_watch *w);
+/*
+ * Around one call on connection c of driver d that may stall (w may be NULL: nothing
+ * watched), about table t, `doing` saying what for the log ("reading a batch from the
+ * source"; t and doing must live until tl_watch_end). tl_watch_begin returns a ticket for tl_watch_end; tl_watch_end returns 1 when
+ * the deadline gave the connection up during the call; then, if rc is an error, err is
+ * marked as a transient lost connection and says why. The watchdog touches c only between
+ * the two calls, so c may be closed after tl_watch_end.
+ */
+int tl_watch_begin(tl_watch *w, const tl_driver *d, tl_conn *c, const tl_table *t, const char *doing);
+int tl_watch_end(tl_watch *w, int ticket, int rc, tl_error *err);
 
 /* ---- importer.c: text progress sources into the store -------------------------------------
  *
@@ -432,6 +590,8 @@ enum tl_verify_state {
 
 typedef struct tl_verify_table {
 	char *schema, *tb;
+	char *dst_schema, *dst_tb; /* the target table ([router]; the same names when not routed) */
+	int target_missing;     /* TL_VERIFY_NO_TARGET because the target table does not exist */
 	char *part_col;         /* column the ranges are over, NULL when not split */
 	enum tl_verify_state state;
 	int64_t src_rows, dst_rows; /* -1 unknown */
@@ -452,6 +612,15 @@ typedef struct tl_verify_report {
 	char *store_note;/* why the finished-table check was not done, or NULL */
 } tl_verify_report;
 
+/* What a verify lends its per-table hook (check tasks): the drivers and tables of one table. */
+typedef struct tl_verify_hook {
+	const tl_driver *drv;        /* the one kind on both sides */
+	tl_conn *src, *dst;
+	const tl_table *table;       /* described source table */
+	const tl_table *rtable;      /* as read from the source (ignore_cols left out) */
+	const tl_table *wtable;      /* as read from the target ([router] names), columns as rtable's */
+} tl_verify_hook;
+
 typedef struct tl_verify_opts {
 	size_t ranges;          /* ranges per split level, 0 = 16 */
 	unsigned depth;         /* levels of splitting, 0 = 3 */
@@ -460,6 +629,10 @@ typedef struct tl_verify_opts {
 	tl_logger *log;         /* may be NULL */
 	const tl_registry *registry; /* NULL = the built-in drivers */
 	tl_fault *fault;        /* debug hooks, or NULL */
+	/* Optional: called for every table once it is compared (its state, counts and
+	 * differing ranges set); a non-zero return stops the verify and is returned. */
+	int (*on_table)(void *ctx, const tl_verify_hook *h, tl_verify_table *vt, tl_error *err);
+	void *on_table_ctx;
 } tl_verify_opts;
 
 /* Compares every selected table. *out is the caller's (tl_verify_report_clear); cleared on error. */
@@ -467,5 +640,19 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 void tl_verify_report_clear(tl_verify_report *r);
 const char *tl_verify_state_name(enum tl_verify_state s);
 /* ---- end verify.c ---- */
+
+/* ---- check.c: a check task ([sinker] sink_type=check) ------------------------------------
+ *
+ * Compares every selected table with its routed target table (verify first, then row by
+ * row inside the differing ranges) and writes ape-dts' check logs (miss.log, diff.log,
+ * extra.log, summary.log) in cfg->check_log_dir; nothing is written to the target or the
+ * store. With [runtime] check_result_stdout_only and out_line set, the log lines go to
+ * out_line instead (logger "miss_logger", "diff_logger", "extra_logger", "summary_logger",
+ * line without '\n'). *rep is verify's report (tl_verify_report_clear); *consistent 1
+ * when nothing is missing, different or extra. default.log is opened in log_dir.
+ */
+typedef void (*tl_check_line_fn)(void *ctx, const char *logger, const char *line);
+int tl_migrate_check(const tl_config *cfg, const tl_migrate_opts *opts, tl_check_line_fn out_line, void *line_ctx,
+		     tl_verify_report *rep, int *consistent, tl_error *err) TL_MUST_CHECK;
 
 #endif

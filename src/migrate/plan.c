@@ -43,8 +43,10 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src)
 		tl_plan_item *it = &p->items[i];
 		free(it->schema);
 		free(it->tb);
-		if (it->table && src && src->ops)
+		if (it->table && src && src->ops) {
+			tl_migrate_unproject(src, it->table, &it->rtable, &it->wtable);
 			tl_driver_free_table(src, it->table);
+		}
 		tl_keyvals_clear(&it->after);
 		free(it->split_after);
 		free(it->reason);
@@ -261,13 +263,31 @@ static int plan_skip(const tl_store_snapshot *snap, tl_logger *log, tl_plan_item
 	return 0;
 }
 
+/*
+ * Where plan_described finds a table's record: the store snapshot of a plan, or the store
+ * itself through the recorder when a retry plans one table again (tl_plan_refresh_item).
+ * Fills *out (released by the caller) and *rows_done (-1 when unknown).
+ */
+typedef int (*record_fn)(void *ctx, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+			 int64_t *rows_done, tl_error *err);
+
+static int snapshot_record(void *ctx, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+			   int64_t *rows_done, tl_error *err)
+{
+	const tl_store_snapshot *snap = ctx;
+	tl_store_table st;
+
+	if (tl_store_snapshot_table(snap, schema, tb, &st, NULL) == 0)
+		*rows_done = st.rows_copied;
+	return tl_store_snapshot_lookup(snap, schema, tb, checkpoint_only, out, err);
+}
+
 /* A table that is not finished, once described (it->table set): mode, then the position. */
-static int plan_described(const tl_migrate_env *env, tl_conn *src, const tl_store_snapshot *snap, tl_plan_item *it,
-			  tl_error *err)
+static int plan_described(const tl_migrate_env *env, tl_conn *src, record_fn record, void *record_ctx,
+			  tl_plan_item *it, tl_error *err)
 {
 	tl_logger *log = env->log;
 	tl_store_hit lk;
-	tl_store_table st;
 	const char *why = NULL;
 	int documents = (env->src.ops->caps & TL_CAP_DOCUMENTS) != 0;
 	int rc;
@@ -275,9 +295,12 @@ static int plan_described(const tl_migrate_env *env, tl_conn *src, const tl_stor
 	it->est_rows = it->table->est_rows;
 	if ((rc = choose_mode(env, src, it, err)))
 		return rc;
-	if (tl_store_snapshot_table(snap, it->schema, it->tb, &st, NULL) == 0)
-		it->rows_done = st.rows_copied;
-	if ((rc = tl_store_snapshot_lookup(snap, it->schema, it->tb, it->mode == TL_MODE_SPLIT, &lk, err)))
+	/* [router] / ignore_cols: what is read and what is written (the partition column is chosen) */
+	if ((rc = tl_migrate_project(env->cfg, &env->src, it->table, &it->rtable, &it->wtable, err)))
+		return rc;
+	memset(&lk, 0, sizeof(lk));
+	tl_pos_init(&lk.pos);
+	if ((rc = record(record_ctx, it->schema, it->tb, it->mode == TL_MODE_SPLIT, &lk, &it->rows_done, err)))
 		return rc;
 	it->action = TL_ACT_START;
 	if (lk.state == TL_RESUME_POSITION) {
@@ -407,7 +430,7 @@ static int plan_chunk(const tl_migrate_env *env, tl_conn *src, const tl_store_sn
 		if (sc->hits[i - lo].state == TL_RESUME_FINISHED)
 			rc = plan_skip(snap, env->log, it, &sc->hits[i - lo], err);
 		else
-			rc = plan_described(env, src, snap, it, err);
+			rc = plan_described(env, src, snapshot_record, (void *)snap, it, err);
 		if (rc)
 			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
 	}
@@ -417,11 +440,55 @@ cleanup:
 	return rc;
 }
 
+static int recorder_record(void *ctx, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
+			   int64_t *rows_done, tl_error *err)
+{
+	return tl_recorder_lookup(ctx, schema, tb, checkpoint_only, out, rows_done, err);
+}
+
+int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *rec, tl_plan_item *it, tl_error *err)
+{
+	tl_store_hit lk;
+	int64_t rows_done = -1;
+	int rc;
+
+	if (it->table) {
+		tl_migrate_unproject(&env->src, it->table, &it->rtable, &it->wtable);
+		tl_driver_free_table(&env->src, it->table);
+	}
+	it->table = NULL;
+	tl_keyvals_clear(&it->after);
+	free(it->split_after);
+	free(it->reason);
+	free(it->ignored);
+	free(it->origin);
+	it->split_after = it->reason = it->ignored = it->origin = NULL;
+	it->rows_done = -1;
+	memset(&lk, 0, sizeof(lk));
+	tl_pos_init(&lk.pos);
+	if ((rc = tl_recorder_lookup(rec, it->schema, it->tb, 0, &lk, &rows_done, err)))
+		goto cleanup;
+	if (lk.state == TL_RESUME_FINISHED) { /* finished after all (the failure came later) */
+		it->action = TL_ACT_SKIP;
+		it->rows_done = rows_done;
+		it->reason = tl_strdup("finished");
+		if (!it->reason)
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		goto cleanup;
+	}
+	if (!(rc = tl_driver_describe(&env->src, src, it->schema, it->tb, &it->table, err)))
+		rc = plan_described(env, src, recorder_record, rec, it, err);
+cleanup:
+	tl_store_hit_clear(&lk);
+	if (rc)
+		tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
+	return rc;
+}
+
 int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_error *err)
 {
 	const tl_config *cfg = env->cfg;
 	tl_name_list names = {0, NULL};
-	tl_filter *filter = NULL;
 	tl_store_snapshot *snap = NULL;
 	struct plan_scratch sc = {NULL, NULL, NULL, NULL};
 	const tl_table_rule *rule;
@@ -430,10 +497,8 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = tl_filter_new(&filter, env->src.ops->quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs,
-				err)))
-		goto cleanup;
-	if ((rc = tl_driver_list_tables(&env->src, src, &names, err)))
+	/* [filter] and [router] (select.c): nothing selected is an error naming the filter */
+	if ((rc = tl_migrate_select(cfg, &env->src, src, &names, err)))
 		goto cleanup;
 	out->items = calloc(names.n ? names.n : 1, sizeof(tl_plan_item));
 	if (!out->items) {
@@ -442,13 +507,11 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 	}
 	/* the selected names move into the plan */
 	for (i = 0; i < names.n; i++) {
-		tl_plan_item *it;
-		if (!tl_filter_keep(filter, names.items[i].schema, names.items[i].name))
-			continue;
-		it = &out->items[out->n++];
+		tl_plan_item *it = &out->items[out->n++];
 		it->schema = names.items[i].schema;
 		it->tb = names.items[i].name;
 		names.items[i].schema = names.items[i].name = NULL;
+		tl_route_table(cfg->route, it->schema, it->tb, &it->dst_schema, &it->dst_tb);
 		/* [filter] where_conditions: the user's own query text, ANDed into every read of
 		 * the table (SQL for MySQL/PG, a JSON filter for MongoDB) as ape-dts does */
 		if ((rule = tl_table_rules_find(&cfg->where_conditions, it->schema, it->tb)))
@@ -463,7 +526,6 @@ cleanup:
 	scratch_release(&sc);
 	tl_store_snapshot_free(snap);
 	tl_name_list_clear(&names);
-	tl_filter_free(filter);
 	if (rc)
 		tl_plan_clear(out, &env->src);
 	return rc;
@@ -484,8 +546,8 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
-		names[i].schema = plan->items[idx[i]].schema;
-		names[i].name = plan->items[idx[i]].tb;
+		names[i].schema = (char *)plan->items[idx[i]].dst_schema;
+		names[i].name = (char *)plan->items[idx[i]].dst_tb;
 		tables[i] = NULL;
 	}
 	/* The statistics' live-row counts first: a table they show with at least the rows
@@ -499,7 +561,7 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 		n = m;
 		m = 0;
 	}
-	/* the target table is described through the source's shape: same names */
+	/* the target table is described by its routed name */
 	if (d->ops->describe_many) {
 		if (tl_driver_describe_many(d, dst, names, n, tables, NULL) != 0)
 			for (i = 0; i < n; i++)
@@ -590,6 +652,40 @@ static int check_resumed(const tl_migrate_env *env, tl_conn *dst, tl_plan_item *
 	return 0;
 }
 
+int tl_plan__key_nullable(const tl_migrate_env *env, const tl_table *t)
+{
+	size_t i;
+
+	if (!(env->src.ops->caps & TL_CAP_SQL))
+		return 0; /* documents: every _id is a value */
+	for (i = 0; i < t->nkeys; i++)
+		if (t->keys[i]->nullable)
+			return 1;
+	return 0;
+}
+
+int tl_plan__target_null_keys(const tl_migrate_env *env, tl_conn *dst, const tl_table *wt, int *has, tl_error *err)
+{
+	tl_read_spec spec;
+	tl_reader *r = NULL;
+	tl_batch b;
+	int rc;
+
+	*has = 0;
+	memset(&spec, 0, sizeof(spec));
+	spec.mode = TL_READ_KEY_NULLS;
+	spec.batch_rows = 1;
+	tl_batch_init(&b, wt->ncols, 1u << 20);
+	if (!(rc = tl_driver_open_reader(&env->dst, dst, wt, &spec, &r, err)) &&
+	    !(rc = tl_driver_read_batch(&env->dst, r, &b, err)))
+		*has = b.nrows > 0;
+	tl_driver_close_reader(&env->dst, r);
+	tl_batch_release(&b);
+	if (rc)
+		tl_error_prefix(err, "target table %s.%s", wt->schema, wt->name);
+	return rc;
+}
+
 int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, unsigned flags, tl_error *err)
 {
 	const tl_config *cfg = env->cfg;
@@ -612,7 +708,7 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 	for (i = 0; i < plan->n && !rc; i++) {
 		tl_plan_item *it = &plan->items[i];
 		tl_store_table st;
-		int is_empty = 0;
+		int is_empty = 0, nullable;
 
 		if (it->action == TL_ACT_SKIP) {
 			/* with 0 rows at finish the target cannot have lost any: nothing to count */
@@ -628,18 +724,33 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 		if (it->action == TL_ACT_RESUME && (rc = check_resumed(env, dst, it, flags, err)))
 			break;
 		/* a table this task creates (or created) holds only its rows: nothing to refuse */
-		if (it->refuse || !it->table || (it->table->nkeys > 0 && cfg->replace) || it->ours)
+		if (it->refuse || !it->table || it->ours)
 			continue;
-		if ((rc = tl_driver_check_target(d, dst, it->table, &is_empty, err)))
+		/* rows that cannot be upserted (no key, or a NULL in a nullable unique key) are
+		 * copied again by every run: a target holding such rows this task did not write
+		 * would get them twice, whatever the flags (--init included) */
+		nullable = it->table->nkeys > 0 && cfg->replace && tl_plan__key_nullable(env, it->table);
+		if (it->table->nkeys > 0 && cfg->replace && !nullable)
+			continue;
+		if ((rc = tl_driver_check_target(d, dst, it->wtable, &is_empty, err))) {
+			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
 			break;
+		}
 		if (is_empty)
 			continue;
 		if (tl_store_get_table(env->store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0 &&
 		    st.target_empty_at_start)
 			continue;
+		if (nullable) {
+			int has = 0;
+			if ((rc = tl_plan__target_null_keys(env, dst, it->wtable, &has, err)))
+				break;
+			if (!has)
+				continue;
+		}
 		it->refuse = 1;
-		if (!(it->warning = tl_strdup("restart needed: no usable key and the target already holds rows this task "
-					      "did not write (empty the target table and run with --init)")))
+		free(it->warning); /* a resumed table's verdict: the refusal says more */
+		if (!(it->warning = tl_strdup(nullable ? TL_PLAN_REFUSE_NULL_KEYS : TL_PLAN_REFUSE_KEYLESS)))
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	}
 	if (!rc && n)
@@ -671,6 +782,24 @@ static int definitions_only(tl_plan *p, tl_error *err)
 	return 0;
 }
 
+/* Source and target one server: no selected table may be written (select.c). */
+static int same_server(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, const tl_plan *p, tl_error *err)
+{
+	tl_name *sel = calloc(p->n ? p->n : 1, sizeof(*sel));
+	size_t i;
+	int rc;
+
+	if (!sel)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < p->n; i++) {
+		sel[i].schema = p->items[i].schema;
+		sel[i].name = p->items[i].tb;
+	}
+	rc = tl_migrate_same_server(env->cfg, &env->src, src, &env->dst, dst, sel, p->n, err);
+	free(sel);
+	return rc;
+}
+
 int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_error *err)
 {
 	tl_endpoint src_ep = tl_config_source(env->cfg);
@@ -688,8 +817,11 @@ int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_
 	if (!rc && structs)
 		rc = definitions_only(out, err);
 	/* definitions are read from the source and looked for on the target */
-	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &d, err)))
-		rc = tl_defs_plan(env, c, d, out, (flags & TL_PLAN_RECORD) != 0, err);
+	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &d, err))) {
+		rc = same_server(env, c, d, out, err);
+		if (!rc)
+			rc = tl_defs_plan(env, c, d, out, (flags & TL_PLAN_RECORD) != 0, err);
+	}
 	tl_driver_disconnect(&env->src, c);
 	if (!rc && !structs)
 		rc = tl_plan_check_targets(env, d, out, flags, err);

@@ -12,7 +12,10 @@
  *   phase_copy     parallel_size workers, each with its own source and target
  *                  connections, take ready definition steps first, then claim a table
  *                  whose PRE_DATA steps are done (largest first) and copy it with
- *                  table_job (the per-table unit of work: tl_copy_table with its context);
+ *                  table_job (the per-table unit of work: tl_retry_copy, i.e. tl_copy_table
+ *                  through transient failures: a retry reconnects and continues the table
+ *                  from its last recorded position; definition steps already done stay
+ *                  done, as they are recorded in the store);
  *                  a table's TABLE_POST steps become ready as soon as its rows are in.
  *                  When every table is copied and keyed, a worker opens POST_DATA
  *                  (foreign keys, triggers, views, ...), then FINAL (sequence and counter
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 #include "migrate/migrate.h"
+#include "tideline/ratelimit.h"
 
 struct run {
 	const tl_migrate_opts *opts;
@@ -39,6 +43,10 @@ struct run {
 	tl_recorder *rec;
 	char owner[512];     /* this run in the claims on target tables (tl_target_owner) */
 	tl_copy_result *results; /* per plan item */
+	tl_retry *retry;     /* retry limits and counters (retry.c) */
+	size_t todo;         /* tables to copy and their estimated rows left, for the progress */
+	int64_t est_rows;    /* line (counted before the workers start: a retry replans its item) */
+	tl_watch *watch;     /* per-batch deadline, NULL when off */
 
 	/* the worker pool (phase_copy) */
 	pthread_mutex_t mu;
@@ -98,8 +106,34 @@ int tl_migrate_env_ape_open(tl_migrate_env *env, tl_error *err)
 	return tl_driver_ape_store_init(&env->ape, env->ape_conn, cfg->ape_schema, cfg->ape_table, err);
 }
 
+int tl_migrate_env_rates(tl_migrate_env *env, tl_error *err)
+{
+	const tl_config *cfg = env->cfg;
+	uint64_t rps = tl_config_rows_per_sec(cfg), bps = tl_config_bytes_per_sec(cfg);
+	uint64_t batch = cfg->extract_batch_size ? cfg->extract_batch_size : 1;
+	int rc;
+
+	/* one batch may go at once (or one second of rows when that is less: then batches
+	 * are read no larger), so a source never sees more than one batch beyond the rate */
+	env->rate_burst = rps && rps < batch ? rps : batch;
+	if (rps && (rc = tl_rate_new(&env->rate_rows, rps, env->rate_burst, NULL, err)))
+		return tl_error_prefix(err, "%s: max_rps", cfg->path);
+	if (bps && (rc = tl_rate_new(&env->rate_bytes, bps, bps, NULL, err)))
+		return tl_error_prefix(err, "%s: max_mbps", cfg->path);
+	if (rps)
+		tl_log(env->log, TL_LOG_INFO, "rate limit: %llu rows/s for the whole run (batches of at most %llu rows)",
+		       (unsigned long long)rps, (unsigned long long)env->rate_burst);
+	if (bps)
+		tl_log(env->log, TL_LOG_INFO, "rate limit: %llu MiB/s of row data for the whole run",
+		       (unsigned long long)(bps >> 20));
+	return 0;
+}
+
 void tl_migrate_env_release(tl_migrate_env *env)
 {
+	tl_rate_free(env->rate_rows);
+	tl_rate_free(env->rate_bytes);
+	env->rate_rows = env->rate_bytes = NULL;
 	if (env->ape_conn)
 		tl_driver_disconnect(&env->ape, env->ape_conn);
 	env->ape_conn = NULL;
@@ -232,29 +266,43 @@ static int all_done(struct run *r)
 	return done;
 }
 
-/* The per-table unit of work: copies plan item idx over this worker's connections. */
-static int table_job(struct run *r, tl_conn *src, tl_conn *dst, size_t idx, tl_error *err)
+/* The copy context of a worker; src and dst are its connections. */
+static void worker_ctx(struct run *r, tl_copy_ctx *ctx, tl_conn *src, tl_conn *dst)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->env = &r->env;
+	ctx->src = src;
+	ctx->dst = dst;
+	ctx->rec = r->rec;
+	ctx->stop = r->opts->stop;
+	ctx->abort_all = &r->abort_all;
+	ctx->total_rows = &r->total_rows;
+	ctx->owner = r->owner;
+	ctx->recopy_lost = r->opts->recopy_lost;
+	ctx->retry = r->retry;
+	ctx->watch = r->watch;
+}
+
+/*
+ * The per-table unit of work: copies plan item idx over this worker's connections,
+ * through transient failures (retry.c: *src and *dst may be replaced by new connections).
+ */
+static int table_job(struct run *r, tl_conn **src, tl_conn **dst, size_t idx, tl_error *err)
 {
 	tl_plan_item *it = &r->plan.items[idx];
 	tl_copy_result *res = &r->results[idx];
 	tl_copy_ctx ctx;
 	int rc;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.env = &r->env;
-	ctx.src = src;
-	ctx.dst = dst;
-	ctx.rec = r->rec;
-	ctx.stop = r->opts->stop;
-	ctx.abort_all = &r->abort_all;
-	ctx.total_rows = &r->total_rows;
-	ctx.owner = r->owner;
-	ctx.recopy_lost = r->opts->recopy_lost;
-	if ((rc = tl_copy_table(&ctx, it, res, err)))
+	worker_ctx(r, &ctx, *src, *dst);
+	rc = tl_retry_copy(&ctx, it, res, err);
+	*src = ctx.src;
+	*dst = ctx.dst;
+	if (rc)
 		return rc;
 	__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
-	tl_log(r->env.log, TL_LOG_INFO, "table %s.%s finished: %lld rows in %.2f s", it->schema, it->tb,
-	       (long long)res->rows, res->seconds);
+	tl_log(r->env.log, TL_LOG_INFO, "table %s.%s finished: %lld rows in %.2f s%s", it->schema, it->tb,
+	       (long long)res->rows, res->seconds, res->retries ? " (after transient failures)" : "");
 	return 0;
 }
 
@@ -268,18 +316,20 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->r;
 	const tl_migrate_env *env = &r->env;
-	tl_endpoint src_ep = tl_config_source(env->cfg);
-	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	tl_endpoint src_ep, dst_ep;
 	tl_conn *src = NULL, *dst = NULL;
 	tl_error err = TL_ERROR_INIT;
+	tl_copy_ctx ctx;
 	tl_plan_item *it;
 	size_t idx = 0;
 	int rc;
 
+	worker_ctx(r, &ctx, NULL, NULL);
 	/* the target's sessions carry this run's name (MySQL shows it to a refused task) */
-	dst_ep.app_name = r->owner;
-	if ((rc = tl_driver_connect(&env->src, &src_ep, &src, &err)) ||
-	    (rc = tl_driver_connect(&env->dst, &dst_ep, &dst, &err))) {
+	src_ep = tl_retry_endpoint(&ctx, 0);
+	dst_ep = tl_retry_endpoint(&ctx, 1);
+	if ((rc = tl_retry_connect(&ctx, &env->src, &src_ep, "source", &src, &err)) ||
+	    (rc = tl_retry_connect(&ctx, &env->dst, &dst_ep, "target", &dst, &err))) {
 		fail(r, rc, &err);
 		goto cleanup;
 	}
@@ -300,7 +350,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		if ((it = claim(r, &idx, &more)) != NULL) {
-			rc = table_job(r, src, dst, idx, &err);
+			rc = table_job(r, &src, &dst, idx, &err);
 			copied(r);
 			if (rc) {
 				fail(r, rc, &err);
@@ -339,24 +389,18 @@ static void *progress_main(void *arg)
 	struct run *r = arg;
 	int tty = r->opts->progress_tty;
 	double period = tty ? 1.0 : 10.0;
-	int64_t est = 0, prev = 0;
-	size_t todo = 0, i;
+	int64_t est = r->est_rows, prev = 0;
+	size_t todo = r->todo;
 	struct timespec until;
 	double start, prev_t = 0;
 
-	for (i = 0; i < r->plan.n; i++)
-		if (r->plan.items[i].action != TL_ACT_SKIP) {
-			const tl_plan_item *it = &r->plan.items[i];
-			todo++;
-			if (it->est_rows > 0)
-				est += it->est_rows - (it->rows_done > 0 ? it->rows_done : 0);
-		}
 	start = tl_migrate__now();
 	pthread_mutex_lock(&r->mu);
 	while (!r->done) {
 		double t, rate;
 		int64_t rows;
-		char eta[32] = "?";
+		char eta[32] = "?", retries[400] = "", last[300];
+		long nretry;
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += (time_t)period;
@@ -372,13 +416,19 @@ static void *progress_main(void *arg)
 			long s = (long)((double)(est - rows) / rate);
 			snprintf(eta, sizeof(eta), "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
 		}
+		/* retries so far and the last one's cause (the log has each one) */
+		if ((nretry = tl_retry_count(r->retry, last, sizeof(last))) > 0)
+			snprintf(retries, sizeof(retries), ", %ld %s (last: %.*s)", nretry, nretry == 1 ? "retry" : "retries",
+				 tty ? 60 : 240, last);
 		if (tty) {
-			fprintf(stderr, "\r\033[Ktideline: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
-				__atomic_load_n(&r->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
+			fprintf(stderr, "\r\033[Ktideline: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s%s",
+				__atomic_load_n(&r->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta,
+				retries);
 			fflush(stderr);
 		} else {
-			tl_log(r->env.log, TL_LOG_NOTICE, "progress: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s",
-			       __atomic_load_n(&r->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta);
+			tl_log(r->env.log, TL_LOG_NOTICE, "progress: tables %zu/%zu, %lld rows, %.0f rows/s, ETA %s%s",
+			       __atomic_load_n(&r->tables_done, __ATOMIC_RELAXED), todo, (long long)rows, rate, eta,
+			       retries);
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
@@ -393,9 +443,11 @@ static int phase_open(struct run *r, tl_error *err)
 {
 	const tl_config *cfg = r->env.cfg;
 	const tl_migrate_opts *opts = r->opts;
+	tl_store_lock_info lock;
 	char path[4096];
 	int rc;
 
+	memset(&lock, 0, sizeof(lock));
 	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)))
 		return rc;
 	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
@@ -403,9 +455,15 @@ static int phase_open(struct run *r, tl_error *err)
 		return rc;
 	if ((rc = tl_store_open(&r->env.store, opts->store_path ? opts->store_path : cfg->store_path, 0, err)))
 		return rc;
-	if ((rc = tl_store_lock_task(r->env.store, cfg->task_id, err)))
+	if ((rc = tl_store_lock_task_ex(r->env.store, cfg->task_id, 0, &lock, err)))
 		return rc;
 	r->locked = 1;
+	if (lock.taken_over)
+		tl_log(r->env.log, TL_LOG_WARN,
+		       "task '%s': took over the lock of pid %ld on %s (started %s): %s; its progress up to its last "
+		       "recorded position is kept",
+		       cfg->task_id, lock.pid, lock.host[0] ? lock.host : "?", lock.started_at[0] ? lock.started_at : "?",
+		       lock.reason);
 	return tl_migrate_env_ape_open(&r->env, err);
 }
 
@@ -429,14 +487,18 @@ static int phase_sources(struct run *r, tl_error *err)
 
 static int phase_plan(struct run *r, tl_error *err)
 {
+	double t0 = tl_migrate__now();
+	unsigned attempt = 0;
 	size_t i;
 	int rc;
 
-	if ((rc = tl_migrate_plan(&r->env,
-				  (r->opts->init ? 0 : TL_PLAN_IMPORT) | (r->opts->recopy_lost ? TL_PLAN_RECOPY_LOST : 0) |
-					  TL_PLAN_RECORD,
-				  &r->plan, err)))
-		return rc;
+	/* a server that is restarting or failing over when the run starts: the same retries */
+	while ((rc = tl_migrate_plan(&r->env,
+				     (r->opts->init ? 0 : TL_PLAN_IMPORT) | (r->opts->recopy_lost ? TL_PLAN_RECOPY_LOST : 0) |
+					     TL_PLAN_RECORD,
+				     &r->plan, err)))
+		if ((rc = tl_retry_wait(r->retry, r->opts->stop, NULL, &attempt, t0, "planning the run", rc, err)))
+			return rc;
 	if (r->opts->recopy_lost && (rc = tl_target_recopy(&r->env, &r->plan, 1, err)))
 		return rc;
 	/* once per run: a target that can lose acknowledged commits (no session can change it) */
@@ -449,11 +511,10 @@ static int phase_plan(struct run *r, tl_error *err)
 		/* a resumed table that starts over says so when it starts (checked again then) */
 		if (!(it->action == TL_ACT_RESUME && it->lost && !it->refuse))
 			tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
-		if (it->refuse && !r->opts->init)
+		/* --init forgets this task's progress, not the target's rows: it refuses too */
+		if (it->refuse)
 			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}
-	if (r->plan.n == 0)
-		tl_log(r->env.log, TL_LOG_WARN, "%s: the [filter] selects no table", r->env.cfg->path);
 	return 0;
 }
 
@@ -532,6 +593,16 @@ static int phase_copy(struct run *r, tl_error *err)
 	r->results = calloc(r->plan.n ? r->plan.n : 1, sizeof(tl_copy_result));
 	if (!r->results)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	if ((rc = tl_migrate_env_rates(&r->env, err)) ||
+	    (rc = tl_watch_new(&r->watch, cfg->batch_timeout_secs, r->env.log, err)))
+		return rc;
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action != TL_ACT_SKIP) {
+			const tl_plan_item *it = &r->plan.items[i];
+			r->todo++;
+			if (it->est_rows > 0)
+				r->est_rows += it->est_rows - (it->rows_done > 0 ? it->rows_done : 0);
+		}
 	if ((rc = claim_order(r, err)))
 		return rc;
 	/* chunk mode spends parallel_size on the ranges of one table at a time (the other
@@ -556,6 +627,8 @@ static int phase_copy(struct run *r, tl_error *err)
 	for (i = 0; i < nworkers; i++)
 		pthread_join(workers[i].th, NULL);
 	free(workers);
+	tl_watch_free(r->watch);
+	r->watch = NULL;
 	if (have_progress) {
 		pthread_mutex_lock(&r->mu);
 		r->done = 1;
@@ -609,7 +682,9 @@ static void phase_summary(struct run *r, double secs)
 {
 	tl_logger *log = r->env.log;
 	int64_t total = 0;
-	long records = 0;
+	long records = 0, all;
+	unsigned long retries = 0;
+	char nretry[32];
 	double busy = 0;
 	size_t i;
 
@@ -621,14 +696,25 @@ static void phase_summary(struct run *r, double secs)
 			continue;
 		}
 		total += res->rows;
-		tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s", it->schema, it->tb,
+		retries += res->retries;
+		nretry[0] = '\0';
+		if (res->retries)
+			snprintf(nretry, sizeof(nretry), ", %u %s", res->retries, res->retries == 1 ? "retry" : "retries");
+		tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s%s", it->schema, it->tb,
 		       (long long)res->rows, res->seconds, res->seconds > 0 ? (double)res->rows / res->seconds : 0.0,
-		       it->action == TL_ACT_RESUME ? ", resumed" : "");
+		       res->resumed ? ", resumed" : "", nretry);
 	}
 	tl_log(log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
 	       secs > 0 ? (double)total / secs : 0.0);
 	if (r->plan.defs)
 		defs_summary(r);
+	all = tl_retry_count(r->retry, NULL, 0);
+	if (all > 0 && (unsigned long)all == retries)
+		tl_log(log, TL_LOG_NOTICE, "retries: %ld after transient failures", all);
+	else if (all > 0)
+		tl_log(log, TL_LOG_NOTICE, "retries: %ld after transient failures (%lu while copying tables, the "
+					   "others while connecting or planning)",
+		       all, retries);
 	tl_recorder_stats(r->rec, &records, &busy);
 	/* what checkpointing cost: store transaction + log lines, while holding the lock */
 	tl_log(log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)", records,
@@ -638,6 +724,7 @@ static void phase_summary(struct run *r, double secs)
 int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)
 {
 	struct run r;
+	tl_retry_limits limits;
 	double t0 = tl_migrate__now();
 	int rc;
 
@@ -646,8 +733,10 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	pthread_cond_init(&r.cv, NULL);
 	r.opts = opts;
 	tl_target_owner(cfg, r.owner, sizeof(r.owner));
-	if ((rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) || (rc = phase_open(&r, err)) ||
-	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_pre_data(&r, err)))
+	limits = tl_retry_limits_of(cfg, opts->retry_base_secs);
+	if ((rc = tl_retry_new(&r.retry, &limits, opts->log, err)) || (rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) ||
+	    (rc = phase_open(&r, err)) || (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) ||
+	    (rc = phase_pre_data(&r, err)))
 		goto cleanup;
 	{
 		tl_error e = TL_ERROR_INIT;
@@ -665,7 +754,9 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped by a signal; progress recorded, run again to resume");
 	}
 cleanup:
+	tl_watch_free(r.watch); /* phase_copy frees it, unless it stopped before its workers */
 	tl_recorder_free(r.rec);
+	tl_retry_free(r.retry);
 	free(r.results);
 	free(r.order);
 	free(r.taken);

@@ -10,10 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "fakes/fake_driver.h"
 
 #define MAX_COLS 16
-#define MAX_FAULTS 16
+#define MAX_FAULTS 128
 #define MAX_DBS 16
 #define MAX_CLAIMS 32
 #define MAX_STOPS 4
@@ -44,6 +45,8 @@ struct ffault {
 	long seen;
 	int code;
 	int after;
+	unsigned flags; /* error.h flags the error carries (a transient failure) */
+	int stall;      /* the call waits until a connection of this server is interrupted */
 };
 
 struct fape {
@@ -75,6 +78,8 @@ struct fstop {
 struct tl_fake_db {
 	char *name;
 	pthread_mutex_t mu;
+	pthread_cond_t cv;            /* interrupts wake stalled calls */
+	long interrupts;              /* interrupt calls on its connections */
 	struct ftable *tables;
 	size_t ntables;
 	long calls[TL_SLOT__COUNT];
@@ -127,6 +132,7 @@ tl_fake_db *tl_fake_db_new(const char *name)
 		return NULL;
 	}
 	pthread_mutex_init(&db->mu, NULL);
+	pthread_cond_init(&db->cv, NULL);
 	pthread_mutex_lock(&dbs_mu);
 	for (i = 0; i < MAX_DBS && dbs[i]; i++)
 		;
@@ -190,6 +196,7 @@ void tl_fake_db_free(tl_fake_db *db)
 	free(db->snap);
 	free(db->dwarn);
 	pthread_mutex_destroy(&db->mu);
+	pthread_cond_destroy(&db->cv);
 	free(db->name);
 	free(db);
 }
@@ -221,33 +228,88 @@ static struct ftable *find_table(tl_fake_db *db, const char *schema, const char 
 }
 
 /*
- * Counts a call of slot (about table `tb`, or NULL) on db and says whether it fails now
- * (before the work: the error) or after it (*after_code).
+ * A stalled call (under db->mu): waits until a connection of db is interrupted (at most
+ * 60 s, a test that never interrupts must not hang), then fails as a lost connection.
  */
-static int count_call(tl_fake_db *db, enum tl_slot slot, const char *tb, int *after_code, tl_error *err)
+/*
+ * Tables are reached by column name: a table the engine projected (project slot: renamed,
+ * some columns left out) or a target with extra columns maps its columns onto the fake
+ * table's by name. Index of the fake column `name`, or TL_NO_COL.
+ */
+static size_t ft_col(const struct ftable *ft, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ft->ncols; i++)
+		if (strcmp(ft->cols[i].name, name) == 0)
+			return i;
+	return TL_NO_COL;
+}
+
+/* map[i] = the fake column of t's column i; TL_ERR_MISMATCH naming a column ft lacks. */
+static int colmap(const struct ftable *ft, const tl_table *t, size_t *map, tl_error *err)
+{
+	size_t i;
+
+	if (t->ncols > MAX_COLS)
+		return tl_error_set(err, TL_ERR_INTERNAL, "fake: too many columns");
+	for (i = 0; i < t->ncols; i++)
+		if ((map[i] = ft_col(ft, t->cols[i].name)) == TL_NO_COL)
+			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s has no column %s", t->schema, t->name,
+					    t->cols[i].name);
+	return 0;
+}
+
+static int stall(tl_fake_db *db, enum tl_slot slot, tl_error *err)
+{
+	long seen = db->interrupts;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 60;
+	while (db->interrupts == seen)
+		if (pthread_cond_timedwait(&db->cv, &db->mu, &until) != 0)
+			break;
+	tl_error_set(err, TL_ERR_DB, "fake %s: %s stalled, %s", db->name, tl_slot_name(slot),
+		     db->interrupts == seen ? "never interrupted (60 s)" : "connection interrupted");
+	tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+	return TL_ERR_DB;
+}
+
+/*
+ * Counts a call of slot (about table `tb`, or NULL) on db and says whether it fails now
+ * (before the work: the error) or after it (*after: 1 + the index of the fault, else 0).
+ */
+static int count_call(tl_fake_db *db, enum tl_slot slot, const char *tb, int *after, tl_error *err)
 {
 	size_t i;
 	int rc = 0;
 
-	*after_code = 0;
+	*after = 0;
 	pthread_mutex_lock(&db->mu);
 	db->calls[slot]++;
 	for (i = 0; i < db->nfaults; i++) {
 		struct ffault *f = &db->faults[i];
 		if (f->slot != slot || (f->table[0] && (!tb || strcmp(f->table, tb) != 0)) || ++f->seen != f->nth)
 			continue;
-		if (f->after)
-			*after_code = f->code;
-		else if (!rc)
+		if (f->after) {
+			*after = (int)i + 1;
+		} else if (!rc && f->stall) {
+			rc = stall(db, slot, err);
+		} else if (!rc) {
 			rc = tl_error_set(err, f->code, "fake %s: injected failure of %s call %ld%s%s", db->name,
 					  tl_slot_name(slot), f->nth, tb ? " on " : "", tb ? tb : "");
+			tl_error_add_flags(err, f->flags);
+		}
 	}
 	pthread_mutex_unlock(&db->mu);
 	return rc;
 }
 
-static int after_fault(tl_fake_db *db, enum tl_slot slot, int code, int rc, tl_error *err)
+static int after_fault(tl_fake_db *db, enum tl_slot slot, int after, int rc, tl_error *err)
 {
+	int code;
+	unsigned flags;
 	size_t i;
 
 	pthread_mutex_lock(&db->mu);
@@ -255,10 +317,16 @@ static int after_fault(tl_fake_db *db, enum tl_slot slot, int code, int rc, tl_e
 		if (db->stops[i].slot == slot && ++db->stops[i].seen == db->stops[i].nth)
 			*db->stops[i].flag = 1;
 	pthread_mutex_unlock(&db->mu);
-	if (rc || !code)
+	if (rc || !after)
 		return rc;
-	return tl_error_set(err, code, "fake %s: injected failure after %s (the work is done)", db->name,
-			    tl_slot_name(slot));
+	pthread_mutex_lock(&db->mu);
+	code = db->faults[after - 1].code;
+	flags = db->faults[after - 1].flags;
+	pthread_mutex_unlock(&db->mu);
+	rc = tl_error_set(err, code, "fake %s: injected failure after %s (the work is done)", db->name,
+			  tl_slot_name(slot));
+	tl_error_add_flags(err, flags);
+	return rc;
 }
 
 long tl_fake_calls(tl_fake_db *db, enum tl_slot slot)
@@ -302,7 +370,9 @@ long tl_fake_rows_written(tl_fake_db *db)
 	return n;
 }
 
-void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after)
+/* Adds a fault (under no lock); stall: the call waits for an interrupt instead. */
+static void add_fault(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after,
+		      unsigned flags, int stall_call)
 {
 	pthread_mutex_lock(&db->mu);
 	if (db->nfaults < MAX_FAULTS) {
@@ -313,13 +383,41 @@ void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long 
 		f->nth = nth;
 		f->code = code;
 		f->after = after;
+		f->flags = flags;
+		f->stall = stall_call;
 	}
 	pthread_mutex_unlock(&db->mu);
 }
 
+void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after)
+{
+	add_fault(db, slot, tb, nth, code, after, 0, 0);
+}
+
 void tl_fake_fail_at(tl_fake_db *db, enum tl_slot slot, long nth, int code, int after)
 {
-	tl_fake_fail_table(db, slot, NULL, nth, code, after);
+	add_fault(db, slot, NULL, nth, code, after, 0, 0);
+}
+
+void tl_fake_fail_flags(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after,
+			unsigned flags)
+{
+	add_fault(db, slot, tb, nth, code, after, flags, 0);
+}
+
+void tl_fake_stall_at(tl_fake_db *db, enum tl_slot slot, long nth)
+{
+	add_fault(db, slot, NULL, nth, TL_ERR_DB, 0, 0, 1);
+}
+
+long tl_fake_interrupts(tl_fake_db *db)
+{
+	long n;
+
+	pthread_mutex_lock(&db->mu);
+	n = db->interrupts;
+	pthread_mutex_unlock(&db->mu);
+	return n;
 }
 
 void tl_fake_clear_faults(tl_fake_db *db)
@@ -641,6 +739,15 @@ static void fk_disconnect(tl_conn *c)
 	free(c);
 }
 
+/* Wakes the stalled calls of the server (they fail as a lost connection). */
+static void fk_interrupt(tl_conn *c)
+{
+	pthread_mutex_lock(&c->db->mu);
+	c->db->interrupts++;
+	pthread_cond_broadcast(&c->db->cv);
+	pthread_mutex_unlock(&c->db->mu);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	const tl_name *x = a, *y = b;
@@ -908,8 +1015,8 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 {
 	const struct ftable *ft;
 	tl_reader *r = NULL;
-	char ***sel = NULL;
-	size_t i, k, n = 0, p = t->part_idx;
+	char ***sel = NULL, **vrows = NULL;
+	size_t i, k, n = 0, p = t->part_idx, map[MAX_COLS];
 	struct where w;
 	int after, rc;
 
@@ -933,15 +1040,23 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 				  c->db->name);
 		goto unlock;
 	}
+	if ((rc = colmap(ft, t, map, err)))
+		goto unlock;
 	r = calloc(1, sizeof(*r));
 	sel = calloc(ft->nrows ? ft->nrows : 1, sizeof(*sel));
-	if (!r || !sel) {
+	vrows = calloc(ft->nrows * t->ncols + 1, sizeof(*vrows));
+	if (!r || !sel || !vrows) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto unlock;
 	}
 	for (i = 0; i < ft->nrows; i++) {
-		char **row = &ft->cells[i * ft->ncols];
-		int keep = where_keeps(&w, row), anynull = 0;
+		/* the row as t's columns (borrowed cells) */
+		char **row = &vrows[i * t->ncols];
+		int keep, anynull = 0;
+
+		for (k = 0; k < t->ncols; k++)
+			row[k] = ft->cells[i * ft->ncols + map[k]];
+		keep = where_keeps(&w, row);
 
 		for (k = 0; k < t->nkeys; k++)
 			anynull |= row[t->key_idx[k]] == NULL;
@@ -981,16 +1096,16 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 	}
 	r->db = c->db;
 	snprintf(r->table, sizeof(r->table), "%s", t->name);
-	r->ncols = ft->ncols;
+	r->ncols = t->ncols;
 	r->batch_rows = spec->batch_rows;
-	r->cells = calloc(n * ft->ncols + 1, sizeof(char *));
+	r->cells = calloc(n * t->ncols + 1, sizeof(char *));
 	if (!r->cells) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto unlock;
 	}
 	for (i = 0; i < n; i++)
-		for (k = 0; k < ft->ncols; k++)
-			if (sel[i][k] && !(r->cells[i * ft->ncols + k] = strdup(sel[i][k]))) {
+		for (k = 0; k < t->ncols; k++)
+			if (sel[i][k] && !(r->cells[i * t->ncols + k] = strdup(sel[i][k]))) {
 				r->nrows = i + 1;
 				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 				goto unlock;
@@ -999,6 +1114,7 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 unlock:
 	pthread_mutex_unlock(&c->db->mu);
 	free(sel);
+	free(vrows);
 	rc = after_fault(c->db, TL_SLOT_OPEN_READER, after, rc, err);
 	if (rc) {
 		if (r) {
@@ -1070,12 +1186,14 @@ static int fk_row_key(const tl_table *t, const tl_batch *b, size_t row, const si
 static const char **part_values(const struct ftable *ft, const tl_table *t, const char *after, size_t *n)
 {
 	const char **v = calloc(ft->nrows ? ft->nrows : 1, sizeof(*v));
-	size_t i, p = t->part_idx, m = 0;
+	size_t i, p = t->part_idx, fp = ft_col(ft, t->cols[p].name), m = 0;
 
-	if (!v)
+	if (!v || fp == TL_NO_COL) {
+		free(v);
 		return NULL;
+	}
 	for (i = 0; i < ft->nrows; i++) {
-		const char *x = ft->cells[i * ft->ncols + p];
+		const char *x = ft->cells[i * ft->ncols + fp];
 		if (x && (!after || cmp_val(t->cols[p].kind, x, after) > 0))
 			v[m++] = x;
 	}
@@ -1156,9 +1274,16 @@ static int fk_check_target(tl_conn *target, const tl_table *src, int *is_empty, 
 		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist on fake://%s", src->schema,
 				  src->name, target->db->name);
 	for (i = 0; !rc && i < src->ncols; i++)
-		if (i >= ft->ncols || strcmp(ft->cols[i].name, src->cols[i].name) != 0)
+		if (ft_col(ft, src->cols[i].name) == TL_NO_COL)
 			rc = tl_error_set(err, TL_ERR_MISMATCH, "target table %s.%s has no column %s", src->schema, src->name,
 					  src->cols[i].name);
+	/* columns not written ([filter] ignore_cols) take their default, NULL in the fake */
+	for (i = 0; !rc && i < ft->ncols; i++)
+		if (tl_table_col_index(src, ft->cols[i].name) == TL_NO_COL && !ft->cols[i].nullable)
+			rc = tl_error_set(err, TL_ERR_MISMATCH,
+					  "target table %s.%s has column %s, which is not copied and is NOT NULL without a "
+					  "default",
+					  src->schema, src->name, ft->cols[i].name);
 	if (!rc)
 		*is_empty = ft->nrows == 0;
 	pthread_mutex_unlock(&target->db->mu);
@@ -1175,7 +1300,7 @@ static long find_key(const struct ftable *ft, const tl_table *src, const tl_batc
 			return -1; /* a NULL key conflicts with nothing */
 	for (r = 0; src->nkeys && r < ft->nrows; r++) {
 		for (k = 0; k < src->nkeys; k++) {
-			const char *x = ft->cells[r * ft->ncols + src->key_idx[k]];
+			const char *x = ft->cells[r * ft->ncols + ft_col(ft, src->keys[k]->name)];
 			if (!x || strcmp(x, tl_batch_cell(b, row, src->key_idx[k], NULL)) != 0)
 				break;
 		}
@@ -1343,8 +1468,10 @@ static int fk_write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 	for (row = 0; !rc && row < b->nrows; row++) {
 		long at = (flags & TL_WRITE_UPSERT) ? find_key(ft, src, b, row) : -1;
 
-		for (k = 0; k < ft->ncols; k++)
-			cells[k] = tl_batch_cell(b, row, k, NULL);
+		for (k = 0; k < ft->ncols; k++) {
+			size_t c = tl_table_col_index(src, ft->cols[k].name);
+			cells[k] = c == TL_NO_COL ? NULL : tl_batch_cell(b, row, c, NULL);
+		}
 		if (at >= 0)
 			del_row(ft, (size_t)at);
 		if (add_row(ft, cells) != 0)
@@ -1365,7 +1492,7 @@ unlock:
 static int fk_delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err)
 {
 	struct ftable *ft;
-	size_t r, k, p = src->part_idx;
+	size_t r, k, p = src->part_idx, map[MAX_COLS];
 	int after_code, rc;
 
 	if ((rc = count_call(target->db, TL_SLOT_DELETE_AFTER, src->name, &after_code, err)))
@@ -1374,17 +1501,19 @@ static int fk_delete_after(tl_conn *target, const tl_table *src, const char *aft
 		return rc;
 	pthread_mutex_lock(&target->db->mu);
 	ft = find_table(target->db, src->schema, src->name);
+	if (ft && (rc = colmap(ft, src, map, err)))
+		ft = NULL;
 	for (r = ft ? ft->nrows : 0; r-- > 0;) {
 		char **row = &ft->cells[r * ft->ncols];
 		int del;
 
 		if (nulls == TL_DELETE_KEY_NULLS) {
 			for (del = 0, k = 0; k < src->nkeys; k++)
-				del |= row[src->key_idx[k]] == NULL;
+				del |= row[map[src->key_idx[k]]] == NULL;
 		} else if (nulls == TL_DELETE_PART_NULLS) {
-			del = row[p] == NULL;
+			del = row[map[p]] == NULL;
 		} else {
-			del = !after || (row[p] && cmp_val(src->cols[p].kind, row[p], after) > 0);
+			del = !after || (row[map[p]] && cmp_val(src->cols[p].kind, row[map[p]], after) > 0);
 		}
 		if (del)
 			del_row(ft, r);
@@ -1855,7 +1984,7 @@ static int fk_live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t
 static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err)
 {
 	const struct ftable *ft;
-	size_t r, i, col[MAX_COLS];
+	size_t r, i, col[MAX_COLS], fcol[MAX_COLS];
 	int after, rc;
 
 	*exists = 0;
@@ -1876,9 +2005,14 @@ static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key,
 	if (!ft)
 		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist on fake://%s", src->schema,
 				  src->name, c->db->name);
-	for (r = 0; ft && r < ft->nrows && !*exists; r++) {
+	/* the fake table's columns by name (src may be a routed, projected table) */
+	for (i = 0; ft && !rc && i < key->n; i++)
+		if ((fcol[i] = ft_col(ft, key->cols[i])) == TL_NO_COL)
+			rc = tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s has no column %s", src->schema, src->name,
+					  key->cols[i]);
+	for (r = 0; ft && !rc && r < ft->nrows && !*exists; r++) {
 		for (i = 0; i < key->n; i++) {
-			const char *v = ft->cells[r * ft->ncols + col[i]];
+			const char *v = ft->cells[r * ft->ncols + fcol[i]];
 			if (!v != !key->vals[i] || (v && cmp_val(src->cols[col[i]].kind, v, key->vals[i]) != 0))
 				break;
 		}
@@ -1983,13 +2117,37 @@ static int fk_durability_warning(tl_conn *c, char **out, tl_error *err)
 	return after_fault(c->db, TL_SLOT_DURABILITY_WARNING, after, rc, err);
 }
 
+/* A projected table: the common part, and the fake's impl (which fake server it is on). */
+static int fk_project(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		      const char *const *names, size_t n, tl_table **out, tl_error *err)
+{
+	tl_fake_db *db = ((const struct fimpl *)src->impl)->db;
+	struct fimpl *impl;
+	int after, rc;
+
+	*out = NULL;
+	if ((rc = count_call(db, TL_SLOT_PROJECT, src->name, &after, err)))
+		return rc;
+	if ((rc = tl_table_project_base(src, schema, name, cols, names, n, out, err)))
+		return after_fault(db, TL_SLOT_PROJECT, after, rc, err);
+	if (!(impl = calloc(1, sizeof(*impl)))) {
+		fk_free_table(*out);
+		*out = NULL;
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	impl->db = db;
+	(*out)->impl = impl;
+	return after_fault(db, TL_SLOT_PROJECT, after, 0, err);
+}
+
 static const char *const fake_aliases[] = {"fakedb", NULL};
 
 /* The slots both fake kinds share. */
 #define FAKE_SLOTS                                                                               \
 	.version = TL_DRIVER_VERSION, .quote = '"',                                               \
 	.split_kinds = TL_KIND_BIT(TL_COL_INT) | TL_KIND_BIT(TL_COL_TEXT), .connect = fk_connect,   \
-	.disconnect = fk_disconnect, .list_tables = fk_list_tables, .describe = fk_describe,      \
+	.disconnect = fk_disconnect, .interrupt = fk_interrupt, .list_tables = fk_list_tables,     \
+	.describe = fk_describe, .project = fk_project,                                           \
 	.describe_many = fk_describe_many, .free_table = fk_free_table, .count_rows = fk_count_rows, \
 	.count_many = fk_count_many, .open_reader = fk_open_reader, .read_batch = fk_read_batch,  \
 	.close_reader = fk_close_reader, .row_key = fk_row_key, .next_bound = fk_next_bound,      \

@@ -94,6 +94,17 @@ long tl_fake_rows_written(tl_fake_db *db);
 void tl_fake_fail_at(tl_fake_db *db, enum tl_slot slot, long nth, int code, int after);
 /* The same, counting only calls about table tb (of any schema). */
 void tl_fake_fail_table(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after);
+/* The same with error.h flags on the error (TL_ERRF_TRANSIENT, …: what a driver's
+ * classification would say; tb NULL = any table). */
+void tl_fake_fail_flags(tl_fake_db *db, enum tl_slot slot, const char *tb, long nth, int code, int after,
+			unsigned flags);
+/*
+ * The nth call of slot from now stalls: it waits until a connection of this server is
+ * interrupted (the driver's interrupt slot; at most 60 s), then fails as a lost connection
+ * (transient). Interrupts so far: tl_fake_interrupts.
+ */
+void tl_fake_stall_at(tl_fake_db *db, enum tl_slot slot, long nth);
+long tl_fake_interrupts(tl_fake_db *db);
 void tl_fake_clear_faults(tl_fake_db *db);
 /*
  * The asynchronous-commit model (a server with synchronous_commit=off): with it on, a

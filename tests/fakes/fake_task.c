@@ -116,6 +116,7 @@ int ft_run(ft_env *e, tl_fault *fault, tl_error *err)
 	memset(&opts, 0, sizeof(opts));
 	opts.registry = &tl_fake_registry;
 	opts.fault = fault;
+	opts.retry_base_secs = 0.002; /* retries after transient failures wait milliseconds, not seconds */
 	if ((rc = tl_config_load_with(e->ini, &tl_fake_registry, &cfg, err)))
 		return rc;
 	rc = tl_migrate_run(cfg, &opts, err);

@@ -3,7 +3,7 @@
 # time (keyed, composite, nullable-key and keyless tables), chunk mode with 4 workers on one
 # table (ranges committed out of order, the checkpoint frontier, the NULL pass), and a
 # failure injected in the driver-call wrappers (TL_DEBUG_FAIL) in the middle of the chunk
-# copy followed by a rerun. Each ends with the target equal to the source (counts and
+# copy: with retries off followed by a rerun, with retries survived in the same run. Each ends with the target equal to the source (counts and
 # ordered content digests). tools/test.sh also runs this test with the ThreadSanitizer
 # build, so the worker threads, the chunk producer and consumers and the recorder are
 # checked for data races on a real copy.
@@ -59,14 +59,22 @@ tl_sh_check "chunk mode, 4 workers: run succeeds (rc $rc)" "[ $rc -eq 0 ]"
 tl_sh_check "chunk mode: tables were split" "grep -q 'split mode' '$work/logs-t2/default.log'"
 tl_sh_check "chunk mode: target equals source" "all_same"
 
-# 3. a write fails mid-copy in chunk mode (injected in the wrappers), then a rerun
+# 3. a write fails mid-copy in chunk mode (injected in the wrappers): with retries off
+# ([pipeline] retry_max_attempts=0) the run stops, then a rerun finishes
 empty_target
-task t3 extractor.parallel_type=chunk extractor.parallel_size=4 extractor.batch_size=300
+task t3 extractor.parallel_type=chunk extractor.parallel_size=4 extractor.batch_size=300 pipeline.retry_max_attempts=0
 out=$(TL_DEBUG_FAIL=write_batch:40:transient "$TL_BIN" run "$work/t3.ini" 2>&1); rc=$?
 tl_sh_check "injected write failure stops the run (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'injected transient fault: write_batch call 40'"
 out=$("$TL_BIN" run "$work/t3.ini" 2>&1); rc=$?
 tl_sh_check "rerun after the failure succeeds (rc $rc)" "[ $rc -eq 0 ]"
 tl_sh_check "rerun: target equals source (nothing lost, nothing twice)" "all_same"
+
+# 4. the same failure with retries (the default): survived in the same process (#15)
+empty_target
+task t4 extractor.parallel_type=chunk extractor.parallel_size=4 extractor.batch_size=300
+out=$(TL_DEBUG_FAIL=write_batch:40:transient "$TL_BIN" run "$work/t4.ini" 2>&1); rc=$?
+tl_sh_check "injected transient failure retried: the run finishes (rc $rc)" "[ $rc -eq 0 ] && grep -q 'transient failure, retry 1 of' '$work/logs-t4/default.log'"
+tl_sh_check "after the retry: target equals source (nothing lost, nothing twice)" "all_same"
 
 "${S[@]}" -e "DROP DATABASE $db"; "${D[@]}" -e "DROP DATABASE $db"
 tl_sh_result

@@ -194,7 +194,8 @@ TL_TEST(failures_in_consecutive_runs)
 		}
 }
 
-/* TL_DEBUG_FAIL's fault plan fails the Nth call in the driver-call wrappers, whatever the driver. */
+/* TL_DEBUG_FAIL's fault plan fails the Nth call in the driver-call wrappers, whatever the driver
+ * (retries off: a transient fault would be survived in the run, test_engine_retry.c). */
 TL_TEST(wrapper_fault_injection_then_rerun)
 {
 	static const char *const specs[] = {"write_batch:3", "read_batch:4:io", "row_key:2:transient",
@@ -206,7 +207,7 @@ TL_TEST(wrapper_fault_injection_then_rerun)
 		tl_fault *f = NULL;
 		tl_error err = TL_ERROR_INIT;
 
-		TL_CHECK(setup(&e, ROWS, NULL) == 0);
+		TL_CHECK(setup(&e, ROWS, "[pipeline]\nretry_max_attempts=0\n") == 0);
 		TL_CHECK_OK(tl_fault_new(&f, NULL, specs[i], &err), &err);
 		TL_CHECK_MSG(ft_run(&e, f, &err) != 0, "%s did not fail the run", specs[i]);
 		TL_CHECK_MSG(strstr(err.message, "injected") && strstr(err.message, "TL_DEBUG_FAIL"), "%s: %s", specs[i],
