@@ -86,15 +86,69 @@ static int is_table_kind(enum tl_schema_kind k)
 	return k == TL_SK_TABLE || k == TL_SK_COLLECTION;
 }
 
-/*
- * The target name of a plan item: the hook for [router] (tl_route_table once the router
- * is wired into the plan); until then every table keeps its source name.
- */
-static void target_name(const tl_migrate_env *env, const tl_plan_item *it, const char **schema, const char **tb)
+/* The target name of a plan item ([router] db_map / tb_map: plan.c routes every item). */
+static void target_name(const tl_plan_item *it, const char **schema, const char **tb)
 {
-	(void)env;
-	*schema = it->schema;
-	*tb = it->tb;
+	*schema = it->dst_schema ? it->dst_schema : it->schema;
+	*tb = it->dst_tb ? it->dst_tb : it->tb;
+}
+
+/*
+ * The source names of the plan's items and their target names (tl_migrate_targets: what
+ * tl_schema_opts.targets takes). Both arrays are malloc'd, their strings lent.
+ */
+static int plan_names(const tl_migrate_env *env, const tl_plan *plan, tl_name **srcnames, tl_name **targets,
+		      tl_error *err)
+{
+	size_t i;
+
+	*targets = NULL;
+	if (!(*srcnames = calloc(plan->n ? plan->n : 1, sizeof(**srcnames))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < plan->n; i++) {
+		(*srcnames)[i].schema = plan->items[i].schema;
+		(*srcnames)[i].name = plan->items[i].tb;
+	}
+	return tl_migrate_targets(env->cfg, *srcnames, plan->n, targets, err);
+}
+
+/*
+ * [filter] ignore_cols and [router] col_map change a table's columns (its write form
+ * has other columns than the source table): its definition would have to be rewritten
+ * (columns, keys, indexes and checks naming them), which is not done. Such a table is
+ * refused when it is to be created; one that exists on the target is written as usual.
+ */
+static int columns_changed(const tl_plan_item *it)
+{
+	size_t i;
+
+	if (!it->table || !it->wtable || it->wtable == it->table)
+		return 0;
+	if (it->wtable->ncols != it->table->ncols)
+		return 1;
+	for (i = 0; i < it->table->ncols; i++)
+		if (strcmp(it->wtable->cols[i].name, it->table->cols[i].name) != 0)
+			return 1;
+	return 0;
+}
+
+static int refuse_changed_columns(tl_plan_item *it, tl_error *err)
+{
+	tl_buf b = TL_BUF_INIT;
+	const char *s, *t;
+	int rc;
+
+	target_name(it, &s, &t);
+	if ((rc = tl_buf_printf(&b, err,
+				"[filter] ignore_cols or [router] col_map change the columns of this table, and tideline "
+				"does not create a table with columns left out or renamed: create %s.%s on the target "
+				"first (then only its rows are copied), or copy its columns as they are",
+				s, t)))
+		return rc;
+	free(it->warning);
+	it->warning = tl_buf_detach(&b);
+	it->refuse = 1;
+	return 0;
 }
 
 void tl_defs_free(tl_defs *d)
@@ -255,7 +309,7 @@ static int check_existing(const tl_migrate_env *env, tl_conn *dst, tl_defs *d, c
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < npre; i++) {
 		const char *s, *t;
-		target_name(env, &plan->items[pre[i]], &s, &t);
+		target_name(&plan->items[pre[i]], &s, &t);
 		names[i].schema = (char *)s;
 		names[i].name = (char *)t;
 	}
@@ -367,6 +421,7 @@ static int decide(const tl_migrate_env *env, tl_defs *d, tl_plan *plan, const en
 	size_t *pre = calloc(plan->n ? plan->n : 1, sizeof(*pre));
 	size_t i, o, npre = 0, changed = 0;
 	const char *changed_id = NULL;
+	int rc;
 
 	if (!existed || !pre) {
 		free(existed);
@@ -396,6 +451,11 @@ static int decide(const tl_migrate_env *env, tl_defs *d, tl_plan *plan, const en
 		} else {
 			x->state = TL_DEF_PENDING;
 			plan->items[o].create = 1;
+			if (columns_changed(&plan->items[o]) && (rc = refuse_changed_columns(&plan->items[o], err))) {
+				free(existed);
+				free(pre);
+				return rc;
+			}
 		}
 	}
 	for (i = 0; i < d->list.n; i++) {
@@ -460,7 +520,9 @@ int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan 
 	tl_defs *d = NULL;
 	int rc = 0;
 
-	if (!cfg->create_schema || !(env->dst.ops->caps & TL_CAP_SCHEMA) || plan->n == 0)
+	/* a check task compares rows: it creates nothing, and plans nothing to create */
+	if (!cfg->create_schema || cfg->sink_type == TL_SINK_CHECK || !(env->dst.ops->caps & TL_CAP_SCHEMA) ||
+	    plan->n == 0)
 		return 0;
 	if (!(d = calloc(1, sizeof(*d))) || !(d->buf = calloc(1, sizeof(*d->buf)))) {
 		free(d);
@@ -470,22 +532,15 @@ int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan 
 	pthread_cond_init(&d->cv, NULL);
 	d->buf->items = plan->items;
 	d->buf->nitems = plan->n;
-	srcnames = calloc(plan->n, sizeof(*srcnames));
-	targets = calloc(plan->n, sizeof(*targets));
-	d->item_table = malloc(plan->n * sizeof(*d->item_table));
-	if (!srcnames || !targets || !d->item_table) {
+	/* definitions are created under the names the rows are written to ([router]) */
+	if ((rc = plan_names(env, plan, &srcnames, &targets, err)))
+		goto cleanup;
+	if (!(d->item_table = malloc(plan->n * sizeof(*d->item_table)))) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
-	for (i = 0; i < plan->n; i++) {
-		const char *s, *t;
-		srcnames[i].schema = plan->items[i].schema;
-		srcnames[i].name = plan->items[i].tb;
-		target_name(env, &plan->items[i], &s, &t);
-		targets[i].schema = (char *)s;
-		targets[i].name = (char *)t;
+	for (i = 0; i < plan->n; i++)
 		d->item_table[i] = NONE;
-	}
 	opts.structures = cfg->structures;
 	opts.targets = targets;
 	if ((rc = tl_driver_schema_extract(&env->src, src, srcnames, plan->n, &opts, &d->list, err))) {
@@ -871,20 +926,8 @@ int tl_defs_refresh_final(const tl_migrate_env *env, tl_defs *d, const tl_plan *
 			pending++;
 	if (!pending)
 		return 0;
-	srcnames = calloc(plan->n, sizeof(*srcnames));
-	targets = calloc(plan->n, sizeof(*targets));
-	if (!srcnames || !targets) {
-		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	if ((rc = plan_names(env, plan, &srcnames, &targets, err)))
 		goto cleanup;
-	}
-	for (i = 0; i < plan->n; i++) {
-		const char *s, *t;
-		srcnames[i].schema = plan->items[i].schema;
-		srcnames[i].name = plan->items[i].tb;
-		target_name(env, &plan->items[i], &s, &t);
-		targets[i].schema = (char *)s;
-		targets[i].name = (char *)t;
-	}
 	opts.structures = env->cfg->structures;
 	opts.phases = 1u << TL_PHASE_FINAL;
 	opts.targets = targets;

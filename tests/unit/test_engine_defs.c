@@ -332,3 +332,162 @@ TL_TEST(defs_plan_marks_tables)
 	ft_plan_free(&p, cfg);
 	ft_teardown(&e);
 }
+
+/*
+ * [router] db_map / tb_map: the definitions are created under the target names the rows
+ * are written to (tables, keys, indexes, views, values), nothing under the source names.
+ */
+TL_TEST(defs_created_under_routed_names)
+{
+	tl_error err = TL_ERROR_INIT;
+	char obj[128];
+	size_t i;
+	ft_env e;
+
+	TL_CHECK(empty_target(&e, "[router]\ndb_map=s:r\ntb_map=s.tkey:r.tk2\n") == 0);
+	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "run: %s", err.message);
+	for (i = 0; ft_tables[i]; i++) {
+		const char *t = strcmp(ft_tables[i], "tkey") == 0 ? "tk2" : ft_tables[i];
+		TL_CHECK_MSG(tl_fake_count(e.dst, "r", t) == tl_fake_count(e.src, "s", ft_tables[i]), "r.%s: %lld rows", t,
+			     (long long)tl_fake_count(e.dst, "r", t));
+		TL_CHECK_MSG(tl_fake_count(e.dst, "s", ft_tables[i]) == -1, "s.%s was created", ft_tables[i]);
+		if (strcmp(t, "nokey") != 0)
+			TL_CHECK_MSG(tl_fake_keyed(e.dst, "r", t) == 1, "r.%s has no key", t);
+		snprintf(obj, sizeof(obj), "index r.%s_v", t);
+		TL_CHECK_MSG(tl_fake_has_object(e.dst, obj), "no %s", obj);
+		snprintf(obj, sizeof(obj), "view r.%s_view", t);
+		TL_CHECK_MSG(tl_fake_has_object(e.dst, obj), "no %s", obj);
+	}
+	TL_CHECK(tl_fake_has_object(e.dst, "value r.keyed_seq=60"));
+	/* a rerun finds it all done under those names */
+	tl_fake_reset_calls(e.dst);
+	tl_fake_reset_calls(e.src);
+	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "rerun: %s", err.message);
+	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 0);
+	TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
+	ft_teardown(&e);
+}
+
+/*
+ * ignore_cols / col_map change a table's columns: a table to create is refused (plan says
+ * why, the run creates and copies nothing); one that exists on the target is copied.
+ */
+TL_TEST(defs_changed_columns_refused_when_created)
+{
+	static const char *const cases[] = {
+		"[filter]\nignore_cols=json:[{\"db\":\"s\",\"tb\":\"keyed\",\"ignore_cols\":[\"v\"]}]\n",
+		"[router]\ncol_map=json:[{\"db\":\"s\",\"tb\":\"keyed\",\"col_map\":{\"v\":\"w\"}}]\n",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tl_error err = TL_ERROR_INIT;
+		tl_config *cfg = NULL;
+		tl_plan p = {0, NULL, NULL, NULL};
+		size_t k, refused = 0;
+		ft_env e;
+
+		TL_CHECK(empty_target(&e, cases[i]) == 0);
+		TL_CHECK_OK(ft_plan(&e, &p, &cfg, &err), &err);
+		for (k = 0; k < p.n; k++)
+			if (p.items[k].refuse) {
+				refused++;
+				TL_CHECK_EQ_STR(p.items[k].tb, "keyed");
+				TL_CHECK_MSG(strstr(p.items[k].warning, "does not create a table with columns left out or renamed"),
+					     "%s", p.items[k].warning);
+			}
+		TL_CHECK_EQ_INT(refused, 1);
+		ft_plan_free(&p, cfg);
+		TL_CHECK(ft_run(&e, NULL, &err) == TL_ERR_MISMATCH);
+		TL_CHECK_MSG(strstr(err.message, "table s.keyed: [filter] ignore_cols or [router] col_map"), "%s", err.message);
+		TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 0);
+		TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
+		ft_teardown(&e);
+	}
+}
+
+/* A check task compares rows: no definition is read, planned or created. */
+TL_TEST(defs_check_task_creates_nothing)
+{
+	tl_error err = TL_ERROR_INIT;
+	tl_config *cfg = NULL;
+	tl_plan p = {0, NULL, NULL, NULL};
+	tl_migrate_opts opts;
+	tl_verify_report rep;
+	int consistent = 1;
+	size_t i;
+	ft_env e;
+
+	TL_CHECK(empty_target(&e, "[sinker]\nsink_type=check\n") == 0);
+	/* plan: no definition steps; the missing target tables are an error, not created */
+	if (ft_plan(&e, &p, &cfg, &err) == 0) {
+		TL_CHECK(p.defs == NULL);
+		ft_plan_free(&p, cfg);
+	} else {
+		TL_CHECK_MSG(strstr(err.message, "does not exist") != NULL, "%s", err.message);
+	}
+	cfg = NULL;
+	memset(&opts, 0, sizeof(opts));
+	memset(&rep, 0, sizeof(rep));
+	opts.registry = &tl_fake_registry;
+	TL_CHECK_OK(tl_config_load_with(e.ini, &tl_fake_registry, &cfg, &err), &err);
+	/* every table is missing on the target: inconsistent (or an error naming one), never created */
+	if (tl_migrate_check(cfg, &opts, NULL, NULL, &rep, &consistent, &err) == 0)
+		TL_CHECK(!consistent);
+	tl_verify_report_clear(&rep);
+	tl_config_free(cfg);
+	TL_CHECK_EQ_INT(tl_fake_calls(e.src, TL_SLOT_SCHEMA_EXTRACT), 0);
+	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_PROBE), 0);
+	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 0);
+	for (i = 0; ft_tables[i]; i++)
+		TL_CHECK_MSG(tl_fake_count(e.dst, "s", ft_tables[i]) == -1, "s.%s was created", ft_tables[i]);
+	ft_teardown(&e);
+}
+
+/*
+ * Transient failures (retries, #15) while loading tables this task created: each table's
+ * unit of work is retried in the same run - its rows past the checkpoint removed, the rest
+ * loaded in bulk (an upsert into the keyless table would fail in the fake) - and no
+ * definition step is run twice.
+ */
+TL_TEST(defs_retry_of_a_created_table)
+{
+	static const struct {
+		const char *table;
+		long nth;
+		int after;
+	} cases[] = {
+		{"keyed", 2, 1}, {"comp", 3, 0}, {"nuk", 4, 1}, {"nokey", 2, 1}, {"tkey", 5, 1},
+	};
+	size_t i, clean_applies;
+	tl_error err = TL_ERROR_INIT;
+	ft_env e;
+
+	TL_CHECK(empty_target(&e, "[pipeline]\ncheckpoint_interval_secs=0\n") == 0);
+	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "clean run: %s", err.message);
+	clean_applies = (size_t)tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY);
+	ft_teardown(&e);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct steps st;
+		char what[96];
+
+		snprintf(what, sizeof(what), "write %ld of %s%s", cases[i].nth, cases[i].table,
+			 cases[i].after ? " (committed, success lost)" : "");
+		TL_CHECK(empty_target(&e, "[pipeline]\ncheckpoint_interval_secs=0\n") == 0);
+		tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, cases[i].table, cases[i].nth, TL_ERR_DB, cases[i].after,
+				   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST |
+					   (cases[i].after ? TL_ERRF_COMMIT_UNKNOWN : 0));
+		TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "%s: the run did not survive: %s", what, err.message);
+		check_whole(&e, what);
+		TL_CHECK_MSG((size_t)tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY) == clean_applies,
+			     "%s: %ld definition steps applied, %zu without the failure", what,
+			     tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), clean_applies);
+		TL_CHECK_MSG(tl_fake_calls(e.dst, TL_SLOT_WRITE_BATCH) > 0, "%s", what);
+		if (cases[i].after && strcmp(cases[i].table, "nokey") != 0)
+			TL_CHECK_MSG(tl_fake_calls(e.dst, TL_SLOT_DELETE_AFTER_KEY) >= 1,
+				     "%s: the retried table was not cleared past its checkpoint", what);
+		read_steps(&e, NULL, &st);
+		TL_CHECK_MSG(st.done == 24 && st.n == 24, "%s: %zu of %zu steps done", what, st.done, st.n);
+		ft_teardown(&e);
+	}
+}
