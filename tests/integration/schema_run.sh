@@ -6,7 +6,8 @@
 #     status after (done, nothing left); a rerun creates nothing; the audit trigger did not
 #     fire during the load; extract_type=struct (definitions, no rows); a table that exists
 #     on the target is used as it is, and with disable_foreign_key_checks=false plan names
-#     its foreign key (how to proceed) and its trigger.
+#     its foreign key (how to proceed) and its trigger; [router] names for what is created,
+#     and ignore_cols on a table to create refused.
 #   MariaDB: world, DBT-3 and tests/data/schema/mysql_source.sql - SHOW CREATE of every
 #     object, trigger order, AUTO_INCREMENT values, CHECKSUM TABLE; a rerun creates nothing.
 #   MongoDB: collections with options and indexes - listCollections, listIndexes, documents.
@@ -89,6 +90,16 @@ if tl_sh_have_env TL_PG_SRC_URL TL_PG_DST_URL; then
   out=$("$TL_BIN" run "$work/pgy.ini" 2>&1); rc=$?
   tl_sh_check "pg: ... and the copy succeeds in any order (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(sc_psql dst -c 'SELECT count(*) FROM tls_pre.a_child')\" = 50 ]"
   tl_sh_check "pg: ... without firing the target's trigger, leaving its tables as they were" "[ \"\$(sc_psql dst -c 'SELECT count(*) FROM tls_pre.seen')\" = 0 ] && [ \"\$(sc_psql dst -c \"SELECT count(*) FROM pg_trigger WHERE tgname = 'child_note'\")\" = 1 ]"
+
+  # [router]: definitions under the target names; ignore_cols on a table to create: refused
+  sc_psql dst -c 'DROP SCHEMA IF EXISTS tls_rt CASCADE' >/dev/null
+  task pgr pg "do_dbs=tls_pre" router.db_map=tls_pre:tls_rt router.tb_map=tls_pre.b_parent:tls_rt.parent2
+  out=$("$TL_BIN" run "$work/pgr.ini" 2>&1); rc=$?
+  tl_sh_check "pg: [router]: tables and keys created under the target names (rc $rc)" "[ $rc -eq 0 ] && [ \"\$(sc_psql dst -c 'SELECT count(*) FROM tls_rt.a_child')\" = 50 ] && [ \"\$(sc_psql dst -c 'SELECT count(*) FROM tls_rt.parent2')\" = 50 ] && [ \"\$(sc_psql dst -c \"SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'tls_rt'\")\" = a_child_pkey,b_parent_pkey ]" || echo "$out" | tail -5
+  sc_psql dst -c 'DROP SCHEMA tls_rt CASCADE' >/dev/null
+  task pgi pg "do_dbs=tls_pre" router.db_map=tls_pre:tls_rt 'filter.ignore_cols=json:[{"db":"tls_pre","tb":"a_child","ignore_cols":["parent"]}]'
+  out=$("$TL_BIN" run "$work/pgi.ini" 2>&1); rc=$?
+  tl_sh_check "pg: ignore_cols on a table to create: refused, nothing created (rc $rc)" "[ $rc -ne 0 ] && echo \"\$out\" | grep -q 'does not create a table with columns left out' && [ \"\$(sc_psql dst -c \"SELECT count(*) FROM pg_namespace WHERE nspname = 'tls_rt'\")\" = 0 ]" || echo "$out" | tail -5
   sc_psql src -c 'DROP SCHEMA tls_pre CASCADE' >/dev/null; sc_psql dst -c 'DROP SCHEMA tls_pre CASCADE' >/dev/null
   sc_pg_reset_target; sc_psql src -c 'DROP SCHEMA tls_sch CASCADE' -c 'DROP SCHEMA "tls Other" CASCADE' >/dev/null
 fi
