@@ -5,6 +5,8 @@
 # machine's Go into ~/.cache/tideline (tools/servers/ferretdb.sh build; cached, so only the
 # first run pays ~1-2 minutes). Without Go >= 1.24 that is a note and the FerretDB tests
 # report "skipped"; under CI (CI set) it is an error, since CI must run them.
+# With --bench also the peers of the benchmarks (tools/bench_whole: pgcopydb, mydumper,
+# sysbench, gnuplot, GNU time).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -33,6 +35,9 @@ pkgs=(
   socat openssl
   clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of the fuzz targets (tools/fuzz.sh)
 )
+if [ "${1:-}" = --bench ]; then
+  pkgs+=(pgcopydb mydumper sysbench gnuplot-nox time)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -22,7 +22,7 @@
 
 enum tl_resume_type { TL_RESUME_DUMMY = 0, TL_RESUME_FROM_LOG, TL_RESUME_FROM_TARGET, TL_RESUME_FROM_DB };
 enum tl_parallel_type { TL_PAR_TABLE = 0, TL_PAR_CHUNK };
-/* [extractor] extract_type (docs/ape-dts-keys.md): rows, or definitions only */
+/* [extractor] extract_type: definitions and rows, or definitions only (ape-dts' struct task). */
 enum tl_extract_type { TL_EXTRACT_SNAPSHOT = 0, TL_EXTRACT_STRUCT };
 /* [sinker] sink_type: write the rows, compare them (a check task), or definitions only */
 enum tl_sink_type { TL_SINK_WRITE = 0, TL_SINK_CHECK, TL_SINK_STRUCT };
@@ -64,7 +64,7 @@ typedef struct tl_config {
 	size_t parallel_size;       /* tables (or chunks) in flight; default 1 */
 	enum tl_parallel_type parallel_type;
 	tl_table_rules partition_cols; /* split column per table ("partition_col"); forces split mode */
-	enum tl_extract_type extract_type;
+	enum tl_extract_type extract_type; /* snapshot (default) or struct (docs/schema.md) */
 	size_t extract_max_rps;     /* rows per second read, 0 = no limit */
 	size_t extract_max_mbps;    /* MiB per second read, 0 = no limit */
 	tl_config_conn src_conn;
@@ -73,6 +73,9 @@ typedef struct tl_config {
 	char *dst_db_type, *dst_url, *dst_username, *dst_password;
 	size_t sink_batch_size;     /* rows per target write (one transaction); 0 = unset: one write per read batch */
 	int replace;                /* upsert (default true) */
+	int create_schema;          /* create what is missing on the target (default true; docs/schema.md) */
+	int disable_fk_checks;      /* disable_foreign_key_checks (default true): target sessions write
+				     * with foreign key checks off where the server allows it */
 	enum tl_sink_type sink_type;
 	size_t sink_max_rps, sink_max_mbps; /* 0 = no limit */
 	tl_config_conn dst_conn;
@@ -80,6 +83,7 @@ typedef struct tl_config {
 	/* [filter] raw comma lists (NULL when empty) */
 	char *do_dbs, *ignore_dbs, *do_tbs, *ignore_tbs;
 	tl_table_rules where_conditions; /* condition ANDed into every read of a table ("condition") */
+	unsigned structures;        /* do_structures as enum tl_schema_structure bits (default: all) */
 	char *ignore_cols;          /* [filter] ignore_cols, raw (parsed into route) */
 
 	/* [router] raw values (parsed into route) */

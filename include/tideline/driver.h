@@ -58,7 +58,18 @@ typedef struct tl_endpoint {
 				    * keepalive probes start after min(30, this)) */
 	int lock_wait_secs;        /* row and metadata lock waits of the session (60):
 				    * innodb_lock_wait_timeout + lock_wait_timeout, lock_timeout */
+	int foreign_key_checks;    /* enum tl_fk_checks: how a target session writes rows */
 } tl_endpoint;
+
+/*
+ * tl_endpoint.foreign_key_checks ([sinker] disable_foreign_key_checks, as ape-dts). DEFAULT
+ * (sources): the driver's own default. OFF: rows are written without foreign key checks
+ * where the server allows it (MySQL foreign_key_checks = 0; PostgreSQL
+ * session_replication_role = replica, which also keeps the target's ordinary triggers
+ * from firing, when the role may set it - otherwise the session goes on with checks and
+ * write_checks says so). ON: the server checks them (MySQL foreign_key_checks = 1).
+ */
+enum tl_fk_checks { TL_FK_DEFAULT = 0, TL_FK_OFF, TL_FK_ON };
 
 /* Defaults of the tl_endpoint time bounds (used when a field is 0). */
 #define TL_CONNECT_TIMEOUT_DEFAULT 10
@@ -425,6 +436,13 @@ struct tl_driver_ops {
 	 * load in bulk. A value that does not fit its column is TL_ERR_MISMATCH naming it.
 	 */
 	int (*delete_after_key)(tl_conn *target, const tl_table *src, const tl_keyvals *after, tl_error *err);
+	/*
+	 * Optional. What this target session does while rows are written: *fk_checks = 1 when
+	 * it checks foreign keys, *triggers = 1 when the target's triggers fire (PostgreSQL with
+	 * session_replication_role = replica: 0 and 0; MySQL: triggers always fire). Without it
+	 * the engine assumes both (plan reports the objects that may get in the way).
+	 */
+	int (*write_checks)(tl_conn *target, int *fk_checks, int *triggers, tl_error *err);
 
 	/*
 	 * Optional. Whether the target table of src holds a row whose columns key->cols[i]

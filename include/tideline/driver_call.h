@@ -59,6 +59,7 @@ enum tl_slot {
 	TL_SLOT_SCHEMA_PROBE,
 	TL_SLOT_SCHEMA_APPLY,
 	TL_SLOT_DELETE_AFTER_KEY,
+	TL_SLOT_WRITE_CHECKS,
 	TL_SLOT_KEY_EXISTS,
 	TL_SLOT_CLAIM,
 	TL_SLOT_RELEASE,
@@ -137,6 +138,9 @@ int tl_driver_schema_apply(const tl_driver *d, tl_conn *dst, const tl_schema_ste
 			   enum tl_schema_state *before, tl_error *err) TL_MUST_CHECK;
 int tl_driver_delete_after_key(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *after,
 			       tl_error *err) TL_MUST_CHECK;
+/* Without the slot: *fk_checks = *triggers = 1 and 0 is returned (the safe assumption). */
+int tl_driver_write_checks(const tl_driver *d, tl_conn *target, int *fk_checks, int *triggers,
+			   tl_error *err) TL_MUST_CHECK;
 int tl_driver_key_exists(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *key, int *exists,
 			 tl_error *err) TL_MUST_CHECK;
 int tl_driver_claim(const tl_driver *d, tl_conn *target, const tl_table *src, const char *owner,

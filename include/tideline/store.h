@@ -3,8 +3,9 @@
  *
  * A store holds, per task id, the effective position records of every table (one row
  * per task/schema/tb/kind), the finished records, per table run statistics, what text
- * sources were imported, the task lock and (store_lease.c) the fleet's work items,
- * leases and workers. Two backends with the same tables, views and schema versions:
+ * sources were imported, the task lock, (store_lease.c) the fleet's work items,
+ * leases and workers, and (store_defs.c) the definition steps of each task. Two
+ * backends with the same tables, views and schema versions:
  *   - SQLite (the default): a file, default <log_dir>/checkpoint.db, in WAL mode, so
  *     readers (status, sqlite3) never block the writer; the version is PRAGMA user_version;
  *   - PostgreSQL: `postgres://…` or `postgresql://…` (tl_store_is_url), a schema of that
@@ -86,7 +87,7 @@ int tl_store_copy(tl_store *s, const char *dest, const char *task_id, size_t *ro
  */
 int tl_store_backup(const char *path, const char *dest, tl_error *err) TL_MUST_CHECK;
 
-/* Deletes all rows of a task (run --init). */
+/* Deletes all rows of a task (run --init); its definition steps go back to "pending", keeping `created`. */
 int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err) TL_MUST_CHECK;
 /*
  * Forgets one table's progress (run --recopy-lost): its position and finished records and
@@ -249,6 +250,51 @@ typedef int (*tl_store_progress_fn)(void *ctx, const tl_store_progress *p, tl_er
 /* Rows ordered by task_id, schema, tb, read in one snapshot. task_id NULL = all tasks. */
 int tl_store_foreach_progress(tl_store *s, const char *task_id, double now_unix, tl_store_progress_fn fn,
 			      void *ctx, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * ---- Definition steps (#14; store_defs.c, docs/schema.md) --------------------------------
+ *
+ * One row per step a run creates, builds or sets on the target (tl_schema_step: a CREATE,
+ * an index build, a foreign key, a sequence value), keyed by the step's stable id. A rerun
+ * reads them to skip what is done and to know which target objects this task created.
+ * state: "pending", "running" (being applied: recorded before a table's CREATE, so that a
+ * table made by a run that died before recording "done" is still known as this task's),
+ * "done", "exists" (found on the target before this task touched it: used as it is),
+ * "skipped" (belongs to a table that existed on the target: never altered), "failed".
+ * found: what the target had when the step was applied ("absent", "present", "partial",
+ * "unknown"), NULL before. `run --init` (tl_store_forget_task) sets every step of the task
+ * back to "pending" and keeps `created`.
+ */
+typedef struct tl_store_def_step {
+	const char *step_id;  /* "index public.city_name_idx" */
+	int64_t ord;          /* position in the run's list */
+	const char *kind;     /* the kind word: "table", "index", "foreign key", … */
+	const char *phase;    /* "pre-data", "table-post", "post-data", "final" */
+	int level;
+	const char *schema, *tb, *name;       /* the object's target names (each may be NULL) */
+	const char *owner_schema, *owner_tb;  /* the selected source table it belongs to, or NULL */
+	const char *state;    /* see above */
+	const char *found;    /* NULL, or what the target had first */
+	int created;          /* 1: this task created or finished the object (never reset to 0) */
+	const char *sql_hash; /* fingerprint of the step's SQL, or NULL */
+	const char *error;    /* why the last attempt failed, or NULL */
+	double seconds;       /* how long the last apply took, < 0 unknown */
+	const char *started_at, *finished_at; /* (listing only) log-form times, or NULL */
+} tl_store_def_step;
+
+/*
+ * Writes n steps of task_id in one transaction (the caller's, when one is open): a new
+ * step is inserted, a recorded one takes every given field except `created`, which stays
+ * 1 once set. started_at is stamped when the state is "running", finished_at when it is
+ * "done", "exists", "skipped" or "failed".
+ */
+int tl_store_def_steps_put(tl_store *s, const char *task_id, const tl_store_def_step *steps, size_t n,
+			   tl_error *err) TL_MUST_CHECK;
+/* Calls fn for every step of task_id (NULL: every task) in (task, ord) order, from one
+ * consistent read; the strings are lent for the callback. fn's non-zero return stops and is returned. */
+typedef int (*tl_store_def_step_fn)(void *ctx, const char *task_id, const tl_store_def_step *step, tl_error *err);
+int tl_store_foreach_def_step(tl_store *s, const char *task_id, tl_store_def_step_fn fn, void *ctx,
+			      tl_error *err) TL_MUST_CHECK;
 
 /*
  * ---- A fleet of workers on one task (#17; store_lease.c) ----------------------------

@@ -2,8 +2,10 @@
  * cmd_plan.c - `tideline plan TASK.ini [--store PATH] [--json] [--recopy-lost]`: what a
  * run (with the same options) would do with every selected table (skip / resume after a
  * key / start), where the record came from, why records were ignored, what the target
- * holds against the checkpoints (lost rows, and what the run does about them) and
- * whether the target's commits are durable. The plan is built by tl_migrate_plan, exactly as a
+ * holds against the checkpoints (lost rows, and what the run does about them), whether
+ * the target's commits are durable, and every definition step (create, exists, done,
+ * after data) with what on the target may get in the way (docs/schema.md). The plan is
+ * built by tl_migrate_plan, exactly as a
  * run builds it, but on a private copy of the store (snapshot_store: a consistent
  * snapshot even while a run writes), so the real store, logs and servers are left as
  * they are.
@@ -17,8 +19,57 @@
 #include "cli/cli.h"
 #include "migrate/migrate.h"
 
-static void print_item(const tl_plan_item *it, cJSON *arr)
+/* What plan says a run does with a definition step. */
+static const char *def_action(const tl_def *x, const tl_schema_step *s)
 {
+	switch (x->state) {
+	case TL_DEF_DONE: return "done";
+	case TL_DEF_EXISTS:
+	case TL_DEF_SKIPPED: return "exists";
+	default: return s->phase == TL_PHASE_PRE_DATA ? "create" : "after data";
+	}
+}
+
+/* The definition steps of plan item `item` (TL_SCHEMA_NO_OWNER: those of no table). */
+static void print_defs(const tl_defs *d, size_t item, cJSON *obj)
+{
+	cJSON *arr = NULL;
+	size_t i, skipped = 0;
+
+	if (!d)
+		return;
+	if (obj)
+		arr = cJSON_AddArrayToObject(obj, "definitions");
+	for (i = 0; i < d->list.n; i++) {
+		const tl_schema_step *s = &d->list.items[i];
+		const tl_def *x = &d->d[i];
+		if (s->owner != item)
+			continue;
+		if (arr) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "id", s->id);
+			cJSON_AddStringToObject(o, "kind", tl_schema_kind_word(s->kind));
+			cJSON_AddStringToObject(o, "phase", tl_schema_phase_name(s->phase));
+			cJSON_AddStringToObject(o, "action", def_action(x, s));
+			cJSON_AddStringToObject(o, "state", tl_def_state_name(x->state));
+			cJSON_AddItemToArray(arr, o);
+			continue;
+		}
+		/* a table that existed: one line says its definitions are left alone */
+		if (x->state == TL_DEF_SKIPPED) {
+			skipped++;
+			continue;
+		}
+		printf("       %-10s %-10s %s\n", def_action(x, s), tl_schema_phase_name(s->phase), s->id);
+	}
+	if (skipped)
+		printf("       %-10s %-10s %zu definition%s of a table that exists on the target, left as they are\n",
+		       "exists", "", skipped, skipped == 1 ? "" : "s");
+}
+
+static void print_item(const tl_plan *p, size_t idx, cJSON *arr)
+{
+	const tl_plan_item *it = &p->items[idx];
 	char key[1024] = "", nm[1200];
 	size_t i;
 	int routed = it->dst_schema && it->dst_tb && (strcmp(it->dst_schema, it->schema) || strcmp(it->dst_tb, it->tb));
@@ -59,6 +110,10 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 			cJSON_AddStringToObject(o, "warning", it->warning);
 		cJSON_AddNumberToObject(o, "est_rows", (double)it->est_rows);
 		cJSON_AddNumberToObject(o, "rows_done", (double)it->rows_done);
+		if (p->defs) {
+			cJSON_AddStringToObject(o, "target", it->create ? "create" : it->ours ? "created" : "exists");
+			print_defs(p->defs, idx, o);
+		}
 		cJSON_AddItemToArray(arr, o);
 		return;
 	}
@@ -78,8 +133,42 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 					   ? it->est_rows - it->rows_done
 					   : it->est_rows));
 	else
-		printf("%-6s %s  [%s mode, ~%lld rows]%s%s\n", "start", nm, tl_plan_mode_name(it->mode),
-		       (long long)it->est_rows, it->ignored ? "  " : "", it->ignored ? it->ignored : "");
+		printf("%-6s %s  [%s mode, ~%lld rows%s]%s%s\n", "start", nm, tl_plan_mode_name(it->mode),
+		       (long long)it->est_rows, it->create ? ", table created first" : "", it->ignored ? "  " : "",
+		       it->ignored ? it->ignored : "");
+	print_defs(p->defs, idx, NULL);
+}
+
+/* The definitions of no table (schemas, types, views, ...), and what may get in the way. */
+static void print_other_defs(const tl_plan *p, cJSON *arr)
+{
+	const tl_defs *d = p->defs;
+	size_t i;
+
+	if (!d)
+		return;
+	if (arr) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "action", "define");
+		cJSON_AddBoolToObject(o, "foreign_key_checks", d->fk_checks);
+		cJSON_AddBoolToObject(o, "triggers_fire", d->triggers);
+		print_defs(d, TL_SCHEMA_NO_OWNER, o);
+		cJSON_AddItemToArray(arr, o);
+		for (i = 0; i < d->nnotes; i++) {
+			cJSON *w = cJSON_CreateObject();
+			cJSON_AddStringToObject(w, "action", "warn");
+			cJSON_AddStringToObject(w, "warning", d->notes[i]);
+			cJSON_AddItemToArray(arr, w);
+		}
+		return;
+	}
+	printf("%-6s definitions of no single table; target sessions write rows %s\n", "define",
+	       !d->fk_checks && !d->triggers ? "without foreign key checks and triggers"
+	       : !d->fk_checks		   ? "without foreign key checks (triggers fire)"
+					   : "with foreign key checks and triggers");
+	print_defs(d, TL_SCHEMA_NO_OWNER, NULL);
+	for (i = 0; i < d->nnotes; i++)
+		printf("%-6s %s\n", "WARN", d->notes[i]);
 }
 
 /* Records in the store for tables the plan does not contain: say they are ignored, and why.
@@ -201,7 +290,7 @@ static int plan(int argc, char **argv)
 	tl_migrate_opts opts;
 	tl_migrate_env env;
 	tl_fault *fault = NULL;
-	tl_plan p = {0, NULL, NULL};
+	tl_plan p = {0, NULL, NULL, NULL};
 	const char *task = NULL, *store_path = NULL;
 	char tmpdir[] = "/tmp/tideline-plan-XXXXXX";
 	char copy[4096], side[4160];
@@ -255,7 +344,8 @@ static int plan(int argc, char **argv)
 	else if (p.durability_warning)
 		printf("%-6s %s\n", "WARN", p.durability_warning);
 	for (i = 0; i < (int)p.n; i++)
-		print_item(&p.items[i], arr);
+		print_item(&p, (size_t)i, arr);
+	print_other_defs(&p, arr);
 	if (print_orphans(env.store, cfg->task_id, &p, arr, &err))
 		goto cleanup;
 	if (arr) {

@@ -1,7 +1,9 @@
 /*
  * cmd_status.c - `tideline status [--store PATH | TASK.ini] [--task-id ID] [--json]`:
- * per table state, rows copied, last key, estimated total, percent, rate (rows/s over
- * the last minute), ETA and last update, then a total line per task and, for a task run
+ * per table state, phase (when the task creates definitions: creating, waiting, copying,
+ * indexing, done; status_defs.c), rows copied, last key, estimated total, percent, rate
+ * (rows/s over the last minute), ETA and last update, then a total line per task, the
+ * definition steps left (post-data objects by kind, failures) and, for a task run
  * by a fleet of workers (#17), each worker: host, pid, state, leases held, rows, rate and
  * last heartbeat.
  *
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
+#include "cli/status_defs.h"
 #include "tideline/buf.h"
 #include "tideline/config.h"
 #include "tideline/logfmt.h"
@@ -31,6 +34,8 @@ struct srow {
 	char *dst_schema, *dst_tb; /* the target table when [router] of the TASK.ini moves it, else NULL */
 	int64_t rows, est;
 	double percent, rate, eta; /* < 0 unknown */
+	const char *phase;         /* definitions: creating, waiting, copying, indexing, done; NULL none */
+	int64_t keys_left;         /* its key and index steps not done, -1 unknown */
 };
 
 struct srows {
@@ -227,8 +232,8 @@ static void fmt_eta(double secs, char *out, size_t n)
 		snprintf(out, n, "%llds", s);
 }
 
-enum { C_TABLE, C_STATE, C_ROWS, C_TOTAL, C_PCT, C_RATE, C_ETA, C_KEY, C_UPDATE, NCOLS };
-static const char *const col_names[NCOLS] = {"TABLE", "STATE", "ROWS", "TOTAL", "PERCENT", "RATE", "ETA",
+enum { C_TABLE, C_STATE, C_PHASE, C_ROWS, C_TOTAL, C_PCT, C_RATE, C_ETA, C_KEY, C_UPDATE, NCOLS };
+static const char *const col_names[NCOLS] = {"TABLE", "STATE", "PHASE", "ROWS", "TOTAL", "PERCENT", "RATE", "ETA",
 					     "LAST KEY", "LAST UPDATE"};
 
 /* The cells of one row, formatted. */
@@ -240,6 +245,10 @@ static void cells(const struct srow *x, char c[NCOLS][256])
 	else
 		snprintf(c[C_TABLE], 256, "%s.%s", x->schema ? x->schema : "", x->tb ? x->tb : "");
 	snprintf(c[C_STATE], 256, "%s", x->state ? x->state : "-");
+	if (x->phase && x->keys_left > 0)
+		snprintf(c[C_PHASE], 256, "%s (%lld left)", x->phase, (long long)x->keys_left);
+	else
+		snprintf(c[C_PHASE], 256, "%s", x->phase ? x->phase : "-");
 	fmt_i64(x->rows, c[C_ROWS], 256);
 	fmt_i64(x->est, c[C_TOTAL], 256);
 	fmt_pct(x->percent, c[C_PCT], 256);
@@ -249,13 +258,17 @@ static void cells(const struct srow *x, char c[NCOLS][256])
 	snprintf(c[C_UPDATE], 256, "%s", x->last_update ? x->last_update : "-");
 }
 
-static void print_task(const char *store_path, const struct srows *r, size_t from, size_t to)
+static void print_task(const char *store_path, const struct srows *r, size_t from, size_t to,
+		       const tl_status_defs *defs)
 {
 	static char c[NCOLS][256];
 	size_t w[NCOLS], i, j;
 	struct total t;
 	char a[64], b[64], p[64], rt[64], eta[64];
+	int phases = 0;
 
+	for (i = from; i < to; i++)
+		phases |= r->v[i].phase != NULL;
 	for (j = 0; j < NCOLS; j++)
 		w[j] = strlen(col_names[j]);
 	for (i = from; i < to; i++) {
@@ -266,13 +279,16 @@ static void print_task(const char *store_path, const struct srows *r, size_t fro
 	}
 	printf("task '%s' (store %s)\n", r->v[from].task_id, store_path);
 	for (j = 0; j + 1 < NCOLS; j++)
-		printf("%-*s  ", (int)w[j], col_names[j]);
+		if (j != C_PHASE || phases)
+			printf("%-*s  ", (int)w[j], col_names[j]);
 	printf("%s\n", col_names[NCOLS - 1]);
 	for (i = from; i < to; i++) {
 		cells(&r->v[i], c);
 		for (j = 0; j < NCOLS; j++) {
 			int right = j == C_ROWS || j == C_TOTAL || j == C_PCT || j == C_RATE || j == C_ETA;
 
+			if (j == C_PHASE && !phases)
+				continue;
 			if (j + 1 == NCOLS)
 				printf("%s\n", c[j]);
 			else
@@ -287,6 +303,7 @@ static void print_task(const char *store_path, const struct srows *r, size_t fro
 	fmt_eta(t.eta, eta, sizeof(eta));
 	printf("total: %zu table%s, %zu finished; %s rows copied of %s estimated (%s); rate %s; ETA %s\n", t.tables,
 	       t.tables == 1 ? "" : "s", t.finished, a, b, p, rt, eta);
+	tl_status_defs_print(defs, r->v[from].task_id);
 }
 
 /* Adds a number, or null when negative (unknown). */
@@ -300,7 +317,7 @@ static int add_str(cJSON *o, const char *name, const char *v)
 	return (v ? cJSON_AddStringToObject(o, name, v) : cJSON_AddNullToObject(o, name)) != NULL;
 }
 
-static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to)
+static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to, const tl_status_defs *defs)
 {
 	cJSON *task = cJSON_CreateObject(), *tables, *tot;
 	struct total t;
@@ -319,6 +336,7 @@ static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to
 		ok = add_str(o, "schema", x->schema) && add_str(o, "tb", x->tb) &&
 		     (!x->dst_schema || (add_str(o, "target_schema", x->dst_schema) && add_str(o, "target_tb", x->dst_tb))) &&
 		     add_str(o, "state", x->state) &&
+		     (!x->phase || (add_str(o, "phase", x->phase) && add_num(o, "keys_left", (double)x->keys_left))) &&
 		     add_num(o, "rows_copied", (double)x->rows) && add_num(o, "est_rows", (double)x->est) &&
 		     add_num(o, "percent", x->percent) && add_num(o, "rate", x->rate) &&
 		     add_num(o, "eta_seconds", x->eta >= 0 ? ceil(x->eta) : -1);
@@ -339,6 +357,8 @@ static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to
 	if (!ok)
 		return 0;
 	sum_rows(r, from, to, &t);
+	if (!tl_status_defs_json(defs, r->v[from].task_id, task))
+		return 0;
 	tot = cJSON_AddObjectToObject(task, "total");
 	return tot && add_num(tot, "tables", (double)t.tables) && add_num(tot, "finished", (double)t.finished) &&
 	       add_num(tot, "rows_copied", t.rows_known ? (double)t.rows : -1) &&
@@ -377,7 +397,8 @@ static int print_worker(void *vctx, const tl_store_worker *w, tl_error *err)
 	return 0;
 }
 
-static int print_json(tl_store *store, const char *store_path, const struct srows *r, tl_error *err)
+static int print_json(tl_store *store, const char *store_path, const struct srows *r, const tl_status_defs *defs,
+		      tl_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *tasks;
 	char now[32], *text = NULL;
@@ -391,7 +412,7 @@ static int print_json(tl_store *store, const char *store_path, const struct srow
 	while (from < r->n) {
 		for (to = from + 1; to < r->n && strcmp(r->v[to].task_id, r->v[from].task_id) == 0; to++)
 			;
-		if (!json_task(tasks, r, from, to))
+		if (!json_task(tasks, r, from, to, defs))
 			goto nomem;
 		{
 			struct wprint wp = {0, cJSON_AddArrayToObject(cJSON_GetArrayItem(tasks, cJSON_GetArraySize(tasks) - 1),
@@ -414,6 +435,64 @@ cleanup:
 	cJSON_free(text);
 	cJSON_Delete(root);
 	return rc;
+}
+
+/* ---- definitions (status_defs.c): a phase per table, and tables not copied yet ---------- */
+
+static int cmp_srow(const void *a, const void *b)
+{
+	const struct srow *x = a, *y = b;
+	int c = strcmp(x->task_id, y->task_id);
+
+	if (!c)
+		c = strcmp(x->schema ? x->schema : "", y->schema ? y->schema : "");
+	return c ? c : strcmp(x->tb ? x->tb : "", y->tb ? y->tb : "");
+}
+
+struct def_rows {
+	struct srows *r;
+	size_t n0; /* the progress rows, sorted: the ones a table may already have */
+};
+
+static int add_def_row(void *vctx, const char *task_id, const char *schema, const char *tb, tl_error *err)
+{
+	struct def_rows *c = vctx;
+	struct srow key;
+	tl_store_progress p;
+
+	memset(&key, 0, sizeof(key));
+	key.task_id = (char *)task_id;
+	key.schema = (char *)schema;
+	key.tb = (char *)tb;
+	if (c->n0 && bsearch(&key, c->r->v, c->n0, sizeof(*c->r->v), cmp_srow))
+		return 0;
+	memset(&p, 0, sizeof(p));
+	p.task_id = task_id;
+	p.schema = schema;
+	p.tb = tb;
+	p.state = "pending";
+	p.rows_copied = p.est_rows = -1;
+	p.percent = p.rate = -1;
+	return collect(c->r, &p, err);
+}
+
+/* Rows for the tables known only by their definitions, then every row's phase. */
+static int with_definitions(struct srows *r, const tl_status_defs *defs, const char *task_id, tl_error *err)
+{
+	struct def_rows c = {r, r->n};
+	size_t i;
+	int rc;
+
+	if (!defs)
+		return 0;
+	if ((rc = tl_status_defs_foreach_table(defs, task_id, add_def_row, &c, err)))
+		return rc;
+	if (r->n > c.n0)
+		qsort(r->v, r->n, sizeof(*r->v), cmp_srow);
+	for (i = 0; i < r->n; i++)
+		r->v[i].phase = tl_status_defs_phase(defs, r->v[i].task_id, r->v[i].schema, r->v[i].tb, r->v[i].state,
+						     &r->v[i].keys_left);
+	return 0;
 }
 
 static double now_unix(void)
@@ -448,6 +527,7 @@ static int run_status(int argc, char **argv)
 	tl_error err = TL_ERROR_INIT;
 	tl_config *cfg = NULL;
 	tl_store *store = NULL;
+	tl_status_defs *defs = NULL;
 	struct srows rows = {NULL, 0, 0};
 	const char *store_path = NULL, *task_id = NULL, *task_file = NULL;
 	int as_json = 0, status = 1, i;
@@ -494,13 +574,14 @@ static int run_status(int argc, char **argv)
 			task_id = cfg->task_id ? cfg->task_id : "default";
 	}
 	if (tl_store_open(&store, store_path, TL_STORE_READONLY, &err) ||
-	    tl_store_foreach_progress(store, task_id, now_unix(), collect, &rows, &err))
+	    tl_store_foreach_progress(store, task_id, now_unix(), collect, &rows, &err) ||
+	    tl_status_defs_load(store, task_id, &defs, &err) || with_definitions(&rows, defs, task_id, &err))
 		goto fail;
 	store_path = tl_store_path(store); /* a store URL without its password */
 	if (cfg && routed_names(cfg, &rows, &err))
 		goto fail;
 	if (as_json) {
-		if (print_json(store, store_path, &rows, &err))
+		if (print_json(store, store_path, &rows, defs, &err))
 			goto fail;
 	} else if (rows.n == 0) {
 		if (task_id)
@@ -515,7 +596,7 @@ static int run_status(int argc, char **argv)
 
 			if (from)
 				printf("\n");
-			print_task(store_path, &rows, from, to);
+			print_task(store_path, &rows, from, to, defs);
 			if (tl_store_foreach_worker(store, rows.v[from].task_id, print_worker, &wp, &err))
 				goto fail;
 		}
@@ -530,6 +611,7 @@ fail:
 	status = tl_cli_fail(&err);
 cleanup:
 	srows_free(&rows);
+	tl_status_defs_free(defs);
 	tl_store_close(store);
 	tl_config_free(cfg);
 	return status;

@@ -484,7 +484,7 @@ static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned lo
 		"SET SESSION time_zone='+00:00', SESSION net_write_timeout=3600, "
 		"SESSION net_read_timeout=3600, "
 		"SESSION sql_mode='STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES', "
-		"SESSION foreign_key_checks=0, SESSION innodb_lock_wait_timeout=%u, SESSION lock_wait_timeout=%u";
+		"SESSION foreign_key_checks=%d, SESSION innodb_lock_wait_timeout=%u, SESSION lock_wait_timeout=%u";
 	char session_sql[512];
 	MYSQL *my;
 	MYSQL_RES *res = NULL;
@@ -531,7 +531,7 @@ static int open_handle(const struct tl_mysql_params *p, MYSQL **out, unsigned lo
 	info = mysql_get_server_info(my);
 	if (is_mariadb)
 		*is_mariadb = info && strstr(info, "MariaDB") != NULL;
-	snprintf(session_sql, sizeof(session_sql), session_fmt, p->lock_wait, p->lock_wait);
+	snprintf(session_sql, sizeof(session_sql), session_fmt, p->fk_checks, p->lock_wait, p->lock_wait);
 	if (mysql_real_query(my, session_sql, (unsigned long)strlen(session_sql)) != 0)
 		goto session_fail;
 	if (p->collation) {
@@ -665,6 +665,8 @@ static int apply_endpoint(const tl_endpoint *ep, struct tl_mysql_params *p, tl_e
 	p->connect_timeout = ep->connect_timeout_secs > 0 ? (unsigned)ep->connect_timeout_secs : TL_CONNECT_TIMEOUT_DEFAULT;
 	p->io_timeout = ep->io_timeout_secs > 0 ? (unsigned)ep->io_timeout_secs : TL_IO_TIMEOUT_DEFAULT;
 	p->lock_wait = ep->lock_wait_secs > 0 ? (unsigned)ep->lock_wait_secs : TL_LOCK_WAIT_DEFAULT;
+	/* foreign keys unchecked unless the task asks for checks ([sinker] disable_foreign_key_checks=false) */
+	p->fk_checks = ep->foreign_key_checks == TL_FK_ON;
 	return 0;
 }
 
@@ -774,6 +776,15 @@ static int my_list_tables(tl_conn *c, tl_name_list *out, tl_error *err)
 	return tl_mysql__list_tables(c, out, err);
 }
 
+/* foreign_key_checks as the endpoint asked (0 unless ON); MySQL has no session switch for triggers */
+static int my_write_checks(tl_conn *c, int *fk_checks, int *triggers, tl_error *err)
+{
+	(void)err;
+	*fk_checks = c->p.fk_checks;
+	*triggers = 1;
+	return 0;
+}
+
 static const char *const mysql_aliases[] = {"mariadb", NULL};
 
 const struct tl_driver_ops tl_driver_mysql = {
@@ -816,6 +827,7 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.schema_probe = tl_mysql__schema_probe,
 	.schema_apply = tl_mysql__schema_apply,
 	.delete_after_key = tl_mysql__delete_after_key,
+	.write_checks = my_write_checks,
 	.key_exists = tl_mysql__key_exists,
 	.claim = tl_mysql__claim,
 	.release = tl_mysql__release,

@@ -48,6 +48,7 @@ const struct tl_driver_ops tl_driver_pg = {
 	.schema_probe = tl_pg__schema_probe,
 	.schema_apply = tl_pg__schema_apply,
 	.delete_after_key = tl_pg__delete_after_key,
+	.write_checks = tl_pg__write_checks,
 	.key_exists = tl_pg__key_exists,
 	.claim = tl_pg__claim,
 	.release = tl_pg__release,

@@ -642,6 +642,12 @@ static int set_session(tl_conn *c, const char *sql, tl_error *err)
 	return tl_pg__exec(c, sql, 0, NULL, NULL, "cannot configure the pg session", err);
 }
 
+/* A session setting the server may refuse (an older version, a missing right): 1 when it took effect. */
+static int try_session(tl_conn *c, const char *sql)
+{
+	return tl_pg__exec(c, sql, 0, NULL, NULL, "", NULL) == 0;
+}
+
 /* Keyword/value arrays for PQconnectdbParams; later entries override earlier ones. */
 #define MAX_CONNINFO 48
 struct conninfo {
@@ -939,6 +945,15 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 		snprintf(lock_sql, sizeof(lock_sql), "SET lock_timeout = '%ds'", lock_wait);
 		rc = set_session(c, lock_sql, err);
 	}
+	/* ape-dts' disable_foreign_key_checks: a role that may not set it writes with checks
+	 * (and triggers) on, as ape-dts goes on; write_checks tells the engine */
+	if (!rc && ep->foreign_key_checks == TL_FK_OFF)
+		c->replica = try_session(c, "SET session_replication_role = replica");
+	/* a statement of a client that died (a killed run building an index) is cancelled
+	 * within a second instead of running on, holding its locks, and committing later;
+	 * PostgreSQL 14 and later, on Linux (older servers refuse the name: no harm) */
+	if (!rc)
+		(void)try_session(c, "SET client_connection_check_interval = 1000");
 	if (!rc)
 		rc = tl_pg__exec(c, "SHOW synchronous_commit", 0, NULL, &res, "cannot configure the pg session", err);
 	if (rc)
@@ -956,6 +971,13 @@ cleanup:
 	free(base);
 	tl_url_clear(&u);
 	return rc;
+}
+
+int tl_pg__write_checks(tl_conn *c, int *fk_checks, int *triggers, tl_error *err)
+{
+	(void)err;
+	*fk_checks = *triggers = !c->replica;
+	return 0;
 }
 
 void tl_pg__interrupt(tl_conn *c)

@@ -39,6 +39,7 @@ struct tl_conn {
 	int async_commit;      /* the session's synchronous_commit is off (TL_WRITE_DURABLE raises it) */
 	int stmt_timeout;      /* the URL set statement_timeout: streaming reads lift it */
 	int dead;              /* given up after a silence timeout (socket shut): calls fail at once */
+	int replica;           /* session_replication_role = replica took effect (TL_FK_OFF) */
 	int watch_fd;          /* a dup of the socket for interrupt (shut down from another thread), -1 none */
 	unsigned next_stmt_id;
 	size_t stmt_evict;     /* round-robin eviction slot */
@@ -189,6 +190,7 @@ int tl_pg__exec_names(tl_conn *c, const char *sql, const tl_name *names, size_t 
 /* The slots, one group per file. */
 int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err);
 void tl_pg__disconnect(tl_conn *c);
+int tl_pg__write_checks(tl_conn *c, int *fk_checks, int *triggers, tl_error *err);
 void tl_pg__interrupt(tl_conn *c);
 
 int tl_pg__list_tables(tl_conn *c, tl_name_list *out, tl_error *err);

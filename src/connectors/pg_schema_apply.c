@@ -260,6 +260,29 @@ int tl_pg__schema_apply(tl_conn *dst, const tl_schema_step *step, enum tl_schema
 		goto cleanup;
 	res = PQexec(dst->pg, tl_buf_cstr(&sql));
 	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		const char *st = tl_pg__sqlstate(res);
+		/* created meanwhile by another session - a worker of this run, or the backend of
+		 * a killed run that was still building it (it committed after the probe; then the
+		 * error may also be "index ... is already associated with a constraint" or a
+		 * DROP INDEX of a half-done key that a constraint now owns): look again, and
+		 * what is there now is done */
+		if (res && state != TL_SCHEMA_PRESENT && !(step->flags & TL_STEP_RERUN) &&
+		    (strcmp(st, "42P07") == 0 || strcmp(st, "42710") == 0 || strcmp(st, "55000") == 0 ||
+		     strcmp(st, "2BP01") == 0)) {
+			enum tl_schema_state again = TL_SCHEMA_ABSENT;
+			PQclear(res);
+			res = NULL;
+			PQclear(PQexec(dst->pg, "ROLLBACK"));
+			if (probe(dst, NULL, step, 1, &again, NULL) == 0 && again == TL_SCHEMA_PRESENT) {
+				if (before)
+					*before = TL_SCHEMA_PRESENT;
+				open = 0;
+				goto cleanup;
+			}
+			rc = tl_error_set(err, TL_ERR_DB, "cannot create %s on the pg target: another session made an "
+					  "object of that name", step->id);
+			goto cleanup;
+		}
 		rc = res ? apply_error(dst, step, res, err)
 			 : tl_pg__conn_error(err, dst->pg, "cannot create %s on the pg target", step->id);
 		goto cleanup;

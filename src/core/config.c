@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include "tideline/buf.h"
 #include "tideline/config.h"
+#include "tideline/schema.h"
 #include "tideline/ratelimit.h"
 
 enum vtype {
@@ -31,6 +32,7 @@ enum vtype {
 	V_BOOL,   /* int: true/false/1/0 */
 	V_ENUM,   /* int: the value of one of `names` */
 	V_RULES,  /* tl_table_rules: json:[{"db":…,"tb":…,"<field>":…}] */
+	V_STRUCTS,/* unsigned: do_structures words (tl_schema_parse_structures) */
 	V_WARN,   /* an ape-dts key that changes no row tideline reads or writes: a warning saying `why` */
 	V_REFUSE, /* an ape-dts key tideline cannot act on, and acting on it would change what is read
 		   * or written: an error saying `why` */
@@ -51,7 +53,6 @@ struct raw {
 	char *pipeline_type;  /* [pipeline] pipeline_type */
 	char *conflict_policy;/* [sinker] conflict_policy */
 	char *do_events;      /* [filter] do_events */
-	int fk_checks_off;    /* [sinker] disable_foreign_key_checks (default true) */
 	int checker_section;  /* the file has a [checker] section (ape-dts' inline check) */
 	long checker_line;
 };
@@ -191,7 +192,9 @@ static const struct key_def {
 	{"sinker", "is_direct_connection", V_BOOL, CFG(dst_conn.direct)},
 	{"sinker", "max_rps", V_SIZE, CFG(sink_max_rps), .max = RATE_CAP},
 	{"sinker", "max_mbps", V_SIZE, CFG(sink_max_mbps), .max = MBPS_CAP},
-	{"sinker", "disable_foreign_key_checks", V_BOOL, RAW(fk_checks_off), .def = "true"},
+	/* tideline's: false = the target's tables are the user's (no definition is created) */
+	{"sinker", "create_schema", V_BOOL, CFG(create_schema), .def = "true"},
+	{"sinker", "disable_foreign_key_checks", V_BOOL, CFG(disable_fk_checks), .def = "true"},
 	{"sinker", "transaction_isolation", V_WARN, NOWHERE,
 	 .why = "each batch is one transaction of blind writes; the isolation level changes no row written"},
 	{"sinker", "max_connections", V_WARN, NOWHERE, .why = WHY_POOL},
@@ -223,8 +226,7 @@ static const struct key_def {
 	{"filter", "do_ddls", V_WARN, NOWHERE, .why = WHY_CDC_ONLY},
 	{"filter", "do_dcls", V_WARN, NOWHERE, .why = WHY_CDC_ONLY},
 	{"filter", "ignore_cmds", V_WARN, NOWHERE, .why = WHY_CDC_ONLY},
-	{"filter", "do_structures", V_WARN, NOWHERE,
-	 .why = "it selects definitions for struct tasks; a snapshot run copies rows into existing tables"},
+	{"filter", "do_structures", V_STRUCTS, CFG(structures), .def = "*"},
 	{"router", "db_map", V_STR, CFG(db_map)},
 	{"router", "tb_map", V_STR, CFG(tb_map)},
 	{"router", "col_map", V_STR, CFG(col_map)},
@@ -606,6 +608,18 @@ static int set_value(struct loader *ld, const struct key_def *k, const char *val
 				    k->key, value, list);
 	case V_RULES:
 		return parse_rules(ld, k, value, line, slot, ld->err);
+	case V_STRUCTS: {
+		unsigned bits = 0, unsupported = 0;
+		tl_error e = TL_ERROR_INIT;
+		if (tl_schema_parse_structures(value, &bits, &unsupported, &e) != 0)
+			return tl_error_set(ld->err, e.code, "%s: [%s] %s=%s: %s", at, k->section, k->key, value, e.message);
+		*(unsigned *)slot = bits;
+		if (unsupported && add_warning(ld->cfg, "%s:%ld: [%s] %s: rbac and shardkey are accepted and not copied "
+						"(roles, grants and shard keys are the target's own)",
+					       k->section, k->key, line) != 0)
+			return tl_error_set(ld->err, TL_ERR_NOMEM, "out of memory reading '%s'", ld->cfg->path);
+		return 0;
+	}
 	case V_WARN: {
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s: [%s] %s has no effect: %s", at, k->section, k->key, k->why);
@@ -1084,13 +1098,27 @@ static int finish_taskfile(struct loader *ld, const struct tl_driver_ops *src, c
 	char at[4200], msg[4400];
 	int rc;
 
+	/* ape-dts' struct task sets both extract_type=struct and sink_type=struct: either one
+	 * means definitions only; comparing definitions (a struct check) is not done */
 	if (cfg->extract_type == TL_EXTRACT_STRUCT || cfg->sink_type == TL_SINK_STRUCT) {
 		key_at(ld, cfg->extract_type == TL_EXTRACT_STRUCT ? "extractor" : "sinker",
 		       cfg->extract_type == TL_EXTRACT_STRUCT ? "extract_type" : "sink_type", at, sizeof(at));
-		return tl_error_set(err, TL_ERR_CONFIG,
-				    "%s: %s=struct is not supported yet: copying definitions alone comes with the schema "
-				    "phases of the run (docs/schema.md); a snapshot task copies rows into existing tables",
-				    at, cfg->extract_type == TL_EXTRACT_STRUCT ? "[extractor] extract_type" : "[sinker] sink_type");
+		if (cfg->sink_type == TL_SINK_CHECK)
+			return tl_error_set(err, TL_ERR_CONFIG,
+					    "%s: [extractor] extract_type=struct with [sinker] sink_type=check (comparing "
+					    "definitions) is not supported: a check task compares rows",
+					    at);
+		cfg->extract_type = TL_EXTRACT_STRUCT;
+		cfg->sink_type = TL_SINK_STRUCT;
+		/* definitions only: the target must know how to create them */
+		if (!(dst->caps & TL_CAP_SCHEMA))
+			return tl_error_set(err, TL_ERR_CONFIG, "%s: struct (definitions only): %s cannot copy definitions",
+					    at, dst->name);
+		if (!cfg->create_schema)
+			return tl_error_set(err, TL_ERR_CONFIG,
+					    "%s: struct copies definitions only, and [sinker] create_schema=false turns "
+					    "them off: nothing would be copied",
+					    at);
 	}
 	if (cfg->sink_type == TL_SINK_WRITE && raw->checker_section)
 		return tl_error_set(err, TL_ERR_CONFIG,
@@ -1120,17 +1148,10 @@ static int finish_taskfile(struct loader *ld, const struct tl_driver_ops *src, c
 		if (strcasecmp(raw->conflict_policy, "ignore") != 0 && strcasecmp(raw->conflict_policy, "interrupt") != 0)
 			return tl_error_set(err, TL_ERR_CONFIG, "%s: [sinker] conflict_policy=%s is not supported (must be "
 					    "ignore or interrupt)", at, raw->conflict_policy);
-		snprintf(msg, sizeof(msg), "%s: [sinker] conflict_policy has no effect: it applies to definitions "
-			 "(struct tasks); a snapshot run writes rows into existing tables", at);
+		snprintf(msg, sizeof(msg), "%s: [sinker] conflict_policy has no effect: tideline creates only the "
+			 "definitions the target lacks (docs/schema.md)", at);
 		if (push_warning(cfg, msg))
 			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	}
-	if (!raw->fk_checks_off && (dst->caps & TL_CAP_SQL)) {
-		key_at(ld, "sinker", "disable_foreign_key_checks", at, sizeof(at));
-		return tl_error_set(err, TL_ERR_CONFIG,
-				    "%s: [sinker] disable_foreign_key_checks=false is not supported: tideline writes tables "
-				    "in any order, so MySQL target sessions run with foreign_key_checks=0",
-				    at);
 	}
 	if (cfg->sink_type != TL_SINK_CHECK && cfg->check_result_stdout_only) {
 		key_at(ld, "runtime", "check_result_stdout_only", at, sizeof(at));
@@ -1355,7 +1376,10 @@ tl_endpoint tl_config_source(const tl_config *cfg)
 
 tl_endpoint tl_config_target(const tl_config *cfg)
 {
-	return endpoint(cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, &cfg->dst_conn);
+	tl_endpoint ep = endpoint(cfg->dst_db_type, cfg->dst_url, cfg->dst_username, cfg->dst_password, &cfg->dst_conn);
+
+	ep.foreign_key_checks = cfg->disable_fk_checks ? TL_FK_OFF : TL_FK_ON;
+	return ep;
 }
 
 tl_endpoint tl_config_resumer(const tl_config *cfg)

@@ -21,7 +21,7 @@ static const char *const slot_names[TL_SLOT__COUNT] = {
 	"native_form",    "write_batch",    "delete_after",  "ape_store_init", "ape_store_load",
 	"ape_store_put",  "ape_store_forget", "checksum",    "describe_many",  "count_many",
 	"live_rows_many", "durability_warning", "schema_extract", "schema_probe", "schema_apply",
-	"delete_after_key", "key_exists",   "claim",          "release",       "flush_commits",
+	"delete_after_key", "write_checks", "key_exists",   "claim",          "release",       "flush_commits",
 	"project",        "server_id",      "doc_diff",
 };
 
@@ -495,6 +495,20 @@ int tl_driver_delete_after_key(const tl_driver *d, tl_conn *target, const tl_tab
 	if (!(rc = enter(d, TL_SLOT_DELETE_AFTER_KEY, &t0, err)))
 		rc = d->ops->delete_after_key(target, src, after, err);
 	return leave(d, TL_SLOT_DELETE_AFTER_KEY, src->schema, src->name, t0, rc, err);
+}
+
+int tl_driver_write_checks(const tl_driver *d, tl_conn *target, int *fk_checks, int *triggers, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && target && fk_checks && triggers);
+	*fk_checks = *triggers = 1;
+	if (!d->ops->write_checks)
+		return 0;
+	if (!(rc = enter(d, TL_SLOT_WRITE_CHECKS, &t0, err)))
+		rc = d->ops->write_checks(target, fk_checks, triggers, err);
+	return leave(d, TL_SLOT_WRITE_CHECKS, NULL, NULL, t0, rc, err);
 }
 
 int tl_driver_key_exists(const tl_driver *d, tl_conn *target, const tl_table *src, const tl_keyvals *key, int *exists,

@@ -872,6 +872,52 @@ static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 }
 
 /*
+ * A table this task created (docs/schema.md, "Loading a table tideline created"): every
+ * row it holds was written by this task, and it may not have its unique keys yet (they
+ * are built once its rows are in), so it never takes upserts. Rows past the checkpoint -
+ * past the resume key compared as a row (delete_after_key), past the split value, or all
+ * of them when the table starts over - are deleted, and the rest is loaded in bulk.
+ * *cleared = 1 when that was done (or the table is empty): plain bulk writes from now on.
+ * A driver without the deletes keeps the usual path (its tables keep their key: MongoDB's
+ * _id).
+ */
+static int prepare_ours(struct state *st, int is_empty, int *cleared, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	const tl_migrate_env *env = c->env;
+	const tl_plan_item *it = st->item;
+	const tl_table *t = st->t, *w = st->w; /* the source table, the target one (routed) */
+	int rc;
+
+	*cleared = 0;
+	if (!it->ours || !env->dst.ops->delete_after)
+		return 0;
+	if (is_empty) {
+		*cleared = 1;
+		return 0;
+	}
+	if (it->action == TL_ACT_RESUME && it->mode == TL_MODE_BATCH && it->after.n) {
+		if (!env->dst.ops->delete_after_key || it->after.n != w->nkeys)
+			return 0;
+		tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the target rows past the resume key (written after the "
+		       "last checkpoint; the table was created by this task)", t->schema, t->name);
+		rc = tl_driver_delete_after_key(&env->dst, c->dst, w, &it->after, err);
+	} else if (it->action == TL_ACT_RESUME && it->mode == TL_MODE_SPLIT && it->split_after) {
+		tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the target rows after %s = %s (the table was created "
+		       "by this task)", t->schema, t->name, tl_table_part(t)->name, it->split_after);
+		if (!(rc = tl_driver_delete_after(&env->dst, c->dst, w, it->split_after, TL_DELETE_AFTER, err)))
+			rc = tl_driver_delete_after(&env->dst, c->dst, w, NULL, TL_DELETE_PART_NULLS, err);
+	} else {
+		tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the rows an interrupted run wrote (the table was "
+		       "created by this task and starts over)", t->schema, t->name);
+		rc = tl_driver_delete_after(&env->dst, c->dst, w, NULL, TL_DELETE_AFTER, err);
+	}
+	if (!rc)
+		*cleared = 1;
+	return rc;
+}
+
+/*
  * Before resuming after a checkpoint: the verdict of target.c on what the target holds
  * (the same one `plan` shows). Lost rows make the table start over from the beginning
  * (its rows removed first when they are all this task's), or refuse it.
@@ -948,17 +994,21 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		goto cleanup;
 	st.rows_base = have_prior && prior.rows_copied > 0 && item->action == TL_ACT_RESUME ? prior.rows_copied : 0;
 	st.resumed_table = have_prior;
-	st.ours = have_prior && !st.started_over ? prior.target_empty_at_start : is_empty;
+	/* a table this task created holds only its rows, whatever the store says */
+	st.ours = item->ours || (have_prior && !st.started_over ? prior.target_empty_at_start : is_empty);
 	keyed = st.t->nkeys > 0 && env->cfg->replace;
-	if (!keyed || any_key_nullable(st.t) || item->mode != TL_MODE_BATCH) {
+	if ((rc = prepare_ours(&st, is_empty, &tail_clear, err)))
+		goto cleanup;
+	if (!tail_clear && (!keyed || any_key_nullable(st.t) || item->mode != TL_MODE_BATCH)) {
 		if (!keyed || item->mode == TL_MODE_SCAN) {
 			if ((rc = prepare_unkeyed(&st, &prior, have_prior, is_empty, err)))
 				goto cleanup;
 		}
 	}
-	if (keyed)
+	/* a table this task created, emptied past the checkpoint, takes plain bulk writes */
+	if (keyed && !tail_clear)
 		st.write_flags |= TL_WRITE_UPSERT;
-	if (!is_empty && (rc = clear_tail(&st, keyed, &tail_clear, err)))
+	if (!is_empty && !tail_clear && (rc = clear_tail(&st, keyed, &tail_clear, err)))
 		goto cleanup;
 	if (is_empty || tail_clear)
 		st.write_flags |= TL_WRITE_TARGET_EMPTY;
@@ -985,7 +1035,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	       st.w != st.t ? " -> " : "", st.w != st.t ? st.w->schema : "", st.w != st.t ? "." : "",
 	       st.w != st.t ? st.w->name : "", item->action == TL_ACT_RESUME ? "resuming" : "starting",
 	       tl_plan_mode_name(item->mode),
-	       keyed ? "upsert" : "insert",
+	       (st.write_flags & TL_WRITE_UPSERT) ? "upsert" : "insert",
 	       is_empty     ? " into an empty target (bulk path allowed)"
 	       : tail_clear ? ", the target emptied past the resume point (bulk path allowed)"
 			    : "");

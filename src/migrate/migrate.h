@@ -25,6 +25,7 @@
 #ifndef TL_MIGRATE_H
 #define TL_MIGRATE_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include "tideline/config.h"
@@ -63,13 +64,20 @@ typedef struct tl_plan_item {
 	char *warning;        /* set by tl_plan_check_targets: lost rows, restart needed */
 	const char *where;    /* [filter] where_conditions entry for this table (lent by the config), or NULL */
 	int refuse;           /* the run must not copy this table without --init */
+	int create;           /* definitions: the target table is missing, the run creates it */
+	int ours;             /* definitions: the target table is (or will be) this task's creation, so
+			       * its rows past the checkpoint are this task's and it is loaded in bulk
+			       * without upserts (docs/schema.md, "Loading a table tideline created") */
 	int lost;             /* tl_plan_check_targets: the target lost rows (since finished, or since the
 			       * checkpoint of a resumed table: warning says what the run does) */
 } tl_plan_item;
 
+typedef struct tl_defs tl_defs;
+
 typedef struct tl_plan {
 	size_t n;
 	tl_plan_item *items;
+	tl_defs *defs;        /* the definition steps (defs.c), NULL when the run creates nothing */
 	char *durability_warning; /* the target's (driver durability_warning), or NULL */
 } tl_plan;
 
@@ -168,8 +176,9 @@ int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_
 int tl_migrate_init_sources(const tl_migrate_env *env, const char *label, tl_error *err) TL_MUST_CHECK;
 
 enum tl_plan_flags {
-	TL_PLAN_IMPORT = 1u << 0,     /* import the progress sources first (not after --init) */
-	TL_PLAN_RECOPY_LOST = 1u << 1 /* --recopy-lost: tables whose target lost rows are copied again */
+	TL_PLAN_IMPORT = 1u << 0,      /* import the progress sources first (not after --init) */
+	TL_PLAN_RECOPY_LOST = 1u << 1, /* --recopy-lost: tables whose target lost rows are copied again */
+	TL_PLAN_RECORD = 1u << 2       /* write the definition steps' states into the store (run) */
 };
 
 /*
@@ -433,6 +442,121 @@ void tl_importer_counts(const tl_importer *im, size_t *lines, size_t *records, s
  */
 int tl_importer_store(const tl_importer *im, tl_store *s, const char *task_id, tl_store_import_stats *stats,
 		      tl_error *err) TL_MUST_CHECK;
+
+/* ---- defs.c: the definition steps of a run (docs/schema.md) ---------------------------------
+ *
+ * When the task creates definitions ([sinker] create_schema, a driver with TL_CAP_SCHEMA),
+ * tl_migrate_plan extracts the steps of every selected table from the source
+ * (schema_extract, [filter] do_structures), looks for them on the target (schema_probe),
+ * reads what earlier runs recorded and decides per step: pending (to apply), done (an
+ * earlier run did it, or found there as this task's), exists (on the target before this
+ * task: used as it is), skipped (belongs to a table that existed on the target: never
+ * altered). A table whose table step is pending or this task's is marked create / ours in
+ * the plan. `run` then applies the steps phase by phase (run.c): PRE_DATA before any row,
+ * a table's TABLE_POST steps as soon as its rows are in (tl_defs_table_ready), POST_DATA
+ * after all rows, FINAL with values read again from the source (tl_defs_refresh_final). Every
+ * state change is recorded in the store (tl_store_def_steps_put, through the recorder).
+ *
+ * Threads: the scheduler calls (next, done, ready, wait) lock the defs' own mutex; the
+ * list itself is read-only once planned. tl_defs_apply runs one step on the caller's
+ * target connection and may be called by several workers at once for different steps.
+ */
+enum tl_def_state { TL_DEF_PENDING = 0, TL_DEF_RUNNING, TL_DEF_DONE, TL_DEF_EXISTS, TL_DEF_SKIPPED, TL_DEF_FAILED };
+
+typedef struct tl_def {
+	enum tl_def_state state;
+	enum tl_schema_state found; /* the target's answer: at plan time, then what apply found */
+	int created;                /* this task created (or finished) the object */
+	int tolerant;               /* a failure is a warning: a value of a table that existed */
+	int gated;                  /* TABLE_POST: waits for its table's rows and PRE_DATA steps */
+	unsigned waiting;           /* dependencies in open phases not applied yet (scheduler) */
+	double seconds;             /* the last apply's duration, < 0 none */
+	char *error;                /* why the last apply failed, or NULL */
+	char hash[17];              /* fingerprint of the SQL (hex) */
+} tl_def;
+
+/* Counters of a run's definition work (the summary). */
+typedef struct tl_defs_stats {
+	size_t created;                 /* applied and found absent or half done */
+	size_t set;                     /* applied, not visible on the target (values, comments, refreshes) */
+	size_t found;                   /* applied and found already there */
+	size_t failed, warned;          /* failures; failures of tolerant steps */
+	size_t done_before;             /* found done when planned (an earlier run, or this task's table) */
+	size_t kinds[TL_SK_COUNT];      /* created or set, per kind */
+	double seconds[TL_PHASE_COUNT]; /* each phase: from its opening until its last step finished */
+} tl_defs_stats;
+
+struct tl_defs {
+	tl_schema_list list;  /* every step; names and owners follow the plan's items */
+	tl_def *d;            /* list.n */
+	size_t *item_table;   /* per plan item: its table step, or TL_SCHEMA_NO_OWNER */
+	int fk_checks;        /* the target session checks foreign keys while rows are written */
+	int triggers;         /* ... and fires the target's triggers */
+	char **notes;         /* what plan must say (pre-existing objects that may get in the way) */
+	size_t nnotes;
+	tl_defs_stats stats;
+	/* the scheduler (defs.c) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t **rdeps;       /* per step: the steps that need it */
+	size_t *nrdeps;
+	size_t *ready;        /* FIFO of steps ready to run */
+	size_t nready, ready_at;
+	size_t left[TL_PHASE_COUNT]; /* steps of a phase not finished */
+	int open[TL_PHASE_COUNT];    /* the phase was opened (tl_defs_open) */
+	double opened_at[TL_PHASE_COUNT];
+	struct tl_def_buf *buf;      /* store records not yet written (defs.c) */
+	double flushed_at;
+};
+
+/* The word of a state: "pending", "running", "done", "exists", "skipped", "failed". */
+const char *tl_def_state_name(enum tl_def_state s);
+/*
+ * Plans the definitions of plan (all items: names, owners) over a source and a target
+ * connection and the env's store (read; with record, also written): sets plan->defs (NULL
+ * when the task or the driver creates nothing) and the items' create / ours. Errors name
+ * the step or the table.
+ */
+int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan *plan, int record,
+		 tl_error *err) TL_MUST_CHECK;
+void tl_defs_free(tl_defs *d);
+/* Opens phase p for the scheduler: counts its pending steps, makes the ungated ones ready. */
+void tl_defs_open(tl_defs *d, enum tl_schema_phase p);
+/* Whether phase p was opened. */
+int tl_defs_is_open(tl_defs *d, enum tl_schema_phase p);
+/* Whether plan item `item` may be copied: PRE_DATA is open and its steps there are done. */
+int tl_defs_item_made(tl_defs *d, size_t item);
+/* Item idx's rows are in (or it has none to copy): its TABLE_POST steps may run (once its
+ * PRE_DATA steps are done). */
+void tl_defs_table_ready(tl_defs *d, size_t item);
+/* Takes the next ready step of an open phase (now running), or TL_SCHEMA_NO_OWNER. */
+size_t tl_defs_next(tl_defs *d);
+/* Steps of the open phases not finished yet (ready, running, or waiting for others or rows). */
+size_t tl_defs_outstanding(tl_defs *d);
+/* Waits up to a second for a step to become ready, a phase to open or a table to finish. */
+void tl_defs_wait(tl_defs *d);
+/* Steps of phase p not finished yet. */
+size_t tl_defs_left(tl_defs *d, enum tl_schema_phase p);
+/* Wakes every waiter (a failure, a stop). */
+void tl_defs_wake(tl_defs *d);
+/*
+ * Applies step i (taken by tl_defs_next) on dst, records it (running first for a table,
+ * then done or failed) and makes the steps waiting for it ready. A tolerant step's failure
+ * is logged and not returned.
+ */
+int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_conn *dst, size_t i,
+		  tl_error *err) TL_MUST_CHECK;
+/* Writes the buffered step records (end of a phase, end of the run). */
+int tl_defs_flush(tl_defs *d, tl_recorder *rec, const char *task_id, tl_error *err) TL_MUST_CHECK;
+/*
+ * FINAL: reads the values again from the source (schema_extract with phases = FINAL) and
+ * puts them in place of the planned FINAL steps, so that a source that kept taking rows
+ * hands over its latest values.
+ */
+int tl_defs_refresh_final(const tl_migrate_env *env, tl_defs *d, const tl_plan *plan, tl_conn *src,
+			  tl_error *err) TL_MUST_CHECK;
+/* The recorder's side: writes definition steps under its lock (workers share the store). */
+int tl_recorder_def_steps(tl_recorder *r, const tl_store_def_step *steps, size_t n, tl_error *err) TL_MUST_CHECK;
 
 /* Creates a directory and its parents (shared by run.c and recorder.c). */
 int tl_migrate__mkdir_p(const char *path, tl_error *err) TL_MUST_CHECK;

@@ -59,6 +59,8 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src)
 	p->items = NULL;
 	p->durability_warning = NULL;
 	p->n = 0;
+	tl_defs_free(p->defs);
+	p->defs = NULL;
 }
 
 static char *fmt(const char *f, const char *a, const char *b, const char *c)
@@ -721,7 +723,8 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 		}
 		if (it->action == TL_ACT_RESUME && (rc = check_resumed(env, dst, it, flags, err)))
 			break;
-		if (it->refuse || !it->table)
+		/* a table this task creates (or created) holds only its rows: nothing to refuse */
+		if (it->refuse || !it->table || it->ours)
 			continue;
 		/* rows that cannot be upserted (no key, or a NULL in a nullable unique key) are
 		 * copied again by every run: a target holding such rows this task did not write
@@ -762,6 +765,23 @@ cleanup:
 	return rc;
 }
 
+/* extract_type=struct: definitions only, no table is copied. */
+static int definitions_only(tl_plan *p, tl_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		tl_plan_item *it = &p->items[i];
+		if (it->action == TL_ACT_SKIP)
+			continue;
+		it->action = TL_ACT_SKIP;
+		free(it->reason);
+		if (!(it->reason = tl_strdup("definitions only (extract_type=struct)")))
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 /* Source and target one server: no selected table may be written (select.c). */
 static int same_server(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, const tl_plan *p, tl_error *err)
 {
@@ -784,6 +804,7 @@ int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_
 {
 	tl_endpoint src_ep = tl_config_source(env->cfg);
 	tl_endpoint dst_ep = tl_config_target(env->cfg);
+	int structs = env->cfg->extract_type == TL_EXTRACT_STRUCT;
 	tl_conn *c = NULL, *d = NULL;
 	int rc;
 
@@ -793,13 +814,18 @@ int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_
 	if ((rc = tl_driver_connect(&env->src, &src_ep, &c, err)))
 		return rc;
 	rc = tl_plan_build(env, c, out, err);
+	if (!rc && structs)
+		rc = definitions_only(out, err);
+	/* definitions are read from the source and looked for on the target */
 	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &d, err))) {
 		rc = same_server(env, c, d, out, err);
 		if (!rc)
-			rc = tl_plan_check_targets(env, d, out, flags, err);
-		tl_driver_disconnect(&env->dst, d);
+			rc = tl_defs_plan(env, c, d, out, (flags & TL_PLAN_RECORD) != 0, err);
 	}
 	tl_driver_disconnect(&env->src, c);
+	if (!rc && !structs)
+		rc = tl_plan_check_targets(env, d, out, flags, err);
+	tl_driver_disconnect(&env->dst, d);
 	if (rc)
 		tl_plan_clear(out, &env->src);
 	return rc;

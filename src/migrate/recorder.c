@@ -306,3 +306,13 @@ int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
+
+int tl_recorder_def_steps(tl_recorder *r, const tl_store_def_step *steps, size_t n, tl_error *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	rc = tl_store_def_steps_put(r->store, r->cfg->task_id, steps, n, err);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}

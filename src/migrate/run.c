@@ -4,18 +4,27 @@
  *
  *   phase_open     the default.log sink, the store and its task lock, ape-dts' store
  *   phase_sources  --init: forget the task's progress (the import is part of the plan)
- *   phase_plan     tl_migrate_plan (shared with `tideline plan`), then what the plan's
- *                  warnings mean for a run (a table that needs --init refuses the run)
+ *   phase_plan     tl_migrate_plan (shared with `tideline plan`, definitions included),
+ *                  then what the plan's warnings mean for a run (a table that needs
+ *                  --init refuses the run)
+ *   phase_pre_data the recorder; opens PRE_DATA (schemas, types, tables without their
+ *                  keys, ...) and TABLE_POST (keys, indexes) for the workers
  *   phase_copy     parallel_size workers, each with its own source and target
- *                  connections, claim tables one at a time and copy each with
- *                  table_job (the per-table unit of work: tl_copy_table with its context)
- *   phase_summary  one line per table and the checkpoint cost, in the log
+ *                  connections, take ready definition steps first, then claim a table
+ *                  whose PRE_DATA steps are done (largest first) and copy it with
+ *                  table_job (the per-table unit of work: tl_retry_copy, i.e. tl_copy_table
+ *                  through transient failures: a retry reconnects and continues the table
+ *                  from its last recorded position; definition steps already done stay
+ *                  done, as they are recorded in the store);
+ *                  a table's TABLE_POST steps become ready as soon as its rows are in.
+ *                  When every table is copied and keyed, a worker opens POST_DATA
+ *                  (foreign keys, triggers, views, ...), then FINAL (sequence and counter
+ *                  values read again from the source) (advance)
+ *   phase_summary  one line per table, the definitions and the checkpoint cost, in the log
  *
- * A new step of a run (schema before data, cross-table objects after it) is a new phase
- * between these; per-table work (indexes after a table's rows, a target check at its
- * start, retries) goes into table_job; a fleet of workers changes claim(). The first
- * failure stops the other workers after their current batch (abort_all); a stop signal
- * does the same after recording positions.
+ * Per-table work (a target check at its start, retries) goes into table_job; a fleet of
+ * workers changes claim(). The first failure stops the other workers after their current
+ * batch or step (abort_all); a stop signal does the same after recording positions.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +51,12 @@ struct run {
 	/* the worker pool (phase_copy) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	size_t next;         /* next plan item to claim (under mu) */
+	size_t *order;       /* the plan items to copy, in claim order (phase_copy) */
+	size_t norder;
+	unsigned char *taken;/* order[i] was claimed (under mu) */
+	size_t next;         /* first of order[] not claimed (under mu) */
+	size_t copying;      /* workers copying a table now (under mu; chunk mode copies one at a time) */
+	int advancing;       /* a worker reads the final values again (under mu) */
 	int abort_all;       /* a worker failed: the others stop (atomic) */
 	int64_t total_rows;  /* rows written by this run (atomic) */
 	size_t tables_done;  /* (atomic) */
@@ -136,22 +150,120 @@ static void fail(struct run *r, int rc, const tl_error *e)
 	}
 	__atomic_store_n(&r->abort_all, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&r->mu);
+	if (r->plan.defs)
+		tl_defs_wake(r->plan.defs);
 }
 
-/* The next table to copy, or NULL when there is none or the run stops. */
-static tl_plan_item *claim(struct run *r, size_t *idx)
+/* A short pause of a worker waiting for a table it may claim. */
+static void nap(void)
 {
+	struct timespec ts = {0, 50 * 1000 * 1000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* How far ahead of the first unclaimed table claim() looks for one whose definitions are made. */
+#define CLAIM_WINDOW 64
+
+/*
+ * The next table to copy, or NULL when there is none now or the run stops; *more says
+ * whether tables are left to claim later: one whose definitions (PRE_DATA steps) are not
+ * made yet, or any while chunk mode copies one table at a time (its ranges use the
+ * parallel_size threads).
+ */
+static tl_plan_item *claim(struct run *r, size_t *idx, int *more)
+{
+	tl_defs *defs = r->plan.defs;
 	tl_plan_item *it = NULL;
+	int one_at_a_time = r->env.cfg->parallel_type == TL_PAR_CHUNK;
+	size_t k;
 
 	pthread_mutex_lock(&r->mu);
-	while (r->next < r->plan.n && r->plan.items[r->next].action == TL_ACT_SKIP)
+	while (r->next < r->norder && r->taken[r->next])
 		r->next++;
-	if (r->next < r->plan.n && !tl_migrate__stopping(r->opts->stop, &r->abort_all)) {
-		*idx = r->next++;
-		it = &r->plan.items[*idx];
+	*more = r->next < r->norder && !tl_migrate__stopping(r->opts->stop, &r->abort_all);
+	if (*more && !(one_at_a_time && r->copying)) {
+		for (k = r->next; k < r->norder && k < r->next + CLAIM_WINDOW; k++) {
+			if (r->taken[k] || (defs && !tl_defs_item_made(defs, r->order[k])))
+				continue;
+			r->taken[k] = 1;
+			*idx = r->order[k];
+			it = &r->plan.items[*idx];
+			r->copying++;
+			break;
+		}
+		while (r->next < r->norder && r->taken[r->next])
+			r->next++;
+		*more = r->next < r->norder;
 	}
 	pthread_mutex_unlock(&r->mu);
 	return it;
+}
+
+static void copied(struct run *r)
+{
+	pthread_mutex_lock(&r->mu);
+	r->copying--;
+	pthread_mutex_unlock(&r->mu);
+	if (r->plan.defs)
+		tl_defs_wake(r->plan.defs);
+}
+
+/* Every table claimed and copied (under mu). */
+static int copies_done(const struct run *r)
+{
+	return r->next >= r->norder && r->copying == 0;
+}
+
+/*
+ * Opens the definition phases that come after the rows once nothing before them is left:
+ * POST_DATA when every table is copied and keyed, then FINAL with the values read again
+ * from the source over this worker's connection. 1 when it opened one, 0 when there is
+ * nothing to open now, or the error.
+ */
+static int advance(struct run *r, tl_conn *src, tl_error *err)
+{
+	tl_defs *d = r->plan.defs;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->mu);
+	if (!d || r->advancing || !copies_done(r) || tl_migrate__stopping(r->opts->stop, &r->abort_all) ||
+	    tl_defs_left(d, TL_PHASE_PRE_DATA) || tl_defs_left(d, TL_PHASE_TABLE_POST) ||
+	    tl_defs_is_open(d, TL_PHASE_FINAL)) {
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	if (!tl_defs_is_open(d, TL_PHASE_POST_DATA)) {
+		tl_defs_open(d, TL_PHASE_POST_DATA);
+		pthread_mutex_unlock(&r->mu);
+		return 1;
+	}
+	if (tl_defs_left(d, TL_PHASE_POST_DATA)) {
+		pthread_mutex_unlock(&r->mu);
+		return 0;
+	}
+	r->advancing = 1;
+	pthread_mutex_unlock(&r->mu);
+	rc = tl_defs_refresh_final(&r->env, d, &r->plan, src, err);
+	pthread_mutex_lock(&r->mu);
+	r->advancing = 0;
+	if (!rc)
+		tl_defs_open(d, TL_PHASE_FINAL);
+	pthread_mutex_unlock(&r->mu);
+	return rc ? rc : 1;
+}
+
+/* Nothing is left to do: every table copied and every definition phase run. */
+static int all_done(struct run *r)
+{
+	tl_defs *d = r->plan.defs;
+	int done;
+
+	pthread_mutex_lock(&r->mu);
+	done = copies_done(r) && !r->advancing &&
+	       (!d || (tl_defs_is_open(d, TL_PHASE_FINAL) && tl_defs_outstanding(d) == 0));
+	pthread_mutex_unlock(&r->mu);
+	return done;
 }
 
 /* The copy context of a worker; src and dst are its connections. */
@@ -221,11 +333,46 @@ static void *worker_main(void *arg)
 		fail(r, rc, &err);
 		goto cleanup;
 	}
-	while ((it = claim(r, &idx)) != NULL)
-		if ((rc = table_job(r, &src, &dst, idx, &err))) {
+	/* definitions first (they make tables to copy and free the steps after them), then
+	 * tables whose definitions are made, then the phases after the rows */
+	for (;;) {
+		tl_defs *defs = r->plan.defs;
+		size_t step = TL_SCHEMA_NO_OWNER;
+		int more = 0;
+
+		if (tl_migrate__stopping(r->opts->stop, &r->abort_all))
+			break;
+		if (defs && (step = tl_defs_next(defs)) != TL_SCHEMA_NO_OWNER) {
+			if ((rc = tl_defs_apply(env, defs, r->rec, dst, step, &err))) {
+				fail(r, rc, &err);
+				break;
+			}
+			continue;
+		}
+		if ((it = claim(r, &idx, &more)) != NULL) {
+			rc = table_job(r, &src, &dst, idx, &err);
+			copied(r);
+			if (rc) {
+				fail(r, rc, &err);
+				break;
+			}
+			if (defs)
+				tl_defs_table_ready(defs, idx);
+			continue;
+		}
+		if ((rc = advance(r, src, &err)) < 0) {
 			fail(r, rc, &err);
 			break;
 		}
+		if (rc > 0)
+			continue;
+		if (!more && all_done(r))
+			break;
+		if (defs)
+			tl_defs_wait(defs);
+		else
+			nap();
+	}
 cleanup:
 	tl_driver_disconnect(&env->src, src);
 	tl_driver_disconnect(&env->dst, dst);
@@ -347,7 +494,8 @@ static int phase_plan(struct run *r, tl_error *err)
 
 	/* a server that is restarting or failing over when the run starts: the same retries */
 	while ((rc = tl_migrate_plan(&r->env,
-				     (r->opts->init ? 0 : TL_PLAN_IMPORT) | (r->opts->recopy_lost ? TL_PLAN_RECOPY_LOST : 0),
+				     (r->opts->init ? 0 : TL_PLAN_IMPORT) | (r->opts->recopy_lost ? TL_PLAN_RECOPY_LOST : 0) |
+					     TL_PLAN_RECORD,
 				     &r->plan, err)))
 		if ((rc = tl_retry_wait(r->retry, r->opts->stop, NULL, &attempt, t0, "planning the run", rc, err)))
 			return rc;
@@ -370,9 +518,73 @@ static int phase_plan(struct run *r, tl_error *err)
 	return 0;
 }
 
+/*
+ * The definition steps rows need come first: the recorder (their records go through it),
+ * what the target may do with the rows (logged), then PRE_DATA and TABLE_POST are opened
+ * for the workers of phase_copy, which take steps and tables as their dependencies allow.
+ */
+static int phase_pre_data(struct run *r, tl_error *err)
+{
+	tl_defs *defs = r->plan.defs;
+	size_t i;
+	int rc;
+
+	if ((rc = tl_recorder_new(&r->rec, &r->env, err)))
+		return rc;
+	if (!defs)
+		return 0;
+	for (i = 0; i < defs->nnotes; i++)
+		tl_log(r->env.log, TL_LOG_WARN, "%s", defs->notes[i]);
+	if (!defs->fk_checks && !defs->triggers)
+		tl_log(r->env.log, TL_LOG_INFO, "target sessions write rows without foreign key checks and triggers");
+	tl_defs_open(defs, TL_PHASE_PRE_DATA);
+	tl_defs_open(defs, TL_PHASE_TABLE_POST);
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action == TL_ACT_SKIP)
+			tl_defs_table_ready(defs, i);
+	return 0;
+}
+
+/* The claim order: the plan's order, or with several workers the largest tables first
+ * (the longest copies start first, so that the last one to finish is a short one). */
+static int by_size(const void *a, const void *b, const tl_plan *p)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int64_t ex = p->items[x].est_rows, ey = p->items[y].est_rows;
+
+	if (ex != ey)
+		return ex > ey ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static int claim_order(struct run *r, tl_error *err)
+{
+	size_t i, j, n = 0;
+
+	r->order = calloc(r->plan.n ? r->plan.n : 1, sizeof(*r->order));
+	r->taken = calloc(r->plan.n ? r->plan.n : 1, 1);
+	if (!r->order || !r->taken)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < r->plan.n; i++)
+		if (r->plan.items[i].action != TL_ACT_SKIP)
+			r->order[n++] = i;
+	r->norder = n;
+	if (r->env.cfg->parallel_size < 2 || r->env.cfg->parallel_type == TL_PAR_CHUNK)
+		return 0;
+	/* insertion sort: stable, and plans are planned table by table anyway */
+	for (i = 1; i < n; i++) {
+		size_t v = r->order[i];
+		for (j = i; j > 0 && by_size(&v, &r->order[j - 1], &r->plan) < 0; j--)
+			r->order[j] = r->order[j - 1];
+		r->order[j] = v;
+	}
+	return 0;
+}
+
 static int phase_copy(struct run *r, tl_error *err)
 {
 	const tl_config *cfg = r->env.cfg;
+	tl_defs *defs = r->plan.defs;
 	struct worker *workers = NULL;
 	pthread_t progress;
 	int have_progress = 0, rc;
@@ -381,7 +593,7 @@ static int phase_copy(struct run *r, tl_error *err)
 	r->results = calloc(r->plan.n ? r->plan.n : 1, sizeof(tl_copy_result));
 	if (!r->results)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	if ((rc = tl_recorder_new(&r->rec, &r->env, err)) || (rc = tl_migrate_env_rates(&r->env, err)) ||
+	if ((rc = tl_migrate_env_rates(&r->env, err)) ||
 	    (rc = tl_watch_new(&r->watch, cfg->batch_timeout_secs, r->env.log, err)))
 		return rc;
 	for (i = 0; i < r->plan.n; i++)
@@ -391,10 +603,13 @@ static int phase_copy(struct run *r, tl_error *err)
 			if (it->est_rows > 0)
 				r->est_rows += it->est_rows - (it->rows_done > 0 ? it->rows_done : 0);
 		}
-	/* chunk mode spends parallel_size on the ranges of one table at a time */
-	nworkers = cfg->parallel_type == TL_PAR_CHUNK ? 1 : cfg->parallel_size;
-	if (nworkers > r->plan.n)
-		nworkers = r->plan.n ? r->plan.n : 1;
+	if ((rc = claim_order(r, err)))
+		return rc;
+	/* chunk mode spends parallel_size on the ranges of one table at a time (the other
+	 * workers then only apply definitions: of tables before, keys of tables copied) */
+	nworkers = cfg->parallel_type == TL_PAR_CHUNK && !defs ? 1 : cfg->parallel_size;
+	if (nworkers > r->norder && !defs)
+		nworkers = r->norder ? r->norder : 1;
 	workers = calloc(nworkers, sizeof(*workers));
 	if (!workers)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
@@ -421,7 +636,46 @@ static int phase_copy(struct run *r, tl_error *err)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(progress, NULL);
 	}
+	if (!defs)
+		return 0;
+	if ((rc = tl_defs_flush(defs, r->rec, cfg->task_id, err)))
+		return rc;
+	if (!r->rc && !tl_migrate__stopping(r->opts->stop, &r->abort_all) &&
+	    (!tl_defs_is_open(defs, TL_PHASE_FINAL) || tl_defs_outstanding(defs)))
+		return tl_error_set(err, TL_ERR_INTERNAL, "%zu definition steps were left undone",
+				    tl_defs_outstanding(defs));
 	return 0;
+}
+
+/* What the definition phases did: counts per kind and the time of each phase. */
+static void defs_summary(struct run *r)
+{
+	const tl_defs *d = r->plan.defs;
+	const tl_defs_stats *st = &d->stats;
+	size_t existed = 0, skipped = 0, i, k;
+	tl_buf kinds = TL_BUF_INIT;
+
+	for (i = 0; i < d->list.n; i++) {
+		if (d->d[i].state == TL_DEF_EXISTS)
+			existed++;
+		else if (d->d[i].state == TL_DEF_SKIPPED)
+			skipped++;
+	}
+	for (k = 0; k < TL_SK_COUNT; k++)
+		if (st->kinds[k] && tl_buf_printf(&kinds, NULL, "%s%zu %s", kinds.len ? ", " : "", st->kinds[k],
+						 tl_schema_kind_word((enum tl_schema_kind)k)) != 0)
+			break;
+	tl_log(r->env.log, TL_LOG_NOTICE,
+	       "definitions: %zu created, %zu set%s%s%s; %zu found on the target, %zu done by an earlier run, %zu on the "
+	       "target before this task, %zu of tables that existed left as they were; %zu failed, %zu warnings",
+	       st->created, st->set, kinds.len ? " (" : "", kinds.len ? tl_buf_cstr(&kinds) : "", kinds.len ? ")" : "",
+	       st->found, st->done_before, existed, skipped, st->failed, st->warned);
+	tl_log(r->env.log, TL_LOG_NOTICE,
+	       "definitions: pre-data %.2f s, keys and indexes (during and after the rows) %.2f s, post-data %.2f s, "
+	       "final %.2f s",
+	       st->seconds[TL_PHASE_PRE_DATA], st->seconds[TL_PHASE_TABLE_POST], st->seconds[TL_PHASE_POST_DATA],
+	       st->seconds[TL_PHASE_FINAL]);
+	tl_buf_release(&kinds);
 }
 
 static void phase_summary(struct run *r, double secs)
@@ -452,6 +706,8 @@ static void phase_summary(struct run *r, double secs)
 	}
 	tl_log(log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
 	       secs > 0 ? (double)total / secs : 0.0);
+	if (r->plan.defs)
+		defs_summary(r);
 	all = tl_retry_count(r->retry, NULL, 0);
 	if (all > 0 && (unsigned long)all == retries)
 		tl_log(log, TL_LOG_NOTICE, "retries: %ld after transient failures", all);
@@ -479,9 +735,16 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 	tl_target_owner(cfg, r.owner, sizeof(r.owner));
 	limits = tl_retry_limits_of(cfg, opts->retry_base_secs);
 	if ((rc = tl_retry_new(&r.retry, &limits, opts->log, err)) || (rc = tl_migrate_env_bind(&r.env, cfg, opts, err)) ||
-	    (rc = phase_open(&r, err)) ||
-	    (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) || (rc = phase_copy(&r, err)))
+	    (rc = phase_open(&r, err)) || (rc = phase_sources(&r, err)) || (rc = phase_plan(&r, err)) ||
+	    (rc = phase_pre_data(&r, err)))
 		goto cleanup;
+	{
+		tl_error e = TL_ERROR_INIT;
+		if ((rc = phase_copy(&r, &e)) && !r.rc) {
+			r.rc = rc;
+			r.err = e;
+		}
+	}
 	phase_summary(&r, tl_migrate__now() - t0);
 	if (r.rc) {
 		rc = r.rc;
@@ -491,9 +754,12 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 		rc = tl_error_set(err, TL_ERR_INTERRUPTED, "stopped by a signal; progress recorded, run again to resume");
 	}
 cleanup:
+	tl_watch_free(r.watch); /* phase_copy frees it, unless it stopped before its workers */
 	tl_recorder_free(r.rec);
 	tl_retry_free(r.retry);
 	free(r.results);
+	free(r.order);
+	free(r.taken);
 	tl_plan_clear(&r.plan, &r.env.src);
 	if (r.locked)
 		tl_store_unlock_task(r.env.store, cfg->task_id);

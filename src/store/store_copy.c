@@ -21,7 +21,7 @@
 /* The tables a copy carries, in dependency-free order. */
 static const char *const copy_tables[] = {
 	"position", "finished", "task_seq", "task_table", "rate_sample", "import_source", "task_lock", "other_record",
-	"work_item", "worker",
+	"work_item", "worker", "schema_step",
 };
 
 /* Copies one table's rows (of one task, or all when task_id is NULL). */

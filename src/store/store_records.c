@@ -598,6 +598,8 @@ int tl_store_forget_task(tl_store *s, const char *task_id, tl_error *err)
 		"DELETE FROM import_source WHERE task_id = ?1", "DELETE FROM task_seq WHERE task_id = ?1",
 		"DELETE FROM other_record WHERE task_id = ?1", "DELETE FROM work_item WHERE task_id = ?1",
 		"DELETE FROM worker WHERE task_id = ?1",
+		/* what the task created on the target stays known: its steps are redone, found done */
+		"UPDATE schema_step SET state = 'pending', found = NULL, error = NULL WHERE task_id = ?1",
 	};
 	tl_sdb_stmt *st = NULL;
 	size_t i;

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	const struct tl_driver_ops *ops = NULL, *dops = NULL;
 	tl_name_list names = {0, NULL};
 	tl_table **tables = NULL;
-	tl_plan plan = {0, NULL, NULL};
+	tl_plan plan = {0, NULL, NULL, NULL};
 	tl_migrate_env env;
 	char tmp[] = "/tmp/tl-bench-plan-XXXXXX";
 	char tmpdb[64] = "";

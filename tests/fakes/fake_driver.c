@@ -34,6 +34,8 @@ struct ftable {
 	size_t nrows, cap;
 	char **cells; /* nrows * ncols */
 	int64_t est;  /* estimate to report; -2: the exact count */
+	int unkeyed;  /* created by schema_apply, its key not built yet: upserts fail, nothing
+		       * stops a duplicate key (the key step then fails, as a unique index would) */
 };
 
 struct ffault {
@@ -86,6 +88,8 @@ struct tl_fake_db {
 	struct fape *ape;
 	size_t nape;
 	long rows_read, rows_written; /* rows handed out by read_batch, rows applied by write_batch */
+	char **objects;               /* definitions made by schema_apply ("index s.t_v", "value s.t=6") */
+	size_t nobjects;
 	struct fclaim claims[MAX_CLAIMS];
 	int async;           /* commits are durable only at TL_WRITE_DURABLE writes and flush_commits */
 	struct fsnap *snap;  /* ... the tables as of the last such point */
@@ -180,6 +184,9 @@ void tl_fake_db_free(tl_fake_db *db)
 		free(db->ape[i].data);
 	}
 	free(db->ape);
+	for (i = 0; i < db->nobjects; i++)
+		free(db->objects[i]);
+	free(db->objects);
 	for (i = 0; i < db->nsnap; i++) {
 		size_t k;
 		for (k = 0; k < db->snap[i].nrows * db->snap[i].ncols; k++)
@@ -629,25 +636,110 @@ int tl_fake_cells(tl_fake_db *db, const char *schema, const char *name, char ***
 	return rc;
 }
 
+/* The column spec of tl_fake_add_table that makes a table like t (under its db's mu). */
+static void table_spec(const struct ftable *t, char *spec, size_t n)
+{
+	size_t i, k, off = 0;
+
+	spec[0] = '\0';
+	for (i = 0; i < t->ncols && off < n; i++) {
+		int key = 0;
+		for (k = 0; k < t->nkeys; k++)
+			key |= t->key_idx[k] == i;
+		off += (size_t)snprintf(spec + off, n - off, "%s%s %s%s%s", i ? "," : "", t->cols[i].name,
+					t->cols[i].kind == TL_COL_INT ? "int" : "text", key ? " key" : "",
+					t->cols[i].nullable ? " null" : "");
+	}
+}
+
 int tl_fake_copy_shape(tl_fake_db *from, tl_fake_db *to, const char *schema, const char *name)
 {
 	char spec[1024] = "";
 	struct ftable *t;
-	size_t i, k, off = 0;
 
 	pthread_mutex_lock(&from->mu);
 	t = find_table(from, schema, name);
-	for (i = 0; t && i < t->ncols; i++) {
-		int key = 0;
-		for (k = 0; k < t->nkeys; k++)
-			key |= t->key_idx[k] == i;
-		off += (size_t)snprintf(spec + off, sizeof(spec) - off, "%s%s %s%s%s", i ? "," : "", t->cols[i].name,
-					t->cols[i].kind == TL_COL_INT ? "int" : "text", key ? " key" : "",
-					t->cols[i].nullable ? " null" : "");
-	}
+	if (t)
+		table_spec(t, spec, sizeof(spec));
 	pthread_mutex_unlock(&from->mu);
 	/* key order is the order of the columns here: enough for the tests' tables */
 	return t ? tl_fake_add_table(to, schema, name, spec) : -1;
+}
+
+int tl_fake_drop_table(tl_fake_db *db, const char *schema, const char *name)
+{
+	struct ftable *t;
+	int rc = -1;
+
+	pthread_mutex_lock(&db->mu);
+	if ((t = find_table(db, schema, name))) {
+		size_t at = (size_t)(t - db->tables);
+		table_free(t);
+		memmove(t, t + 1, (db->ntables - at - 1) * sizeof(*t));
+		db->ntables--;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&db->mu);
+	return rc;
+}
+
+int tl_fake_keyed(tl_fake_db *db, const char *schema, const char *name)
+{
+	struct ftable *t;
+	int rc;
+
+	pthread_mutex_lock(&db->mu);
+	t = find_table(db, schema, name);
+	rc = t ? !t->unkeyed : -1;
+	pthread_mutex_unlock(&db->mu);
+	return rc;
+}
+
+/* Under db->mu: the index of a definition object, or -1. */
+static long find_object(const tl_fake_db *db, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < db->nobjects; i++)
+		if (strcmp(db->objects[i], name) == 0)
+			return (long)i;
+	return -1;
+}
+
+int tl_fake_has_object(tl_fake_db *db, const char *name)
+{
+	int has;
+
+	pthread_mutex_lock(&db->mu);
+	has = find_object(db, name) >= 0;
+	pthread_mutex_unlock(&db->mu);
+	return has;
+}
+
+/* Under db->mu. 0 or -1. */
+static int add_object(tl_fake_db *db, const char *name)
+{
+	char **nv, *d;
+
+	if (find_object(db, name) >= 0)
+		return 0;
+	if (!(d = strdup(name)) || !(nv = realloc(db->objects, (db->nobjects + 1) * sizeof(*nv)))) {
+		free(d);
+		return -1;
+	}
+	db->objects = nv;
+	db->objects[db->nobjects++] = d;
+	return 0;
+}
+
+int tl_fake_add_object(tl_fake_db *db, const char *name)
+{
+	int rc;
+
+	pthread_mutex_lock(&db->mu);
+	rc = add_object(db, name);
+	pthread_mutex_unlock(&db->mu);
+	return rc;
 }
 
 /* ---- values ---------------------------------------------------------------------------- */
@@ -1431,6 +1523,15 @@ static int fk_write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist", src->schema, src->name);
 		goto unlock;
 	}
+	/* a table created without its key: an upsert has nothing to conflict on (PostgreSQL
+	 * refuses it), and nothing stops a duplicate (building the key finds it later) */
+	if (ft->unkeyed && (flags & TL_WRITE_UPSERT)) {
+		rc = tl_error_set(err, TL_ERR_DB, "fake: there is no unique constraint matching the upsert into %s.%s "
+				  "(created without its key)", src->schema, src->name);
+		goto unlock;
+	}
+	if (ft->unkeyed)
+		strict = 0;
 	/* one transaction: check every row first, then apply them all */
 	for (row = 0; strict && row < b->nrows && !rc; row++) {
 		if (find_key(ft, src, b, row) >= 0)
@@ -1504,6 +1605,218 @@ static int fk_delete_after(tl_conn *target, const tl_table *src, const char *aft
 	}
 	pthread_mutex_unlock(&target->db->mu);
 	return after_fault(target->db, TL_SLOT_DELETE_AFTER, after_code, rc, err);
+}
+
+static int fk_delete_after_key(tl_conn *target, const tl_table *src, const tl_keyvals *after, tl_error *err)
+{
+	struct ftable *ft;
+	size_t r, k;
+	int after_code, rc;
+
+	if ((rc = count_call(target->db, TL_SLOT_DELETE_AFTER_KEY, src->name, &after_code, err)))
+		return rc;
+	for (k = 0; k < src->nkeys && !rc; k++)
+		rc = check_val(src, src->keys[k], after->vals[k], err);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&target->db->mu);
+	ft = find_table(target->db, src->schema, src->name);
+	for (r = ft ? ft->nrows : 0; r-- > 0;) {
+		char **row = &ft->cells[r * ft->ncols];
+		int del = 0;
+		for (k = 0; k < src->nkeys; k++)
+			del |= row[src->key_idx[k]] == NULL || after->vals[k] == NULL;
+		if (del || past(src, row, after))
+			del_row(ft, r);
+	}
+	pthread_mutex_unlock(&target->db->mu);
+	return after_fault(target->db, TL_SLOT_DELETE_AFTER_KEY, after_code, rc, err);
+}
+
+/* ---- definitions (the "fakeddl" kind) ---------------------------------------------------
+ *
+ * Per selected table: "table S.T" (PRE_DATA: the table with its columns, without its key),
+ * "primary key S.T.T_pkey" (TABLE_POST: the key; fails on a duplicate key value, as a
+ * unique index build would), "index S.T_v" (TABLE_POST, a marker object), "view S.T_view"
+ * (POST_DATA, a marker object that needs the table) and "sequence value S.T_seq" (FINAL,
+ * not visible: its SQL, "rows=N" with the source's row count then, is kept as the object
+ * "value S.T_seq=N"). Targets and do_structures are honoured.
+ */
+static int push_step(tl_schema_list *l, const tl_schema_opts *o, enum tl_schema_kind kind, const char *schema,
+		     const char *table, const char *name, size_t owner, const char *sql, size_t dep, tl_error *err)
+{
+	tl_schema_step *s;
+	int rc;
+
+	if (!(o->structures & tl_schema_kind_structure(kind)) || !(o->phases & (1u << tl_schema_kind_phase(kind))))
+		return 0;
+	if ((rc = tl_schema_list_push(l, kind, schema, table, name, owner, &s, err)))
+		return rc;
+	if (!(s->sql = strdup(sql)))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	if (kind == TL_SK_SEQUENCE_VALUE)
+		s->flags |= TL_STEP_RERUN;
+	if (kind == TL_SK_PRIMARY_KEY || kind == TL_SK_INDEX)
+		s->flags |= TL_STEP_SLOW;
+	if (dep != TL_SCHEMA_NO_OWNER && (rc = tl_schema_step_add_dep(s, dep, err)))
+		return rc;
+	return 0;
+}
+
+static int fk_schema_extract(tl_conn *c, const tl_name *names, size_t n, const tl_schema_opts *opts,
+			     tl_schema_list *out, tl_error *err)
+{
+	tl_schema_opts o = opts ? *opts : (tl_schema_opts)TL_SCHEMA_OPTS_INIT;
+	char spec[1024], nm[300], sql[64];
+	size_t i;
+	int after, rc;
+
+	if ((rc = count_call(c->db, TL_SLOT_SCHEMA_EXTRACT, NULL, &after, err)))
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		const char *ts = o.targets ? o.targets[i].schema : names[i].schema;
+		const char *tt = o.targets ? o.targets[i].name : names[i].name;
+		struct ftable *ft;
+		size_t table_step = TL_SCHEMA_NO_OWNER, nkeys, rows;
+
+		pthread_mutex_lock(&c->db->mu);
+		ft = find_table(c->db, names[i].schema, names[i].name);
+		if (ft)
+			table_spec(ft, spec, sizeof(spec));
+		nkeys = ft ? ft->nkeys : 0;
+		rows = ft ? ft->nrows : 0;
+		pthread_mutex_unlock(&c->db->mu);
+		if (!ft) {
+			rc = tl_error_set(err, TL_ERR_NOTFOUND, "table %s.%s does not exist on fake://%s", names[i].schema,
+					  names[i].name, c->db->name);
+			break;
+		}
+		if ((rc = push_step(out, &o, TL_SK_TABLE, ts, NULL, tt, i, spec, TL_SCHEMA_NO_OWNER, err)))
+			break;
+		if (out->n && out->items[out->n - 1].kind == TL_SK_TABLE && out->items[out->n - 1].owner == i)
+			table_step = out->n - 1;
+		snprintf(nm, sizeof(nm), "%s_pkey", tt);
+		if (nkeys && (rc = push_step(out, &o, TL_SK_PRIMARY_KEY, ts, tt, nm, i, "key", table_step, err)))
+			break;
+		snprintf(nm, sizeof(nm), "%s_v", tt);
+		if ((rc = push_step(out, &o, TL_SK_INDEX, ts, tt, nm, i, "index", table_step, err)))
+			break;
+		snprintf(nm, sizeof(nm), "%s_view", tt);
+		if ((rc = push_step(out, &o, TL_SK_VIEW, ts, tt, nm, TL_SCHEMA_NO_OWNER, "view", table_step, err)))
+			break;
+		snprintf(nm, sizeof(nm), "%s_seq", tt);
+		snprintf(sql, sizeof(sql), "rows=%zu", rows);
+		rc = push_step(out, &o, TL_SK_SEQUENCE_VALUE, ts, tt, nm, i, sql, TL_SCHEMA_NO_OWNER, err);
+	}
+	if (!rc)
+		rc = tl_schema_list_finish(out, err);
+	return after_fault(c->db, TL_SLOT_SCHEMA_EXTRACT, after, rc, err);
+}
+
+/* The object name a step leaves on a fake target (under db->mu for the table kinds). */
+static void object_name(const tl_schema_step *s, char *out, size_t n)
+{
+	snprintf(out, n, "%s %s.%s", tl_schema_kind_word(s->kind), s->schema ? s->schema : "", s->name ? s->name : "");
+}
+
+static enum tl_schema_state probe_one(tl_fake_db *db, const tl_schema_step *s)
+{
+	const struct ftable *ft;
+	char obj[600];
+
+	switch (s->kind) {
+	case TL_SK_TABLE:
+		return find_table(db, s->schema, s->name) ? TL_SCHEMA_PRESENT : TL_SCHEMA_ABSENT;
+	case TL_SK_PRIMARY_KEY:
+		ft = find_table(db, s->schema, s->table);
+		return ft && !ft->unkeyed ? TL_SCHEMA_PRESENT : TL_SCHEMA_ABSENT;
+	case TL_SK_SEQUENCE_VALUE:
+		return TL_SCHEMA_UNKNOWN;
+	default:
+		object_name(s, obj, sizeof(obj));
+		return find_object(db, obj) >= 0 ? TL_SCHEMA_PRESENT : TL_SCHEMA_ABSENT;
+	}
+}
+
+static int fk_schema_probe(tl_conn *c, const tl_schema_step *steps, size_t n, enum tl_schema_state *out,
+			   tl_error *err)
+{
+	size_t i;
+	int after, rc;
+
+	if ((rc = count_call(c->db, TL_SLOT_SCHEMA_PROBE, NULL, &after, err)))
+		return rc;
+	pthread_mutex_lock(&c->db->mu);
+	for (i = 0; i < n; i++)
+		out[i] = probe_one(c->db, &steps[i]);
+	pthread_mutex_unlock(&c->db->mu);
+	return after_fault(c->db, TL_SLOT_SCHEMA_PROBE, after, rc, err);
+}
+
+/* Builds a table's key: every key value once (under db->mu). */
+static int build_key(struct ftable *ft, tl_error *err)
+{
+	size_t r, q, k;
+
+	for (r = 0; r < ft->nrows; r++)
+		for (q = r + 1; q < ft->nrows; q++) {
+			for (k = 0; k < ft->nkeys; k++) {
+				const char *x = ft->cells[r * ft->ncols + ft->key_idx[k]];
+				const char *y = ft->cells[q * ft->ncols + ft->key_idx[k]];
+				if (!x || !y || strcmp(x, y) != 0)
+					break;
+			}
+			if (k == ft->nkeys)
+				return tl_error_set(err, TL_ERR_DB, "fake: could not create the key of %s.%s: key (%s) is "
+						    "duplicated", ft->schema, ft->name, ft->cells[r * ft->ncols + ft->key_idx[0]]);
+		}
+	ft->unkeyed = 0;
+	return 0;
+}
+
+static int fk_schema_apply(tl_conn *c, const tl_schema_step *s, enum tl_schema_state *before, tl_error *err)
+{
+	tl_fake_db *db = c->db;
+	enum tl_schema_state st;
+	struct ftable *ft;
+	char obj[600];
+	int after, rc;
+
+	if ((rc = count_call(db, TL_SLOT_SCHEMA_APPLY, s->table ? s->table : s->name, &after, err)))
+		return rc;
+	pthread_mutex_lock(&db->mu);
+	st = probe_one(db, s);
+	pthread_mutex_unlock(&db->mu);
+	if (before)
+		*before = st;
+	if (st == TL_SCHEMA_PRESENT)
+		return after_fault(db, TL_SLOT_SCHEMA_APPLY, after, 0, err);
+	if (s->kind == TL_SK_TABLE) {
+		if (tl_fake_add_table(db, s->schema, s->name, s->sql) != 0)
+			return tl_error_set(err, TL_ERR_DB, "fake: cannot create %s", s->id);
+		pthread_mutex_lock(&db->mu);
+		ft = find_table(db, s->schema, s->name);
+		if (ft)
+			ft->unkeyed = ft->nkeys > 0;
+		pthread_mutex_unlock(&db->mu);
+		return after_fault(db, TL_SLOT_SCHEMA_APPLY, after, 0, err);
+	}
+	pthread_mutex_lock(&db->mu);
+	if (s->kind == TL_SK_PRIMARY_KEY) {
+		ft = find_table(db, s->schema, s->table);
+		rc = ft ? build_key(ft, err) : tl_error_set(err, TL_ERR_DB, "fake: %s: no table %s", s->id, s->table);
+	} else if ((s->kind == TL_SK_VIEW || s->kind == TL_SK_INDEX) && !find_table(db, s->schema, s->table)) {
+		rc = tl_error_set(err, TL_ERR_DB, "fake: %s: no table %s", s->id, s->table);
+	} else {
+		if (s->kind == TL_SK_SEQUENCE_VALUE)
+			snprintf(obj, sizeof(obj), "value %s.%s=%s", s->schema, s->name, s->sql + 5);
+		else
+			object_name(s, obj, sizeof(obj));
+		if (add_object(db, obj) != 0)
+			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	pthread_mutex_unlock(&db->mu);
+	return after_fault(db, TL_SLOT_SCHEMA_APPLY, after, rc, err);
 }
 
 /* ---- ape-dts' database store ------------------------------------------------------------ */
@@ -1914,44 +2227,39 @@ static int fk_project(const tl_table *src, const char *schema, const char *name,
 
 static const char *const fake_aliases[] = {"fakedb", NULL};
 
+/* The slots both fake kinds share. */
+#define FAKE_SLOTS                                                                               \
+	.version = TL_DRIVER_VERSION, .quote = '"',                                               \
+	.split_kinds = TL_KIND_BIT(TL_COL_INT) | TL_KIND_BIT(TL_COL_TEXT), .connect = fk_connect,   \
+	.disconnect = fk_disconnect, .interrupt = fk_interrupt, .list_tables = fk_list_tables,     \
+	.describe = fk_describe, .project = fk_project,                                           \
+	.describe_many = fk_describe_many, .free_table = fk_free_table, .count_rows = fk_count_rows, \
+	.count_many = fk_count_many, .open_reader = fk_open_reader, .read_batch = fk_read_batch,  \
+	.close_reader = fk_close_reader, .row_key = fk_row_key, .next_bound = fk_next_bound,      \
+	.part_minmax = fk_part_minmax, .check_target = fk_check_target,                           \
+	.write_batch = fk_write_batch, .delete_after = fk_delete_after,                           \
+	.ape_store_init = fk_ape_init, .ape_store_load = fk_ape_load, .ape_store_put = fk_ape_put, \
+	.ape_store_forget = fk_ape_forget, .live_rows_many = fk_live_rows_many, .key_exists = fk_key_exists, \
+	.claim = fk_claim, .release = fk_release, .flush_commits = fk_flush_commits,               \
+	.durability_warning = fk_durability_warning
+
 const struct tl_driver_ops tl_fake_driver = {
-	.version = TL_DRIVER_VERSION,
+	FAKE_SLOTS,
 	.name = "fake",
 	.aliases = fake_aliases,
 	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY,
-	.quote = '"',
-	.split_kinds = TL_KIND_BIT(TL_COL_INT) | TL_KIND_BIT(TL_COL_TEXT),
-	.connect = fk_connect,
-	.disconnect = fk_disconnect,
-	.interrupt = fk_interrupt,
-	.list_tables = fk_list_tables,
-	.describe = fk_describe,
-	.describe_many = fk_describe_many,
-	.free_table = fk_free_table,
-	.count_rows = fk_count_rows,
-	.count_many = fk_count_many,
-	.open_reader = fk_open_reader,
-	.read_batch = fk_read_batch,
-	.close_reader = fk_close_reader,
-	.row_key = fk_row_key,
-	.next_bound = fk_next_bound,
-	.part_minmax = fk_part_minmax,
-	.check_target = fk_check_target,
-	.write_batch = fk_write_batch,
-	.delete_after = fk_delete_after,
-	.project = fk_project,
-	.ape_store_init = fk_ape_init,
-	.ape_store_load = fk_ape_load,
-	.ape_store_put = fk_ape_put,
-	.ape_store_forget = fk_ape_forget,
-	.live_rows_many = fk_live_rows_many,
-	.key_exists = fk_key_exists,
-	.claim = fk_claim,
-	.release = fk_release,
-	.flush_commits = fk_flush_commits,
-	.durability_warning = fk_durability_warning,
 };
 
-static const struct tl_driver_ops *const fake_list[] = {&tl_fake_driver, NULL};
+const struct tl_driver_ops tl_fake_ddl_driver = {
+	FAKE_SLOTS,
+	.name = "fakeddl",
+	.caps = TL_CAP_SQL | TL_CAP_APE_STORE | TL_CAP_BULK_EMPTY | TL_CAP_SCHEMA,
+	.schema_extract = fk_schema_extract,
+	.schema_probe = fk_schema_probe,
+	.schema_apply = fk_schema_apply,
+	.delete_after_key = fk_delete_after_key,
+};
+
+static const struct tl_driver_ops *const fake_list[] = {&tl_fake_driver, &tl_fake_ddl_driver, NULL};
 
 const tl_registry tl_fake_registry = {fake_list, NULL};

@@ -31,6 +31,14 @@
 #include "tideline/registry.h"
 
 extern const struct tl_driver_ops tl_fake_driver;
+/*
+ * The same kind with definitions (db_type "fakeddl", TL_CAP_SCHEMA): per table a "table"
+ * step (created without its key: upserts into it fail, duplicates are not stopped), its
+ * "primary key" (fails on a duplicated key value), an "index" and a "view" (marker
+ * objects) and a "sequence value" (FINAL, kept as object "value S.T_seq=ROWS"); and
+ * delete_after_key. See fake_driver.c.
+ */
+extern const struct tl_driver_ops tl_fake_ddl_driver;
 /* A registry of the fake driver alone (tl_config_load_with, tl_migrate_opts.registry). */
 extern const tl_registry tl_fake_registry;
 
@@ -64,6 +72,14 @@ int tl_fake_cells(tl_fake_db *db, const char *schema, const char *name, char ***
 void tl_fake_cells_free(char **cells, size_t n);
 /* Copies table schema.name of `from` into `to` with the same columns and no rows. 0 or -1. */
 int tl_fake_copy_shape(tl_fake_db *from, tl_fake_db *to, const char *schema, const char *name);
+/* Drops a table (-1 when missing). */
+int tl_fake_drop_table(tl_fake_db *db, const char *schema, const char *name);
+/* 1 when the table has its key (always, unless schema_apply created it and its key step has
+ * not run), 0 when not, -1 when the table is missing. */
+int tl_fake_keyed(tl_fake_db *db, const char *schema, const char *name);
+/* Definition objects ("index s.t_v", "view s.t_view", "value s.t_seq=60"): is it there; add one. */
+int tl_fake_has_object(tl_fake_db *db, const char *name);
+int tl_fake_add_object(tl_fake_db *db, const char *name);
 
 /*
  * Row-exact comparison of a table on two servers, as multisets of whole rows: 1 when

@@ -71,9 +71,9 @@ tl_sh_check "wrong password not echoed" "! echo \"\$out\" | grep -q Wr0ngPassw0r
 out=$("$TL_BIN" plan "$work/t5.ini" 2>&1); out2=$("$TL_BIN" status "$work/t5.ini" 2>&1)
 tl_sh_check "password not in plan/status output" "! echo \"\$out\$out2\" | grep -q Wr0ngPassw0rd"
 
-# 5. missing target table
+# 5. missing target table, with creation turned off (create_schema=true would create it: schema_run.sh)
 "${S[@]}" -e "CREATE TABLE $db.only_src (id INT PRIMARY KEY)"
-task t6 "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL"
+task t6 "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" sinker.create_schema=false
 "${D[@]}" -e "DELETE FROM $db.a; DELETE FROM $db.k"
 out=$("$TL_BIN" run "$work/t6.ini" 2>&1); rc=$?
 tl_sh_check "missing target table fails naming it" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'only_src'"

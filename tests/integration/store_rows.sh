@@ -38,7 +38,7 @@ tl_sh_check "the first run failed (target session killed: $killed)" '[ $rc1 -ne 
 tl_sh_check "the failure exit recorded the last committed position ($mid on the target, $stored in the store)" \
   '[ "$mid" -gt 0 ] && [ "$mid" -eq "$stored" ]'
 tl_sh_check "a failed table has no rate and no ETA" \
-  'echo "$status1" | awk '"'"'$1 == "tl_rows.t" { exit !($2 == "failed" && $6 == "-" && $7 == "-") }'"'"''
+  'echo "$status1" | awk '"'"'$1 == "tl_rows.t" { exit !($2 == "failed" && $7 == "-" && $8 == "-") }'"'"''
 "$TL_BIN" run "$work/task.ini" > "$work/run2.out" 2>&1; rc2=$?
 status2=$("$TL_BIN" status --json "$work/task.ini")
 rows=$(echo "$status2" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["tasks"][0]["tables"][0]["rows_copied"])')

@@ -1239,3 +1239,66 @@ TL_BOTH(backend_fleet_contention)
 	tl_buf_release(&out);
 	free(seen);
 }
+
+/* Definition steps (#14): put, re-put (created sticks, timestamps kept), list, --init reset. */
+struct def_list {
+	tl_buf text;
+};
+
+static int on_def(void *ctx, const char *task_id, const tl_store_def_step *d, tl_error *err)
+{
+	struct def_list *l = ctx;
+
+	return tl_buf_printf(&l->text, err, "%s|%s|%s|%s|%d|%s|%s|%s|%s|%s\n", task_id, d->step_id, d->phase,
+			     d->state, d->created, d->found ? d->found : "-", d->owner_tb ? d->owner_tb : "-",
+			     d->error ? d->error : "-", d->started_at ? "started" : "-", d->finished_at ? "finished" : "-");
+}
+
+TL_BOTH(backend_definition_steps)
+{
+	tl_error err = TL_ERROR_INIT;
+	tl_store *s = NULL;
+	struct def_list l = {TL_BUF_INIT};
+	tl_store_def_step d[3];
+
+	memset(d, 0, sizeof(d));
+	d[0] = (tl_store_def_step){.step_id = "table shop.orders", .ord = 0, .kind = "table", .phase = "pre-data",
+				    .schema = "shop", .name = "orders", .owner_schema = "shop", .owner_tb = "orders",
+				    .state = "running", .sql_hash = "ab12", .seconds = -1};
+	d[1] = (tl_store_def_step){.step_id = "index shop.orders_pkey", .ord = 1, .kind = "index", .phase = "table-post",
+				    .schema = "shop", .tb = "orders", .name = "orders_pkey", .owner_schema = "shop",
+				    .owner_tb = "orders", .state = "pending", .seconds = -1};
+	d[2] = (tl_store_def_step){.step_id = "view shop.v", .ord = 2, .kind = "view", .phase = "post-data",
+				    .schema = "shop", .name = "v", .state = "exists", .found = "present", .seconds = 0.5};
+	TL_CHECK_OK(tl_store_open(&s, where, 0, &err), &err);
+	TL_CHECK_OK(tl_store_def_steps_put(s, "a", d, 3, &err), &err);
+	TL_CHECK_OK(tl_store_def_steps_put(s, "b", d + 2, 1, &err), &err);
+	/* the table is made: done, created; a later write without `created` keeps it */
+	d[0].state = "done";
+	d[0].found = "absent";
+	d[0].created = 1;
+	d[1].state = "failed";
+	d[1].error = "could not create unique index";
+	TL_CHECK_OK(tl_store_def_steps_put(s, "a", d, 2, &err), &err);
+	d[0].created = 0;
+	TL_CHECK_OK(tl_store_def_steps_put(s, "a", d, 1, &err), &err);
+	TL_CHECK_OK(tl_store_foreach_def_step(s, "a", on_def, &l, &err), &err);
+	TL_CHECK_EQ_STR(tl_buf_cstr(&l.text),
+			"a|table shop.orders|pre-data|done|1|absent|orders|-|started|finished\n"
+			"a|index shop.orders_pkey|table-post|failed|0|-|orders|could not create unique index|-|finished\n"
+			"a|view shop.v|post-data|exists|0|present|-|-|-|finished\n");
+	/* --init: every step of the task pending again, `created` kept, other tasks untouched */
+	TL_CHECK_OK(tl_store_forget_task(s, "a", &err), &err);
+	tl_buf_reset(&l.text);
+	TL_CHECK_OK(tl_store_foreach_def_step(s, NULL, on_def, &l, &err), &err);
+	TL_CHECK_EQ_STR(tl_buf_cstr(&l.text),
+			"a|table shop.orders|pre-data|pending|1|-|orders|-|started|finished\n"
+			"a|index shop.orders_pkey|table-post|pending|0|-|orders|-|-|finished\n"
+			"a|view shop.v|post-data|pending|0|-|-|-|-|finished\n"
+			"b|view shop.v|post-data|exists|0|present|-|-|-|finished\n");
+	/* a step without an id is refused */
+	d[0].step_id = NULL;
+	TL_CHECK_EQ_INT(tl_store_def_steps_put(s, "a", d, 1, &err), TL_ERR_INTERNAL);
+	tl_buf_release(&l.text);
+	tl_store_close(s);
+}

@@ -9,6 +9,7 @@
 #include "tideline/buf.h"
 #include "tideline/config.h"
 #include "tideline/filter.h"
+#include "tideline/schema.h"
 #include "tl_test.h"
 
 static const char *write_task(const char *name, const char *body)
@@ -242,6 +243,30 @@ TL_TEST(config_is_direct_connection_goes_into_a_mongo_url)
 	tl_config_free(c);
 }
 
+/* The definition keys (docs/schema.md): ape-dts' struct task sets both types; either means
+ * definitions only; foreign key checks may stay on; do_structures selects kinds. */
+TL_TEST(config_struct_and_definition_keys)
+{
+	tl_config *c = NULL;
+	tl_error err = TL_ERROR_INIT;
+
+	TL_CHECK_OK(load("s1.ini", BASE "[sinker]\nsink_type=struct\n", &c, &err), &err);
+	TL_CHECK(c->extract_type == TL_EXTRACT_STRUCT && c->sink_type == TL_SINK_STRUCT);
+	TL_CHECK(c->create_schema == 1 && c->disable_fk_checks == 1);
+	TL_CHECK(tl_config_target(c).foreign_key_checks == TL_FK_OFF);
+	tl_config_free(c);
+	c = NULL;
+	TL_CHECK_OK(load("s2.ini", BASE "[extractor]\nextract_type=struct\n[sinker]\nsink_type=struct\n"
+				   "disable_foreign_key_checks=false\ncreate_schema=true\n[filter]\ndo_structures=table\n",
+			 &c, &err),
+		    &err);
+	TL_CHECK(c->extract_type == TL_EXTRACT_STRUCT && c->sink_type == TL_SINK_STRUCT);
+	TL_CHECK(tl_config_target(c).foreign_key_checks == TL_FK_ON);
+	TL_CHECK((c->structures & TL_ST_TABLE) && c->structures != TL_ST_ALL);
+	TL_CHECK_MSG(c->nwarnings == 0, "%s", c->nwarnings ? c->warnings[0] : "");
+	tl_config_free(c);
+}
+
 /* Keys that would change what is read or written and that tideline cannot act on. */
 TL_TEST(config_refusals_name_key_and_why)
 {
@@ -249,7 +274,8 @@ TL_TEST(config_refusals_name_key_and_why)
 		const char *extra, *want;
 	} cases[] = {
 		{"[extractor]\nextract_type=cdc\n", ":9: [extractor] extract_type=cdc is not supported: tideline copies a snapshot"},
-		{"[extractor]\nextract_type=struct\n", "extract_type=struct is not supported yet"},
+		{"[extractor]\nextract_type=struct\n[sinker]\nsink_type=check\n", "sink_type=check (comparing definitions) is not supported"},
+		{"[sinker]\nsink_type=struct\ncreate_schema=false\n", "create_schema=false turns them off: nothing would be copied"},
 		{"[sinker]\nsink_type=sql\n", "[sinker] sink_type=sql is not supported"},
 		{"[sinker]\nsink_type=wirte\n", "sink_type=wirte is not supported (must be"},
 		{"[extractor]\nbinlog_position=4\n", "binlog_position=4 is not supported: it says where a change stream starts"},
@@ -267,7 +293,6 @@ TL_TEST(config_refusals_name_key_and_why)
 		{"[processor]\nlua_code_file=x.lua\n", "a Lua processor rewrites rows"},
 		{"[data_marker]\ntopo_name=t\n", "data markers drop rows"},
 		{"[pipeline]\npipeline_type=http_server\n", "pipeline_type=http_server is not supported"},
-		{"[sinker]\ndisable_foreign_key_checks=false\n", "disable_foreign_key_checks=false is not supported"},
 		{"[sinker]\nsink_type=check\n[filter]\nwhere_conditions=json:[{\"db\":\"a\",\"tb\":\"t\",\"condition\":\"id > 1\"}]\n",
 		 ":11: [filter] where_conditions is not supported in a check task"},
 		{"[filter]\ndo_events=update,delete\n", "do_events=update,delete selects no rows"},
@@ -304,11 +329,11 @@ TL_TEST(config_warnings_name_key_and_why)
 		{"[parallelizer]\nparallel_size=8\n", "[parallelizer] parallel_size has no effect: tideline has no separate write stage"},
 		{"[router]\ntopic_map=*.*:t\n", "[router] topic_map has no effect: it names Kafka topics"},
 		{"[filter]\ndo_ddls=*\n", "[filter] do_ddls has no effect: it applies to CDC only"},
-		{"[filter]\ndo_structures=table\n", "[filter] do_structures has no effect"},
+		{"[filter]\ndo_structures=table,rbac\n", "[filter] do_structures: rbac and shardkey are accepted and not copied"},
 		{"[extractor]\nmax_connections=10\n", "[extractor] max_connections has no effect: tideline opens one connection"},
 		{"[pipeline]\nbuffer_memory_mb=200\n", "[pipeline] buffer_memory_mb has no effect"},
 		{"[sinker]\ntransaction_isolation=read_committed\n", "[sinker] transaction_isolation has no effect"},
-		{"[sinker]\nconflict_policy=interrupt\n", "[sinker] conflict_policy has no effect: it applies to definitions"},
+		{"[sinker]\nconflict_policy=interrupt\n", "[sinker] conflict_policy has no effect: tideline creates only the definitions the target lacks"},
 		{"[metrics]\nhttp_port=9000\n", "[metrics] http_port has no effect"},
 		{"[runtime]\ncheck_result_stdout_only=true\n", "check_result_stdout_only has no effect: it applies to check tasks"},
 		{"[checker_output]\noutput_full_row=false\n[extractor]\nextract_type=snapshot\n", NULL},
