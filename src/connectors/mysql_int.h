@@ -39,6 +39,7 @@ struct tl_mysql_params {
 	char *ssl_key;
 	char *collation;    /* URL ?collation= (a utf8mb4 collation), else NULL */
 	unsigned connect_timeout, io_timeout, lock_wait; /* seconds, defaults applied */
+	unsigned dead_peer;                              /* TCP_USER_TIMEOUT seconds (io_timeout when unset) */
 };
 
 struct tl_conn {

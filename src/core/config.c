@@ -137,6 +137,10 @@ static const struct key_def {
 	{"resumer", "ssl_ca_path", V_IGNORED, NOWHERE},
 	{"resumer", "is_direct_connection", V_IGNORED, NOWHERE},
 	{"resumer", "store", V_STR, CFG(store_path)},
+	/* run --worker (docs/fleet.md): how long a worker's claim on a table or chunk lasts unrenewed */
+	{"resumer", "lease_secs", V_UINT, CFG(lease_secs), .def = "60", .min = 1, .max = 86400},
+	/* run --worker: rows per chunk of a split table; 0 = 16 × [extractor] batch_size */
+	{"resumer", "chunk_rows", V_SIZE, CFG(chunk_rows), .def = "0", .max = SIZE_CAP},
 	{"global", "task_id", V_STR, CFG(task_id), .def = "default"},
 };
 

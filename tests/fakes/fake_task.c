@@ -137,6 +137,34 @@ int ft_run_opts(ft_env *e, tl_migrate_opts *opts, tl_error *err)
 	return rc;
 }
 
+int ft_run_worker(ft_env *e, const char *worker, volatile sig_atomic_t *stop, tl_error *err)
+{
+	tl_config *cfg = NULL;
+	tl_migrate_opts opts;
+	char *dir;
+	size_t n;
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.registry = &tl_fake_registry;
+	opts.worker = worker;
+	opts.stop = stop;
+	if ((rc = tl_config_load_with(e->ini, &tl_fake_registry, &cfg, err)))
+		return rc;
+	/* as `run --worker` does: the worker's text logs in <log_dir>/<worker> */
+	n = strlen(cfg->log_dir) + strlen(worker) + 2;
+	if (!(dir = malloc(n))) {
+		tl_config_free(cfg);
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	snprintf(dir, n, "%s/%s", cfg->log_dir, worker);
+	free(cfg->log_dir);
+	cfg->log_dir = dir;
+	rc = tl_migrate_run(cfg, &opts, err);
+	tl_config_free(cfg);
+	return rc;
+}
+
 int ft_plan(ft_env *e, tl_plan *out, tl_config **cfg_out, tl_error *err)
 {
 	tl_migrate_opts opts;

@@ -46,6 +46,8 @@ int ft_run(ft_env *e, tl_fault *fault, tl_error *err);
 /* The same with the caller's options (stop flag, --recopy-lost, a logger, ...); the
  * registry is set to the fake one. */
 int ft_run_opts(ft_env *e, tl_migrate_opts *opts, tl_error *err);
+/* Runs the task of e->ini as `run --worker NAME` (text logs in <log_dir>/NAME); stop may be NULL. */
+int ft_run_worker(ft_env *e, const char *worker, volatile sig_atomic_t *stop, tl_error *err);
 /* Builds the plan of e->ini the way `tideline plan` does (on the task's store). */
 int ft_plan(ft_env *e, tl_plan *out, tl_config **cfg_out, tl_error *err);
 void ft_plan_free(tl_plan *p, tl_config *cfg);
