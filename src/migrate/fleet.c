@@ -537,8 +537,11 @@ void tl_fleet_free(tl_fleet *f)
 	}
 	while (f->holds)
 		hold_free(f, f->holds);
+	/* the last count of its rows, then its leaving */
 	if (f->store && f->worker && !f->evicted &&
-	    tl_store_worker_leave(f->store, f->cfg->task_id, f->worker, f->failed ? "failed" : "stopped", NULL) != 0)
+	    (tl_store_worker_beat(f->store, f->cfg->task_id, f->worker,
+				  f->rows ? __atomic_load_n(f->rows, __ATOMIC_RELAXED) : 0, -1.0, NULL) != 0 ||
+	     tl_store_worker_leave(f->store, f->cfg->task_id, f->worker, f->failed ? "failed" : "stopped", NULL) != 0))
 		tl_log(f->log, TL_LOG_WARN, "worker '%s': could not record its leaving (it shows as gone after its lease)",
 		       f->worker);
 	tl_store_close(f->store);
