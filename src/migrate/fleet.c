@@ -262,7 +262,7 @@ int tl_fleet_hold_lease(tl_fleet_hold *h, tl_store_lease *out, double *sent, tl_
 	return rc;
 }
 
-void tl_fleet_hold_result(tl_fleet_hold *h, const tl_store_lease *l, double sent, int rc, int ends)
+void tl_fleet_hold_result(tl_fleet_hold *h, const tl_store_lease *l, double sent, int rc, int ends, const tl_error *e)
 {
 	tl_fleet *f = h->f;
 
@@ -274,7 +274,7 @@ void tl_fleet_hold_result(tl_fleet_hold *h, const tl_store_lease *l, double sent
 		if (ends)
 			h->ended = 1;
 	} else if (rc == TL_ERR_LOCKED) {
-		hold_lose(h, "a record under its lease was refused: the lease was taken over");
+		hold_lose(h, e && e->message[0] ? e->message : "a record under its lease was refused: it was taken over");
 	}
 	unlock(&f->mu);
 }
@@ -393,7 +393,7 @@ static int end_claim(tl_fleet *f, tl_fleet_hold *h, enum tl_store_end how, const
 		lock(&f->store_mu);
 		rc = tl_store_end(f->store, &copy, how, result, err);
 		unlock(&f->store_mu);
-		tl_fleet_hold_result(h, &copy, sent, rc, 1);
+		tl_fleet_hold_result(h, &copy, sent, rc, 1, err);
 		if (!rc || (rc = store_backoff(f, t0, &wait, rc, "ending a claim", err)))
 			return rc;
 	}
@@ -743,7 +743,7 @@ static int cut_flush(tl_fleet *f, tl_fleet_hold *h, const tl_store_item *items, 
 				rc = tl_store_commit(f->store, err);
 		}
 		unlock(&f->store_mu);
-		tl_fleet_hold_result(h, &copy, sent, rc, 0);
+		tl_fleet_hold_result(h, &copy, sent, rc, 0, err);
 		if (!rc || (rc = store_backoff(f, t0, &wait, rc, "adding chunks", err)))
 			return rc;
 	}

@@ -343,8 +343,9 @@ void tl_fleet_wrote(tl_fleet_hold *h, double t0);
 /* The recorder's side of a hold: a copy of its lease for one fenced store call (its strings lent by the
  * hold), with the time the call is sent; TL_ERR_LOCKED when the hold is lost. */
 int tl_fleet_hold_lease(tl_fleet_hold *h, tl_store_lease *out, double *sent, tl_error *err) TL_MUST_CHECK;
-/* The outcome of that call: rc 0 renewed the lease (from `sent`; with `ends`, the claim ended), TL_ERR_LOCKED lost it. */
-void tl_fleet_hold_result(tl_fleet_hold *h, const tl_store_lease *l, double sent, int rc, int ends);
+/* The outcome of that call: rc 0 renewed the lease (from `sent`; with `ends`, the claim ended), TL_ERR_LOCKED
+ * (e, may be NULL, says who has it now) lost it. */
+void tl_fleet_hold_result(tl_fleet_hold *h, const tl_store_lease *l, double sent, int rc, int ends, const tl_error *e);
 
 /* A text (NULL for JSON null or absent) and an integer (0 when absent) of a flat JSON object such as a chunk's payload. */
 int tl_fleet_json_text(const char *json, const char *name, char **out, tl_error *err) TL_MUST_CHECK;
@@ -525,8 +526,13 @@ double tl_migrate__now(void);
 int tl_migrate__stopping(volatile sig_atomic_t *stop, int *abort_all);
 /* Sleeps for secs seconds (a signal may cut it short). */
 void tl_migrate__sleep(double secs);
-/* The target's endpoint for a worker's connections (env->dead_peer_secs applied). */
+/*
+ * The target's and the source's endpoints for a worker's connections, with
+ * env->dead_peer_secs (a fleet worker's: nothing it sent reaches the target after its
+ * lease; a read from a source behind a cut link does not hold the worker up for long).
+ */
 tl_endpoint tl_migrate__target(const tl_migrate_env *env);
+tl_endpoint tl_migrate__source(const tl_migrate_env *env);
 
 /* ---- verify.c: compares source and target per table (`tideline verify`) ------------------
  *

@@ -70,6 +70,14 @@ tl_endpoint tl_migrate__target(const tl_migrate_env *env)
 	return ep;
 }
 
+tl_endpoint tl_migrate__source(const tl_migrate_env *env)
+{
+	tl_endpoint ep = tl_config_source(env->cfg);
+
+	ep.dead_peer_secs = env->dead_peer_secs;
+	return ep;
+}
+
 void tl_recorder_stats(tl_recorder *r, long *records, double *secs)
 {
 	pthread_mutex_lock(&r->mu);
@@ -251,7 +259,7 @@ static int store_unit(tl_recorder *r, tl_fleet_hold *h, int ends, const char *wh
 			return rc;
 		rc = fn(r, h ? &l : NULL, arg, err);
 		if (h)
-			tl_fleet_hold_result(h, &l, sent, rc, ends);
+			tl_fleet_hold_result(h, &l, sent, rc, ends, err);
 		if (!rc || !tl_error_is_transient(err) || tl_migrate__now() - t0 + wait > TL_STORE_RETRY_SECS)
 			return rc;
 		tl_log(r->log, TL_LOG_WARN, "%s: %s; trying again in %.1f s", what, err ? err->message : "store failure",

@@ -271,7 +271,7 @@ static void *fleet_worker_main(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->r;
 	const tl_migrate_env *env = &r->env;
-	tl_endpoint src_ep = tl_config_source(env->cfg);
+	tl_endpoint src_ep = tl_migrate__source(env);
 	tl_endpoint dst_ep = tl_migrate__target(env);
 	tl_conn *src = NULL, *dst = NULL;
 	tl_fleet_cache *cache = NULL;

@@ -200,7 +200,11 @@ static int setup_session(tl_sdb *d, tl_error *err)
 	    (rc = run(d, "SET TIME ZONE 'UTC'", 0, NULL, NULL, err)) ||
 	    (rc = run(d, "SET extra_float_digits = 3", 0, NULL, NULL, err)) ||
 	    (rc = run(d, "SET synchronous_commit = on", 0, NULL, NULL, err)) || (rc = run(d, setpath, 0, NULL, NULL, err)) ||
-	    ((d->flags & TL_SDB_READONLY) && (rc = run(d, "SET default_transaction_read_only = on", 0, NULL, NULL, err))))
+	    ((d->flags & TL_SDB_READONLY) && (rc = run(d, "SET default_transaction_read_only = on", 0, NULL, NULL, err))) ||
+	    /* a writer's transactions take milliseconds: one left open by a client that is cut
+	     * off would hold its rows (a fleet item's, which nobody could then take over) */
+	    (!(d->flags & TL_SDB_READONLY) && PQserverVersion(d->pg) >= 90600 &&
+	     (rc = run(d, "SET idle_in_transaction_session_timeout = '10s'", 0, NULL, NULL, err))))
 		return tl_error_prefix(err, "store '%s': configuring the session", d->display);
 	return 0;
 }
@@ -240,7 +244,7 @@ static int p_open(const char *where, const char *display, unsigned flags, tl_sdb
 	tl_sdb *d = NULL;
 	PGresult *res = NULL;
 	char *url = NULL;
-	const char *keys[4], *vals[4], *p1[1];
+	const char *keys[9], *vals[9], *p1[1];
 	int rc = 0;
 
 	*out = NULL;
@@ -255,10 +259,20 @@ static int p_open(const char *where, const char *display, unsigned flags, tl_sdb
 		rc = tl_error_prefix(err, "store '%s'", d->display);
 		goto cleanup;
 	}
-	keys[0] = "dbname"; vals[0] = url;
-	keys[1] = "connect_timeout"; vals[1] = "10";
-	keys[2] = "application_name"; vals[2] = "tideline store";
-	keys[3] = NULL; vals[3] = NULL;
+	/*
+	 * A store server behind a cut link is noticed (keepalives, and bytes unacknowledged for
+	 * 20 s end the connection) instead of a call hanging for the kernel's retransmissions;
+	 * the URL's own values come later and win.
+	 */
+	keys[0] = "keepalives"; vals[0] = "1";
+	keys[1] = "keepalives_idle"; vals[1] = "10";
+	keys[2] = "keepalives_interval"; vals[2] = "5";
+	keys[3] = "keepalives_count"; vals[3] = "3";
+	keys[4] = "tcp_user_timeout"; vals[4] = "20000";
+	keys[5] = "dbname"; vals[5] = url;
+	keys[6] = "connect_timeout"; vals[6] = "10";
+	keys[7] = "application_name"; vals[7] = "tideline store";
+	keys[8] = NULL; vals[8] = NULL;
 	d->pg = PQconnectdbParams(keys, vals, 1);
 	if (!d->pg) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory connecting to store '%s'", d->display);
