@@ -9,6 +9,7 @@
 #      refused while a worker is alive, a worker while such a run holds the task;
 #   2. the store's server drops the workers' store sessions several times during a copy
 #      (pg_terminate_backend): the workers reconnect and finish, target equal;
+#   4. the store's server (a private PostgreSQL on port base+60) restarts during a copy;
 #   3. MariaDB to MariaDB, two workers, chunks and a keyless table.
 # Leases are short (3 s) to keep the test quick.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
@@ -111,6 +112,39 @@ echo "store sessions ended: $blips"
 tl_sh_check "the workers survive store blips" "wait_workers f3"
 tl_sh_check "target equal after the blips" "all_same"
 tl_sh_check "the blips were met ($blips sessions ended; a transient store failure logged)" "[ $blips -gt 0 ] && grep -hq 'trying again' \"\$work\"/logs-f3/w*/default.log"
+
+# 4. the store's server itself restarts during the copy (a private PostgreSQL holds the store)
+empty_target
+base=$(( $(tl_sh_port "$TL_PG_SRC_URL") - 10 ))
+sport=$((base + 60))
+tl_sh_tmpdir fleetstore; sdir=$TL_SH_TMPDIR
+tl_sh_on_exit "'$TL_SRC/tools/servers/postgres.sh' stop '$sdir' >/dev/null 2>&1"
+if "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >"$work/storesrv.log" 2>&1; then
+  task f4 extractor.parallel_type=chunk extractor.parallel_size=2 resumer.chunk_rows=3000 extractor.batch_size=300 \
+    resumer.store="postgres://postgres:@127.0.0.1:$sport/postgres"
+  start_workers f4 2
+  for _ in $(seq 1 100); do grep -q 'claimed chunk' "$work"/logs-f4/w*/default.log 2>/dev/null && break; sleep 0.05; done
+  "$TL_SRC/tools/servers/postgres.sh" stop "$sdir" >/dev/null 2>&1
+  sleep 1
+  "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >>"$work/storesrv.log" 2>&1
+  tl_sh_check "the workers survive a restart of the store's server" "wait_workers f4"
+  tl_sh_check "target equal after the restart" "all_same"
+  tl_sh_check "the restart was met (a transient store failure logged)" "grep -hq 'trying again' \"\$work\"/logs-f4/w*/default.log"
+  # the same for a run without --worker
+  empty_target
+  task f5 extractor.parallel_size=2 extractor.batch_size=300 resumer.store="postgres://postgres:@127.0.0.1:$sport/postgres"
+  "$TL_BIN" run "$work/f5.ini" > "$work/f5.out" 2>&1 &
+  p5=$!; pids+=($p5)
+  for _ in $(seq 1 100); do grep -q 'starting' "$work/logs-f5/default.log" 2>/dev/null && break; sleep 0.05; done
+  "$TL_SRC/tools/servers/postgres.sh" stop "$sdir" >/dev/null 2>&1
+  sleep 1
+  "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >>"$work/storesrv.log" 2>&1
+  wait $p5; rc=$?
+  tl_sh_check "a run without --worker survives the restart too (rc $rc)" "[ $rc -eq 0 ] && all_same && grep -q 'trying again' '$work/logs-f5/default.log'"
+else
+  tl_sh_check "a private PostgreSQL for the store starts on port $sport" "false"
+  cat "$work/storesrv.log"
+fi
 
 # 3. MariaDB to MariaDB
 if tl_sh_have_env TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; then
