@@ -92,22 +92,29 @@ task() {
   } > "$work/$name.ini"
 }
 empty() { psql -q "$dst" -c "TRUNCATE $*"; }
-# fleet NAME N: N workers of task NAME, from the first start to the last exit; prints seconds
+# cpu FILE...: the user+system seconds of /usr/bin/time outputs, summed
+cpu() { cat "$@" | awk '{ s += $1 + $2 } END { printf "%.2f", s }'; }
+# fleet NAME N: N workers of task NAME; prints the wall seconds from the first start to the
+# last exit, and the CPU seconds of the workers together (less moved by a busy machine)
 fleet() {
   local t0 t1 i pids=()
   t0=$(now)
-  for i in $(seq 1 "$2"); do "$bin" run "$work/$1.ini" --worker "w$i" >/dev/null 2>&1 & pids+=($!); done
+  for i in $(seq 1 "$2"); do
+    /usr/bin/time -f '%U %S' -o "$work/time.$i" "$bin" run "$work/$1.ini" --worker "w$i" >/dev/null 2>&1 & pids+=($!)
+  done
   for i in "${pids[@]}"; do wait "$i" || die "a worker of $1 failed (logs in $work/$1)"; done
   t1=$(now)
-  echo "$t1 - $t0" | bc
+  echo "$(echo "$t1 - $t0" | bc) $(cpu $(seq -f "$work/time.%g" 1 "$2"))"
 }
-single() { # NAME: a run without --worker; prints seconds
+single() { # NAME: a run without --worker; prints wall and CPU seconds
   local t0 t1
   t0=$(now)
-  "$bin" run "$work/$1.ini" >/dev/null 2>&1 || die "run $1 failed (logs in $work/$1)"
+  /usr/bin/time -f '%U %S' -o "$work/time.0" "$bin" run "$work/$1.ini" >/dev/null 2>&1 || die "run $1 failed (logs in $work/$1)"
   t1=$(now)
-  echo "$t1 - $t0" | bc
+  echo "$(echo "$t1 - $t0" | bc) $(cpu "$work/time.0")"
 }
+# ckpt NAME: milliseconds the recorder spent in the store ("checkpoints: ... in X ms"), all logs of the task
+ckpt() { { cat "$work/$1"/default.log "$work/$1"/*/default.log 2>/dev/null || true; } | sed -n 's/.*checkpoints: [0-9]* records written in \([0-9.]*\) ms.*/\1/p' | awk '{ s += $1 } END { printf "%.1f", s }'; }
 forget() { psql -q "$TL_PG_SRC_URL" -c "DROP SCHEMA IF EXISTS tl_bench_fleet_store CASCADE" 2>/dev/null; rm -rf "${work:?}/$1" "$work/$1.db"*; }
 
 for part in "${parts[@]}"; do
@@ -120,10 +127,10 @@ for part in "${parts[@]}"; do
     declare -A cps=() per=()
     for r in $(seq 1 "$runs"); do
       for w in 1 4; do
-        forget c100; empty tiny; s=$(fleet c100 $w); same tiny
+        forget c100; empty tiny; read -r s _ <<<"$(fleet c100 $w)"; same tiny
         n=$(psql -qtA "$TL_PG_SRC_URL" -c "SELECT count(*) FROM tl_bench_fleet_store.work_item WHERE task_id = 'c100' AND kind = 'chunk'")
         [ "$n" -gt 1 ] || die "table tiny was not cut into chunks ($n): use a larger --claim-rows"
-        forget c1; empty tiny; s1=$(fleet c1 $w); same tiny
+        forget c1; empty tiny; read -r s1 _ <<<"$(fleet c1 $w)"; same tiny
         c=$(echo "$n / $s" | bc -l) d=$(echo "($s - $s1) * 1000 / $n" | bc -l)
         cps[$w]+="$c " per[$w]+="$d "
         printf 'run %d, %d worker(s): %d chunks in %.2f s = %.0f chunks/s; one chunk: %.2f s; %.2f ms more per chunk\n' \
@@ -142,33 +149,40 @@ for part in "${parts[@]}"; do
     task lite_c 'public.big' extractor.parallel_type=chunk
     task pg_c 'public.big' extractor.parallel_type=chunk resumer.store="$store"
     echo "load before: $(load)"
-    A=() B=() C=() D=()
+    # per case: wall seconds, CPU seconds, recorder's store milliseconds
+    declare -A W=() U=() K=()
+    pct() { echo "($2 - $1) * 100 / $1" | bc -l; }
     for r in $(seq 1 "$runs"); do
-      forget lite_t; empty big; a=$(single lite_t); same big
-      forget pg_t; empty big; b=$(fleet pg_t 1); same big
-      forget lite_c; empty big; c=$(single lite_c); same big
-      forget pg_c; empty big; d=$(fleet pg_c 1); same big
-      A+=("$a") B+=("$b") C+=("$c") D+=("$d")
-      printf 'run %d: whole table: SQLite, no worker %.2f s; PostgreSQL, one worker %.2f s (%+.1f %%) | chunks: %.2f s; %.2f s (%+.1f %%)\n' \
-        "$r" "$a" "$b" "$(echo "($b - $a) * 100 / $a" | bc -l)" "$c" "$d" "$(echo "($d - $c) * 100 / $c" | bc -l)"
+      for c in lite_t pg_t lite_c pg_c; do
+        forget $c; empty big
+        if [ "${c%_*}" = lite ]; then read -r w u <<<"$(single $c)"; else read -r w u <<<"$(fleet $c 1)"; fi
+        same big
+        k=$(ckpt $c)
+        W[$c]+="$w " U[$c]+="$u " K[$c]+="$k "
+        printf 'run %d, %-6s: %6.2f s wall, %6.2f s CPU, store %7.1f ms\n' "$r" "$c" "$w" "$u" "$k"
+      done
     done
-    a=$(med "${A[@]}") b=$(med "${B[@]}") c=$(med "${C[@]}") d=$(med "${D[@]}")
-    printf 'median: whole table: %.2f s; %.2f s (%+.1f %%) | chunks: %.2f s; %.2f s (%+.1f %%)\n' \
-      "$a" "$b" "$(echo "($b - $a) * 100 / $a" | bc -l)" "$c" "$d" "$(echo "($d - $c) * 100 / $c" | bc -l)"
+    for m in table chunk; do
+      x=lite_${m:0:1} y=pg_${m:0:1}
+      # shellcheck disable=SC2086  # the lists are words
+      a=$(med ${W[$x]}) b=$(med ${W[$y]}) ua=$(med ${U[$x]}) ub=$(med ${U[$y]}) ka=$(med ${K[$x]}) kb=$(med ${K[$y]})
+      printf 'median, %s mode: SQLite, no worker %.2f s (CPU %.2f s, store %.1f ms); PostgreSQL, one worker %.2f s (%+.1f %%; CPU %.2f s, %+.1f %%; store %.1f ms)\n' \
+        "$m" "$a" "$ua" "$ka" "$b" "$(pct "$a" "$b")" "$ub" "$(pct "$ua" "$ub")" "$kb"
+    done
     echo "load after: $(load)" ;;
   scale)
     echo "== scale: big, a, b, c ($rows + 3 x $((rows / 4)) rows), chunk mode, one worker against four, PostgreSQL store"
     task s1 'public.big,public.a,public.b,public.c' extractor.parallel_type=chunk resumer.store="$store"
     echo "load before: $(load)"
-    O=() F=()
+    O=() F=() OU=() FU=()
     for r in $(seq 1 "$runs"); do
-      forget s1; empty big, a, b, c; one=$(fleet s1 1); same big a b c
-      forget s1; empty big, a, b, c; four=$(fleet s1 4); same big a b c
-      O+=("$one") F+=("$four")
-      printf 'run %d: one worker %.2f s, four workers %.2f s (%+.1f %%)\n' "$r" "$one" "$four" "$(echo "($four - $one) * 100 / $one" | bc -l)"
+      forget s1; empty big, a, b, c; read -r one ou <<<"$(fleet s1 1)"; same big a b c
+      forget s1; empty big, a, b, c; read -r four fu <<<"$(fleet s1 4)"; same big a b c
+      O+=("$one") F+=("$four") OU+=("$ou") FU+=("$fu")
+      printf 'run %d: one worker %.2f s (CPU %.2f s), four workers %.2f s (%+.1f %%; CPU %.2f s together)\n' "$r" "$one" "$ou" "$four" "$(echo "($four - $one) * 100 / $one" | bc -l)" "$fu"
     done
-    one=$(med "${O[@]}") four=$(med "${F[@]}")
-    printf 'median: one worker %.2f s, four workers %.2f s (%+.1f %%)\n' "$one" "$four" "$(echo "($four - $one) * 100 / $one" | bc -l)"
+    one=$(med "${O[@]}") four=$(med "${F[@]}") ou=$(med "${OU[@]}") fu=$(med "${FU[@]}")
+    printf 'median: one worker %.2f s (CPU %.2f s), four workers %.2f s (%+.1f %%; CPU %.2f s together, %+.1f %%)\n' "$one" "$ou" "$four" "$(echo "($four - $one) * 100 / $one" | bc -l)" "$fu" "$(echo "($fu - $ou) * 100 / $ou" | bc -l)"
     echo "load after: $(load)" ;;
   esac
 done
