@@ -885,7 +885,7 @@ static int start_over_if_lost(struct state *st, const tl_store_table *prior, int
 	case TL_VERDICT_RECOPY:
 		tl_log(env->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, v.message);
 		if (v.verdict == TL_VERDICT_RESTART) {
-			if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->t, NULL, TL_DELETE_AFTER, err)))
+			if ((rc = target_delete(st, NULL, TL_DELETE_AFTER, err)))
 				break;
 			*is_empty = 1;
 		}
@@ -1055,6 +1055,9 @@ int tl_copy_range(tl_copy_ctx *ctx, tl_plan_item *item, const char *lo, const ch
 	spec.hi = nulls ? NULL : hi;
 	spec.batch_rows = ctx->env->cfg->extract_batch_size;
 	rc = pump(&st, &spec, NULL, err);
+	/* the chunk's end is recorded next (never copied again): its commits durable first */
+	if (!rc && st.rows > 0)
+		rc = make_durable(&st, err);
 	*rows = st.rows;
 	tl_batch_release(&st.batch);
 	tl_batch_release(&st.batch2);

@@ -278,6 +278,7 @@ static void *fleet_worker_main(void *arg)
 	tl_error err = TL_ERROR_INIT;
 	int rc;
 
+	dst_ep.app_name = r->owner;
 	for (;;) {
 		tl_fleet_work work;
 		tl_copy_result res;
@@ -306,6 +307,10 @@ static void *fleet_worker_main(void *arg)
 		ctx.stop = r->opts->stop;
 		ctx.abort_all = &r->abort_all;
 		ctx.total_rows = &r->total_rows;
+		/* No claims on target tables here (ctx.owner NULL): a claim is one connection's, and a
+		 * fleet writes a table's chunks from many; the store's lease is the one holder of an
+		 * item, and a holder cut off keeps its session's claim until the target server
+		 * notices, which would block the takeover (docs/fleet.md). */
 		memset(&res, 0, sizeof(res));
 		rc = tl_fleet_do(r->fleet, &work, &ctx, &cache, &res, &err);
 		transient = rc && tl_error_is_transient(&err);
