@@ -368,13 +368,29 @@ void tl_fleet_wrote(tl_fleet_hold *h, double t0)
 /* ---- the store, with retries ----------------------------------------------------------- */
 
 /* Waits before repeating a store call that failed transiently; TL_ERR_* when it is time to give up. */
-static int store_backoff(tl_fleet *f, double t0, double *wait, int rc, const char *what, tl_error *err)
+static int backoff(tl_logger *log, const char *worker, double t0, double *wait, int rc, const char *what, tl_error *err)
 {
 	if (!tl_error_is_transient(err) || tl_migrate__now() - t0 + *wait > TL_STORE_RETRY_SECS)
 		return rc;
-	tl_log(f->log, TL_LOG_WARN, "worker '%s': %s: %s; trying again in %.1f s", f->worker, what, err->message, *wait);
+	tl_log(log, TL_LOG_WARN, "worker '%s': %s: %s; trying again in %.1f s", worker, what, err->message, *wait);
 	tl_migrate__sleep(*wait);
 	*wait = *wait * 2 < 5.0 ? *wait * 2 : 5.0;
+	return 0;
+}
+
+int tl_fleet_backoff(tl_fleet *f, double t0, double *wait, int rc, const char *what, tl_error *err)
+{
+	return backoff(f->log, f->worker, t0, wait, rc, what, err);
+}
+
+int tl_fleet_open_store(tl_logger *log, const char *worker, const char *path, tl_store **out, tl_error *err)
+{
+	double t0 = tl_migrate__now(), wait = 0.1;
+	int rc;
+
+	while ((rc = tl_store_open(out, path, 0, err)))
+		if ((rc = backoff(log, worker, t0, &wait, rc, "opening the store", err)))
+			return rc;
 	return 0;
 }
 
@@ -394,7 +410,7 @@ static int end_claim(tl_fleet *f, tl_fleet_hold *h, enum tl_store_end how, const
 		rc = tl_store_end(f->store, &copy, how, result, err);
 		unlock(&f->store_mu);
 		tl_fleet_hold_result(h, &copy, sent, rc, 1, err);
-		if (!rc || (rc = store_backoff(f, t0, &wait, rc, "ending a claim", err)))
+		if (!rc || (rc = tl_fleet_backoff(f, t0, &wait, rc, "ending a claim", err)))
 			return rc;
 	}
 }
@@ -483,7 +499,7 @@ int tl_fleet_new(tl_fleet **out, tl_migrate_env *env, const char *store_path, co
 	/* the task lock, shared with the fleet, and this worker's registration: one transaction */
 	while ((rc = tl_store_fleet_enter(env->store, cfg->task_id, worker, f->lease, forget ? TL_STORE_FLEET_FORGET : 0,
 					  &info, err)))
-		if ((rc = store_backoff(f, t0, &wait, rc, "joining the fleet", err)))
+		if ((rc = tl_fleet_backoff(f, t0, &wait, rc, "joining the fleet", err)))
 			goto fail;
 	if (info.taken_over)
 		tl_log(f->log, TL_LOG_NOTICE,
@@ -491,7 +507,7 @@ int tl_fleet_new(tl_fleet **out, tl_migrate_env *env, const char *store_path, co
 		       info.pid, info.host, info.started_at, info.reason);
 	tl_log(f->log, TL_LOG_NOTICE, "task '%s': worker '%s' joined the fleet (store %s, lease %.0f s%s)", cfg->task_id,
 	       worker, tl_store_path(env->store), f->lease, forget ? ", progress forgotten (--init)" : "");
-	if ((rc = tl_store_open(&f->store, store_path, 0, err)))
+	if ((rc = tl_fleet_open_store(f->log, worker, store_path, &f->store, err)))
 		goto fail;
 	f->beat_on = pthread_create(&f->beat_th, NULL, beat_main, f) == 0;
 	if (!f->beat_on) {
@@ -589,7 +605,7 @@ int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err)
 		lock(&f->store_mu);
 		while ((rc = tl_store_items_add(f->store, f->cfg->task_id, items + from, n - from < 500 ? n - from : 500,
 						err)) &&
-		       !(rc = store_backoff(f, t0, &wait, rc, "adding the plan's tables", err)))
+		       !(rc = tl_fleet_backoff(f, t0, &wait, rc, "adding the plan's tables", err)))
 			;
 		unlock(&f->store_mu);
 		if (rc)
@@ -656,7 +672,7 @@ int tl_fleet_claim(tl_fleet *f, volatile sig_atomic_t *stop, int *abort_all, tl_
 				return 0;
 			}
 			if (rc != TL_ERR_NOTFOUND) {
-				if ((rc = store_backoff(f, t0, &wait, rc, "claiming work", err)))
+				if ((rc = tl_fleet_backoff(f, t0, &wait, rc, "claiming work", err)))
 					return rc;
 				again = 1;
 				break;
@@ -744,7 +760,7 @@ static int cut_flush(tl_fleet *f, tl_fleet_hold *h, const tl_store_item *items, 
 		}
 		unlock(&f->store_mu);
 		tl_fleet_hold_result(h, &copy, sent, rc, 0, err);
-		if (!rc || (rc = store_backoff(f, t0, &wait, rc, "adding chunks", err)))
+		if (!rc || (rc = tl_fleet_backoff(f, t0, &wait, rc, "adding chunks", err)))
 			return rc;
 	}
 }
@@ -1118,7 +1134,7 @@ int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *e
 	item.key = key;
 	lock(&f->store_mu);
 	while ((rc = tl_store_items_add(f->store, f->cfg->task_id, &item, 1, err)) &&
-	       !(rc = store_backoff(f, t0, &wait, rc, "adding a schema step", err)))
+	       !(rc = tl_fleet_backoff(f, t0, &wait, rc, "adding a schema step", err)))
 		;
 	unlock(&f->store_mu);
 	if (rc)
@@ -1141,7 +1157,7 @@ int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *e
 			continue;
 		}
 		if (rc) {
-			if ((rc = store_backoff(f, t0, &wait, rc, "claiming a schema step", err)))
+			if ((rc = tl_fleet_backoff(f, t0, &wait, rc, "claiming a schema step", err)))
 				return rc;
 			continue;
 		}

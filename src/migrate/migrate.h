@@ -287,6 +287,13 @@ typedef struct tl_fleet tl_fleet;
  */
 int tl_fleet_new(tl_fleet **out, tl_migrate_env *env, const char *store_path, const char *worker, int forget,
 		 int64_t *rows, tl_error *err) TL_MUST_CHECK;
+/* After failure rc of `what` (err set) in a try that began at t0: 0 after waiting (*wait, doubled
+ * up to 5 s) when err is transient and TL_STORE_RETRY_SECS are not spent, else rc. */
+int tl_fleet_backoff(tl_fleet *f, double t0, double *wait, int rc, const char *what, tl_error *err) TL_MUST_CHECK;
+/* tl_store_open through transient failures (a store server restarting, sessions ended), for
+ * TL_STORE_RETRY_SECS with backoff, each one logged for `worker`. */
+int tl_fleet_open_store(tl_logger *log, const char *worker, const char *path, tl_store **out,
+			tl_error *err) TL_MUST_CHECK;
 void tl_fleet_free(tl_fleet *f);
 void tl_fleet_failed(tl_fleet *f);
 /* Adds the plan's tables that are not skipped as work items, and makes failed items claimable again. */

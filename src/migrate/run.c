@@ -413,7 +413,9 @@ static int phase_open(struct run *r, tl_error *err)
 	const char *store_path = opts->store_path ? opts->store_path : cfg->store_path;
 	tl_store_lock_info info;
 
-	if ((rc = tl_store_open(&r->env.store, store_path, 0, err)))
+	/* a worker rides out a store server's blips from its start (fleet.c) */
+	if ((rc = opts->worker ? tl_fleet_open_store(r->env.log, opts->worker, store_path, &r->env.store, err)
+			       : tl_store_open(&r->env.store, store_path, 0, err)))
 		return rc;
 	if (opts->worker) {
 		/* a fleet shares the task lock; joining takes it (and forgets the task with --init) */

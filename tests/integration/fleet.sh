@@ -58,9 +58,10 @@ start_workers() {
     wpids+=($!); pids+=($!)
   done
 }
-wait_workers() { # TASK: all exit 0
+wait_workers() { # TASK: all exit 0 (else their errors are shown)
   local p rc=0
   for p in "${wpids[@]}"; do wait "$p" || rc=1; done
+  [ $rc = 0 ] || { grep -h ' - ERROR - ' "$work"/logs-"$1"/w*/default.log | tail -5; tail -n 3 "$work/$1"-w*.out; }
   return $rc
 }
 # rows the workers of TASK wrote, from their summaries
