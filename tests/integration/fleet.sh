@@ -96,6 +96,8 @@ for _ in $(seq 1 100); do grep -q 'joined the fleet' "$work/logs-f2/w1/default.l
 out=$("$TL_BIN" run "$work/f2.ini" 2>&1); rc=$?
 tl_sh_check "a run without --worker is refused while a worker runs (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'fleet of 1 worker'"
 tl_sh_check "the worker finishes" "wait_workers f2"
+out=$("$TL_BIN" run "$work/f2.ini" --worker w9 --recopy-lost 2>&1); rc=$?
+tl_sh_check "--recopy-lost is refused with --worker (rc $rc)" "[ $rc -eq 2 ] && echo \"\$out\" | grep -q 'recopy-lost goes without --worker'"
 tl_sh_check "target equal" "all_same"
 
 # 2. the store's server drops the workers' sessions during the copy
