@@ -54,8 +54,6 @@
 
 /* Chunks whose items are added in one store transaction while a table is cut. */
 #define CUT_BATCH 256
-/* A claim is given back after a transient failure at most this many times, then it fails. */
-#define MAX_ATTEMPTS 10
 
 struct tl_fleet_hold {
 	tl_fleet *f;
@@ -1102,9 +1100,11 @@ int tl_fleet_end(tl_fleet *f, tl_fleet_work *w, int rc, const tl_error *why)
 		next = 0;
 	} else if (rc == TL_ERR_INTERRUPTED) {
 		(void)end_claim(f, h, TL_STORE_RELEASE, "stopped", &e);
-	} else if (tl_error_is_transient(why) && h->lease.attempts < MAX_ATTEMPTS) {
-		tl_log(f->log, TL_LOG_WARN, "worker '%s': %s '%s' given back after a transient failure (attempt %lld of %d): %s",
-		       f->worker, kind, key, (long long)h->lease.attempts, MAX_ATTEMPTS, why->message);
+	} else if (tl_error_is_transient(why) && h->lease.attempts <= (int64_t)f->cfg->retry_max_attempts) {
+		/* [pipeline] retry_max_attempts bounds the item's claims, whichever workers made them */
+		tl_log(f->log, TL_LOG_WARN, "worker '%s': %s '%s' given back after a transient failure (claim %lld, at most "
+		       "%u retries): %s",
+		       f->worker, kind, key, (long long)h->lease.attempts, f->cfg->retry_max_attempts, why->message);
 		(void)end_claim(f, h, TL_STORE_RELEASE, why->message, &e);
 		next = 0;
 	} else {

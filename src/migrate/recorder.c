@@ -575,21 +575,6 @@ int tl_recorder_lookup(tl_recorder *r, const char *schema, const char *tb, int c
 	return rc;
 }
 
-int tl_recorder_lookup(tl_recorder *r, const char *schema, const char *tb, int checkpoint_only, tl_store_hit *out,
-		       int64_t *rows_done, tl_error *err)
-{
-	tl_store_table st;
-	int rc;
-
-	pthread_mutex_lock(&r->mu);
-	*rows_done = -1;
-	if (tl_store_get_table(r->store, r->cfg->task_id, schema, tb, &st, NULL) == 0)
-		*rows_done = st.rows_copied;
-	rc = tl_store_lookup(r->store, r->cfg->task_id, schema, tb, checkpoint_only, out, err);
-	pthread_mutex_unlock(&r->mu);
-	return rc;
-}
-
 int tl_recorder_get_table(tl_recorder *r, const char *schema, const char *tb, tl_store_table *out)
 {
 	int rc;

@@ -276,18 +276,30 @@ static void *fleet_worker_main(void *arg)
 	tl_conn *src = NULL, *dst = NULL;
 	tl_fleet_cache *cache = NULL;
 	tl_error err = TL_ERROR_INIT;
+	tl_copy_ctx base;
+	unsigned attempt = 0;
+	double t0 = 0;
 	int rc;
 
 	dst_ep.app_name = r->owner;
+	worker_ctx(r, &base, NULL, NULL);
+	/* No claims on target tables here: a claim is one connection's, and a fleet writes a
+	 * table's chunks from many; the store's lease is the one holder of an item, and a holder
+	 * cut off keeps its session's claim until the target server notices, which would block
+	 * the takeover (docs/fleet.md). */
+	base.owner = NULL;
 	for (;;) {
 		tl_fleet_work work;
 		tl_copy_result res;
 		tl_copy_ctx ctx;
-		int transient;
+		char what[300];
+		int done_rc, next;
 
-		if ((!src && (rc = tl_driver_connect(&env->src, &src_ep, &src, &err))) ||
-		    (!dst && (rc = tl_driver_connect(&env->dst, &dst_ep, &dst, &err)))) {
-			fail(r, rc, &err);
+		/* a server that is restarting: the same retries as a run's workers (retry.c) */
+		if ((!src && (rc = tl_retry_connect(&base, &env->src, &src_ep, "source", &src, &err))) ||
+		    (!dst && (rc = tl_retry_connect(&base, &env->dst, &dst_ep, "target", &dst, &err)))) {
+			if (rc != TL_ERR_INTERRUPTED)
+				fail(r, rc, &err);
 			break;
 		}
 		if ((rc = tl_fleet_claim(r->fleet, r->opts->stop, &r->abort_all, &work, &err))) {
@@ -299,37 +311,41 @@ static void *fleet_worker_main(void *arg)
 				fail(r, rc, &err);
 			break;
 		}
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.env = env;
+		ctx = base;
 		ctx.src = src;
 		ctx.dst = dst;
-		ctx.rec = r->rec;
-		ctx.stop = r->opts->stop;
-		ctx.abort_all = &r->abort_all;
-		ctx.total_rows = &r->total_rows;
-		/* No claims on target tables here (ctx.owner NULL): a claim is one connection's, and a
-		 * fleet writes a table's chunks from many; the store's lease is the one holder of an
-		 * item, and a holder cut off keeps its session's claim until the target server
-		 * notices, which would block the takeover (docs/fleet.md). */
 		memset(&res, 0, sizeof(res));
-		rc = tl_fleet_do(r->fleet, &work, &ctx, &cache, &res, &err);
-		transient = rc && tl_error_is_transient(&err);
-		if (!rc && !work.chunk)
+		done_rc = tl_fleet_do(r->fleet, &work, &ctx, &cache, &res, &err);
+		if (!done_rc && !work.chunk)
 			__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
 		fleet_done_add(r, &work, &res);
-		if ((rc = tl_fleet_end(r->fleet, &work, rc, &err))) {
+		snprintf(what, sizeof(what), "%s %s.%s", work.chunk ? "a chunk of table" : "table", work.schema, work.tb);
+		if ((next = tl_fleet_end(r->fleet, &work, done_rc, &err))) {
+			if (next != TL_ERR_INTERRUPTED)
+				fail(r, next, &err);
+			break;
+		}
+		if (!done_rc || !tl_error_is_transient(&err))
+			continue;
+		/*
+		 * A transient failure: the item went back to the fleet (any worker takes it on from
+		 * its last record). This thread closes its connections, which may be gone, and waits
+		 * as a run's worker would before connecting again; the outage's budget
+		 * ([pipeline] retry_max_attempts, retry_max_secs) starts again after progress.
+		 */
+		if (res.rows > 0 || t0 == 0) {
+			t0 = tl_migrate__now();
+			attempt = 0;
+		}
+		tl_fleet_cache_free(r->fleet, cache);
+		cache = NULL;
+		tl_driver_disconnect(&env->src, src);
+		tl_driver_disconnect(&env->dst, dst);
+		src = dst = NULL;
+		if ((rc = tl_retry_wait(r->retry, r->opts->stop, &r->abort_all, &attempt, t0, what, done_rc, &err))) {
 			if (rc != TL_ERR_INTERRUPTED)
 				fail(r, rc, &err);
 			break;
-		}
-		if (transient) {
-			/* the connections may be gone: open them again before the next claim */
-			tl_fleet_cache_free(r->fleet, cache);
-			cache = NULL;
-			tl_driver_disconnect(&env->src, src);
-			tl_driver_disconnect(&env->dst, dst);
-			src = dst = NULL;
-			tl_migrate__sleep(1.0);
 		}
 	}
 	tl_fleet_cache_free(r->fleet, cache);

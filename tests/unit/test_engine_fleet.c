@@ -425,3 +425,59 @@ TL_TEST(a_claim_taken_over_stops_its_holders_writes)
 	tl_config_free(cfg);
 	ft_teardown(&e);
 }
+
+/*
+ * Transient failures (a lost connection, #15's retries) in a fleet: a worker whose read or
+ * write fails transiently gives the item back (the store counts the claim), waits as a
+ * run's worker would, connects again and goes on claiming; the item is taken on from its
+ * last record, by this worker or another. Whole tables and chunks, row-exact. With
+ * [pipeline] retry_max_attempts=0 the same failure fails the item and the worker at once.
+ */
+TL_TEST(a_transient_failure_gives_the_item_back_and_the_fleet_finishes)
+{
+	static const char *const modes[] = {
+		"[extractor]\nparallel_type=chunk\nparallel_size=2\n[resumer]\nchunk_rows=15\nlease_secs=5\n",
+		"[extractor]\nparallel_type=table\nparallel_size=2\n[resumer]\nlease_secs=5\n",
+	};
+	size_t m;
+
+	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		ft_env e;
+		tl_store *s;
+		struct items c;
+		tl_error err = TL_ERROR_INIT;
+
+		TL_CHECK(ft_setup(&e) == 0 && ft_standard_tables(&e, ROWS) == 0 && ft_task(&e, modes[m]));
+		/* the 3rd write and the 5th read fail, as a lost connection does */
+		tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, NULL, 3, TL_ERR_DB, 0, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+		tl_fake_fail_flags(e.src, TL_SLOT_READ_BATCH, NULL, 5, TL_ERR_DB, 0, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+		run_workers(&e, 2);
+		check_same(&e, modes[m]);
+		s = open_store(&e);
+		memset(&c, 0, sizeof(c));
+		TL_CHECK_OK(tl_store_foreach_item(s, TASK, NULL, count_item, &c, &err), &err);
+		TL_CHECK_EQ_INT(c.done, c.tables + c.chunks);
+		/* the failed items were claimed again */
+		TL_CHECK_MSG(c.claimed_more_than_once >= 1, "%s: no item was given back", modes[m]);
+		tl_store_close(s);
+		ft_teardown(&e);
+
+		/* no retries: the item fails, and so does the worker */
+		{
+			char extra[300];
+			int rc;
+
+			snprintf(extra, sizeof(extra), "%s[pipeline]\nretry_max_attempts=0\n", modes[m]);
+			TL_CHECK(ft_setup(&e) == 0 && ft_standard_tables(&e, ROWS) == 0 && ft_task(&e, extra));
+			tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, NULL, 3, TL_ERR_DB, 0,
+					   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+			rc = ft_run_worker(&e, "w1", NULL, &err);
+			TL_CHECK_MSG(rc == TL_ERR_DB, "%s: rc %d: %s", extra, rc, err.message);
+			/* a rerun (the failed item made claimable again) finishes */
+			tl_fake_clear_faults(e.dst);
+			TL_CHECK_OK(ft_run_worker(&e, "w1", NULL, &err), &err);
+			check_same(&e, extra);
+			ft_teardown(&e);
+		}
+	}
+}
