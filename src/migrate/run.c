@@ -271,8 +271,7 @@ static void *fleet_worker_main(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->r;
 	const tl_migrate_env *env = &r->env;
-	tl_endpoint src_ep = tl_migrate__source(env);
-	tl_endpoint dst_ep = tl_migrate__target(env);
+	tl_endpoint src_ep, dst_ep;
 	tl_conn *src = NULL, *dst = NULL;
 	tl_fleet_cache *cache = NULL;
 	tl_error err = TL_ERROR_INIT;
@@ -281,8 +280,10 @@ static void *fleet_worker_main(void *arg)
 	double t0 = 0;
 	int rc;
 
-	dst_ep.app_name = r->owner;
 	worker_ctx(r, &base, NULL, NULL);
+	/* the endpoints as a run's workers have them (the deadline's bound, the dead-peer bound) */
+	src_ep = tl_retry_endpoint(&base, 0);
+	dst_ep = tl_retry_endpoint(&base, 1);
 	/* No claims on target tables here: a claim is one connection's, and a fleet writes a
 	 * table's chunks from many; the store's lease is the one holder of an item, and a holder
 	 * cut off keeps its session's claim until the target server notices, which would block
