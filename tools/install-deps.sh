@@ -31,7 +31,7 @@ pkgs=(
   libcjson-dev libinih-dev
   python3 python3-mockupdb python3-mongomock python3-pymongo python3-bson-ext python3-pymongo-ext
   socat openssl
-  clang
+  clang libclang-rt-14-dev # libFuzzer and the sanitizer runtimes of the fuzz targets (tools/fuzz.sh)
 )
 
 missing=()

@@ -20,7 +20,7 @@ No real mongod can be installed on the test machines, so this stands in for one:
 Commands: hello/isMaster, ping, buildInfo, getParameter, getCmdLineOpts,
 listDatabases, listCollections, create, drop, dropDatabase, insert, update (operators,
 replacements, upserts), delete, find (+ getMore, killCursors), count, aggregate,
-createIndexes, listIndexes, dropIndexes, endSessions. Requests are served one at a
+createIndexes, listIndexes, dropIndexes, serverStatus (host, pid), endSessions. Requests are served one at a
 time (mockupdb holds one lock), so the engine needs no locking of its own.
 
 Usage: /usr/bin/python3 tools/mongo_test_server.py --port P [--pidfile F] [--log F]
@@ -683,6 +683,10 @@ class Server(object):
 
     def cmd_getcmdlineopts(self, db, cmd):
         return {'argv': ['mongo_test_server.py'], 'parsed': {}, 'ok': 1.0}
+
+    def cmd_serverstatus(self, db, cmd):
+        # what tideline's server_id reads: one process is one server
+        return {'host': socket.gethostname(), 'pid': Int64(os.getpid()), 'ok': 1.0}
 
     def cmd_endsessions(self, db, cmd):
         return {'ok': 1.0}

@@ -157,6 +157,16 @@ static inline const tl_column *tl_table_part(const tl_table *t)
  * choosing the key; the array is the table's (free it in free_table). TL_ERR_NOMEM.
  */
 int tl_table_link_keys(tl_table *t, tl_error *err) TL_MUST_CHECK;
+/*
+ * For drivers' project slot: the common fields of a projection of src (see the slot):
+ * schema.name, columns cols[0..n) named names[i] (NULL: src's), key_idx and part_idx
+ * remapped, keys[i] linked for every data-column key (a key that is not a data column
+ * keeps key_idx TL_NO_COL and keys[i] NULL for the driver to set), est_rows and key_kind
+ * copied; impl NULL. TL_ERR_MISMATCH when a data-column key or the partition column is
+ * not among cols. *out is freed by the driver's free_table (which must accept impl NULL).
+ */
+int tl_table_project_base(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+			  const char *const *names, size_t n, tl_table **out, tl_error *err) TL_MUST_CHECK;
 /* Index of the data column named `name` (exact), or TL_NO_COL. */
 size_t tl_table_col_index(const tl_table *t, const char *name);
 
@@ -230,6 +240,14 @@ typedef struct tl_ape_row {
 	const char *position_data; /* JSON, may be NULL */
 } tl_ape_row;
 typedef int (*tl_ape_row_fn)(void *ctx, const tl_ape_row *row, tl_error *err);
+
+/* One top-level field of two documents that differs (doc_diff); strings lent for the call. */
+typedef struct tl_value_diff {
+	const char *field;
+	const char *src, *dst;           /* values as ape-dts logs them; NULL = the side lacks the field */
+	const char *src_type, *dst_type; /* ape-dts' type names, both set only when the types differ */
+} tl_value_diff;
+typedef int (*tl_value_diff_fn)(void *ctx, const tl_value_diff *d, tl_error *err);
 
 /* A bit of tl_driver_ops.split_kinds. */
 #define TL_KIND_BIT(kind) (1u << (unsigned)(kind))
@@ -482,6 +500,41 @@ struct tl_driver_ops {
 	 * driver's silence bound (io_timeout_secs) ends a stall.
 	 */
 	void (*interrupt)(tl_conn *c);
+
+	/*
+	 * Optional. A table that reads or writes columns cols[0..n) of src (indexes into
+	 * src->cols, in that order) as table schema.name, column i named names[i] (names NULL,
+	 * or names[i] NULL: src's name): [router] renames and [filter] ignore_cols. Every key
+	 * column that is a data column, and the partition column, must be among cols; key_idx,
+	 * keys and part_idx of *out point at the same columns, and the driver's private column
+	 * data follows them, so reading, writing, checking and the native forms of *out work
+	 * as for src over those columns (e.g. PostgreSQL's COPY lists them). est_rows is src's.
+	 * *out is freed with free_table. Without it the engine refuses routes and ignore_cols.
+	 * A documents driver keeps its one column (n == ncols, cols the identity).
+	 */
+	int (*project)(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		       const char *const *names, size_t n, tl_table **out, tl_error *err);
+	/*
+	 * Optional. *out = a malloc'd text naming the server and the namespace this connection
+	 * sees, equal for two connections exactly when a (schema, table) name means the same
+	 * object through both (PostgreSQL: the same cluster and database). The engine refuses
+	 * a run that would write a table it also reads (tl_route_check_same_server). Without
+	 * it source and target are taken as two servers.
+	 */
+	int (*server_id)(tl_conn *c, char **out, tl_error *err);
+	/*
+	 * Optional. ape-dts' type name of the non-NULL values of column col of t as its check
+	 * logs write it (src_type / dst_type: "Long", "String", "Decimal", …); NULL unknown.
+	 */
+	const char *(*value_type)(const tl_table *t, size_t col);
+	/*
+	 * Optional (TL_CAP_DOCUMENTS). Compares two documents (cells of t's document column)
+	 * top-level field by field in field-name order and calls fn for each field whose value
+	 * differs or that only one side has, as ape-dts' check does. fn's non-zero return stops
+	 * and is returned. TL_ERR_PARSE for a cell that is not a document.
+	 */
+	int (*doc_diff)(const tl_table *t, const char *a, size_t alen, const char *b, size_t blen, tl_value_diff_fn fn,
+			void *ctx, tl_error *err);
 };
 
 /* 2: aliases, quote, split_kinds and tl_table.keys (explicit key columns) */

@@ -63,6 +63,9 @@ enum tl_slot {
 	TL_SLOT_CLAIM,
 	TL_SLOT_RELEASE,
 	TL_SLOT_FLUSH_COMMITS,
+	TL_SLOT_PROJECT,
+	TL_SLOT_SERVER_ID,
+	TL_SLOT_DOC_DIFF,
 	TL_SLOT__COUNT
 };
 
@@ -140,5 +143,12 @@ int tl_driver_claim(const tl_driver *d, tl_conn *target, const tl_table *src, co
 		    tl_error *err) TL_MUST_CHECK;
 int tl_driver_release(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
 int tl_driver_flush_commits(const tl_driver *d, tl_conn *target, const tl_table *src, tl_error *err) TL_MUST_CHECK;
+int tl_driver_project(const tl_driver *d, const tl_table *src, const char *schema, const char *name,
+		      const size_t *cols, const char *const *names, size_t n, tl_table **out, tl_error *err) TL_MUST_CHECK;
+int tl_driver_server_id(const tl_driver *d, tl_conn *c, char **out, tl_error *err) TL_MUST_CHECK;
+/* NULL when the driver has no value_type slot or does not know the column. */
+const char *tl_driver_value_type(const tl_driver *d, const tl_table *t, size_t col);
+int tl_driver_doc_diff(const tl_driver *d, const tl_table *t, const char *a, size_t alen, const char *b, size_t blen,
+		       tl_value_diff_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
 
 #endif

@@ -24,6 +24,11 @@ int tl_logger_open_file(tl_logger *lg, const char *path, tl_error *err) TL_MUST_
 void tl_logger_free(tl_logger *lg);
 int tl_logger_enabled(const tl_logger *lg, enum tl_log_level level);
 void tl_log_write(tl_logger *lg, enum tl_log_level level, const char *fmt, ...) TL_PRINTF(3, 4);
+/* Whether a file sink is open. */
+int tl_logger_has_file(const tl_logger *lg);
+/* Writes one line to the file sink only, whatever the levels (a fatal error that the CLI
+ * prints itself); nothing without a file sink. */
+void tl_log_write_file(tl_logger *lg, enum tl_log_level level, const char *fmt, ...) TL_PRINTF(3, 4);
 /* Parses "debug", "info", "warn", … */
 int tl_log_level_parse(const char *s, enum tl_log_level *out);
 

@@ -42,4 +42,8 @@ int tl_cli_load_task(const char *path, tl_config **cfg, tl_logger **log, tl_erro
  */
 int tl_cli_debug_hooks(tl_fault **fault, int *trace, tl_error *err);
 
+/* Prints a verify report as `tideline verify` does (one line per table, its ranges). */
+struct tl_verify_report;
+void tl_cli_print_verify(const struct tl_verify_report *rep);
+
 #endif

@@ -19,8 +19,9 @@
 
 static void print_item(const tl_plan_item *it, cJSON *arr)
 {
-	char key[1024] = "";
+	char key[1024] = "", nm[1200];
 	size_t i;
+	int routed = it->dst_schema && it->dst_tb && (strcmp(it->dst_schema, it->schema) || strcmp(it->dst_tb, it->tb));
 
 	if (it->action == TL_ACT_RESUME && it->after.n) {
 		size_t off = 0;
@@ -41,6 +42,10 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "schema", it->schema);
 		cJSON_AddStringToObject(o, "tb", it->tb);
+		if (routed) {
+			cJSON_AddStringToObject(o, "target_schema", it->dst_schema);
+			cJSON_AddStringToObject(o, "target_tb", it->dst_tb);
+		}
 		cJSON_AddStringToObject(o, "action", tl_plan_action_name(it->action));
 		if (it->action != TL_ACT_SKIP)
 			cJSON_AddStringToObject(o, "mode", tl_plan_mode_name(it->mode));
@@ -57,18 +62,23 @@ static void print_item(const tl_plan_item *it, cJSON *arr)
 		cJSON_AddItemToArray(arr, o);
 		return;
 	}
+	/* the table as the store knows it (source names), and where it goes when routed */
+	if (routed)
+		snprintf(nm, sizeof(nm), "%s.%s -> %s.%s", it->schema, it->tb, it->dst_schema, it->dst_tb);
+	else
+		snprintf(nm, sizeof(nm), "%s.%s", it->schema, it->tb);
 	if (it->warning)
-		printf("%-6s %s.%s  %s\n", it->refuse ? "REFUSE" : "WARN", it->schema, it->tb, it->warning);
+		printf("%-6s %s  %s\n", it->refuse ? "REFUSE" : "WARN", nm, it->warning);
 	if (it->action == TL_ACT_SKIP)
-		printf("%-6s %s.%s  %s\n", "skip", it->schema, it->tb, it->reason);
+		printf("%-6s %s  %s\n", "skip", nm, it->reason);
 	else if (it->action == TL_ACT_RESUME)
-		printf("%-6s %s.%s  after %s  [%s mode, from %s, ~%lld rows left]\n", "resume", it->schema, it->tb, key,
+		printf("%-6s %s  after %s  [%s mode, from %s, ~%lld rows left]\n", "resume", nm, key,
 		       tl_plan_mode_name(it->mode), it->origin ? it->origin : "store",
 		       (long long)(it->est_rows >= 0 && it->rows_done >= 0 && it->est_rows > it->rows_done
 					   ? it->est_rows - it->rows_done
 					   : it->est_rows));
 	else
-		printf("%-6s %s.%s  [%s mode, ~%lld rows]%s%s\n", "start", it->schema, it->tb, tl_plan_mode_name(it->mode),
+		printf("%-6s %s  [%s mode, ~%lld rows]%s%s\n", "start", nm, tl_plan_mode_name(it->mode),
 		       (long long)it->est_rows, it->ignored ? "  " : "", it->ignored ? it->ignored : "");
 }
 

@@ -3,7 +3,8 @@
  * runs a snapshot task and resumes according to [resumer]; --recopy-lost copies again the
  * tables whose target lost rows (docs/guide.md). SIGINT/SIGTERM stop cleanly: workers finish
  * their batch, record their position, and the command exits 130. With --worker the run is
- * one worker of a fleet sharing the task through the store (docs/fleet.md).
+ * one worker of a fleet sharing the task through the store (docs/fleet.md). A check task
+ * ([sinker] sink_type=check) compares instead (check.c): exit 0 consistent, 3 not.
  */
 #include <ctype.h>
 #include <signal.h>
@@ -50,6 +51,54 @@ static int worker_log_dir(tl_config *cfg, const char *worker, tl_error *err)
 	free(cfg->log_dir);
 	cfg->log_dir = dir;
 	return 0;
+}
+
+/*
+ * How a run ended is the last line of default.log too, also when it failed before the
+ * log was opened (a connection refused, a filter that selects nothing, a locked task).
+ */
+static void last_line(const tl_config *cfg, tl_logger *log, enum tl_log_level level, const tl_error *err)
+{
+	char path[4096];
+
+	if (!log)
+		return;
+	if (!tl_logger_has_file(log) && tl_migrate__mkdir_p(cfg->log_dir, NULL) == 0) {
+		snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
+		if (tl_logger_open_file(log, path, NULL) != 0)
+			return; /* no log dir to write to: stderr has the message */
+	}
+	tl_log_write_file(log, level, "%s", err->message[0] ? err->message : tl_code_name(err->code));
+}
+
+/* check_result_stdout_only: the result lines, as ape-dts prints them. */
+static void print_line(void *ctx, const char *logger, const char *line)
+{
+	(void)ctx;
+	printf("%s - %s\n", logger, line);
+}
+
+/*
+ * [sinker] sink_type=check: compare, write the check logs, print verify's report.
+ * Returns 0 (consistent), 3 (not), or a negative tl_code.
+ */
+static int run_check(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *err)
+{
+	tl_verify_report rep;
+	int consistent = 0, rc;
+
+	if ((rc = tl_migrate_check(cfg, opts, print_line, NULL, &rep, &consistent, err)))
+		return rc;
+	if (!cfg->check_result_stdout_only) {
+		tl_cli_print_verify(&rep);
+		printf("check logs in %s: %s\n", cfg->check_log_dir, consistent ? "consistent" : "not consistent");
+	}
+	tl_verify_report_clear(&rep);
+	if (fflush(stdout) != 0)
+		return tl_error_set(err, TL_ERR_IO, "cannot write the report");
+	tl_log(opts->log, TL_LOG_NOTICE, "check finished: %s (exit %d)", consistent ? "consistent" : "not consistent",
+	       consistent ? 0 : 3);
+	return consistent ? 0 : 3;
 }
 
 static int run(int argc, char **argv)
@@ -115,12 +164,27 @@ static int run(int argc, char **argv)
 	opts.log = log;
 	opts.stop = &stop_requested;
 	opts.progress_tty = isatty(2);
-	rc = tl_migrate_run(cfg, &opts, &err);
-	if (rc == TL_ERR_INTERRUPTED) {
+	if (cfg->sink_type == TL_SINK_CHECK && (opts.init || opts.recopy_lost)) {
+		/* nothing to forget or copy again: a check never writes */
+		rc = tl_error_set(&err, TL_ERR_CONFIG, "%s: a check task ([sinker] sink_type=check) writes nothing: %s does "
+				  "not apply", cfg->path, opts.init ? "--init" : "--recopy-lost");
+	} else if (cfg->sink_type == TL_SINK_CHECK && opts.worker) {
+		/* a fleet shares copies; a check compares the whole task in one process */
+		rc = tl_error_set(&err, TL_ERR_CONFIG, "%s: a check task ([sinker] sink_type=check) is not shared by a fleet: "
+				  "--worker does not apply; run it once without --worker", cfg->path);
+	} else if (cfg->sink_type == TL_SINK_CHECK) {
+		rc = run_check(cfg, &opts, &err);
+	} else {
+		rc = tl_migrate_run(cfg, &opts, &err);
+	}
+	if (rc > 0) {
+		/* a check task's result: 0 consistent, 3 not */
+	} else if (rc == TL_ERR_INTERRUPTED) {
+		last_line(cfg, log, TL_LOG_WARN, &err);
 		fprintf(stderr, "tideline: %s\n", err.message);
 		rc = 130;
 	} else if (rc) {
-		tl_log(log, TL_LOG_DEBUG, "run failed: %s", err.message);
+		last_line(cfg, log, TL_LOG_ERROR, &err);
 		rc = tl_cli_fail(&err);
 	}
 	tl_logger_free(log);

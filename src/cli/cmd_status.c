@@ -28,6 +28,7 @@
 /* One table's row, copied out of the store. */
 struct srow {
 	char *task_id, *schema, *tb, *state, *last_key, *last_update, *finished_at;
+	char *dst_schema, *dst_tb; /* the target table when [router] of the TASK.ini moves it, else NULL */
 	int64_t rows, est;
 	double percent, rate, eta; /* < 0 unknown */
 };
@@ -46,6 +47,7 @@ static void srows_free(struct srows *r)
 
 		free(x->task_id); free(x->schema); free(x->tb); free(x->state);
 		free(x->last_key); free(x->last_update); free(x->finished_at);
+		free(x->dst_schema); free(x->dst_tb);
 	}
 	free(r->v);
 }
@@ -239,7 +241,11 @@ static const char *const col_names[NCOLS] = {"TABLE", "STATE", "ROWS", "TOTAL", 
 /* The cells of one row, formatted. */
 static void cells(const struct srow *x, char c[NCOLS][256])
 {
-	snprintf(c[C_TABLE], 256, "%s.%s", x->schema ? x->schema : "", x->tb ? x->tb : "");
+	if (x->dst_schema)
+		snprintf(c[C_TABLE], 256, "%s.%s -> %s.%s", x->schema ? x->schema : "", x->tb ? x->tb : "", x->dst_schema,
+			 x->dst_tb);
+	else
+		snprintf(c[C_TABLE], 256, "%s.%s", x->schema ? x->schema : "", x->tb ? x->tb : "");
 	snprintf(c[C_STATE], 256, "%s", x->state ? x->state : "-");
 	fmt_i64(x->rows, c[C_ROWS], 256);
 	fmt_i64(x->est, c[C_TOTAL], 256);
@@ -493,7 +499,9 @@ static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to
 
 		if (!o || !cJSON_AddItemToArray(tables, o))
 			return cJSON_Delete(o), 0;
-		ok = add_str(o, "schema", x->schema) && add_str(o, "tb", x->tb) && add_str(o, "state", x->state) &&
+		ok = add_str(o, "schema", x->schema) && add_str(o, "tb", x->tb) &&
+		     (!x->dst_schema || (add_str(o, "target_schema", x->dst_schema) && add_str(o, "target_tb", x->dst_tb))) &&
+		     add_str(o, "state", x->state) &&
 		     add_num(o, "rows_copied", (double)x->rows) && add_num(o, "est_rows", (double)x->est) &&
 		     add_num(o, "percent", x->percent) && add_num(o, "rate", x->rate) &&
 		     add_num(o, "eta_seconds", x->eta >= 0 ? ceil(x->eta) : -1);
@@ -569,6 +577,24 @@ static double now_unix(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The store keeps source names; with a TASK.ini its [router] says where each table went. */
+static int routed_names(const tl_config *cfg, struct srows *r, tl_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < r->n; i++) {
+		struct srow *x = &r->v[i];
+		const char *ds, *dt;
+		if (!x->schema || !x->tb || !tl_route_table_moves(cfg->route, x->schema, x->tb))
+			continue;
+		tl_route_table(cfg->route, x->schema, x->tb, &ds, &dt);
+		if ((rc = dup_field(&x->dst_schema, ds, err)) || (rc = dup_field(&x->dst_tb, dt, err)))
+			return rc;
+	}
+	return 0;
+}
+
 static int run_status(int argc, char **argv)
 {
 	tl_error err = TL_ERROR_INIT;
@@ -623,6 +649,8 @@ static int run_status(int argc, char **argv)
 	    tl_store_foreach_progress(store, task_id, now_unix(), collect, &rows, &err))
 		goto fail;
 	store_path = tl_store_path(store); /* a store URL without its password */
+	if (cfg && routed_names(cfg, &rows, &err))
+		goto fail;
 	if (as_json) {
 		if (print_json(store, store_path, &rows, &err))
 			goto fail;

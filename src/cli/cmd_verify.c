@@ -32,6 +32,16 @@ static void range_text(const tl_verify_table *vt, const tl_verify_range *r, char
 		snprintf(buf, size, "%s is not NULL", col);
 }
 
+/* "db.t", or "db.t -> dst.t" when [router] sends it elsewhere. */
+static const char *table_name(const tl_verify_table *vt, char *buf, size_t size)
+{
+	if (vt->dst_schema && vt->dst_tb && (strcmp(vt->dst_schema, vt->schema) || strcmp(vt->dst_tb, vt->tb)))
+		snprintf(buf, size, "%s.%s -> %s.%s", vt->schema, vt->tb, vt->dst_schema, vt->dst_tb);
+	else
+		snprintf(buf, size, "%s.%s", vt->schema, vt->tb);
+	return buf;
+}
+
 static void rows_text(int64_t n, char *buf, size_t size)
 {
 	if (n < 0)
@@ -53,13 +63,13 @@ static const char *status_text(const tl_verify_table *vt)
 	return vt->dst_rows < vt->src_rows ? "differs (rows missing on target)" : "differs (extra rows on target)";
 }
 
-static void print_human(const tl_verify_report *rep)
+void tl_cli_print_verify(const tl_verify_report *rep)
 {
 	size_t i, j, w = 5;
 	char name[1024], sr[32], dr[32], range[4096];
 
 	for (i = 0; i < rep->n; i++) {
-		size_t l = strlen(rep->tables[i].schema) + 1 + strlen(rep->tables[i].tb);
+		size_t l = strlen(table_name(&rep->tables[i], name, sizeof(name)));
 		if (l > w)
 			w = l;
 	}
@@ -68,7 +78,7 @@ static void print_human(const tl_verify_report *rep)
 	printf("%-*s  %12s  %12s  %s\n", (int)w, "TABLE", "SOURCE ROWS", "TARGET ROWS", "STATUS");
 	for (i = 0; i < rep->n; i++) {
 		const tl_verify_table *vt = &rep->tables[i];
-		snprintf(name, sizeof(name), "%s.%s", vt->schema, vt->tb);
+		table_name(vt, name, sizeof(name));
 		rows_text(vt->src_rows, sr, sizeof(sr));
 		rows_text(vt->dst_rows, dr, sizeof(dr));
 		printf("%-*s  %12s  %12s  %s\n", (int)w, name, sr, dr, status_text(vt));
@@ -140,6 +150,8 @@ static int print_json(const tl_verify_report *rep)
 		cJSON_AddItemToArray(arr, o);
 		cJSON_AddStringToObject(o, "schema", vt->schema);
 		cJSON_AddStringToObject(o, "tb", vt->tb);
+		add_str(o, "target_schema", vt->dst_schema);
+		add_str(o, "target_tb", vt->dst_tb);
 		cJSON_AddStringToObject(o, "status", tl_verify_state_name(vt->state));
 		add_rows(o, "source_rows", vt->src_rows);
 		add_rows(o, "target_rows", vt->dst_rows);
@@ -239,7 +251,7 @@ static int run_verify(int argc, char **argv)
 			goto cleanup;
 		}
 	} else {
-		print_human(&rep);
+		tl_cli_print_verify(&rep);
 	}
 	if (fflush(stdout) != 0) {
 		tl_error_set(&err, TL_ERR_IO, "cannot write the report: %s", strerror(errno));

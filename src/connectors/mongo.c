@@ -3,9 +3,11 @@
  *
  * The work is done in mongo_conn.c, mongo_read.c and mongo_write.c (see mongo_int.h for
  * the table model: one "_doc" cell per row, "_id" as a pseudo key column). This file only
- * wires the slots; it must not hold logic or state. Chunk (RANGE) reads are unsupported
- * for documents; delete_after serves only the bulk path of a resumed collection (every
- * document has an _id, so copies are idempotent upserts anyway).
+ * wires the slots; it must not hold logic or state. Collections are never split (no
+ * next_bound: chunk mode is refused), but _id RANGE reads serve verify's and check tasks'
+ * ranges; delete_after serves only the bulk path of a resumed collection (every
+ * document has an _id, so copies are idempotent upserts anyway). mongo_route.c: projected
+ * (renamed) collections, the server's identity, field-by-field document diffs.
  */
 #include "mongo_int.h"
 #include "mongo_schema_int.h"
@@ -45,4 +47,8 @@ const struct tl_driver_ops tl_driver_mongo = {
 	.claim = tl_mongo__claim,
 	.release = tl_mongo__release,
 	.flush_commits = tl_mongo__flush_commits,
+	.project = tl_mongo__project,
+	.server_id = tl_mongo__server_id,
+	.value_type = tl_mongo__value_type,
+	.doc_diff = tl_mongo__doc_diff,
 };

@@ -478,6 +478,38 @@ nomem:
 	return tl_error_set(err, TL_ERR_NOMEM, "out of memory describing mongo collection '%s.%s'", schema, name);
 }
 
+int tl_mongo__project(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		      const char *const *names, size_t n, tl_table **out, tl_error *err)
+{
+	struct tl_mongo_table *impl = NULL;
+	tl_table *t = NULL;
+	int rc;
+
+	*out = NULL;
+	if (n != 1 || cols[0] != 0 || (names && names[0] && strcmp(names[0], src->cols[0].name) != 0))
+		return tl_error_set(err, TL_ERR_UNSUPPORTED,
+				    "mongo collection '%s.%s': documents are copied whole (no column routing)", src->schema,
+				    src->name);
+	if ((rc = tl_table_project_base(src, schema, name, cols, names, n, &t, err)))
+		return rc;
+	if (!(impl = calloc(1, sizeof(*impl))))
+		goto nomem;
+	impl->magic = TL_MONGO_TABLE_MAGIC;
+	t->impl = impl;
+	impl->id.name = tl_strdup(src->keys[0]->name);
+	impl->id.type = tl_strdup(src->keys[0]->type);
+	impl->id.kind = src->keys[0]->kind;
+	if (!impl->id.name || !impl->id.type)
+		goto nomem;
+	t->keys[0] = &impl->id;
+	*out = t;
+	return 0;
+nomem:
+	tl_mongo__free_table(t);
+	return tl_error_set(err, TL_ERR_NOMEM, "out of memory projecting mongo collection '%s.%s'", src->schema,
+			    src->name);
+}
+
 static int cmp_str_ptr(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

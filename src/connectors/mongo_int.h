@@ -107,6 +107,15 @@ void tl_mongo__free_table(tl_table *t);
 int tl_mongo__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_mongo__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
 int tl_mongo__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
+/* A renamed collection (the router); its one column and _id key as src's (mongo_conn.c). */
+int tl_mongo__project(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		      const char *const *names, size_t n, tl_table **out, tl_error *err);
+
+/* mongo_route.c */
+int tl_mongo__server_id(tl_conn *c, char **out, tl_error *err);
+const char *tl_mongo__value_type(const tl_table *t, size_t col);
+int tl_mongo__doc_diff(const tl_table *t, const char *a, size_t alen, const char *b, size_t blen, tl_value_diff_fn fn,
+		       void *ctx, tl_error *err);
 
 /* mongo_read.c */
 int tl_mongo__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spec, tl_reader **out, tl_error *err);

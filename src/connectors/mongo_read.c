@@ -111,18 +111,20 @@ int tl_mongo__open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 	int rc = 0;
 
 	*out = NULL;
-	if (spec->mode != TL_READ_KEYED && spec->mode != TL_READ_SCAN) {
+	if (spec->mode != TL_READ_KEYED && spec->mode != TL_READ_SCAN && spec->mode != TL_READ_RANGE) {
 		rc = tl_error_set(err, TL_ERR_UNSUPPORTED,
-				  "mongo collection '%s.%s': only whole-collection reads ordered by _id are supported "
-				  "(no chunk or NULL passes for documents)",
+				  "mongo collection '%s.%s': only reads ordered by _id are supported "
+				  "(no NULL passes for documents)",
 				  t->schema, t->name);
 		goto cleanup;
 	}
 	if (spec->mode == TL_READ_KEYED && spec->after && spec->after->n > 0)
 		after = spec->after->vals[0]; /* NULL (JSON null) means from the start (§2.5) */
-	if ((rc = build_filter(&filter, c, t, spec->where, after, NULL, err)))
+	/* RANGE: _id in (lo, hi], the ranges verify and check tasks compare */
+	if ((rc = build_filter(&filter, c, t, spec->where, spec->mode == TL_READ_RANGE ? spec->lo : after,
+			       spec->mode == TL_READ_RANGE ? spec->hi : NULL, err)))
 		goto cleanup;
-	if (spec->mode == TL_READ_KEYED) {
+	if (spec->mode != TL_READ_SCAN) {
 		BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
 		BSON_APPEND_INT32(&sort, "_id", 1);
 		bson_append_document_end(&opts, &sort);

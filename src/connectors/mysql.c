@@ -822,4 +822,7 @@ const struct tl_driver_ops tl_driver_mysql = {
 	.key_exists = tl_mysql__key_exists,
 	.claim = tl_mysql__claim,
 	.release = tl_mysql__release,
+	.project = tl_mysql__project,
+	.server_id = tl_mysql__server_id,
+	.value_type = tl_mysql__value_type,
 };

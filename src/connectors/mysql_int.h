@@ -4,8 +4,9 @@
  * The connector is split by concern: mysql.c (ops table, connect, SQL helpers),
  * mysql_meta.c (tables, columns, key choice, target checks), mysql_read.c (streaming
  * reads, position values, split bounds, checksums), mysql_write.c (batched writes,
- * deletes), mysql_claim.c (target checks and claims) and mysql_ape.c (ape-dts' database
- * store). Only these files include
+ * deletes), mysql_claim.c (target checks and claims), mysql_ape.c (ape-dts' database
+ * store) and mysql_route.c (projected tables, the server's identity, ape-dts' value
+ * types). Only these files include
  * <mysql.h>; nothing outside src/connectors/mysql_*.c may include this header.
  */
 #ifndef TL_MYSQL_INT_H
@@ -116,6 +117,12 @@ int tl_mysql__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *
 int tl_mysql__check_target(tl_conn *c, const tl_table *src, int *is_empty, tl_error *err);
 const char *tl_mysql__qname(const tl_table *t);
 const struct tl_mysql_col *tl_mysql__col(const tl_table *t, size_t i);
+
+/* mysql_route.c */
+int tl_mysql__project(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		      const char *const *names, size_t n, tl_table **out, tl_error *err);
+int tl_mysql__server_id(tl_conn *c, char **out, tl_error *err);
+const char *tl_mysql__value_type(const tl_table *t, size_t col);
 
 /* mysql_read.c */
 int tl_mysql__select_expr(tl_buf *b, const tl_table *t, size_t col, tl_error *err) TL_MUST_CHECK;

@@ -774,8 +774,9 @@ int tl_mysql__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t
 int tl_mysql__check_target(tl_conn *c, const tl_table *src, int *is_empty, tl_error *err)
 {
 	static const char *const col_sql =
-		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS "
-		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
+		"SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, IS_NULLABLE, "
+		"COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%' "
+		"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?";
 	const char *params[2] = {src->schema, src->name};
 	struct meta_rows cols = {0};
 	tl_buf q = TL_BUF_INIT;
@@ -808,6 +809,23 @@ int tl_mysql__check_target(tl_conn *c, const tl_table *src, int *is_empty, tl_er
 						  tl_mysql__qname(src), tl_buf_cstr(&q));
 			goto cleanup;
 		}
+	}
+	/* target columns tideline does not write ([filter] ignore_cols, or not in the source)
+	 * take their default: they must have one, or accept NULL */
+	for (j = 0; j < cols.n; j++) {
+		int written = 0;
+		const struct meta_row *r = &cols.rows[j];
+		for (i = 0; i < src->ncols && !written; i++)
+			written = r->v[2] && strcasecmp(r->v[2], src->cols[i].name) == 0;
+		if (written || (r->v[3] && strcmp(r->v[3], "YES") == 0) || (r->v[4] && strcmp(r->v[4], "1") == 0))
+			continue;
+		rc = tl_mysql__qident(&q, r->v[2] ? r->v[2] : "", err);
+		if (!rc)
+			rc = tl_error_set(err, TL_ERR_MISMATCH,
+					  "target table %s has column %s, which is not copied and is NOT NULL without a "
+					  "default",
+					  tl_mysql__qname(src), tl_buf_cstr(&q));
+		goto cleanup;
 	}
 	rc = tl_buf_printf(&q, err, "SELECT COUNT(*) FROM (SELECT 1 FROM %s LIMIT 1) tl_x", tl_mysql__qname(src));
 	if (rc)

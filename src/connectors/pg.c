@@ -1,8 +1,8 @@
 /*
  * pg.c - the PostgreSQL connector's ops table (include/tideline/driver.h).
  *
- * The work is done in pg_conn.c, pg_meta.c, pg_read.c, pg_write.c and pg_store.c (see
- * pg_int.h). This file only wires the slots; it must not hold logic or state.
+ * The work is done in pg_conn.c, pg_meta.c, pg_read.c, pg_write.c, pg_store.c and
+ * pg_route.c (see pg_int.h). This file only wires the slots; it must not hold logic or state.
  */
 #include "pg_schema_int.h"
 
@@ -52,4 +52,7 @@ const struct tl_driver_ops tl_driver_pg = {
 	.claim = tl_pg__claim,
 	.release = tl_pg__release,
 	.flush_commits = tl_pg__flush_commits,
+	.project = tl_pg__project,
+	.server_id = tl_pg__server_id,
+	.value_type = tl_pg__value_type,
 };

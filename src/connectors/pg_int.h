@@ -5,8 +5,9 @@
  * pg_meta.c (listing, counting, checking a target), pg_describe.c (describing tables, one
  * or many at a time), pg_read.c (streaming reads, positions, split bounds, checksums),
  * pg_write.c (COPY / upsert writes, deletes),
- * pg_claim.c (target checks and claims), pg_store.c (the ape-dts database store) and pg.c
- * (the ops table). Only these files may
+ * pg_claim.c (target checks and claims), pg_store.c (the ape-dts database store),
+ * pg_route.c (projected tables, the server's identity, ape-dts' value types) and pg.c (the
+ * ops table). Only these files may
  * include <libpq-fe.h>; nothing outside src/connectors/pg*.c may include this header.
  *
  * Cells in a tl_batch are PostgreSQL's text output of each value (session forced to UTF8,
@@ -196,6 +197,11 @@ int tl_pg__describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table **
 int tl_pg__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *out, tl_error *err);
 int tl_pg__live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
 void tl_pg__free_table(tl_table *t);
+/* pg_route.c */
+int tl_pg__project(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		   const char *const *names, size_t n, tl_table **out, tl_error *err);
+int tl_pg__server_id(tl_conn *c, char **out, tl_error *err);
+const char *tl_pg__value_type(const tl_table *t, size_t col);
 int tl_pg__count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *err);
 int tl_pg__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err);
 

@@ -150,7 +150,8 @@ int tl_pg__count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t *o
 int tl_pg__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_error *err)
 {
 	static const char cols_sql[] =
-		"SELECT a.attname FROM pg_catalog.pg_attribute a "
+		"SELECT a.attname, NOT a.attnotnull OR a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
+		"FROM pg_catalog.pg_attribute a "
 		"WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped";
 	PGresult *tres = NULL, *cres = NULL, *eres = NULL;
 	tl_buf sql = TL_BUF_INIT;
@@ -181,6 +182,20 @@ int tl_pg__check_target(tl_conn *target, const tl_table *src, int *is_empty, tl_
 		if (!found) {
 			rc = tl_error_set(err, TL_ERR_MISMATCH, "target table %s has no column \"%s\"", label,
 					  src->cols[i].name);
+			goto cleanup;
+		}
+	}
+	/* target columns tideline does not write ([filter] ignore_cols, or not in the source)
+	 * take their default: they must have one, or accept NULL */
+	for (j = 0; j < PQntuples(cres); j++) {
+		int written = 0;
+		for (i = 0; i < src->ncols && !written; i++)
+			written = strcmp(PQgetvalue(cres, j, 0), src->cols[i].name) == 0;
+		if (!written && PQgetvalue(cres, j, 1)[0] != 't') {
+			rc = tl_error_set(err, TL_ERR_MISMATCH,
+					  "target table %s has column \"%s\", which is not copied and is NOT NULL without "
+					  "a default",
+					  label, PQgetvalue(cres, j, 0));
 			goto cleanup;
 		}
 	}

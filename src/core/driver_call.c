@@ -22,6 +22,7 @@ static const char *const slot_names[TL_SLOT__COUNT] = {
 	"ape_store_put",  "ape_store_forget", "checksum",    "describe_many",  "count_many",
 	"live_rows_many", "durability_warning", "schema_extract", "schema_probe", "schema_apply",
 	"delete_after_key", "key_exists",   "claim",          "release",       "flush_commits",
+	"project",        "server_id",      "doc_diff",
 };
 
 const char *tl_slot_name(enum tl_slot s)
@@ -548,4 +549,58 @@ int tl_driver_flush_commits(const tl_driver *d, tl_conn *target, const tl_table 
 	if (!(rc = enter(d, TL_SLOT_FLUSH_COMMITS, &t0, err)))
 		rc = d->ops->flush_commits(target, src, err);
 	return leave(d, TL_SLOT_FLUSH_COMMITS, src->schema, src->name, t0, rc, err);
+}
+
+int tl_driver_project(const tl_driver *d, const tl_table *src, const char *schema, const char *name,
+		      const size_t *cols, const char *const *names, size_t n, tl_table **out, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && src && schema && name && cols && n > 0 && out);
+	*out = NULL;
+	if (!d->ops->project)
+		return missing(d, TL_SLOT_PROJECT, err);
+	if (!(rc = enter(d, TL_SLOT_PROJECT, &t0, err)))
+		rc = d->ops->project(src, schema, name, cols, names, n, out, err);
+	rc = leave(d, TL_SLOT_PROJECT, schema, name, t0, rc, err);
+	if (rc && *out) {
+		d->ops->free_table(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int tl_driver_server_id(const tl_driver *d, tl_conn *c, char **out, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && c && out);
+	*out = NULL;
+	if (!d->ops->server_id)
+		return missing(d, TL_SLOT_SERVER_ID, err);
+	if (!(rc = enter(d, TL_SLOT_SERVER_ID, &t0, err)))
+		rc = d->ops->server_id(c, out, err);
+	return leave(d, TL_SLOT_SERVER_ID, NULL, NULL, t0, rc, err);
+}
+
+const char *tl_driver_value_type(const tl_driver *d, const tl_table *t, size_t col)
+{
+	assert(d && t && col < t->ncols);
+	return d->ops->value_type ? d->ops->value_type(t, col) : NULL;
+}
+
+int tl_driver_doc_diff(const tl_driver *d, const tl_table *t, const char *a, size_t alen, const char *b, size_t blen,
+		       tl_value_diff_fn fn, void *ctx, tl_error *err)
+{
+	double t0 = 0;
+	int rc;
+
+	assert(d && t && a && b && fn);
+	if (!d->ops->doc_diff)
+		return missing(d, TL_SLOT_DOC_DIFF, err);
+	if (!(rc = enter(d, TL_SLOT_DOC_DIFF, &t0, err)))
+		rc = d->ops->doc_diff(t, a, alen, b, blen, fn, ctx, err);
+	return leave(d, TL_SLOT_DOC_DIFF, t->schema, t->name, t0, rc, err);
 }

@@ -94,6 +94,31 @@ void tl_log_write(tl_logger *lg, enum tl_log_level level, const char *fmt, ...)
 	pthread_mutex_unlock(&lg->mu);
 }
 
+int tl_logger_has_file(const tl_logger *lg)
+{
+	return lg && lg->file != NULL;
+}
+
+void tl_log_write_file(tl_logger *lg, enum tl_log_level level, const char *fmt, ...)
+{
+	char ts[32];
+	char msg[4096];
+	va_list ap;
+
+	if (!lg)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	tl_logfmt_now(ts);
+	pthread_mutex_lock(&lg->mu);
+	if (lg->file) {
+		fprintf(lg->file, "%s - %s - [%ld] - %s\n", ts, level_name(level), (long)getpid(), msg);
+		fflush(lg->file);
+	}
+	pthread_mutex_unlock(&lg->mu);
+}
+
 int tl_log_level_parse(const char *s, enum tl_log_level *out)
 {
 	static const struct { const char *name; enum tl_log_level l; } t[] = {

@@ -23,11 +23,13 @@
 #include <string.h>
 #include <time.h>
 #include "migrate/migrate.h"
+#include "tideline/ratelimit.h"
 
 struct state {
 	tl_copy_ctx *ctx;
 	tl_plan_item *item;
-	const tl_table *t;
+	const tl_table *t;      /* the table as read (source names): reads, keys, positions */
+	const tl_table *w;      /* the table as written (target names, [router]): every target call */
 	tl_batch batch, batch2; /* the two buffers of the prefetching reader */
 	tl_batch *cur;          /* the batch being written */
 	tl_keyvals last;       /* key of the last committed row (batch mode) */
@@ -56,7 +58,7 @@ static int target_delete(struct state *st, const char *after, int which, tl_erro
 	if ((rc = tl_fleet_gate(c->hold, err)))
 		return rc;
 	t0 = tl_migrate__now();
-	rc = tl_driver_delete_after(&c->env->dst, c->dst, st->t, after, which, err);
+	rc = tl_driver_delete_after(&c->env->dst, c->dst, st->w, after, which, err);
 	tl_fleet_wrote(c->hold, t0);
 	return rc;
 }
@@ -71,15 +73,20 @@ static int clean_nulls(struct state *st, int which, tl_error *err)
 	tl_copy_ctx *c = st->ctx;
 	const tl_migrate_env *env = c->env;
 
-	if (!st->resumed_table)
-		return 0;
-	if (!st->ours || !env->dst.ops->delete_after) {
-		tl_log(env->log, TL_LOG_WARN,
-		       "table %s.%s: rows with NULL key values may be duplicated (the target held rows before this task)",
-		       st->t->schema, st->t->name);
-		return 0;
-	}
-	return target_delete(st, NULL, which, err);
+	int has = 0, rc;
+
+	if (st->resumed_table && st->ours && env->dst.ops->delete_after)
+		return target_delete(st, NULL, which, err);
+	if (st->ours && !st->resumed_table)
+		return 0; /* started into an empty target by this run */
+	/* a target that held rows before this task: its NULL-key rows cannot be told from the
+	 * source's, and copying the source's again would duplicate them (plan refuses too) */
+	if ((rc = tl_plan__target_null_keys(env, c->dst, st->w, &has, err)))
+		return rc;
+	if (has)
+		return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", st->t->schema, st->t->name,
+				    TL_PLAN_REFUSE_NULL_KEYS);
+	return 0;
 }
 
 static int record_key(struct state *st, int is_current, size_t n, char **cols, char **vals, tl_error *err)
@@ -115,12 +122,12 @@ static int make_durable(struct state *st, tl_error *err)
 
 	if (!env->dst.ops->flush_commits)
 		return 0;
-	rc = tl_driver_flush_commits(&env->dst, c->dst, st->t, err);
+	rc = tl_driver_flush_commits(&env->dst, c->dst, st->w, err);
 	if (!rc || !err || !(err->flags & TL_ERRF_CONN_LOST))
 		return rc;
 	ep = tl_retry_endpoint(c, 1);
 	if (!(rc = tl_driver_connect(&env->dst, &ep, &fresh, err)))
-		rc = tl_driver_flush_commits(&env->dst, fresh, st->t, err);
+		rc = tl_driver_flush_commits(&env->dst, fresh, st->w, err);
 	tl_driver_disconnect(&env->dst, fresh);
 	return rc;
 }
@@ -156,7 +163,32 @@ struct prefetch {
 	int quit;    /* the writer stopped: read no more */
 	int rc;
 	tl_error err;
+	/* the run's rate limits (NULL: none): tokens for a batch before it is read */
+	struct tl_rate *rows, *bytes;
+	size_t want;                  /* rows one read_batch may return */
+	volatile sig_atomic_t *stop;
 };
+
+/*
+ * One read under the run's rate limits: the rows a batch may hold are reserved before
+ * the read (those it did not use are given back), its bytes after it.
+ */
+static int limited_read(struct prefetch *p, tl_batch *b, tl_error *err)
+{
+	int ticket, rc;
+
+	if ((rc = tl_rate_acquire(p->rows, p->want, p->stop, err)))
+		return rc;
+	/* the deadline covers the read, not the wait for the rate limit */
+	ticket = tl_watch_begin(p->watch, p->drv, p->conn, p->t, "reading a batch from the source");
+	rc = tl_driver_read_batch(p->drv, p->r, b, err);
+	(void)tl_watch_end(p->watch, ticket, rc, err);
+	if (p->rows && b->nrows < p->want)
+		tl_rate_refund(p->rows, p->want - b->nrows);
+	if (!rc && b->nrows)
+		rc = tl_rate_acquire(p->bytes, b->data.len, p->stop, err);
+	return rc;
+}
 
 static void *prefetch_main(void *arg)
 {
@@ -165,7 +197,7 @@ static void *prefetch_main(void *arg)
 	for (;;) {
 		tl_error e = TL_ERROR_INIT;
 		tl_batch *b;
-		int i, ticket, rc;
+		int i, rc;
 
 		pthread_mutex_lock(&p->mu);
 		while (!p->quit && p->full[p->fill])
@@ -179,9 +211,7 @@ static void *prefetch_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		tl_batch_reset(b);
-		ticket = tl_watch_begin(p->watch, p->drv, p->conn, p->t, "reading a batch from the source");
-		rc = tl_driver_read_batch(p->drv, p->r, b, &e);
-		(void)tl_watch_end(p->watch, ticket, rc, &e);
+		rc = limited_read(p, b, &e);
 
 		pthread_mutex_lock(&p->mu);
 		if (rc) {
@@ -216,13 +246,13 @@ static int write_rows(struct state *st, const tl_batch *b, tl_error *err)
 	int rc = 0;
 
 	if (per == 0 || b->nrows <= per)
-		return tl_driver_write_batch(&c->env->dst, c->dst, st->t, b, flags, err);
+		return tl_driver_write_batch(&c->env->dst, c->dst, st->w, b, flags, err);
 	/* durable on the last part: WAL and journal are flushed in order, the others with it */
 	for (from = 0; from < b->nrows && !rc; from += per) {
 		tl_batch part;
 		size_t n = b->nrows - from < per ? b->nrows - from : per;
 		tl_batch_view(b, from, n, &part);
-		rc = tl_driver_write_batch(&c->env->dst, c->dst, st->t, &part,
+		rc = tl_driver_write_batch(&c->env->dst, c->dst, st->w, &part,
 					   from + n < b->nrows ? (flags & ~(unsigned)TL_WRITE_DURABLE) : flags, err);
 	}
 	return rc;
@@ -263,9 +293,16 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 	 * is one COPY-like write on the target, so unless the task sets batch_size, its size
 	 * is bounded by bytes only (the batch buffer): fewer, larger target transactions. */
 	spec_buf.native = st->native;
-	if (st->native && !env->cfg->extract_batch_explicit)
+	if (st->native && !env->cfg->extract_batch_explicit && !env->rate_rows)
 		spec_buf.batch_rows = SIZE_MAX;
+	/* a rate limit: batches no larger than what may go at once */
+	if (env->rate_rows && spec_buf.batch_rows > env->rate_burst)
+		spec_buf.batch_rows = (size_t)env->rate_burst;
 	memset(&p, 0, sizeof(p));
+	p.rows = env->rate_rows;
+	p.bytes = env->rate_bytes;
+	p.want = spec_buf.batch_rows;
+	p.stop = c->stop;
 	if (!st->batch2.ncols)
 		tl_batch_init(&st->batch2, st->t->ncols, st->batch.soft_bytes);
 	p.drv = &env->src;
@@ -460,6 +497,7 @@ static void *consumer_main(void *arg)
 	st.ctx = &ctx;
 	st.item = m->item;
 	st.t = m->t;
+	st.w = m->w;
 	st.write_flags = m->write_flags;
 	st.native = m->native;
 	ctx.src = ctx.dst = NULL;
@@ -799,13 +837,11 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
 	const tl_table *t = st->t;
 	int rc;
 
-	if (!have_prior || is_empty)
+	if (is_empty)
 		return 0;
-	if (!prior->target_empty_at_start)
-		return tl_error_set(err, TL_ERR_MISMATCH,
-				    "table %s.%s has no usable key and its target already holds rows this task did not "
-				    "write; empty the target table and run with --init",
-				    t->schema, t->name);
+	/* plan refuses such a table too (tl_plan_check_targets); the target may have changed since */
+	if (!have_prior || !prior->target_empty_at_start)
+		return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", t->schema, t->name, TL_PLAN_REFUSE_KEYLESS);
 	if (!env->dst.ops->delete_after)
 		return tl_error_set(err, TL_ERR_UNSUPPORTED, "cannot clean up %s.%s before resuming", t->schema, t->name);
 	if (st->item->mode == TL_MODE_SPLIT && st->item->split_after) {
@@ -912,16 +948,17 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	memset(res, 0, sizeof(*res));
 	st.ctx = ctx;
 	st.item = item;
-	st.t = item->table;
+	st.t = item->rtable ? item->rtable : item->table;
+	st.w = item->wtable ? item->wtable : item->table;
 	st.last_ckpt = t0;
 	st.rows_recorded = -1;
 	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
 
-	if ((rc = tl_driver_check_target(&env->dst, ctx->dst, st.t, &is_empty, err)))
+	if ((rc = tl_driver_check_target(&env->dst, ctx->dst, st.w, &is_empty, err)))
 		goto cleanup;
 	/* one writer per target table, whatever its task (the claim is held until the end) */
 	if (ctx->owner && env->dst.ops->claim) {
-		if ((rc = tl_driver_claim(&env->dst, ctx->dst, st.t, ctx->owner, err)))
+		if ((rc = tl_driver_claim(&env->dst, ctx->dst, st.w, ctx->owner, err)))
 			goto cleanup;
 		claimed = 1;
 	}
@@ -950,7 +987,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	 * e.g. binary COPY, only into an empty target that the driver says fits). */
 	if (env->src.ops == env->dst.ops && env->dst.ops->native_form) {
 		st.native = 1;
-		if ((is_empty || tail_clear) && (rc = tl_driver_native_form(&env->dst, ctx->dst, st.t, &st.native, err)))
+		if ((is_empty || tail_clear) && (rc = tl_driver_native_form(&env->dst, ctx->dst, st.w, &st.native, err)))
 			goto cleanup;
 	}
 
@@ -965,8 +1002,10 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	info.target_rows_at_finish = -1;
 	if ((rc = tl_recorder_table_ex(ctx->rec, ctx->hold, &info, err)))
 		goto cleanup;
-	tl_log(env->log, TL_LOG_INFO, "table %s.%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
-	       item->action == TL_ACT_RESUME ? "resuming" : "starting", tl_plan_mode_name(item->mode),
+	tl_log(env->log, TL_LOG_INFO, "table %s.%s%s%s%s%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
+	       st.w != st.t ? " -> " : "", st.w != st.t ? st.w->schema : "", st.w != st.t ? "." : "",
+	       st.w != st.t ? st.w->name : "", item->action == TL_ACT_RESUME ? "resuming" : "starting",
+	       tl_plan_mode_name(item->mode),
 	       keyed ? "upsert" : "insert",
 	       is_empty     ? " into an empty target (bulk path allowed)"
 	       : tail_clear ? ", the target emptied past the resume point (bulk path allowed)"
@@ -1007,7 +1046,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	 * count is known: no count(*). */
 	if (is_empty)
 		info.target_rows_at_finish = st.rows;
-	else if ((rc = tl_driver_count_rows(&env->dst, ctx->dst, st.t, &info.target_rows_at_finish, err)))
+	else if ((rc = tl_driver_count_rows(&env->dst, ctx->dst, st.w, &info.target_rows_at_finish, err)))
 		goto cleanup;
 	if ((rc = tl_recorder_table_ex(ctx->rec, ctx->hold, &info, err)))
 		goto cleanup;
@@ -1019,7 +1058,7 @@ cleanup:
 	if (claimed) {
 		tl_error e3 = TL_ERROR_INIT;
 		/* a connection that is gone took its claim with it */
-		if (tl_driver_release(&env->dst, ctx->dst, st.t, &e3) != 0)
+		if (tl_driver_release(&env->dst, ctx->dst, st.w, &e3) != 0)
 			tl_log(env->log, TL_LOG_DEBUG, "table %s.%s: releasing the claim: %s", st.t->schema, st.t->name,
 			       e3.message);
 	}
@@ -1043,7 +1082,9 @@ int tl_copy_range(tl_copy_ctx *ctx, tl_plan_item *item, const char *lo, const ch
 	memset(&st, 0, sizeof(st));
 	st.ctx = ctx;
 	st.item = item;
-	st.t = item->table;
+	/* as a table's copy: read the projected source table, write the routed target table */
+	st.t = item->rtable ? item->rtable : item->table;
+	st.w = item->wtable ? item->wtable : item->table;
 	st.last_ckpt = tl_migrate__now();
 	st.write_flags = flags;
 	st.native = native;

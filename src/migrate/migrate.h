@@ -44,6 +44,12 @@ typedef struct tl_plan_item {
 	char *schema;
 	char *tb;
 	tl_table *table;      /* described source table (NULL when skipped before describing) */
+	/* [router] and [filter] ignore_cols (select.c): the target table's names (lent from the
+	 * config's route, or schema/tb), the table as read (source names, without ignored
+	 * columns) and as written (target names and columns); both == table when nothing is
+	 * routed or left out, NULL while table is. Records keep the source names. */
+	const char *dst_schema, *dst_tb;
+	tl_table *rtable, *wtable;
 	enum tl_action action;
 	enum tl_mode mode;
 	tl_keyvals after;     /* RESUME in batch mode: resume strictly after these */
@@ -96,6 +102,10 @@ typedef struct tl_migrate_env {
 	tl_store *store;
 	tl_logger *log;      /* may be NULL */
 	tl_fault *fault;     /* may be NULL */
+	/* [extractor]/[sinker]/[pipeline] max_rps and max_mbps: shared by every reader of the
+	 * run (ratelimit.h; NULL = no limit); rows are read at most rate_burst per batch */
+	struct tl_rate *rate_rows, *rate_bytes;
+	uint64_t rate_burst;
 	int dead_peer_secs;  /* a fleet worker's target connections: tl_endpoint.dead_peer_secs (0: unset) */
 } tl_migrate_env;
 
@@ -108,8 +118,46 @@ int tl_migrate_env_bind(tl_migrate_env *env, const tl_config *cfg, const tl_migr
 			tl_error *err) TL_MUST_CHECK;
 /* Connects and initialises ape-dts' database store when the env has one (else nothing). */
 int tl_migrate_env_ape_open(tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
-/* Disconnects the ape-dts store and closes the store (both may be unset). */
+/* Sets up env's rate limits from the task (none when no max_rps / max_mbps is set). */
+int tl_migrate_env_rates(tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
+/* Disconnects the ape-dts store, closes the store and frees the rate limits (all may be unset). */
 void tl_migrate_env_release(tl_migrate_env *env);
+
+/* ---- select.c: the tables a task works on, and their names on the target ------------- */
+
+/*
+ * Lists the source's tables (c: a connection of src), keeps those [filter] selects and
+ * checks [router] against them (tl_route_validate). *out is the caller's
+ * (tl_name_list_clear). A filter that selects nothing, or a source that lists nothing
+ * (no privileges), is TL_ERR_NOTFOUND naming the filter and the databases found.
+ */
+int tl_migrate_select(const tl_config *cfg, const tl_driver *src, tl_conn *c, tl_name_list *out,
+		      tl_error *err) TL_MUST_CHECK;
+/*
+ * When source and target are the same server (the drivers' server_id), refuses a run
+ * whose routes would write a selected table (tl_route_check_same_server). Two servers,
+ * or a driver that cannot tell: 0.
+ */
+int tl_migrate_same_server(const tl_config *cfg, const tl_driver *src, tl_conn *sc, const tl_driver *dst,
+			   tl_conn *dc, const tl_name *sel, size_t n, tl_error *err) TL_MUST_CHECK;
+/*
+ * The read and write forms of a described source table t (its part_idx chosen): *rt
+ * without [filter] ignore_cols, *wt under the target's names ([router]); each is t itself
+ * when nothing changes, else a table of d's project slot. Errors name the task file
+ * (tl_route_project's: a listed column the table lacks, an ignored key column, …).
+ * Release with tl_migrate_unproject.
+ */
+int tl_migrate_project(const tl_config *cfg, const tl_driver *d, tl_table *t, tl_table **rt, tl_table **wt,
+		       tl_error *err) TL_MUST_CHECK;
+void tl_migrate_unproject(const tl_driver *d, tl_table *t, tl_table **rt, tl_table **wt);
+/*
+ * The target names of the selected tables sel[0..n) ([router] db_map / tb_map): *out is a
+ * malloc'd array (the caller frees the array only) whose strings are lent by cfg's route
+ * or by sel. What schema_extract's tl_schema_opts.targets takes, so that definitions are
+ * created under the names the rows are written to.
+ */
+int tl_migrate_targets(const tl_config *cfg, const tl_name *sel, size_t n, tl_name **out,
+		       tl_error *err) TL_MUST_CHECK;
 
 /* Imports the configured progress sources into env->store (phase 2). */
 int tl_migrate_import_sources(const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
@@ -146,6 +194,19 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src);
  */
 int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, unsigned flags,
 			  tl_error *err) TL_MUST_CHECK;
+/* The warnings of a table the run refuses to copy (plan shows them; copy.c says the same). */
+#define TL_PLAN_REFUSE_KEYLESS                                                                          \
+	"restart needed: no usable key and the target already holds rows this task did not write; empty " \
+	"the target table, then run with --init"
+#define TL_PLAN_REFUSE_NULL_KEYS                                                                         \
+	"restart needed: the target already holds rows whose unique key is NULL, which this task did not "  \
+	"write and cannot tell from the source's (they would be copied twice); delete those rows on the "   \
+	"target (or empty the table), then run with --init"
+/* Does t's order key have a nullable column whose NULL rows are copied by a NULL pass? */
+int tl_plan__key_nullable(const tl_migrate_env *env, const tl_table *t);
+/* Does the target table wt hold a row with a NULL key column (*has)? One row read at most. */
+int tl_plan__target_null_keys(const tl_migrate_env *env, tl_conn *dst, const tl_table *wt, int *has,
+			      tl_error *err) TL_MUST_CHECK;
 const char *tl_plan_action_name(enum tl_action a);
 const char *tl_plan_mode_name(enum tl_mode m);
 
@@ -250,6 +311,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
  * (lo, hi] (lo NULL: from the start; hi NULL: to the end), or with `nulls` the rows whose
  * partition column is NULL, with write flags `flags`, reading in the driver's own form
  * up to `native` (tl_read_spec.native) and recording nothing: a fleet's chunk (fleet.c).
+ * Reads item's projected table and writes its routed one, as tl_copy_table does.
  * *rows gets the rows written.
  */
 int tl_copy_range(tl_copy_ctx *ctx, tl_plan_item *item, const char *lo, const char *hi, int nulls, unsigned flags,
@@ -566,6 +628,8 @@ enum tl_verify_state {
 
 typedef struct tl_verify_table {
 	char *schema, *tb;
+	char *dst_schema, *dst_tb; /* the target table ([router]; the same names when not routed) */
+	int target_missing;     /* TL_VERIFY_NO_TARGET because the target table does not exist */
 	char *part_col;         /* column the ranges are over, NULL when not split */
 	enum tl_verify_state state;
 	int64_t src_rows, dst_rows; /* -1 unknown */
@@ -586,6 +650,15 @@ typedef struct tl_verify_report {
 	char *store_note;/* why the finished-table check was not done, or NULL */
 } tl_verify_report;
 
+/* What a verify lends its per-table hook (check tasks): the drivers and tables of one table. */
+typedef struct tl_verify_hook {
+	const tl_driver *drv;        /* the one kind on both sides */
+	tl_conn *src, *dst;
+	const tl_table *table;       /* described source table */
+	const tl_table *rtable;      /* as read from the source (ignore_cols left out) */
+	const tl_table *wtable;      /* as read from the target ([router] names), columns as rtable's */
+} tl_verify_hook;
+
 typedef struct tl_verify_opts {
 	size_t ranges;          /* ranges per split level, 0 = 16 */
 	unsigned depth;         /* levels of splitting, 0 = 3 */
@@ -594,6 +667,10 @@ typedef struct tl_verify_opts {
 	tl_logger *log;         /* may be NULL */
 	const tl_registry *registry; /* NULL = the built-in drivers */
 	tl_fault *fault;        /* debug hooks, or NULL */
+	/* Optional: called for every table once it is compared (its state, counts and
+	 * differing ranges set); a non-zero return stops the verify and is returned. */
+	int (*on_table)(void *ctx, const tl_verify_hook *h, tl_verify_table *vt, tl_error *err);
+	void *on_table_ctx;
 } tl_verify_opts;
 
 /* Compares every selected table. *out is the caller's (tl_verify_report_clear); cleared on error. */
@@ -601,5 +678,19 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 void tl_verify_report_clear(tl_verify_report *r);
 const char *tl_verify_state_name(enum tl_verify_state s);
 /* ---- end verify.c ---- */
+
+/* ---- check.c: a check task ([sinker] sink_type=check) ------------------------------------
+ *
+ * Compares every selected table with its routed target table (verify first, then row by
+ * row inside the differing ranges) and writes ape-dts' check logs (miss.log, diff.log,
+ * extra.log, summary.log) in cfg->check_log_dir; nothing is written to the target or the
+ * store. With [runtime] check_result_stdout_only and out_line set, the log lines go to
+ * out_line instead (logger "miss_logger", "diff_logger", "extra_logger", "summary_logger",
+ * line without '\n'). *rep is verify's report (tl_verify_report_clear); *consistent 1
+ * when nothing is missing, different or extra. default.log is opened in log_dir.
+ */
+typedef void (*tl_check_line_fn)(void *ctx, const char *logger, const char *line);
+int tl_migrate_check(const tl_config *cfg, const tl_migrate_opts *opts, tl_check_line_fn out_line, void *line_ctx,
+		     tl_verify_report *rep, int *consistent, tl_error *err) TL_MUST_CHECK;
 
 #endif

@@ -43,8 +43,10 @@ void tl_plan_clear(tl_plan *p, const tl_driver *src)
 		tl_plan_item *it = &p->items[i];
 		free(it->schema);
 		free(it->tb);
-		if (it->table && src && src->ops)
+		if (it->table && src && src->ops) {
+			tl_migrate_unproject(src, it->table, &it->rtable, &it->wtable);
 			tl_driver_free_table(src, it->table);
+		}
 		tl_keyvals_clear(&it->after);
 		free(it->split_after);
 		free(it->reason);
@@ -291,6 +293,9 @@ static int plan_described(const tl_migrate_env *env, tl_conn *src, record_fn rec
 	it->est_rows = it->table->est_rows;
 	if ((rc = choose_mode(env, src, it, err)))
 		return rc;
+	/* [router] / ignore_cols: what is read and what is written (the partition column is chosen) */
+	if ((rc = tl_migrate_project(env->cfg, &env->src, it->table, &it->rtable, &it->wtable, err)))
+		return rc;
 	memset(&lk, 0, sizeof(lk));
 	tl_pos_init(&lk.pos);
 	if ((rc = record(record_ctx, it->schema, it->tb, it->mode == TL_MODE_SPLIT, &lk, &it->rows_done, err)))
@@ -445,8 +450,10 @@ int tl_plan_refresh_item(const tl_migrate_env *env, tl_conn *src, tl_recorder *r
 	int64_t rows_done = -1;
 	int rc;
 
-	if (it->table)
+	if (it->table) {
+		tl_migrate_unproject(&env->src, it->table, &it->rtable, &it->wtable);
 		tl_driver_free_table(&env->src, it->table);
+	}
 	it->table = NULL;
 	tl_keyvals_clear(&it->after);
 	free(it->split_after);
@@ -480,7 +487,6 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 {
 	const tl_config *cfg = env->cfg;
 	tl_name_list names = {0, NULL};
-	tl_filter *filter = NULL;
 	tl_store_snapshot *snap = NULL;
 	struct plan_scratch sc = {NULL, NULL, NULL, NULL};
 	const tl_table_rule *rule;
@@ -489,10 +495,8 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = tl_filter_new(&filter, env->src.ops->quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs,
-				err)))
-		goto cleanup;
-	if ((rc = tl_driver_list_tables(&env->src, src, &names, err)))
+	/* [filter] and [router] (select.c): nothing selected is an error naming the filter */
+	if ((rc = tl_migrate_select(cfg, &env->src, src, &names, err)))
 		goto cleanup;
 	out->items = calloc(names.n ? names.n : 1, sizeof(tl_plan_item));
 	if (!out->items) {
@@ -501,13 +505,11 @@ int tl_plan_build(const tl_migrate_env *env, tl_conn *src, tl_plan *out, tl_erro
 	}
 	/* the selected names move into the plan */
 	for (i = 0; i < names.n; i++) {
-		tl_plan_item *it;
-		if (!tl_filter_keep(filter, names.items[i].schema, names.items[i].name))
-			continue;
-		it = &out->items[out->n++];
+		tl_plan_item *it = &out->items[out->n++];
 		it->schema = names.items[i].schema;
 		it->tb = names.items[i].name;
 		names.items[i].schema = names.items[i].name = NULL;
+		tl_route_table(cfg->route, it->schema, it->tb, &it->dst_schema, &it->dst_tb);
 		/* [filter] where_conditions: the user's own query text, ANDed into every read of
 		 * the table (SQL for MySQL/PG, a JSON filter for MongoDB) as ape-dts does */
 		if ((rule = tl_table_rules_find(&cfg->where_conditions, it->schema, it->tb)))
@@ -522,7 +524,6 @@ cleanup:
 	scratch_release(&sc);
 	tl_store_snapshot_free(snap);
 	tl_name_list_clear(&names);
-	tl_filter_free(filter);
 	if (rc)
 		tl_plan_clear(out, &env->src);
 	return rc;
@@ -543,8 +544,8 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
-		names[i].schema = plan->items[idx[i]].schema;
-		names[i].name = plan->items[idx[i]].tb;
+		names[i].schema = (char *)plan->items[idx[i]].dst_schema;
+		names[i].name = (char *)plan->items[idx[i]].dst_tb;
 		tables[i] = NULL;
 	}
 	/* The statistics' live-row counts first: a table they show with at least the rows
@@ -558,7 +559,7 @@ static int check_finished(const tl_driver *d, tl_conn *dst, tl_plan *plan, size_
 		n = m;
 		m = 0;
 	}
-	/* the target table is described through the source's shape: same names */
+	/* the target table is described by its routed name */
 	if (d->ops->describe_many) {
 		if (tl_driver_describe_many(d, dst, names, n, tables, NULL) != 0)
 			for (i = 0; i < n; i++)
@@ -649,6 +650,40 @@ static int check_resumed(const tl_migrate_env *env, tl_conn *dst, tl_plan_item *
 	return 0;
 }
 
+int tl_plan__key_nullable(const tl_migrate_env *env, const tl_table *t)
+{
+	size_t i;
+
+	if (!(env->src.ops->caps & TL_CAP_SQL))
+		return 0; /* documents: every _id is a value */
+	for (i = 0; i < t->nkeys; i++)
+		if (t->keys[i]->nullable)
+			return 1;
+	return 0;
+}
+
+int tl_plan__target_null_keys(const tl_migrate_env *env, tl_conn *dst, const tl_table *wt, int *has, tl_error *err)
+{
+	tl_read_spec spec;
+	tl_reader *r = NULL;
+	tl_batch b;
+	int rc;
+
+	*has = 0;
+	memset(&spec, 0, sizeof(spec));
+	spec.mode = TL_READ_KEY_NULLS;
+	spec.batch_rows = 1;
+	tl_batch_init(&b, wt->ncols, 1u << 20);
+	if (!(rc = tl_driver_open_reader(&env->dst, dst, wt, &spec, &r, err)) &&
+	    !(rc = tl_driver_read_batch(&env->dst, r, &b, err)))
+		*has = b.nrows > 0;
+	tl_driver_close_reader(&env->dst, r);
+	tl_batch_release(&b);
+	if (rc)
+		tl_error_prefix(err, "target table %s.%s", wt->schema, wt->name);
+	return rc;
+}
+
 int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan, unsigned flags, tl_error *err)
 {
 	const tl_config *cfg = env->cfg;
@@ -671,7 +706,7 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 	for (i = 0; i < plan->n && !rc; i++) {
 		tl_plan_item *it = &plan->items[i];
 		tl_store_table st;
-		int is_empty = 0;
+		int is_empty = 0, nullable;
 
 		if (it->action == TL_ACT_SKIP) {
 			/* with 0 rows at finish the target cannot have lost any: nothing to count */
@@ -686,18 +721,33 @@ int tl_plan_check_targets(const tl_migrate_env *env, tl_conn *dst, tl_plan *plan
 		}
 		if (it->action == TL_ACT_RESUME && (rc = check_resumed(env, dst, it, flags, err)))
 			break;
-		if (it->refuse || !it->table || (it->table->nkeys > 0 && cfg->replace))
+		if (it->refuse || !it->table)
 			continue;
-		if ((rc = tl_driver_check_target(d, dst, it->table, &is_empty, err)))
+		/* rows that cannot be upserted (no key, or a NULL in a nullable unique key) are
+		 * copied again by every run: a target holding such rows this task did not write
+		 * would get them twice, whatever the flags (--init included) */
+		nullable = it->table->nkeys > 0 && cfg->replace && tl_plan__key_nullable(env, it->table);
+		if (it->table->nkeys > 0 && cfg->replace && !nullable)
+			continue;
+		if ((rc = tl_driver_check_target(d, dst, it->wtable, &is_empty, err))) {
+			tl_error_prefix(err, "table %s.%s", it->schema, it->tb);
 			break;
+		}
 		if (is_empty)
 			continue;
 		if (tl_store_get_table(env->store, cfg->task_id, it->schema, it->tb, &st, NULL) == 0 &&
 		    st.target_empty_at_start)
 			continue;
+		if (nullable) {
+			int has = 0;
+			if ((rc = tl_plan__target_null_keys(env, dst, it->wtable, &has, err)))
+				break;
+			if (!has)
+				continue;
+		}
 		it->refuse = 1;
-		if (!(it->warning = tl_strdup("restart needed: no usable key and the target already holds rows this task "
-					      "did not write (empty the target table and run with --init)")))
+		free(it->warning); /* a resumed table's verdict: the refusal says more */
+		if (!(it->warning = tl_strdup(nullable ? TL_PLAN_REFUSE_NULL_KEYS : TL_PLAN_REFUSE_KEYLESS)))
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	}
 	if (!rc && n)
@@ -712,11 +762,29 @@ cleanup:
 	return rc;
 }
 
+/* Source and target one server: no selected table may be written (select.c). */
+static int same_server(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, const tl_plan *p, tl_error *err)
+{
+	tl_name *sel = calloc(p->n ? p->n : 1, sizeof(*sel));
+	size_t i;
+	int rc;
+
+	if (!sel)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < p->n; i++) {
+		sel[i].schema = p->items[i].schema;
+		sel[i].name = p->items[i].tb;
+	}
+	rc = tl_migrate_same_server(env->cfg, &env->src, src, &env->dst, dst, sel, p->n, err);
+	free(sel);
+	return rc;
+}
+
 int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_error *err)
 {
 	tl_endpoint src_ep = tl_config_source(env->cfg);
 	tl_endpoint dst_ep = tl_config_target(env->cfg);
-	tl_conn *c = NULL;
+	tl_conn *c = NULL, *d = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -725,12 +793,13 @@ int tl_migrate_plan(const tl_migrate_env *env, unsigned flags, tl_plan *out, tl_
 	if ((rc = tl_driver_connect(&env->src, &src_ep, &c, err)))
 		return rc;
 	rc = tl_plan_build(env, c, out, err);
-	tl_driver_disconnect(&env->src, c);
-	c = NULL;
-	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &c, err))) {
-		rc = tl_plan_check_targets(env, c, out, flags, err);
-		tl_driver_disconnect(&env->dst, c);
+	if (!rc && !(rc = tl_driver_connect(&env->dst, &dst_ep, &d, err))) {
+		rc = same_server(env, c, d, out, err);
+		if (!rc)
+			rc = tl_plan_check_targets(env, d, out, flags, err);
+		tl_driver_disconnect(&env->dst, d);
 	}
+	tl_driver_disconnect(&env->src, c);
 	if (rc)
 		tl_plan_clear(out, &env->src);
 	return rc;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include "migrate/migrate.h"
+#include "tideline/ratelimit.h"
 
 /* What a fleet worker did with one item (run --worker; summed per table for the summary). */
 struct fleet_done {
@@ -102,8 +103,34 @@ int tl_migrate_env_ape_open(tl_migrate_env *env, tl_error *err)
 	return tl_driver_ape_store_init(&env->ape, env->ape_conn, cfg->ape_schema, cfg->ape_table, err);
 }
 
+int tl_migrate_env_rates(tl_migrate_env *env, tl_error *err)
+{
+	const tl_config *cfg = env->cfg;
+	uint64_t rps = tl_config_rows_per_sec(cfg), bps = tl_config_bytes_per_sec(cfg);
+	uint64_t batch = cfg->extract_batch_size ? cfg->extract_batch_size : 1;
+	int rc;
+
+	/* one batch may go at once (or one second of rows when that is less: then batches
+	 * are read no larger), so a source never sees more than one batch beyond the rate */
+	env->rate_burst = rps && rps < batch ? rps : batch;
+	if (rps && (rc = tl_rate_new(&env->rate_rows, rps, env->rate_burst, NULL, err)))
+		return tl_error_prefix(err, "%s: max_rps", cfg->path);
+	if (bps && (rc = tl_rate_new(&env->rate_bytes, bps, bps, NULL, err)))
+		return tl_error_prefix(err, "%s: max_mbps", cfg->path);
+	if (rps)
+		tl_log(env->log, TL_LOG_INFO, "rate limit: %llu rows/s for the whole run (batches of at most %llu rows)",
+		       (unsigned long long)rps, (unsigned long long)env->rate_burst);
+	if (bps)
+		tl_log(env->log, TL_LOG_INFO, "rate limit: %llu MiB/s of row data for the whole run",
+		       (unsigned long long)(bps >> 20));
+	return 0;
+}
+
 void tl_migrate_env_release(tl_migrate_env *env)
 {
+	tl_rate_free(env->rate_rows);
+	tl_rate_free(env->rate_bytes);
+	env->rate_rows = env->rate_bytes = NULL;
 	if (env->ape_conn)
 		tl_driver_disconnect(&env->ape, env->ape_conn);
 	env->ape_conn = NULL;
@@ -419,16 +446,17 @@ static int phase_open(struct run *r, tl_error *err)
 {
 	const tl_config *cfg = r->env.cfg;
 	const tl_migrate_opts *opts = r->opts;
+	tl_store_lock_info lock;
 	char path[4096];
 	int rc;
 
+	memset(&lock, 0, sizeof(lock));
 	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)))
 		return rc;
 	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
 	if (opts->log && (rc = tl_logger_open_file(opts->log, path, err)))
 		return rc;
 	const char *store_path = opts->store_path ? opts->store_path : cfg->store_path;
-	tl_store_lock_info info;
 
 	/* a worker rides out a store server's blips from its start (fleet.c) */
 	if ((rc = opts->worker ? tl_fleet_open_store(r->env.log, opts->worker, store_path, &r->env.store, err)
@@ -440,12 +468,15 @@ static int phase_open(struct run *r, tl_error *err)
 			return rc;
 		return tl_migrate_env_ape_open(&r->env, err);
 	}
-	if ((rc = tl_store_lock_task_ex(r->env.store, cfg->task_id, 0, &info, err)))
+	if ((rc = tl_store_lock_task_ex(r->env.store, cfg->task_id, 0, &lock, err)))
 		return rc;
 	r->locked = 1;
-	if (info.taken_over)
-		tl_log(r->env.log, TL_LOG_NOTICE, "task '%s': took over the task lock of pid %ld on host '%s' (started %s): %s",
-		       cfg->task_id, info.pid, info.host, info.started_at, info.reason);
+	if (lock.taken_over)
+		tl_log(r->env.log, TL_LOG_WARN,
+		       "task '%s': took over the lock of pid %ld on %s (started %s): %s; its progress up to its last "
+		       "recorded position is kept",
+		       cfg->task_id, lock.pid, lock.host[0] ? lock.host : "?", lock.started_at[0] ? lock.started_at : "?",
+		       lock.reason);
 	return tl_migrate_env_ape_open(&r->env, err);
 }
 
@@ -493,11 +524,10 @@ static int phase_plan(struct run *r, tl_error *err)
 		/* a resumed table that starts over says so when it starts (checked again then) */
 		if (!(it->action == TL_ACT_RESUME && it->lost && !it->refuse))
 			tl_log(r->env.log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, it->warning);
-		if (it->refuse && !r->opts->init)
+		/* --init forgets this task's progress, not the target's rows: it refuses too */
+		if (it->refuse)
 			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}
-	if (r->plan.n == 0)
-		tl_log(r->env.log, TL_LOG_WARN, "%s: the [filter] selects no table", r->env.cfg->path);
 	if (r->fleet)
 		return tl_fleet_add_plan(r->fleet, &r->plan, err);
 	return 0;
@@ -514,7 +544,7 @@ static int phase_copy(struct run *r, tl_error *err)
 	r->results = calloc(r->plan.n ? r->plan.n : 1, sizeof(tl_copy_result));
 	if (!r->results)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	if ((rc = tl_recorder_new(&r->rec, &r->env, err)) ||
+	if ((rc = tl_recorder_new(&r->rec, &r->env, err)) || (rc = tl_migrate_env_rates(&r->env, err)) ||
 	    (rc = tl_watch_new(&r->watch, cfg->batch_timeout_secs, r->env.log, err)))
 		return rc;
 	for (i = 0; i < r->plan.n; i++)

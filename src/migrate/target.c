@@ -95,6 +95,34 @@ static int checkpoint_key(const tl_plan_item *it, tl_keyvals *own, const tl_keyv
 	return 0;
 }
 
+/*
+ * The checkpoint's key under the target table's column names ([router] col_map: the
+ * position keeps the source's): *out is k itself, or `own` filled with the renamed columns.
+ */
+static int target_key(const tl_plan_item *it, const tl_keyvals *k, tl_keyvals *own, const tl_keyvals **out,
+		      tl_error *err)
+{
+	const tl_table *rt = it->rtable ? it->rtable : it->table, *wt = it->wtable;
+	const char **cols;
+	size_t i, c;
+	int rc;
+
+	*out = k;
+	if (!wt || wt == rt)
+		return 0;
+	if (!(cols = calloc(k->n ? k->n : 1, sizeof(*cols))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	/* a key that is no data column (a document's _id) is not renamed */
+	for (i = 0; i < k->n; i++) {
+		c = tl_table_col_index(rt, k->cols[i]);
+		cols[i] = c != TL_NO_COL && c < wt->ncols ? wt->cols[c].name : k->cols[i];
+	}
+	if (!(rc = tl_keyvals_set(own, k->n, cols, (const char *const *)k->vals, err)))
+		*out = own;
+	free(cols);
+	return rc;
+}
+
 /* Target rows: the statistics when they show at least `expected`, else an exact count. */
 static int count_target(const tl_migrate_env *env, tl_conn *dst, const tl_table *t, int64_t expected, int64_t *found,
 			int *exact, tl_error *err)
@@ -117,9 +145,11 @@ static int count_target(const tl_migrate_env *env, tl_conn *dst, const tl_table 
 int tl_target_verdict_get(const tl_migrate_env *env, tl_conn *dst, const tl_plan_item *it, const tl_store_table *prior,
 			  int recopy_lost, tl_target_verdict *out, tl_error *err)
 {
-	const tl_table *t = it->table;
-	tl_keyvals own = {0, NULL, NULL};
-	const tl_keyvals *probe = NULL;
+	/* the target table under its routed names ([router], ignore_cols); its key columns are
+	 * the source's at the same places */
+	const tl_table *t = it->wtable ? it->wtable : it->table;
+	tl_keyvals own = {0, NULL, NULL}, town = {0, NULL, NULL};
+	const tl_keyvals *probe = NULL, *tprobe = NULL;
 	tl_buf msg = TL_BUF_INIT;
 	int64_t expected = prior && prior->rows_copied > 0 ? prior->rows_copied : -1;
 	int ours = prior && prior->target_empty_at_start;
@@ -134,7 +164,8 @@ int tl_target_verdict_get(const tl_migrate_env *env, tl_conn *dst, const tl_plan
 	if (env->dst.ops->key_exists) {
 		if ((rc = checkpoint_key(it, &own, &probe, err)))
 			goto cleanup;
-		if (probe && (rc = tl_driver_key_exists(&env->dst, dst, t, probe, &exists, err)))
+		if (probe && ((rc = target_key(it, probe, &town, &tprobe, err)) ||
+			      (rc = tl_driver_key_exists(&env->dst, dst, t, tprobe, &exists, err))))
 			goto cleanup;
 		out->key_missing = probe && !exists;
 	}
@@ -149,7 +180,7 @@ int tl_target_verdict_get(const tl_migrate_env *env, tl_conn *dst, const tl_plan
 	if (!rc && probe) {
 		rc = tl_buf_puts(&msg, "the row with ", err);
 		if (!rc)
-			rc = key_text(probe, &msg, err);
+			rc = key_text(tprobe ? tprobe : probe, &msg, err); /* the target's column names */
 		if (!rc)
 			rc = tl_buf_puts(&msg, out->key_missing ? " is missing" : " is there", err);
 	}
@@ -193,6 +224,7 @@ int tl_target_verdict_get(const tl_migrate_env *env, tl_conn *dst, const tl_plan
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 cleanup:
 	tl_keyvals_clear(&own);
+	tl_keyvals_clear(&town);
 	tl_buf_release(&msg);
 	if (rc) {
 		tl_target_verdict_clear(out);

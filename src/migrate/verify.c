@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "migrate/migrate.h"
-#include "tideline/filter.h"
 
 #define DEFAULT_RANGES 16
 #define DEFAULT_DEPTH 3
@@ -43,6 +42,12 @@ struct vctx {
 	size_t max_ranges;
 };
 
+/* One table as each side sees it: read from the source as `s`, from the target as `d`
+ * (the target's names and columns under [router], the same columns in the same order). */
+struct vtab {
+	const tl_table *s, *d;
+};
+
 /* Count and checksum of one side of a range. */
 struct sums {
 	int64_t rows;
@@ -60,6 +65,8 @@ static void table_clear(tl_verify_table *vt)
 
 	free(vt->schema);
 	free(vt->tb);
+	free(vt->dst_schema);
+	free(vt->dst_tb);
 	free(vt->part_col);
 	free(vt->note);
 	for (i = 0; i < vt->nranges; i++) {
@@ -94,10 +101,11 @@ static int same(const struct vctx *v, const struct sums *s, const struct sums *d
 }
 
 /* Checksum of (lo, hi] on one side; the error says which side. */
-static int sum_range(const struct vctx *v, const tl_table *t, int target, const char *lo, const char *hi,
+static int sum_range(const struct vctx *v, const struct vtab *t, int target, const char *lo, const char *hi,
 		     struct sums *out, tl_error *err)
 {
-	int rc = tl_driver_checksum(&v->drv, target ? v->dst : v->src, t, lo, hi, &out->rows, &out->sum, err);
+	int rc = tl_driver_checksum(&v->drv, target ? v->dst : v->src, target ? t->d : t->s, lo, hi, &out->rows,
+				    &out->sum, err);
 
 	if (rc)
 		tl_error_prefix(err, "%s", target ? "target" : "source");
@@ -166,10 +174,11 @@ cleanup:
 	return rc;
 }
 
-static int next_bound(const struct vctx *v, int target, const tl_table *t, const char *after, size_t step,
+static int next_bound(const struct vctx *v, int target, const struct vtab *vt, const char *after, size_t step,
 		      char **out, tl_error *err)
 {
 	tl_conn *c = target ? v->dst : v->src;
+	const tl_table *t = target ? vt->d : vt->s;
 	int rc = v->ops->next_bound ? tl_driver_next_bound(&v->drv, c, t, after, step, out, err)
 				    : bound_by_reading(v, c, t, after, step, out, err);
 
@@ -218,11 +227,11 @@ static int add_range(tl_verify_table *vt, const char *lo, const char *hi, int nu
 	return 0;
 }
 
-static int split_range(const struct vctx *v, const tl_table *t, tl_verify_table *vt, const char *lo, const char *hi,
+static int split_range(const struct vctx *v, const struct vtab *t, tl_verify_table *vt, const char *lo, const char *hi,
 		       const struct sums *s, const struct sums *d, unsigned level, int *found, tl_error *err);
 
 /* A range that differs: narrowed further when useful and allowed, else reported. */
-static int differing(const struct vctx *v, const tl_table *t, tl_verify_table *vt, const char *lo, const char *hi,
+static int differing(const struct vctx *v, const struct vtab *t, tl_verify_table *vt, const char *lo, const char *hi,
 		     const struct sums *s, const struct sums *d, unsigned level, tl_error *err)
 {
 	int found = 0, rc;
@@ -242,7 +251,7 @@ static int differing(const struct vctx *v, const tl_table *t, tl_verify_table *v
 }
 
 /* Checksums (lo, hi] on both sides; reports or narrows it when it differs. */
-static int compare_range(const struct vctx *v, const tl_table *t, tl_verify_table *vt, const char *lo,
+static int compare_range(const struct vctx *v, const struct vtab *t, tl_verify_table *vt, const char *lo,
 			 const char *hi, unsigned level, struct sums *s, struct sums *d, int *found, tl_error *err)
 {
 	int rc;
@@ -261,7 +270,7 @@ static int compare_range(const struct vctx *v, const tl_table *t, tl_verify_tabl
  * bound on that side, the next bound `step` rows on is still inside the range, so the
  * parts cover exactly (lo, hi]. *found: some part differs.
  */
-static int split_range(const struct vctx *v, const tl_table *t, tl_verify_table *vt, const char *lo, const char *hi,
+static int split_range(const struct vctx *v, const struct vtab *t, tl_verify_table *vt, const char *lo, const char *hi,
 		       const struct sums *s, const struct sums *d, unsigned level, int *found, tl_error *err)
 {
 	int target = d->rows > s->rows;
@@ -300,7 +309,7 @@ cleanup:
  * whole table (from the side with more rows, else the other), first and last range
  * open-ended; NULL-partition rows are the remainder.
  */
-static int locate(const struct vctx *v, const tl_table *t, tl_verify_table *vt, const struct sums *ts,
+static int locate(const struct vctx *v, const struct vtab *t, tl_verify_table *vt, const struct sums *ts,
 		  const struct sums *td, tl_error *err)
 {
 	int target = td->rows > ts->rows, found = 0, side, rc = 0;
@@ -411,25 +420,32 @@ static int check_splittable(const struct vctx *v, const tl_table *t, tl_verify_t
 	return 0;
 }
 
-static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
+static int verify_one(const struct vctx *v, tl_verify_table *vt, const tl_verify_opts *opts, tl_error *err)
 {
-	tl_table *t = NULL;
+	tl_table *t = NULL, *rt = NULL, *wt = NULL;
 	tl_error terr = TL_ERROR_INIT;
 	struct sums s = {0, 0}, d = {0, 0};
+	struct vtab pair;
 	int empty = 0, can = 0, rc;
 
 	vt->src_rows = vt->dst_rows = vt->rows_at_finish = -1;
 	vt->checksummed = v->ops->checksum != NULL;
 	if ((rc = tl_driver_describe(&v->drv, v->src, vt->schema, vt->tb, &t, err)))
 		goto cleanup;
-	rc = tl_driver_check_target(&v->drv, v->dst, t, &empty, &terr);
+	/* [router] / ignore_cols: the source's columns read, the target's table and names */
+	if ((rc = tl_migrate_project(v->cfg, &v->drv, t, &rt, &wt, err)))
+		goto cleanup;
+	pair.s = rt;
+	pair.d = wt;
+	rc = tl_driver_check_target(&v->drv, v->dst, wt, &empty, &terr);
 	if (rc == TL_ERR_NOTFOUND || rc == TL_ERR_MISMATCH) {
 		vt->state = TL_VERIFY_NO_TARGET;
+		vt->target_missing = rc == TL_ERR_NOTFOUND;
 		if ((rc = set_note(vt, err, "%s", terr.message, NULL)))
 			goto cleanup;
-		if ((rc = tl_driver_count_rows(&v->drv, v->src, t, &vt->src_rows, err)))
+		if ((rc = tl_driver_count_rows(&v->drv, v->src, rt, &vt->src_rows, err)))
 			tl_error_prefix(err, "source");
-		goto cleanup;
+		goto hook;
 	}
 	if (rc) {
 		if (err)
@@ -438,14 +454,14 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 		goto cleanup;
 	}
 	if (v->ops->checksum) {
-		if ((rc = sum_range(v, t, 0, NULL, NULL, &s, err)) || (rc = sum_range(v, t, 1, NULL, NULL, &d, err)))
+		if ((rc = sum_range(v, &pair, 0, NULL, NULL, &s, err)) || (rc = sum_range(v, &pair, 1, NULL, NULL, &d, err)))
 			goto cleanup;
 	} else {
-		if ((rc = tl_driver_count_rows(&v->drv, v->src, t, &s.rows, err))) {
+		if ((rc = tl_driver_count_rows(&v->drv, v->src, rt, &s.rows, err))) {
 			tl_error_prefix(err, "source");
 			goto cleanup;
 		}
-		if ((rc = tl_driver_count_rows(&v->drv, v->dst, t, &d.rows, err))) {
+		if ((rc = tl_driver_count_rows(&v->drv, v->dst, wt, &d.rows, err))) {
 			tl_error_prefix(err, "target");
 			goto cleanup;
 		}
@@ -458,18 +474,34 @@ static int verify_one(const struct vctx *v, tl_verify_table *vt, tl_error *err)
 	if (same(v, &s, &d)) {
 		if (!v->ops->checksum)
 			rc = set_note(vt, err, "the %s connector has no checksum: row counts only", v->ops->name, NULL);
-		goto cleanup;
+		goto hook;
 	}
 	vt->state = TL_VERIFY_DIFFERS;
 	vt->content_differs = s.sum != d.sum;
-	if ((rc = check_splittable(v, t, vt, &can, err)) || !can)
+	if ((rc = check_splittable(v, rt, vt, &can, err)))
 		goto cleanup;
-	if (!(vt->part_col = tl_strdup(tl_table_part(t)->name))) {
-		rc = nomem(err);
-		goto cleanup;
+	if (can) {
+		if (!(vt->part_col = tl_strdup(tl_table_part(rt)->name))) {
+			rc = nomem(err);
+			goto cleanup;
+		}
+		if ((rc = locate(v, &pair, vt, &s, &d, err)))
+			goto cleanup;
 	}
-	rc = locate(v, t, vt, &s, &d, err);
+hook:
+	if (!rc && opts->on_table) {
+		tl_verify_hook h;
+		h.drv = &v->drv;
+		h.src = v->src;
+		h.dst = v->dst;
+		h.table = t;
+		h.rtable = rt;
+		h.wtable = wt;
+		rc = opts->on_table(opts->on_table_ctx, &h, vt, err);
+	}
 cleanup:
+	if (t)
+		tl_migrate_unproject(&v->drv, t, &rt, &wt);
 	tl_driver_free_table(&v->drv, t);
 	return rc;
 }
@@ -501,7 +533,6 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 {
 	struct vctx v;
 	tl_name_list names = {0, NULL};
-	tl_filter *filter = NULL;
 	tl_driver dst = TL_DRIVER_INIT;
 	size_t i;
 	int rc;
@@ -541,29 +572,28 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 	}
 	if ((rc = open_store(cfg, opts, &v.store, out, err)))
 		goto cleanup;
-	if ((rc = tl_filter_new(&filter, v.ops->quote, cfg->do_dbs, cfg->ignore_dbs, cfg->do_tbs, cfg->ignore_tbs, err)))
+	/* the tables a run selects ([filter], [router] checked), never one both read and written */
+	if ((rc = tl_migrate_select(cfg, &v.drv, v.src, &names, err)) ||
+	    (rc = tl_migrate_same_server(cfg, &v.drv, v.src, &dst, v.dst, names.items, names.n, err)))
 		goto cleanup;
-	if ((rc = tl_driver_list_tables(&v.drv, v.src, &names, err))) {
-		tl_error_prefix(err, "source");
-		goto cleanup;
-	}
 	out->tables = calloc(names.n ? names.n : 1, sizeof(*out->tables));
 	if (!out->tables) {
 		rc = nomem(err);
 		goto cleanup;
 	}
 	for (i = 0; i < names.n; i++) {
-		tl_verify_table *vt;
-		if (!tl_filter_keep(filter, names.items[i].schema, names.items[i].name))
-			continue;
-		vt = &out->tables[out->n++];
+		tl_verify_table *vt = &out->tables[out->n++];
+		const char *ds, *dt;
+		tl_route_table(cfg->route, names.items[i].schema, names.items[i].name, &ds, &dt);
 		vt->schema = tl_strdup(names.items[i].schema);
 		vt->tb = tl_strdup(names.items[i].name);
-		if (!vt->schema || !vt->tb) {
+		vt->dst_schema = tl_strdup(ds);
+		vt->dst_tb = tl_strdup(dt);
+		if (!vt->schema || !vt->tb || !vt->dst_schema || !vt->dst_tb) {
 			rc = nomem(err);
 			goto cleanup;
 		}
-		if ((rc = verify_one(&v, vt, err))) {
+		if ((rc = verify_one(&v, vt, opts, err))) {
 			tl_error_prefix(err, "table %s.%s", vt->schema, vt->tb);
 			goto cleanup;
 		}
@@ -575,7 +605,6 @@ int tl_verify_run(const tl_config *cfg, const tl_verify_opts *opts, tl_verify_re
 	}
 cleanup:
 	tl_name_list_clear(&names);
-	tl_filter_free(filter);
 	tl_store_close(v.store);
 	if (v.drv.ops) {
 		tl_driver_disconnect(&v.drv, v.dst);

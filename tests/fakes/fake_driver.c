@@ -224,6 +224,35 @@ static struct ftable *find_table(tl_fake_db *db, const char *schema, const char 
  * A stalled call (under db->mu): waits until a connection of db is interrupted (at most
  * 60 s, a test that never interrupts must not hang), then fails as a lost connection.
  */
+/*
+ * Tables are reached by column name: a table the engine projected (project slot: renamed,
+ * some columns left out) or a target with extra columns maps its columns onto the fake
+ * table's by name. Index of the fake column `name`, or TL_NO_COL.
+ */
+static size_t ft_col(const struct ftable *ft, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ft->ncols; i++)
+		if (strcmp(ft->cols[i].name, name) == 0)
+			return i;
+	return TL_NO_COL;
+}
+
+/* map[i] = the fake column of t's column i; TL_ERR_MISMATCH naming a column ft lacks. */
+static int colmap(const struct ftable *ft, const tl_table *t, size_t *map, tl_error *err)
+{
+	size_t i;
+
+	if (t->ncols > MAX_COLS)
+		return tl_error_set(err, TL_ERR_INTERNAL, "fake: too many columns");
+	for (i = 0; i < t->ncols; i++)
+		if ((map[i] = ft_col(ft, t->cols[i].name)) == TL_NO_COL)
+			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s has no column %s", t->schema, t->name,
+					    t->cols[i].name);
+	return 0;
+}
+
 static int stall(tl_fake_db *db, enum tl_slot slot, tl_error *err)
 {
 	long seen = db->interrupts;
@@ -894,8 +923,8 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 {
 	const struct ftable *ft;
 	tl_reader *r = NULL;
-	char ***sel = NULL;
-	size_t i, k, n = 0, p = t->part_idx;
+	char ***sel = NULL, **vrows = NULL;
+	size_t i, k, n = 0, p = t->part_idx, map[MAX_COLS];
 	struct where w;
 	int after, rc;
 
@@ -919,15 +948,23 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 				  c->db->name);
 		goto unlock;
 	}
+	if ((rc = colmap(ft, t, map, err)))
+		goto unlock;
 	r = calloc(1, sizeof(*r));
 	sel = calloc(ft->nrows ? ft->nrows : 1, sizeof(*sel));
-	if (!r || !sel) {
+	vrows = calloc(ft->nrows * t->ncols + 1, sizeof(*vrows));
+	if (!r || !sel || !vrows) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto unlock;
 	}
 	for (i = 0; i < ft->nrows; i++) {
-		char **row = &ft->cells[i * ft->ncols];
-		int keep = where_keeps(&w, row), anynull = 0;
+		/* the row as t's columns (borrowed cells) */
+		char **row = &vrows[i * t->ncols];
+		int keep, anynull = 0;
+
+		for (k = 0; k < t->ncols; k++)
+			row[k] = ft->cells[i * ft->ncols + map[k]];
+		keep = where_keeps(&w, row);
 
 		for (k = 0; k < t->nkeys; k++)
 			anynull |= row[t->key_idx[k]] == NULL;
@@ -967,16 +1004,16 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 	}
 	r->db = c->db;
 	snprintf(r->table, sizeof(r->table), "%s", t->name);
-	r->ncols = ft->ncols;
+	r->ncols = t->ncols;
 	r->batch_rows = spec->batch_rows;
-	r->cells = calloc(n * ft->ncols + 1, sizeof(char *));
+	r->cells = calloc(n * t->ncols + 1, sizeof(char *));
 	if (!r->cells) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto unlock;
 	}
 	for (i = 0; i < n; i++)
-		for (k = 0; k < ft->ncols; k++)
-			if (sel[i][k] && !(r->cells[i * ft->ncols + k] = strdup(sel[i][k]))) {
+		for (k = 0; k < t->ncols; k++)
+			if (sel[i][k] && !(r->cells[i * t->ncols + k] = strdup(sel[i][k]))) {
 				r->nrows = i + 1;
 				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 				goto unlock;
@@ -985,6 +1022,7 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 unlock:
 	pthread_mutex_unlock(&c->db->mu);
 	free(sel);
+	free(vrows);
 	rc = after_fault(c->db, TL_SLOT_OPEN_READER, after, rc, err);
 	if (rc) {
 		if (r) {
@@ -1056,12 +1094,14 @@ static int fk_row_key(const tl_table *t, const tl_batch *b, size_t row, const si
 static const char **part_values(const struct ftable *ft, const tl_table *t, const char *after, size_t *n)
 {
 	const char **v = calloc(ft->nrows ? ft->nrows : 1, sizeof(*v));
-	size_t i, p = t->part_idx, m = 0;
+	size_t i, p = t->part_idx, fp = ft_col(ft, t->cols[p].name), m = 0;
 
-	if (!v)
+	if (!v || fp == TL_NO_COL) {
+		free(v);
 		return NULL;
+	}
 	for (i = 0; i < ft->nrows; i++) {
-		const char *x = ft->cells[i * ft->ncols + p];
+		const char *x = ft->cells[i * ft->ncols + fp];
 		if (x && (!after || cmp_val(t->cols[p].kind, x, after) > 0))
 			v[m++] = x;
 	}
@@ -1142,9 +1182,16 @@ static int fk_check_target(tl_conn *target, const tl_table *src, int *is_empty, 
 		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist on fake://%s", src->schema,
 				  src->name, target->db->name);
 	for (i = 0; !rc && i < src->ncols; i++)
-		if (i >= ft->ncols || strcmp(ft->cols[i].name, src->cols[i].name) != 0)
+		if (ft_col(ft, src->cols[i].name) == TL_NO_COL)
 			rc = tl_error_set(err, TL_ERR_MISMATCH, "target table %s.%s has no column %s", src->schema, src->name,
 					  src->cols[i].name);
+	/* columns not written ([filter] ignore_cols) take their default, NULL in the fake */
+	for (i = 0; !rc && i < ft->ncols; i++)
+		if (tl_table_col_index(src, ft->cols[i].name) == TL_NO_COL && !ft->cols[i].nullable)
+			rc = tl_error_set(err, TL_ERR_MISMATCH,
+					  "target table %s.%s has column %s, which is not copied and is NOT NULL without a "
+					  "default",
+					  src->schema, src->name, ft->cols[i].name);
 	if (!rc)
 		*is_empty = ft->nrows == 0;
 	pthread_mutex_unlock(&target->db->mu);
@@ -1161,7 +1208,7 @@ static long find_key(const struct ftable *ft, const tl_table *src, const tl_batc
 			return -1; /* a NULL key conflicts with nothing */
 	for (r = 0; src->nkeys && r < ft->nrows; r++) {
 		for (k = 0; k < src->nkeys; k++) {
-			const char *x = ft->cells[r * ft->ncols + src->key_idx[k]];
+			const char *x = ft->cells[r * ft->ncols + ft_col(ft, src->keys[k]->name)];
 			if (!x || strcmp(x, tl_batch_cell(b, row, src->key_idx[k], NULL)) != 0)
 				break;
 		}
@@ -1320,8 +1367,10 @@ static int fk_write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 	for (row = 0; !rc && row < b->nrows; row++) {
 		long at = (flags & TL_WRITE_UPSERT) ? find_key(ft, src, b, row) : -1;
 
-		for (k = 0; k < ft->ncols; k++)
-			cells[k] = tl_batch_cell(b, row, k, NULL);
+		for (k = 0; k < ft->ncols; k++) {
+			size_t c = tl_table_col_index(src, ft->cols[k].name);
+			cells[k] = c == TL_NO_COL ? NULL : tl_batch_cell(b, row, c, NULL);
+		}
 		if (at >= 0)
 			del_row(ft, (size_t)at);
 		if (add_row(ft, cells) != 0)
@@ -1342,7 +1391,7 @@ unlock:
 static int fk_delete_after(tl_conn *target, const tl_table *src, const char *after, int nulls, tl_error *err)
 {
 	struct ftable *ft;
-	size_t r, k, p = src->part_idx;
+	size_t r, k, p = src->part_idx, map[MAX_COLS];
 	int after_code, rc;
 
 	if ((rc = count_call(target->db, TL_SLOT_DELETE_AFTER, src->name, &after_code, err)))
@@ -1351,17 +1400,19 @@ static int fk_delete_after(tl_conn *target, const tl_table *src, const char *aft
 		return rc;
 	pthread_mutex_lock(&target->db->mu);
 	ft = find_table(target->db, src->schema, src->name);
+	if (ft && (rc = colmap(ft, src, map, err)))
+		ft = NULL;
 	for (r = ft ? ft->nrows : 0; r-- > 0;) {
 		char **row = &ft->cells[r * ft->ncols];
 		int del;
 
 		if (nulls == TL_DELETE_KEY_NULLS) {
 			for (del = 0, k = 0; k < src->nkeys; k++)
-				del |= row[src->key_idx[k]] == NULL;
+				del |= row[map[src->key_idx[k]]] == NULL;
 		} else if (nulls == TL_DELETE_PART_NULLS) {
-			del = row[p] == NULL;
+			del = row[map[p]] == NULL;
 		} else {
-			del = !after || (row[p] && cmp_val(src->cols[p].kind, row[p], after) > 0);
+			del = !after || (row[map[p]] && cmp_val(src->cols[p].kind, row[map[p]], after) > 0);
 		}
 		if (del)
 			del_row(ft, r);
@@ -1620,7 +1671,7 @@ static int fk_live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t
 static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key, int *exists, tl_error *err)
 {
 	const struct ftable *ft;
-	size_t r, i, col[MAX_COLS];
+	size_t r, i, col[MAX_COLS], fcol[MAX_COLS];
 	int after, rc;
 
 	*exists = 0;
@@ -1641,9 +1692,14 @@ static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key,
 	if (!ft)
 		rc = tl_error_set(err, TL_ERR_NOTFOUND, "target table %s.%s does not exist on fake://%s", src->schema,
 				  src->name, c->db->name);
-	for (r = 0; ft && r < ft->nrows && !*exists; r++) {
+	/* the fake table's columns by name (src may be a routed, projected table) */
+	for (i = 0; ft && !rc && i < key->n; i++)
+		if ((fcol[i] = ft_col(ft, key->cols[i])) == TL_NO_COL)
+			rc = tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s has no column %s", src->schema, src->name,
+					  key->cols[i]);
+	for (r = 0; ft && !rc && r < ft->nrows && !*exists; r++) {
 		for (i = 0; i < key->n; i++) {
-			const char *v = ft->cells[r * ft->ncols + col[i]];
+			const char *v = ft->cells[r * ft->ncols + fcol[i]];
 			if (!v != !key->vals[i] || (v && cmp_val(src->cols[col[i]].kind, v, key->vals[i]) != 0))
 				break;
 		}
@@ -1748,6 +1804,29 @@ static int fk_durability_warning(tl_conn *c, char **out, tl_error *err)
 	return after_fault(c->db, TL_SLOT_DURABILITY_WARNING, after, rc, err);
 }
 
+/* A projected table: the common part, and the fake's impl (which fake server it is on). */
+static int fk_project(const tl_table *src, const char *schema, const char *name, const size_t *cols,
+		      const char *const *names, size_t n, tl_table **out, tl_error *err)
+{
+	tl_fake_db *db = ((const struct fimpl *)src->impl)->db;
+	struct fimpl *impl;
+	int after, rc;
+
+	*out = NULL;
+	if ((rc = count_call(db, TL_SLOT_PROJECT, src->name, &after, err)))
+		return rc;
+	if ((rc = tl_table_project_base(src, schema, name, cols, names, n, out, err)))
+		return after_fault(db, TL_SLOT_PROJECT, after, rc, err);
+	if (!(impl = calloc(1, sizeof(*impl)))) {
+		fk_free_table(*out);
+		*out = NULL;
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	impl->db = db;
+	(*out)->impl = impl;
+	return after_fault(db, TL_SLOT_PROJECT, after, 0, err);
+}
+
 static const char *const fake_aliases[] = {"fakedb", NULL};
 
 const struct tl_driver_ops tl_fake_driver = {
@@ -1775,6 +1854,7 @@ const struct tl_driver_ops tl_fake_driver = {
 	.check_target = fk_check_target,
 	.write_batch = fk_write_batch,
 	.delete_after = fk_delete_after,
+	.project = fk_project,
 	.ape_store_init = fk_ape_init,
 	.ape_store_load = fk_ape_load,
 	.ape_store_put = fk_ape_put,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hostile.sh - nothing a user feeds in may crash tideline or corrupt its store: every file
-# of tests/data/hostile (bad task files, bad log lines) gets a clear message naming the
-# file and line or the section and key, a non-zero exit, and an unchanged store and logs
-# (checksums before/after). Also: a store that is not SQLite, a store from a newer schema,
+# of tests/data/hostile (bad task files, bad log lines, router maps naming missing objects,
+# cycles, two sources onto one target, bad col_map JSON, TLS with a wrong CA) gets a clear
+# message naming the file and line or the section and key, a non-zero exit, and an
+# unchanged store and logs (checksums before/after). Also: a store that is not SQLite, a store from a newer schema,
 # a read-only log dir and a full disk (small tmpfs, when mounting is allowed), and a table
 # named `a`; DROP TABLE x; --` with a column full of quote characters, which must copy like
 # any other (MySQL and PostgreSQL).
@@ -36,14 +37,82 @@ declare -A expect=(
   [from_db_without_url.ini]="[resumer] url is required"
   [bad_table_full_name.ini]="table_full_name=a.b.c"
   [mongo_chunk.ini]="parallel_type=chunk is not supported for mongo"
+  [tls_wrong_ca.ini]="cannot connect to mysql at 127.0.0.1:$(tl_sh_port "$TL_MYSQL_SRC_URL"): TLS/SSL error"
+  [tls_pg_wrong_ca.ini]="certificate verify failed"
+  [tls_missing_ca.ini]="[sinker] ssl_ca_path=/nonexistent/tideline-ca.pem cannot be read"
+  [filter_typo.ini]="(do_dbs=wrld_tideline_hostile)"
+  [section_typo.ini]="unknown section [filtre]: did you mean [filter]?"
+  [check_sampling.ini]="[checker] sample_percent=10 is not supported: sampling changes which rows"
+  [inline_checker.ini]="[checker] asks for an inline check, which is not supported"
+  [cdc_task.ini]="extract_type=cdc is not supported: tideline copies a snapshot"
 )
+other_ca=${TL_TLS_DIR:-/nonexistent}/other-ca.pem
 for f in "${!expect[@]}"; do
-  sed -e "s#@SRC@#$TL_MYSQL_SRC_URL#; s#@DST@#$TL_MYSQL_DST_URL#" "$corpus/$f" > "$work/$f"
+  sed -e "s#@SRC@#$TL_MYSQL_SRC_URL#; s#@DST@#$TL_MYSQL_DST_URL#; s#@PGSRC@#$TL_PG_SRC_URL#; s#@PGDST@#$TL_PG_DST_URL#" \
+    -e "s#@OTHER_CA@#$other_ca#" "$corpus/$f" > "$work/$f"
   printf '[runtime]\nlog_dir=%s/logs\n' "$work" >> "$work/$f"
   out=$("$TL_BIN" run "$work/$f" 2>&1); rc=$?
   tl_sh_check "$f: exit $rc, says '${expect[$f]}'" "[ $rc -ne 0 ] && [ $rc -ne 139 ] && echo \"\$out\" | grep -qF -- '${expect[$f]}'"
 done
 tl_sh_check "store and logs unchanged after bad task files" "[ \"$before\" = \"\$(sum_state '$work/logs')\" ]"
+
+# 1b. router and ignore_cols cases (their tl-* lines, which tests/unit/test_route.c checks
+# against a catalog in memory) against the real servers: the catalog's tables are made on
+# the source (and dropped again when they were not there), then `plan` must refuse with
+# the expected message, or accept an "ok" case. Mongo cases are refused at load.
+catalog_sql() { # KIND CATALOG: the CREATE statements of "db.t(id*,x) db.u(…)"
+  local kind=$1 entry db tb cols c defs pk
+  for entry in $2; do
+    db=${entry%%.*}; tb=${entry#*.}; cols=${tb#*(}; cols=${cols%)}; tb=${tb%%(*}
+    defs=; pk=
+    for c in ${cols//,/ }; do
+      defs+="${defs:+, }${c%\*} int"; [ "${c%\*}" != "$c" ] && pk+="${pk:+, }${c%\*}"
+    done
+    [ -n "$pk" ] && defs+=", PRIMARY KEY ($pk)"
+    if [ "$kind" = mysql ]; then
+      echo "CREATE DATABASE IF NOT EXISTS \`$db\`; CREATE TABLE IF NOT EXISTS \`$db\`.\`$tb\` ($defs);"
+    else
+      echo "CREATE SCHEMA IF NOT EXISTS \"$db\"; CREATE TABLE IF NOT EXISTS \"$db\".\"$tb\" ($defs);"
+    fi
+  done
+}
+catalog_dbs() { local e; for e in $1; do echo "${e%%.*}"; done | sort -u; }
+db_exists() { # KIND DB
+  if [ "$1" = mysql ]; then [ -n "$(tl_sh_mysql "$TL_MYSQL_SRC_URL" -e "SHOW DATABASES LIKE '$2'")" ]
+  else [ -n "$(psql -X -tA "$TL_PG_SRC_URL" -c "SELECT 1 FROM pg_namespace WHERE nspname = '$2'")" ]; fi
+}
+for f in "$corpus"/router_*.ini "$corpus"/ignore_cols_*.ini; do
+  name=$(basename "$f")
+  kind=$(sed -n 's/^db_type=//p' "$f" | head -1)
+  want=$(sed -n 's/^; tl-expect: //p' "$f")
+  cat=$(sed -n 's/^; tl-catalog: //p' "$f")
+  case $kind in
+    mysql) src=$TL_MYSQL_SRC_URL; dst=$TL_MYSQL_DST_URL ;;
+    pg) src=$TL_PG_SRC_URL; dst=$TL_PG_DST_URL ;;
+    *) src=mongodb://127.0.0.1:1; dst=$src ;;
+  esac
+  grep -q '^; tl-same-server: yes' "$f" && dst=$src
+  made=()
+  if [ "$kind" != mongo ]; then
+    for db in $(catalog_dbs "$cat"); do db_exists "$kind" "$db" || made+=("$db"); done
+    if [ "$kind" = mysql ]; then tl_sh_mysql "$src" -e "$(catalog_sql mysql "$cat")"
+    else psql -X -q "$src" -c "$(catalog_sql pg "$cat")" 2>/dev/null; fi
+  fi
+  sed -e "s#@SRC@#$src#; s#@DST@#$dst#" "$f" > "$work/$name"
+  # the catalog's databases are what the task selects, unless it has its own [filter]
+  grep -q '^do_\(dbs\|tbs\)=' "$f" || printf '[filter]\ndo_dbs=%s\n' "$(catalog_dbs "$cat" | paste -sd,)" >> "$work/$name"
+  printf '[runtime]\nlog_dir=%s/rlogs\n' "$work" >> "$work/$name"
+  out=$("$TL_BIN" plan "$work/$name" 2>&1); rc=$?
+  if [ "$want" = ok ]; then
+    tl_sh_check "$name: accepted on $kind (rc $rc)" "[ $rc -eq 0 ]"
+  else
+    tl_sh_check "$name: refused on $kind, says '$want'" "[ $rc -ne 0 ] && [ $rc -ne 139 ] && echo \"\$out\" | grep -qF -- \"\$want\""
+  fi
+  for db in "${made[@]}"; do
+    if [ "$kind" = mysql ]; then tl_sh_mysql "$src" -e "DROP DATABASE \`$db\`"
+    else psql -X -q "$src" -c "DROP SCHEMA \"$db\" CASCADE" 2>/dev/null; fi
+  done
+done
 
 # 2. bad log lines: import fails with FILE:LINE, store unchanged; the CRLF file is fine
 for f in "$corpus"/*.log; do

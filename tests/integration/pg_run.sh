@@ -40,7 +40,9 @@ tl_sh_check "re-run keeps the target equal" "[ \"\$(S -tA -c '$qn')\" = \"\$(D -
 key=$(S -tA -c "SELECT encode(bin, 'hex') FROM tl_pgrun.items WHERE cat = 'c3' ORDER BY bin OFFSET 100 LIMIT 1")
 D -c "DELETE FROM tl_pgrun.items WHERE (cat, bin) > ('c3', decode('$key', 'hex'))"
 printf '{"type":"RdbSnapshot","db_type":"pg","schema":"tl_pgrun","tb":"items","order_key":{"composite":[["cat","c3"],["bin","%s"]]}}\n' "$key" > "$work/r.config"
-task p2 "$TL_PG_SRC_URL" "resumer.config_file=$work/r.config"
+# (nuk is left out: its target holds NULL-key rows task p2 did not write, which a NULL pass
+# would duplicate, so a run of p2 that selects it is refused; see nullable_keys.sh)
+task p2 "$TL_PG_SRC_URL" "resumer.config_file=$work/r.config" filter.ignore_tbs=tl_pgrun.nuk
 out=$("$TL_BIN" run "$work/p2.ini" 2>&1); rc=$?
 tl_sh_check "resume after a bytea composite key (rc $rc)" "[ $rc -eq 0 ] && grep -q 'get resume value, schema: tl_pgrun, tb: items' '$work/logs-p2/default.log'"
 tl_sh_check "items equal after the resume" "[ \"\$(S -tA -c '$q')\" = \"\$(D -tA -c '$q')\" ]"
@@ -52,7 +54,8 @@ out=$("$TL_BIN" run "$work/p3.ini" 2>&1); rc=$?
 tl_sh_check "column mismatch names table and column" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'nuk' && echo \"\$out\" | grep -q '\"v\"'"
 D -c 'ALTER TABLE tl_pgrun.nuk RENAME COLUMN w TO v'
 
-# a resume value that does not fit
+# a resume value that does not fit (the target's NULL-key rows removed: not a refusal)
+D -c 'DELETE FROM tl_pgrun.nuk WHERE k1 IS NULL OR k2 IS NULL'
 printf '{"type":"RdbSnapshot","db_type":"pg","schema":"tl_pgrun","tb":"nuk","order_key":{"composite":[["k1","seven"],["k2","x"]]}}\n' > "$work/bad.config"
 task p4 "$TL_PG_SRC_URL" "resumer.config_file=$work/bad.config"
 out=$("$TL_BIN" run "$work/p4.ini" 2>&1); rc=$?

@@ -43,7 +43,10 @@ TL_TEST(config_defaults_and_new_resumer)
 	TL_CHECK_EQ_STR(c->store_path, "./logs/checkpoint.db");
 	TL_CHECK_EQ_STR(c->task_id, "default");
 	TL_CHECK_EQ_STR(c->ape_schema, "apecloud_metadata");
-	TL_CHECK_EQ_INT(c->nwarnings, 0);
+	/* log4rs_file is read and has no effect: a warning saying so */
+	TL_CHECK_EQ_INT(c->nwarnings, 1);
+	TL_CHECK_MSG(c->nwarnings && strstr(c->warnings[0], "a.ini:13: [runtime] log4rs_file has no effect"), "%s",
+		     c->nwarnings ? c->warnings[0] : "");
 	tl_config_free(c);
 }
 
@@ -163,4 +166,198 @@ TL_TEST(filter_long_literal_lists)
 	tl_filter_free(f);
 	tl_buf_release(&do_tbs);
 	tl_buf_release(&ignore);
+}
+
+/* ---- #13: every ape-dts key acted on, warned about or refused ---------------------------- */
+
+static int load(const char *name, const char *body, tl_config **c, tl_error *err)
+{
+	*c = NULL;
+	return tl_config_load(write_task(name, body), c, err);
+}
+
+static int has_warning(const tl_config *c, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwarnings; i++)
+		if (strstr(c->warnings[i], what))
+			return 1;
+	return 0;
+}
+
+TL_TEST(config_connection_keys_reach_the_endpoints)
+{
+	tl_config *c = NULL;
+	tl_error err = TL_ERROR_INIT;
+	char body[8192];
+	const char *ca = write_task("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+	char capath[4096];
+	tl_endpoint s, d, r;
+
+	snprintf(capath, sizeof(capath), "%s", ca);
+	snprintf(body, sizeof(body),
+		 BASE "ssl_mode=verify_full\nssl_ca_path=%s\nconnection_timeout_secs=3\nio_timeout_secs=40\n"
+		      "lock_wait_timeout_secs=5\napp_name=nightly\n"
+		      "[extractor]\nssl_mode=require\nmax_rps=500\nmax_mbps=2\n[pipeline]\nmax_rps=300\n"
+		      "[resumer]\nresume_type=from_target\n",
+		 capath);
+	TL_CHECK_OK(load("conn.ini", body, &c, &err), &err);
+	s = tl_config_source(c);
+	d = tl_config_target(c);
+	r = tl_config_resumer(c);
+	TL_CHECK_EQ_STR(s.ssl_mode, "require");
+	TL_CHECK(s.ssl_ca_path == NULL && s.connect_timeout_secs == 0);
+	TL_CHECK_EQ_STR(s.app_name, "tideline");
+	TL_CHECK_EQ_STR(d.ssl_mode, "verify_full");
+	TL_CHECK_EQ_STR(d.ssl_ca_path, capath);
+	TL_CHECK(d.connect_timeout_secs == 3 && d.io_timeout_secs == 40 && d.lock_wait_secs == 5);
+	TL_CHECK_EQ_STR(d.app_name, "nightly");
+	/* from_target: ape-dts' store is reached as the sinker is */
+	TL_CHECK_EQ_STR(r.ssl_mode, "verify_full");
+	TL_CHECK_EQ_STR(r.url, d.url);
+	TL_CHECK(r.connect_timeout_secs == 3);
+	/* the smallest max_rps of the three keys; MiB/s in bytes */
+	TL_CHECK_EQ_INT(tl_config_rows_per_sec(c), 300);
+	TL_CHECK_EQ_INT(tl_config_bytes_per_sec(c), 2 << 20);
+	tl_config_free(c);
+}
+
+TL_TEST(config_is_direct_connection_goes_into_a_mongo_url)
+{
+	tl_config *c = NULL;
+	tl_error err = TL_ERROR_INIT;
+
+	TL_CHECK_OK(load("direct.ini",
+			 "[extractor]\ndb_type=mongo\nurl=mongodb://h:1/?w=1\nis_direct_connection=true\n"
+			 "[sinker]\ndb_type=mongo\nurl=mongodb://h:2\n",
+			 &c, &err),
+		    &err);
+	TL_CHECK_EQ_STR(tl_config_source(c).url, "mongodb://h:1/?w=1&directConnection=true");
+	TL_CHECK_EQ_STR(tl_config_target(c).url, "mongodb://h:2");
+	tl_config_free(c);
+	/* on MySQL it changes nothing: a warning */
+	TL_CHECK_OK(load("direct2.ini", BASE "is_direct_connection=true\n", &c, &err), &err);
+	TL_CHECK(has_warning(c, "[sinker] is_direct_connection has no effect: it applies to MongoDB only"));
+	tl_config_free(c);
+}
+
+/* Keys that would change what is read or written and that tideline cannot act on. */
+TL_TEST(config_refusals_name_key_and_why)
+{
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{"[extractor]\nextract_type=cdc\n", ":9: [extractor] extract_type=cdc is not supported: tideline copies a snapshot"},
+		{"[extractor]\nextract_type=struct\n", "extract_type=struct is not supported yet"},
+		{"[sinker]\nsink_type=sql\n", "[sinker] sink_type=sql is not supported"},
+		{"[sinker]\nsink_type=wirte\n", "sink_type=wirte is not supported (must be"},
+		{"[extractor]\nbinlog_position=4\n", "binlog_position=4 is not supported: it says where a change stream starts"},
+		{"[extractor]\nsample_interval=3\n", "sampling changes which rows"},
+		{"[checker]\n", ":8: [checker] asks for an inline check, which is not supported"},
+		{"[checker]\nbatch_size=10\n", "inline check, which is not supported: copy first, then run the same task"},
+		{"[checker]\nenable=true\n", "config [checker].enable is no longer supported"},
+		{"[sinker]\nsink_type=check\n[checker]\nsample_percent=10\n", "sample_percent=10 is not supported: sampling"},
+		{"[sinker]\nsink_type=check\n[checker_output]\noutput_full_row=true\n", "output_full_row=true is not supported"},
+		{"[sinker]\nsink_type=check\n[checker_output]\noutput_type=s3\n", "output_type=s3 is not supported"},
+		{"[sinker]\nsink_type=check\ncheck_log_dir=/a\n[checker_output]\ncheck_log_dir=/b\n",
+		 "[checker_output] check_log_dir=/b disagrees with [sinker] check_log_dir=/a"},
+		{"[sinker]\nsink_type=check\n[checker_output]\ncheck_log_file_size=lots\n", "check_log_file_size=lots must be a size"},
+		{"[checker_cdc]\nis_enabled=true\n", "is_enabled=true is not supported"},
+		{"[processor]\nlua_code_file=x.lua\n", "a Lua processor rewrites rows"},
+		{"[data_marker]\ntopo_name=t\n", "data markers drop rows"},
+		{"[pipeline]\npipeline_type=http_server\n", "pipeline_type=http_server is not supported"},
+		{"[sinker]\ndisable_foreign_key_checks=false\n", "disable_foreign_key_checks=false is not supported"},
+		{"[sinker]\nsink_type=check\n[filter]\nwhere_conditions=json:[{\"db\":\"a\",\"tb\":\"t\",\"condition\":\"id > 1\"}]\n",
+		 ":11: [filter] where_conditions is not supported in a check task"},
+		{"[filter]\ndo_events=update,delete\n", "do_events=update,delete selects no rows"},
+		{"[filter]\ndo_events=insert,truncate\n", "unknown event 'truncate'"},
+		{"[sinker]\nssl_mode=sometimes\n", ":9: [sinker] ssl_mode=sometimes is not supported"},
+		{"[sinker]\nssl_ca_path=/nonexistent/ca.pem\n", "ssl_ca_path=/nonexistent/ca.pem cannot be read"},
+		{"[extractor]\nmax_mbps=5000\n", "max_mbps=5000 can not be parsed"},
+		{"[filtre]\ndo_dbs=world\n", ":9: unknown section [filtre]: did you mean [filter]?"},
+		{"[filter]\ndo_db=world\n", ":9: unknown key [filter] do_db: did you mean do_dbs?"},
+		{"[router]\ndb_map=a:b,a:c\n", ":9: [router] db_map entries 1 ('a:b') and 2 ('a:c') map database 'a'"},
+		{"[router]\ncol_map=json:[{\"db\":\"a\"]\n", ":9: [router] col_map: invalid JSON"},
+		{"[filter]\nignore_cols=json:[]x\n", ":9: [filter] ignore_cols"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tl_config *c = NULL;
+		tl_error err = TL_ERROR_INIT;
+		char body[1024];
+
+		snprintf(body, sizeof(body), "%s%s", BASE, cases[i].extra);
+		TL_CHECK_MSG(load("refuse.ini", body, &c, &err) == TL_ERR_CONFIG, "case %zu loaded: %s", i, cases[i].extra);
+		TL_CHECK_MSG(strstr(err.message, cases[i].want), "case %zu: %s", i, err.message);
+		tl_config_free(c);
+	}
+}
+
+/* Keys that change no row read or written: a warning naming the key and why; false is fine. */
+TL_TEST(config_warnings_name_key_and_why)
+{
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{"[parallelizer]\nparallel_size=8\n", "[parallelizer] parallel_size has no effect: tideline has no separate write stage"},
+		{"[router]\ntopic_map=*.*:t\n", "[router] topic_map has no effect: it names Kafka topics"},
+		{"[filter]\ndo_ddls=*\n", "[filter] do_ddls has no effect: it applies to CDC only"},
+		{"[filter]\ndo_structures=table\n", "[filter] do_structures has no effect"},
+		{"[extractor]\nmax_connections=10\n", "[extractor] max_connections has no effect: tideline opens one connection"},
+		{"[pipeline]\nbuffer_memory_mb=200\n", "[pipeline] buffer_memory_mb has no effect"},
+		{"[sinker]\ntransaction_isolation=read_committed\n", "[sinker] transaction_isolation has no effect"},
+		{"[sinker]\nconflict_policy=interrupt\n", "[sinker] conflict_policy has no effect: it applies to definitions"},
+		{"[metrics]\nhttp_port=9000\n", "[metrics] http_port has no effect"},
+		{"[runtime]\ncheck_result_stdout_only=true\n", "check_result_stdout_only has no effect: it applies to check tasks"},
+		{"[checker_output]\noutput_full_row=false\n[extractor]\nextract_type=snapshot\n", NULL},
+		{"[filter]\ndo_events=insert,update\n", NULL},
+		{"[pipeline]\npipeline_type=basic\n", NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tl_config *c = NULL;
+		tl_error err = TL_ERROR_INIT;
+		char body[1024];
+
+		snprintf(body, sizeof(body), "%s%s", BASE, cases[i].extra);
+		TL_CHECK_OK(load("warn.ini", body, &c, &err), &err);
+		if (cases[i].want)
+			TL_CHECK_MSG(c->nwarnings == 1 && has_warning(c, cases[i].want), "case %zu: %zu warnings: %s", i,
+				     c->nwarnings, c->nwarnings ? c->warnings[0] : "");
+		else
+			TL_CHECK_MSG(c->nwarnings == 0, "case %zu: %s", i, c->warnings[0]);
+		tl_config_free(c);
+	}
+}
+
+TL_TEST(config_check_task_settings)
+{
+	tl_config *c = NULL;
+	tl_error err = TL_ERROR_INIT;
+
+	TL_CHECK_OK(load("check1.ini", BASE "sink_type=check\n[runtime]\nlog_dir=/l\n", &c, &err), &err);
+	TL_CHECK_EQ_INT(c->sink_type, TL_SINK_CHECK);
+	TL_CHECK_EQ_STR(c->check_log_dir, "/l/check");
+	TL_CHECK(!c->check_log_legacy && c->check_log_max_rows == 0 && c->check_log_max_bytes == 0);
+	tl_config_free(c);
+	/* ape-dts 2.0.25 kept the directory in [sinker]: its layout; the spellings agree */
+	TL_CHECK_OK(load("check2.ini",
+			 BASE "sink_type=check\ncheck_log_dir=/c\n[checker]\ncheck_log_max_rows=5\n"
+			      "[checker_output]\ncheck_log_file_size=10mb\ncheck_log_max_rows=5\n",
+			 &c, &err),
+		    &err);
+	TL_CHECK_EQ_STR(c->check_log_dir, "/c");
+	TL_CHECK(c->check_log_legacy);
+	TL_CHECK_EQ_INT(c->check_log_max_rows, 5);
+	TL_CHECK_EQ_INT(c->check_log_max_bytes, 10 << 20);
+	tl_config_free(c);
+	/* the same directory also in a newer spelling: the newer layout */
+	TL_CHECK_OK(load("check3.ini", BASE "sink_type=check\ncheck_log_dir=/c\n[checker_output]\ncheck_log_dir=/c\n",
+			 &c, &err),
+		    &err);
+	TL_CHECK(!c->check_log_legacy);
+	tl_config_free(c);
 }
