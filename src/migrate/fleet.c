@@ -719,6 +719,8 @@ static int plan_one(tl_fleet *f, tl_copy_ctx *ctx, const char *schema, const cha
 	it = &p->items[0];
 	if (!(it->schema = tl_strdup(schema)) || !(it->tb = tl_strdup(tb)))
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	/* as tl_migrate_plan: the target's names ([router]), the filter's where */
+	tl_route_table(f->cfg->route, it->schema, it->tb, &it->dst_schema, &it->dst_tb);
 	if ((rule = tl_table_rules_find(&f->cfg->where_conditions, schema, tb)))
 		it->where = rule->value;
 	rc = tl_plan_refresh_item(f->env, ctx->src, ctx->rec, it, err);
@@ -778,7 +780,8 @@ static int chunk_prefix(const char *table, tl_buf *out, tl_error *err)
 static int cut_table(tl_fleet *f, tl_fleet_hold *h, tl_copy_ctx *ctx, tl_plan_item *it, tl_error *err)
 {
 	const tl_migrate_env *env = f->env;
-	const tl_table *t = it->table;
+	/* read as projected, written as routed ([router], ignore_cols): as tl_copy_table does */
+	const tl_table *t = it->rtable ? it->rtable : it->table, *wt = it->wtable ? it->wtable : it->table;
 	const tl_store_lease *l = &h->lease;
 	tl_store_item items[CUT_BATCH + 1];
 	char *payloads[CUT_BATCH + 1], *keys[CUT_BATCH + 1];
@@ -808,7 +811,7 @@ static int cut_table(tl_fleet *f, tl_fleet_hold *h, tl_copy_ctx *ctx, tl_plan_it
 		int is_empty = 0, have_prior;
 		struct jfield pf[5];
 
-		if ((rc = tl_driver_check_target(&env->dst, ctx->dst, t, &is_empty, err)))
+		if ((rc = tl_driver_check_target(&env->dst, ctx->dst, wt, &is_empty, err)))
 			goto cleanup;
 		memset(&prior, 0, sizeof(prior));
 		have_prior = tl_recorder_get_table(ctx->rec, t->schema, t->name, &prior) == 0;
@@ -1001,7 +1004,8 @@ static int chunk_table(tl_fleet *f, tl_copy_ctx *ctx, const char *schema, const 
 	/* same driver on both ends: rows may stay in its encoding (its fastest form into an empty range) */
 	if (env->src.ops == env->dst.ops && env->dst.ops->native_form) {
 		c->native = c->native_bulk = 1;
-		if ((rc = tl_driver_native_form(&env->dst, ctx->dst, it->table, &c->native_bulk, err)))
+		if ((rc = tl_driver_native_form(&env->dst, ctx->dst, it->wtable ? it->wtable : it->table,
+						  &c->native_bulk, err)))
 			goto fail;
 	}
 	*cache = c;

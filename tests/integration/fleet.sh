@@ -6,7 +6,8 @@
 #      every table equal (count and content digest), every work item claimed once, and the
 #      rows the workers wrote add up to the source's (no chunk copied twice); `status`
 #      shows the workers and the task's total (text and --json); a run without --worker is
-#      refused while a worker is alive, a worker while such a run holds the task;
+#      refused while a worker is alive, a worker while such a run holds the task, and a
+#      check task is refused with --worker;
 #   2. the store's server drops the workers' store sessions several times during a copy
 #      (pg_terminate_backend): the workers reconnect and finish, target equal;
 #   4. the store's server (a private PostgreSQL on port base+60) restarts during a copy;
@@ -98,6 +99,9 @@ tl_sh_check "a run without --worker is refused while a worker runs (rc $rc)" "[ 
 tl_sh_check "the worker finishes" "wait_workers f2"
 out=$("$TL_BIN" run "$work/f2.ini" --worker w9 --recopy-lost 2>&1); rc=$?
 tl_sh_check "--recopy-lost is refused with --worker (rc $rc)" "[ $rc -eq 2 ] && echo \"\$out\" | grep -q 'recopy-lost goes without --worker'"
+task fchk sinker.sink_type=check
+out=$("$TL_BIN" run "$work/fchk.ini" --worker w1 2>&1); rc=$?
+tl_sh_check "a check task is refused with --worker (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'is not shared by a fleet: --worker does not apply'"
 tl_sh_check "target equal" "all_same"
 
 # 2. the store's server drops the workers' sessions during the copy

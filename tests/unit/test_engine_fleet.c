@@ -6,7 +6,8 @@
  * rows written past its last position) loses its table after the lease and another one
  * continues from its last position, while the old claim can record nothing; the task lock
  * keeps a run without --worker and a fleet apart; a schema step runs once; a claim that
- * was taken over stops its holder's target writes (the gate).
+ * was taken over stops its holder's target writes (the gate); routed and projected tables
+ * ([router], ignore_cols) are read and written under the right names, chunks too.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -480,4 +481,62 @@ TL_TEST(a_transient_failure_gives_the_item_back_and_the_fleet_finishes)
 			ft_teardown(&e);
 		}
 	}
+}
+
+/*
+ * [router] and ignore_cols in a fleet (#13): the workers read the projected source table
+ * and make every target call (the check before a cut, the writes, the deletes before a
+ * takeover's rewrite, the count at the finish) with the routed one, as a run does. Whole
+ * tables and chunks; with transient failures of the target's writes and checks too (the
+ * item given back, taken on from its last record). Nothing lands under the source's name.
+ */
+TL_TEST(routed_tables_in_a_fleet)
+{
+	static const char *const modes[] = {
+		"[extractor]\nparallel_type=chunk\nparallel_size=2\n[resumer]\nchunk_rows=6\nlease_secs=5\n",
+		"[extractor]\nparallel_type=table\nparallel_size=2\n[resumer]\nlease_secs=5\n",
+	};
+	size_t m;
+	int faults;
+
+	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+		for (faults = 0; faults < 2; faults++) {
+			ft_env e;
+			tl_store *s;
+			struct items c;
+			tl_store_hit hit;
+			tl_error err = TL_ERROR_INIT;
+			char extra[600], why[512];
+
+			snprintf(extra, sizeof(extra), "%s%s", modes[m], FT_ROUTE);
+			TL_CHECK(ft_setup_routed(&e, 60, extra) == 0);
+			if (faults) {
+				tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, NULL, 4, TL_ERR_DB, 0,
+						   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+				tl_fake_fail_flags(e.dst, TL_SLOT_CHECK_TARGET, NULL, 1, TL_ERR_DB, 0,
+						   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+			}
+			run_workers(&e, 3);
+			TL_CHECK_MSG(ft_routed_same(&e, 60, why, sizeof(why)), "%s faults %d: %s", modes[m], faults, why);
+			TL_CHECK_EQ_INT(tl_fake_count(e.dst, "s", "r"), -1); /* nothing under the source's name */
+			TL_CHECK_MSG(tl_fake_calls(e.dst, TL_SLOT_CHECK_TARGET) >= 1, "%s: no target check", modes[m]);
+			if (!faults) /* every row read once */
+				TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 60);
+			s = open_store(&e);
+			memset(&c, 0, sizeof(c));
+			TL_CHECK_OK(tl_store_foreach_item(s, TASK, NULL, count_item, &c, &err), &err);
+			TL_CHECK_EQ_INT(c.tables, 1);
+			TL_CHECK_EQ_INT(c.done, c.tables + c.chunks);
+			if (strstr(modes[m], "chunk"))
+				TL_CHECK_MSG(c.chunks >= 10, "%s: %d chunks", modes[m], c.chunks);
+			if (faults)
+				TL_CHECK_MSG(c.claimed_more_than_once >= 1, "%s: no item was given back", modes[m]);
+			/* the records keep the source's names */
+			memset(&hit, 0, sizeof(hit));
+			TL_CHECK_OK(tl_store_lookup(s, TASK, "s", "r", 0, &hit, &err), &err);
+			TL_CHECK_MSG(hit.state == TL_RESUME_FINISHED, "%s: s.r not finished", modes[m]);
+			tl_store_hit_clear(&hit);
+			tl_store_close(s);
+			ft_teardown(&e);
+		}
 }
