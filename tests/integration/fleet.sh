@@ -11,7 +11,8 @@
 #   2. the store's server drops the workers' store sessions several times during a copy
 #      (pg_terminate_backend): the workers reconnect and finish, target equal;
 #   4. the store's server (a private PostgreSQL on port base+60) restarts during a copy;
-#   3. MariaDB to MariaDB, two workers, chunks and a keyless table.
+#   3. MariaDB to MariaDB, two workers, chunks and a keyless table;
+#   5. a routed table (db_map, col_map, ignore_cols) in chunks: target names, default kept.
 # Leases are short (3 s) to keep the test quick.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
@@ -152,6 +153,24 @@ else
   tl_sh_check "a private PostgreSQL for the store starts on port $sport" "false"
   cat "$work/storesrv.log"
 fi
+
+# 5. a routed table ([router] db_map and col_map, [filter] ignore_cols, #13): chunks read
+#    without the ignored column and written to the target's names by two workers
+empty_target
+D -c 'DROP SCHEMA IF EXISTS tl_fleet_r CASCADE; CREATE SCHEMA tl_fleet_r;
+CREATE TABLE tl_fleet_r.big (id bigint PRIMARY KEY, vv text, n numeric DEFAULT 7)' >/dev/null
+tl_sh_task "$work/f6.ini" pg "$TL_PG_SRC_URL" "$TL_PG_DST_URL" global.task_id=f6 filter.do_tbs=tl_fleet.big \
+  'filter.ignore_cols=json:[{"db":"tl_fleet","tb":"big","ignore_cols":["n"]}]' router.db_map=tl_fleet:tl_fleet_r \
+  'router.col_map=json:[{"db":"tl_fleet","tb":"big","col_map":{"v":"vv"}}]' extractor.parallel_type=chunk \
+  extractor.parallel_size=2 extractor.batch_size=1000 resumer.chunk_rows=5000 runtime.log_dir="$work/logs-f6" \
+  resumer.store="$STORE" resumer.lease_secs=3
+start_workers f6 2
+tl_sh_check "routed: two workers succeed" "wait_workers f6"
+rdig() { echo "SELECT count(*), md5(string_agg(id || ',' || $1, '|' ORDER BY id)) FROM $2"; }
+tl_sh_check "routed: every row under the target's names" "[ \"\$(S -tA -c \"\$(rdig v tl_fleet.big)\")\" = \"\$(D -tA -c \"\$(rdig vv tl_fleet_r.big)\")\" ]"
+tl_sh_check "routed: the ignored column keeps its default" "[ \"\$(D -tA -c 'SELECT count(*) FROM tl_fleet_r.big WHERE n = 7')\" = $rows ]"
+tl_sh_check "routed: nothing under the source's name, chunks claimed" "[ \"\$(D -tA -c 'SELECT count(*) FROM tl_fleet.big')\" = 0 ] && [ \"\$(ST \"SELECT count(*) FROM work_item WHERE task_id = 'f6' AND kind = 'chunk' AND state = 'done'\")\" -ge 12 ]"
+D -c 'DROP SCHEMA tl_fleet_r CASCADE' >/dev/null
 
 # 3. MariaDB to MariaDB
 if tl_sh_have_env TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; then
