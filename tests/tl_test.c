@@ -1,6 +1,7 @@
 /*
  * tl_test.c - runner for tl_test.h: runs every registered case (or those named on the
- * command line), prints one line per case and closes with "N passed, N failed".
+ * command line), prints one line per case (ok, FAIL, skip, n/a) and closes with "N passed,
+ * N failed, N skipped" (and "N not applicable" when there are such cases).
  */
 #include <ftw.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@ static struct { const char *name; tl_test_fn fn; } tests[MAX_TESTS];
 static int ntests;
 static int cur_failed;
 static int cur_skipped;
+static int cur_na;
 static char tmpdir[4096];
 
 void tl_test_register(const char *name, tl_test_fn fn)
@@ -79,6 +81,18 @@ const char *tl_test_require_env(const char *name)
 	return NULL;
 }
 
+void tl_test_na(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "    n/a: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cur_na = 1;
+}
+
 const char *tl_test_conformance_dir(void)
 {
 	static char path[4096];
@@ -93,7 +107,7 @@ const char *tl_test_conformance_dir(void)
 
 int main(int argc, char **argv)
 {
-	int passed = 0, failed = 0, skipped = 0, i, j;
+	int passed = 0, failed = 0, skipped = 0, na = 0, i, j;
 
 	for (i = 0; i < ntests; i++) {
 		int selected = argc < 2;
@@ -104,19 +118,26 @@ int main(int argc, char **argv)
 			continue;
 		cur_failed = 0;
 		cur_skipped = 0;
+		cur_na = 0;
 		tmpdir[0] = '\0';
 		tests[i].fn();
 		if (tmpdir[0])
 			nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-		printf("%s %s\n", cur_failed ? "FAIL" : cur_skipped ? "skip" : "ok  ", tests[i].name);
+		printf("%s %s\n", cur_failed ? "FAIL" : cur_skipped ? "skip" : cur_na ? "n/a " : "ok  ", tests[i].name);
+		fflush(stdout); /* in order with the cases' stderr notes, and visible when a case hangs */
 		if (cur_failed)
 			failed++;
 		else if (cur_skipped)
 			skipped++;
+		else if (cur_na)
+			na++;
 		else
 			passed++;
 	}
-	printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+	if (na)
+		printf("%d passed, %d failed, %d skipped, %d not applicable\n", passed, failed, skipped, na);
+	else
+		printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
 	if (failed)
 		return 1;
 	return (skipped && !passed) ? 77 : 0;

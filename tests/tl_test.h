@@ -2,7 +2,8 @@
  * tl_test.h - the tiny unit-test harness: TL_TEST(name) { ... } registers a case,
  * TL_CHECK / TL_CHECK_EQ_STR / TL_CHECK_EQ_INT fail it with file:line. Each test file is
  * its own executable (linked with tl_test.c); ctest runs them all. A test may call
- * tl_test_tmpdir() for a fresh directory that is removed afterwards.
+ * tl_test_tmpdir() for a fresh directory that is removed afterwards, and tl_test_na() to
+ * report itself not applicable.
  */
 #ifndef TL_TEST_H
 #define TL_TEST_H
@@ -25,6 +26,13 @@ const char *tl_test_srcdir(void);
  * skipped exits 77 (ctest: skipped).
  */
 const char *tl_test_require_env(const char *name);
+/*
+ * Marks the running test "not applicable" with a reason (printf-style), printed as
+ * "    n/a: reason" and reported as "n/a" (the driver contract suite: a kind without the
+ * slot or capability a case tests). Unlike a skip it is no failure under CI; a test
+ * that also failed is reported failed.
+ */
+void tl_test_na(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ../shared/conformance if it exists, else NULL. */
 const char *tl_test_conformance_dir(void);
 

@@ -1,11 +1,12 @@
 /*
  * mongo_write.c - MongoDB connector: batch writes and ape-dts' database store (§4).
  *
- * A batch is one unordered bulk write: every document is a replace_one by its _id with
- * upsert, so re-copying after a crash is idempotent and the documents land byte for byte
- * (into a collection that was empty when the table started, plain inserts are sent, which
- * the server takes about twice as fast; a duplicate key there falls back to replaces)
- * (client-side validation is off: what the source server accepted, the target gets).
+ * A batch is one unordered bulk write (replaces: one per 100 documents, REPLACE_CHUNK):
+ * every document is a replace_one by its _id with upsert, so re-copying after a crash is
+ * idempotent and the documents land byte for byte (into a collection that was empty when
+ * the table started, plain inserts are sent, which the server takes about twice as fast; a
+ * duplicate key there falls back to replaces) (client-side validation is off: what the
+ * source server accepted, the target gets).
  * Writes are acknowledged (w:1, or the URL's write concern; journaled too for a batch a
  * position will point at, TL_WRITE_DURABLE); a failure carries the server's code (11000
  * ...) and its classification (a transient one may have written part of the batch). A
@@ -47,6 +48,15 @@ static mongoc_write_concern_t *write_concern(const tl_conn *target, unsigned fla
 	return wc;
 }
 
+/*
+ * Replaces go to the server in bulks of at most this many: FerretDB 1.24 (SQLite) never
+ * answers an `update` command that replaces more than 100 stored documents and keeps that
+ * database locked until it restarts (tests/contract, contract_write_target_empty_bulk;
+ * docs/mongodb.md). Inserts go in one bulk (the client library splits it as the server's
+ * limits say).
+ */
+#define REPLACE_CHUNK 100
+
 static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, int replace, unsigned flags,
 		      tl_error *err)
 {
@@ -55,7 +65,7 @@ static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, i
 	mongoc_write_concern_t *wc = NULL;
 	bson_t bopts = BSON_INITIALIZER, ropts = BSON_INITIALIZER, iopts = BSON_INITIALIZER, reply = BSON_INITIALIZER;
 	bson_error_t e;
-	size_t row;
+	size_t row, first, end;
 	int rc = 0;
 
 	if (b->nrows == 0)
@@ -70,46 +80,54 @@ static int bulk_write(tl_conn *target, const tl_table *src, const tl_batch *b, i
 	BSON_APPEND_BOOL(&ropts, "upsert", true);
 	BSON_APPEND_BOOL(&ropts, "validate", false);
 	BSON_APPEND_BOOL(&iopts, "validate", false);
-	bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &bopts);
-	for (row = 0; row < b->nrows; row++) {
-		bson_t doc, sel = BSON_INITIALIZER;
-		bson_iter_t it;
-		const char *cell;
-		size_t len = 0;
-		bool ok;
+	for (first = 0; first < b->nrows; first = end) {
+		end = replace && b->nrows - first > REPLACE_CHUNK ? first + REPLACE_CHUNK : b->nrows;
+		bulk = mongoc_collection_create_bulk_operation_with_opts(coll, &bopts);
+		for (row = first; row < end; row++) {
+			bson_t doc, sel = BSON_INITIALIZER;
+			bson_iter_t it;
+			const char *cell;
+			size_t len = 0;
+			bool ok;
 
-		cell = tl_batch_cell(b, row, 0, &len);
-		if (!cell || !bson_init_static(&doc, (const uint8_t *)cell, len)) {
-			rc = tl_error_set(err, TL_ERR_MISMATCH, "mongo collection '%s.%s': row %zu is not a BSON document",
-					  src->schema, src->name, row);
+			cell = tl_batch_cell(b, row, 0, &len);
+			if (!cell || !bson_init_static(&doc, (const uint8_t *)cell, len)) {
+				rc = tl_error_set(err, TL_ERR_MISMATCH,
+						  "mongo collection '%s.%s': row %zu is not a BSON document", src->schema,
+						  src->name, row);
+				goto cleanup;
+			}
+			if (!bson_iter_init_find(&it, &doc, "_id")) {
+				rc = tl_error_set(err, TL_ERR_MISMATCH, "mongo collection '%s.%s': document without _id",
+						  src->schema, src->name);
+				goto cleanup;
+			}
+			if ((rc = tl_mongo__check_doc(target, src, &doc, err)))
+				goto cleanup;
+			if (replace)
+				ok = bson_append_value(&sel, "_id", 3, bson_iter_value(&it)) &&
+				     mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &ropts, &e);
+			else
+				ok = mongoc_bulk_operation_insert_with_opts(bulk, &doc, &iopts, &e);
+			bson_destroy(&sel);
+			if (!ok) {
+				rc = tl_mongo__error(err, &e, "cannot queue a document for mongo collection '%s.%s'", src->schema,
+						     src->name);
+				goto cleanup;
+			}
+		}
+		bson_destroy(&reply);
+		if (!mongoc_bulk_operation_execute(bulk, &reply, &e)) {
+			rc = tl_mongo__error_reply(err, &e, &reply,
+						   "cannot write %zu documents to mongo collection '%s.%s' at %s", b->nrows,
+						   src->schema, src->name, target->where);
+			/* an unordered bulk write stops anywhere: some documents may be written */
+			if (err && (err->flags & TL_ERRF_TRANSIENT))
+				err->flags |= TL_ERRF_COMMIT_UNKNOWN;
 			goto cleanup;
 		}
-		if (!bson_iter_init_find(&it, &doc, "_id")) {
-			rc = tl_error_set(err, TL_ERR_MISMATCH, "mongo collection '%s.%s': document without _id",
-					  src->schema, src->name);
-			goto cleanup;
-		}
-		if ((rc = tl_mongo__check_doc(target, src, &doc, err)))
-			goto cleanup;
-		if (replace)
-			ok = bson_append_value(&sel, "_id", 3, bson_iter_value(&it)) &&
-			     mongoc_bulk_operation_replace_one_with_opts(bulk, &sel, &doc, &ropts, &e);
-		else
-			ok = mongoc_bulk_operation_insert_with_opts(bulk, &doc, &iopts, &e);
-		bson_destroy(&sel);
-		if (!ok) {
-			rc = tl_mongo__error(err, &e, "cannot queue a document for mongo collection '%s.%s'", src->schema,
-					     src->name);
-			goto cleanup;
-		}
-	}
-	bson_destroy(&reply);
-	if (!mongoc_bulk_operation_execute(bulk, &reply, &e)) {
-		rc = tl_mongo__error_reply(err, &e, &reply, "cannot write %zu documents to mongo collection '%s.%s' at %s",
-					   b->nrows, src->schema, src->name, target->where);
-		/* an unordered bulk write stops anywhere: some documents may be written */
-		if (err && (err->flags & TL_ERRF_TRANSIENT))
-			err->flags |= TL_ERRF_COMMIT_UNKNOWN;
+		mongoc_bulk_operation_destroy(bulk);
+		bulk = NULL;
 	}
 cleanup:
 	bson_destroy(&reply);

@@ -228,9 +228,10 @@ cr_reset_target() { # empties the target tables
 # the database name), CR_PAR (parallel_size, 1), CR_PTYPE (table|chunk), CR_CKPT
 # (checkpoint_interval_secs, 1), CR_EBATCH (extractor batch_size, 2000), CR_SBATCH (500).
 cr_task() {
-  local dir=$1 src dst filter
+  local dir=$1 src dst filter extra=()
   mkdir -p "$dir"
   CR_CUR=$dir
+  [ -z "${CR_RPS:-}" ] || extra+=(pipeline.max_rps="$CR_RPS")
   if [ "$CR_KIND" = mysql ]; then src=$TL_MYSQL_SRC_URL; dst=$TL_MYSQL_DST_URL; filter="do_dbs=$CR_DB"
   else src=$TL_PG_SRC_URL; dst=$TL_PG_DST_URL; filter="do_tbs=$CR_DB.*"; fi
   tl_sh_task "$dir/task.ini" "$CR_KIND" "$src" "$dst" global.task_id="${CR_TASK_ID:-$CR_DB}" \
@@ -238,7 +239,7 @@ cr_task() {
     extractor.parallel_type="${CR_PTYPE:-table}" extractor.parallel_size="${CR_PAR:-1}" \
     sinker.sink_type=write sinker.batch_size="${CR_SBATCH:-500}" filter."$filter" \
     pipeline.checkpoint_interval_secs="${CR_CKPT:-1}" runtime.log_level=info runtime.log_dir="$dir/logs" \
-    resumer.resume_type=from_log
+    resumer.resume_type=from_log "${extra[@]}"
 }
 
 cr_next_out() { # DIR -> path of the next DIR/runN.out
@@ -697,7 +698,9 @@ cr_scenario_durable() {
   for i in $(seq 1 "$trials"); do
     cr_reset_target || cr_fail "trial $i: resetting the target"
     dir=$CR_WORK/d$i
-    CR_PAR=1 CR_CKPT=1 cr_task "$dir"
+    # at most 100,000 rows/s: big's 200,000 rows take 2 s or more, so a checkpoint of big
+    # (every 1 s) always comes before its end, however fast the machine
+    CR_PAR=1 CR_CKPT=1 CR_RPS=100000 cr_task "$dir"
     cr_run_bg "$dir"
     marks=0
     for _ in $(seq 1 2400); do

@@ -98,10 +98,12 @@ struct tl_fake_db {
 
 struct tl_conn {
 	tl_fake_db *db;
+	int interrupted; /* under db->mu: the interrupt slot gave it up, every later call fails */
 };
 
 struct tl_reader {
 	tl_fake_db *db;
+	tl_conn *conn; /* the connection it reads on */
 	char table[64];
 	size_t ncols;
 	char **cells; /* selected rows, copied */
@@ -297,6 +299,22 @@ static int count_call(tl_fake_db *db, enum tl_slot slot, const char *tb, int *af
 	}
 	pthread_mutex_unlock(&db->mu);
 	return rc;
+}
+
+/* count_call for a call on connection c: after c was interrupted, every call fails as a lost connection. */
+static int conn_call(tl_conn *c, enum tl_slot slot, const char *tb, int *after, tl_error *err)
+{
+	int rc = count_call(c->db, slot, tb, after, err), lost;
+
+	pthread_mutex_lock(&c->db->mu);
+	lost = c->interrupted;
+	pthread_mutex_unlock(&c->db->mu);
+	if (rc || !lost)
+		return rc;
+	*after = 0;
+	tl_error_set(err, TL_ERR_DB, "fake %s: %s on an interrupted connection", c->db->name, tl_slot_name(slot));
+	tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+	return TL_ERR_DB;
 }
 
 static int after_fault(tl_fake_db *db, enum tl_slot slot, int after, int rc, tl_error *err)
@@ -558,6 +576,59 @@ void tl_fake_set_estimate(tl_fake_db *db, const char *schema, const char *name, 
 	pthread_mutex_unlock(&db->mu);
 }
 
+int tl_fake_drop(tl_fake_db *db, const char *schema, const char *name)
+{
+	size_t i;
+
+	pthread_mutex_lock(&db->mu);
+	for (i = db->ntables; i-- > 0;) {
+		struct ftable *t = &db->tables[i];
+		if (strcmp(t->schema, schema) != 0 || (name && strcmp(t->name, name) != 0))
+			continue;
+		table_free(t);
+		memmove(t, t + 1, (db->ntables - i - 1) * sizeof(*t));
+		db->ntables--;
+	}
+	pthread_mutex_unlock(&db->mu);
+	return 0;
+}
+
+void tl_fake_cells_free(char **cells, size_t n)
+{
+	size_t i;
+
+	for (i = 0; cells && i < n; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+int tl_fake_cells(tl_fake_db *db, const char *schema, const char *name, char ***out, size_t *ncols, size_t *nrows)
+{
+	const struct ftable *t;
+	size_t i, n = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*ncols = *nrows = 0;
+	pthread_mutex_lock(&db->mu);
+	t = find_table(db, schema, name);
+	if (t && (*out = calloc(t->nrows * t->ncols + 1, sizeof(char *)))) {
+		n = t->nrows * t->ncols;
+		for (i = 0, rc = 0; i < n && !rc; i++)
+			if (t->cells[i] && !((*out)[i] = strdup(t->cells[i])))
+				rc = -1;
+		*ncols = t->ncols;
+		*nrows = t->nrows;
+	}
+	pthread_mutex_unlock(&db->mu);
+	if (rc) {
+		tl_fake_cells_free(*out, n);
+		*out = NULL;
+		*ncols = *nrows = 0;
+	}
+	return rc;
+}
+
 int tl_fake_copy_shape(tl_fake_db *from, tl_fake_db *to, const char *schema, const char *name)
 {
 	char spec[1024] = "";
@@ -615,11 +686,22 @@ static int check_val(const tl_table *t, const tl_column *c, const char *v, tl_er
 static int fk_connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 {
 	tl_fake_db *db = find_db(ep->url);
+	tl_url u;
 	int after, rc;
 
 	*out = NULL;
-	if (!db)
-		return tl_error_set(err, TL_ERR_DB, "cannot connect to %s: no such fake server", ep->url ? ep->url : "(none)");
+	if (!db) {
+		/* as the real drivers: "<kind> at host[:port]", never the URL (it may hold a password) */
+		if (!ep->url || tl_url_parse(ep->url, &u, NULL))
+			return tl_error_set(err, TL_ERR_DB, "cannot connect to fake: not a fake:// URL");
+		if (u.port)
+			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to fake at %s:%d: no such fake server", u.host, u.port);
+		else
+			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to fake at %s: no such fake server", u.host);
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST); /* as a refused connection */
+		tl_url_clear(&u);
+		return rc;
+	}
 	if ((rc = count_call(db, TL_SLOT_CONNECT, NULL, &after, err)))
 		return rc;
 	if (!(*out = calloc(1, sizeof(**out))))
@@ -647,10 +729,12 @@ static void fk_disconnect(tl_conn *c)
 	free(c);
 }
 
-/* Wakes the stalled calls of the server (they fail as a lost connection). */
+/* Gives c up: wakes the stalled calls of the server (they fail as a lost connection), and
+ * every later call on c fails the same way (conn_call). */
 static void fk_interrupt(tl_conn *c)
 {
 	pthread_mutex_lock(&c->db->mu);
+	c->interrupted = 1;
 	c->db->interrupts++;
 	pthread_cond_broadcast(&c->db->cv);
 	pthread_mutex_unlock(&c->db->mu);
@@ -669,7 +753,7 @@ static int fk_list_tables(tl_conn *c, tl_name_list *out, tl_error *err)
 	size_t i;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_LIST_TABLES, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_LIST_TABLES, NULL, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	for (i = 0; i < c->db->ntables && !rc; i++)
@@ -752,7 +836,7 @@ static int fk_describe(tl_conn *c, const char *schema, const char *name, tl_tabl
 	int after, rc;
 
 	*out = NULL;
-	if ((rc = count_call(c->db, TL_SLOT_DESCRIBE, name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_DESCRIBE, name, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	ft = find_table(c->db, schema, name);
@@ -773,7 +857,7 @@ static int fk_describe_many(tl_conn *c, const tl_name *names, size_t n, tl_table
 
 	for (i = 0; i < n; i++)
 		out[i] = NULL;
-	if ((rc = count_call(c->db, TL_SLOT_DESCRIBE_MANY, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_DESCRIBE_MANY, NULL, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	for (i = 0; i < n && !rc; i++) {
@@ -795,7 +879,7 @@ static int fk_count_rows(tl_conn *c, const tl_table *t, int64_t *out, tl_error *
 	const struct ftable *ft;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_COUNT_ROWS, t->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_COUNT_ROWS, t->name, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	ft = find_table(c->db, t->schema, t->name);
@@ -813,7 +897,7 @@ static int fk_count_many(tl_conn *c, const tl_table *const *t, size_t n, int64_t
 	size_t i;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_COUNT_MANY, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_COUNT_MANY, NULL, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	for (i = 0; i < n; i++) {
@@ -929,7 +1013,7 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 	int after, rc;
 
 	*out = NULL;
-	if ((rc = count_call(c->db, TL_SLOT_OPEN_READER, t->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_OPEN_READER, t->name, &after, err)))
 		return rc;
 	if ((rc = parse_where(t, spec->where, &w, err)))
 		return rc;
@@ -1003,6 +1087,7 @@ static int fk_open_reader(tl_conn *c, const tl_table *t, const tl_read_spec *spe
 		qsort_r(sel, n, sizeof(*sel), cmp_rows, &o);
 	}
 	r->db = c->db;
+	r->conn = c;
 	snprintf(r->table, sizeof(r->table), "%s", t->name);
 	r->ncols = t->ncols;
 	r->batch_rows = spec->batch_rows;
@@ -1042,7 +1127,7 @@ static int fk_read_batch(tl_reader *r, tl_batch *b, tl_error *err)
 	size_t i, k;
 	int after, rc;
 
-	if ((rc = count_call(r->db, TL_SLOT_READ_BATCH, r->table, &after, err)))
+	if ((rc = conn_call(r->conn, TL_SLOT_READ_BATCH, r->table, &after, err)))
 		return rc;
 	for (i = 0; r->next < r->nrows && i < r->batch_rows && !tl_batch_full(b); i++, r->next++) {
 		for (k = 0; k < r->ncols && !rc; k++) {
@@ -1127,7 +1212,7 @@ static int fk_next_bound(tl_conn *c, const tl_table *t, const char *after, size_
 	int after_code, rc;
 
 	*hi_out = NULL;
-	if ((rc = count_call(c->db, TL_SLOT_NEXT_BOUND, t->name, &after_code, err)))
+	if ((rc = conn_call(c, TL_SLOT_NEXT_BOUND, t->name, &after_code, err)))
 		return rc;
 	if ((rc = check_val(t, &t->cols[t->part_idx], after, err)))
 		return rc;
@@ -1155,7 +1240,7 @@ static int fk_part_minmax(tl_conn *c, const tl_table *t, char **min_out, char **
 	int after, rc;
 
 	*min_out = *max_out = NULL;
-	if ((rc = count_call(c->db, TL_SLOT_PART_MINMAX, t->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_PART_MINMAX, t->name, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	ft = find_table(c->db, t->schema, t->name);
@@ -1174,7 +1259,7 @@ static int fk_check_target(tl_conn *target, const tl_table *src, int *is_empty, 
 	size_t i;
 	int after, rc;
 
-	if ((rc = count_call(target->db, TL_SLOT_CHECK_TARGET, src->name, &after, err)))
+	if ((rc = conn_call(target, TL_SLOT_CHECK_TARGET, src->name, &after, err)))
 		return rc;
 	pthread_mutex_lock(&target->db->mu);
 	ft = find_table(target->db, src->schema, src->name);
@@ -1336,7 +1421,7 @@ static int fk_write_batch(tl_conn *target, const tl_table *src, const tl_batch *
 	 * target holds (as a PK does): the engine must never send such a row there */
 	int strict = !(flags & TL_WRITE_UPSERT) || (flags & TL_WRITE_TARGET_EMPTY);
 
-	if ((rc = count_call(target->db, TL_SLOT_WRITE_BATCH, src->name, &after, err)))
+	if ((rc = conn_call(target, TL_SLOT_WRITE_BATCH, src->name, &after, err)))
 		return rc;
 	if (b->form != TL_BATCH_CELLS)
 		return tl_error_set(err, TL_ERR_INTERNAL, "fake: native batch forms are not supported");
@@ -1394,7 +1479,7 @@ static int fk_delete_after(tl_conn *target, const tl_table *src, const char *aft
 	size_t r, k, p = src->part_idx, map[MAX_COLS];
 	int after_code, rc;
 
-	if ((rc = count_call(target->db, TL_SLOT_DELETE_AFTER, src->name, &after_code, err)))
+	if ((rc = conn_call(target, TL_SLOT_DELETE_AFTER, src->name, &after_code, err)))
 		return rc;
 	if ((rc = check_val(src, &src->cols[p], after, err)))
 		return rc;
@@ -1481,7 +1566,7 @@ size_t tl_fake_ape_rows(tl_fake_db *db, const char *task_id)
 
 static int fk_ape_init(tl_conn *c, const char *schema, const char *table, tl_error *err)
 {
-	int after, rc = count_call(c->db, TL_SLOT_APE_STORE_INIT, NULL, &after, err);
+	int after, rc = conn_call(c, TL_SLOT_APE_STORE_INIT, NULL, &after, err);
 
 	(void)schema;
 	(void)table;
@@ -1496,7 +1581,7 @@ static int fk_ape_load(tl_conn *c, const char *schema, const char *table, const 
 	struct fape *copy = NULL;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_APE_STORE_LOAD, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_APE_STORE_LOAD, NULL, &after, err)))
 		return rc;
 	snprintf(full, sizeof(full), "%s.%s", schema, table);
 	/* the callback may write the store: call it outside the lock, on a copy */
@@ -1532,7 +1617,7 @@ static int fk_ape_put(tl_conn *c, const char *schema, const char *table, const c
 	char full[512];
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_APE_STORE_PUT, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_APE_STORE_PUT, NULL, &after, err)))
 		return rc;
 	snprintf(full, sizeof(full), "%s.%s", schema, table);
 	pthread_mutex_lock(&c->db->mu);
@@ -1548,7 +1633,7 @@ static int fk_ape_forget(tl_conn *c, const char *schema, const char *table, cons
 	size_t i;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_APE_STORE_FORGET, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_APE_STORE_FORGET, NULL, &after, err)))
 		return rc;
 	snprintf(full, sizeof(full), "%s.%s", schema, table);
 	pthread_mutex_lock(&c->db->mu);
@@ -1656,7 +1741,7 @@ static int fk_live_rows_many(tl_conn *c, const tl_name *names, size_t n, int64_t
 	size_t i;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_LIVE_ROWS_MANY, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_LIVE_ROWS_MANY, NULL, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	for (i = 0; i < n; i++) {
@@ -1675,7 +1760,7 @@ static int fk_key_exists(tl_conn *c, const tl_table *src, const tl_keyvals *key,
 	int after, rc;
 
 	*exists = 0;
-	if ((rc = count_call(c->db, TL_SLOT_KEY_EXISTS, src->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_KEY_EXISTS, src->name, &after, err)))
 		return rc;
 	for (i = 0; i < key->n && !rc; i++) {
 		col[i] = tl_table_col_index(src, key->cols[i]);
@@ -1715,7 +1800,7 @@ static int fk_claim(tl_conn *c, const tl_table *src, const char *owner, tl_error
 	size_t i, free_at = MAX_CLAIMS;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_CLAIM, src->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_CLAIM, src->name, &after, err)))
 		return rc;
 	snprintf(name, sizeof(name), "%s.%s", src->schema, src->name);
 	pthread_mutex_lock(&c->db->mu);
@@ -1752,7 +1837,7 @@ static int fk_release(tl_conn *c, const tl_table *src, tl_error *err)
 	size_t i;
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_RELEASE, src->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_RELEASE, src->name, &after, err)))
 		return rc;
 	snprintf(name, sizeof(name), "%s.%s", src->schema, src->name);
 	pthread_mutex_lock(&c->db->mu);
@@ -1781,7 +1866,7 @@ static int fk_flush_commits(tl_conn *c, const tl_table *src, tl_error *err)
 {
 	int after, rc;
 
-	if ((rc = count_call(c->db, TL_SLOT_FLUSH_COMMITS, src->name, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_FLUSH_COMMITS, src->name, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	if (c->db->async)
@@ -1795,7 +1880,7 @@ static int fk_durability_warning(tl_conn *c, char **out, tl_error *err)
 	int after, rc;
 
 	*out = NULL;
-	if ((rc = count_call(c->db, TL_SLOT_DURABILITY_WARNING, NULL, &after, err)))
+	if ((rc = conn_call(c, TL_SLOT_DURABILITY_WARNING, NULL, &after, err)))
 		return rc;
 	pthread_mutex_lock(&c->db->mu);
 	if (c->db->dwarn && !(*out = strdup(c->db->dwarn)))

@@ -54,6 +54,14 @@ int tl_fake_truncate(tl_fake_db *db, const char *schema, const char *name);
 int64_t tl_fake_count(tl_fake_db *db, const char *schema, const char *name);
 /* The estimate describe reports (default: the exact count, or -1 to say unknown). */
 void tl_fake_set_estimate(tl_fake_db *db, const char *schema, const char *name, int64_t est);
+/* Removes table schema.name, or every table of schema when name is NULL (0 even when none). */
+int tl_fake_drop(tl_fake_db *db, const char *schema, const char *name);
+/*
+ * A copy of a table's rows: *out gets nrows * ncols malloc'd cells (NULL = SQL NULL) in
+ * insertion order; free with tl_fake_cells_free. -1 when the table is missing.
+ */
+int tl_fake_cells(tl_fake_db *db, const char *schema, const char *name, char ***out, size_t *ncols, size_t *nrows);
+void tl_fake_cells_free(char **cells, size_t n);
 /* Copies table schema.name of `from` into `to` with the same columns and no rows. 0 or -1. */
 int tl_fake_copy_shape(tl_fake_db *from, tl_fake_db *to, const char *schema, const char *name);
 
@@ -85,7 +93,8 @@ void tl_fake_fail_flags(tl_fake_db *db, enum tl_slot slot, const char *tb, long 
 /*
  * The nth call of slot from now stalls: it waits until a connection of this server is
  * interrupted (the driver's interrupt slot; at most 60 s), then fails as a lost connection
- * (transient). Interrupts so far: tl_fake_interrupts.
+ * (transient). Interrupts so far: tl_fake_interrupts. As with a real driver, every later
+ * call on an interrupted connection fails as a lost connection too.
  */
 void tl_fake_stall_at(tl_fake_db *db, enum tl_slot slot, long nth);
 long tl_fake_interrupts(tl_fake_db *db);

@@ -1,0 +1,278 @@
+/*
+ * fixture_pg.c - the contract suite's fixture for PostgreSQL: the servers of
+ * TL_PG_SRC_URL / TL_PG_DST_URL (tools/servers.sh), test tables made and read back with
+ * libpq directly (never through tideline's driver). int is bigint, text text, bin bytea;
+ * values are bound parameters (bytea as hex through decode()); ANALYZE after inserts
+ * makes the estimate and the live row count exact. Constraint names get the table's
+ * name in front (PostgreSQL's index names are unique per schema), which keeps their
+ * order within a table.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "contract/contract.h"
+#include "tl_test.h"
+
+struct fx {
+	PGconn *c[2];
+	const char *url[2];
+};
+
+static int run(struct fx *f, enum ct_side side, const char *sql, tl_error *err)
+{
+	PGresult *r = PQexec(f->c[side], sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	int rc = ok ? 0
+		    : tl_error_set(err, TL_ERR_DB, "query failed on the %s: %s      %.300s", side ? "target" : "source",
+				   PQresultErrorMessage(r), sql);
+
+	PQclear(r);
+	return rc;
+}
+
+/* `name` as a quoted identifier. */
+static int ident(tl_buf *b, const char *name, tl_error *err)
+{
+	const char *p;
+	int rc = tl_buf_putc(b, '"', err);
+
+	for (p = name; !rc && *p; p++)
+		rc = *p == '"' ? tl_buf_puts(b, "\"\"", err) : tl_buf_putc(b, *p, err);
+	return rc ? rc : tl_buf_putc(b, '"', err);
+}
+
+static int qname(tl_buf *b, const char *schema, const char *name, tl_error *err)
+{
+	int rc = ident(b, schema, err);
+
+	rc = rc ? rc : tl_buf_putc(b, '.', err);
+	return rc ? rc : ident(b, name, err);
+}
+
+static void fx_close(void *p)
+{
+	struct fx *f = p;
+
+	if (!f)
+		return;
+	if (f->c[0])
+		PQfinish(f->c[0]);
+	if (f->c[1])
+		PQfinish(f->c[1]);
+	free(f);
+}
+
+static int fx_open(void **out, tl_error *err)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int i, rc = 0;
+
+	*out = NULL;
+	if (!f)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	f->url[0] = tl_test_require_env("TL_PG_SRC_URL");
+	f->url[1] = f->url[0] ? tl_test_require_env("TL_PG_DST_URL") : NULL;
+	if (!f->url[0] || !f->url[1]) {
+		free(f);
+		return 1;
+	}
+	for (i = 0; i < 2 && !rc; i++) {
+		f->c[i] = PQconnectdb(f->url[i]);
+		if (PQstatus(f->c[i]) != CONNECTION_OK)
+			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to %s: %s", f->url[i], PQerrorMessage(f->c[i]));
+		else
+			rc = run(f, (enum ct_side)i, "SET client_min_messages = warning", err);
+	}
+	if (rc) {
+		fx_close(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+static const char *fx_url(void *p, enum ct_side side)
+{
+	return ((struct fx *)p)->url[side];
+}
+
+static int fx_drop_schema(void *p, enum ct_side side, const char *schema, tl_error *err)
+{
+	tl_buf q = TL_BUF_INIT;
+	int rc = tl_buf_puts(&q, "DROP SCHEMA IF EXISTS ", err);
+
+	rc = rc ? rc : ident(&q, schema, err);
+	rc = rc ? rc : tl_buf_puts(&q, " CASCADE", err);
+	rc = rc ? rc : run(p, side, q.data, err);
+	tl_buf_release(&q);
+	return rc;
+}
+
+static int fx_drop(void *p, enum ct_side side, const char *schema, const char *name, tl_error *err)
+{
+	tl_buf q = TL_BUF_INIT;
+	int rc = tl_buf_puts(&q, "DROP TABLE IF EXISTS ", err);
+
+	rc = rc ? rc : qname(&q, schema, name, err);
+	rc = rc ? rc : tl_buf_puts(&q, " CASCADE", err);
+	rc = rc ? rc : run(p, side, q.data, err);
+	tl_buf_release(&q);
+	return rc;
+}
+
+static int key_clause(tl_buf *q, const ct_table *t, const ct_key *k, const char *what, tl_error *err)
+{
+	size_t i;
+	int rc = tl_buf_puts(q, ", ", err);
+
+	if (!rc && *k->name) {
+		char name[200];
+		snprintf(name, sizeof(name), "%s_%s", t->name, k->name);
+		rc = tl_buf_puts(q, "CONSTRAINT ", err);
+		rc = rc ? rc : ident(q, name, err);
+	}
+	rc = rc ? rc : tl_buf_printf(q, err, " %s (", what);
+	for (i = 0; !rc && i < k->n; i++) {
+		rc = i ? tl_buf_puts(q, ", ", err) : 0;
+		rc = rc ? rc : ident(q, t->cols[k->col[i]].name, err);
+	}
+	return rc ? rc : tl_buf_putc(q, ')', err);
+}
+
+static int fx_create(void *p, enum ct_side side, const ct_table *t, tl_error *err)
+{
+	static const char *const types[] = {"bigint", "text", "bytea"};
+	tl_buf q = TL_BUF_INIT;
+	size_t i;
+	int rc = tl_buf_puts(&q, "CREATE SCHEMA IF NOT EXISTS ", err);
+
+	rc = rc ? rc : ident(&q, t->schema, err);
+	rc = rc ? rc : run(p, side, q.data, err);
+	rc = rc ? rc : fx_drop(p, side, t->schema, t->name, err);
+	tl_buf_reset(&q);
+	rc = rc ? rc : tl_buf_puts(&q, "CREATE TABLE ", err);
+	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	for (i = 0; !rc && i < t->ncols; i++) {
+		rc = tl_buf_puts(&q, i ? ", " : " (", err);
+		rc = rc ? rc : ident(&q, t->cols[i].name, err);
+		rc = rc ? rc : tl_buf_printf(&q, err, " %s%s", types[t->cols[i].type], t->cols[i].nullable ? "" : " NOT NULL");
+	}
+	if (!rc && t->pk.n)
+		rc = key_clause(&q, t, &t->pk, "PRIMARY KEY", err);
+	for (i = 0; !rc && i < t->nuniq; i++)
+		rc = key_clause(&q, t, &t->uniq[i], "UNIQUE", err);
+	rc = rc ? rc : tl_buf_putc(&q, ')', err);
+	rc = rc ? rc : run(p, side, q.data, err);
+	tl_buf_release(&q);
+	return rc;
+}
+
+static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *const *cells, size_t n, tl_error *err)
+{
+	enum { ROWS = 500 };
+	struct fx *f = p;
+	tl_buf q = TL_BUF_INIT;
+	size_t r, i, chunk;
+	int rc = 0;
+
+	for (r = 0; !rc && r < n; r += chunk) {
+		chunk = n - r < ROWS ? n - r : ROWS;
+		tl_buf_reset(&q);
+		rc = tl_buf_puts(&q, "INSERT INTO ", err);
+		rc = rc ? rc : qname(&q, t->schema, t->name, err);
+		rc = rc ? rc : tl_buf_puts(&q, " VALUES ", err);
+		for (i = 0; !rc && i < chunk * t->ncols; i++) {
+			size_t col = i % t->ncols;
+			rc = tl_buf_puts(&q, col ? ", " : i ? "), (" : "(", err);
+			if (!rc && t->cols[col].type == CT_BIN)
+				rc = tl_buf_printf(&q, err, "decode($%zu, 'hex')", i + 1);
+			else if (!rc)
+				rc = tl_buf_printf(&q, err, "$%zu::%s", i + 1, t->cols[col].type == CT_INT ? "bigint" : "text");
+		}
+		rc = rc ? rc : tl_buf_putc(&q, ')', err);
+		if (!rc) {
+			PGresult *res = PQexecParams(f->c[side], q.data, (int)(chunk * t->ncols), NULL, cells + r * t->ncols,
+						     NULL, NULL, 0);
+			if (PQresultStatus(res) != PGRES_COMMAND_OK)
+				rc = tl_error_set(err, TL_ERR_DB, "insert into %s.%s on the %s: %s", t->schema, t->name,
+						  side ? "target" : "source", PQresultErrorMessage(res));
+			PQclear(res);
+		}
+	}
+	tl_buf_reset(&q);
+	rc = rc ? rc : tl_buf_puts(&q, "ANALYZE ", err);
+	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	rc = rc ? rc : run(f, side, q.data, err);
+	tl_buf_release(&q);
+	return rc;
+}
+
+static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out, tl_error *err)
+{
+	struct fx *f = p;
+	tl_buf q = TL_BUF_INIT;
+	PGresult *res = NULL;
+	size_t i;
+	int r, rc = tl_buf_puts(&q, "SELECT ", err);
+
+	for (i = 0; !rc && i < t->ncols; i++) {
+		rc = tl_buf_puts(&q, i ? ", " : "", err);
+		rc = rc ? rc : tl_buf_puts(&q, t->cols[i].type == CT_BIN ? "encode(" : "", err);
+		rc = rc ? rc : ident(&q, t->cols[i].name, err);
+		rc = rc ? rc : tl_buf_puts(&q, t->cols[i].type == CT_BIN ? ", 'hex')" : "::text", err);
+	}
+	rc = rc ? rc : tl_buf_puts(&q, " FROM ", err);
+	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	if (!rc) {
+		res = PQexec(f->c[side], q.data);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			rc = tl_error_set(err, TL_ERR_DB, "select from %s.%s on the %s: %s", t->schema, t->name,
+					  side ? "target" : "source", PQresultErrorMessage(res));
+	}
+	for (r = 0; !rc && r < PQntuples(res); r++) {
+		const char *cells[CT_MAX_COLS];
+		for (i = 0; i < t->ncols; i++)
+			cells[i] = PQgetisnull(res, r, (int)i) ? NULL : PQgetvalue(res, r, (int)i);
+		rc = ct_rows_add(out, cells, err);
+	}
+	PQclear(res);
+	tl_buf_release(&q);
+	return rc;
+}
+
+/* pg_terminate_backend for the sessions named app_name (pg_stat_activity.application_name). */
+static int fx_kill_sessions(void *p, enum ct_side side, const char *app_name, tl_error *err)
+{
+	struct fx *f = p;
+	const char *sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			  "WHERE application_name = $1 AND pid <> pg_backend_pid()";
+	PGresult *r = PQexecParams(f->c[side], sql, 1, NULL, &app_name, NULL, NULL, 0);
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = tl_error_set(err, TL_ERR_DB, "cannot end the sessions of %s on the %s: %s", app_name,
+				  side ? "target" : "source", PQresultErrorMessage(r));
+	else if (PQntuples(r) == 0)
+		rc = tl_error_set(err, TL_ERR_NOTFOUND, "no session of %s on the %s", app_name, side ? "target" : "source");
+	PQclear(r);
+	return rc;
+}
+
+const struct ct_fixture ct_fixture = {
+	.kind = "pg",
+	.registry = NULL,
+	.checks_credentials = 1,
+	.hostile_schema = "tl_ct_*.*@$",
+	.hostile_table = "resume_table_*$5\"'`; --",
+	.hostile_column = "p.k\"q",
+	.open = fx_open,
+	.close = fx_close,
+	.url = fx_url,
+	.drop_schema = fx_drop_schema,
+	.create = fx_create,
+	.drop = fx_drop,
+	.insert = fx_insert,
+	.fetch = fx_fetch,
+	.kill_sessions = fx_kill_sessions,
+};
