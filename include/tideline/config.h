@@ -119,6 +119,8 @@ typedef struct tl_config {
 	char *ape_schema, *ape_table; /* table_full_name split; default apecloud_metadata.apedts_task_position */
 	tl_config_conn ape_conn;    /* [resumer] ssl_mode, … (from_target: the sinker's) */
 	char *store_path;           /* [resumer] store, default <log_dir>/checkpoint.db */
+	unsigned lease_secs;        /* [resumer] lease_secs: a fleet worker's claim lasts this long unrenewed (60) */
+	size_t chunk_rows;          /* [resumer] chunk_rows: rows per fleet chunk, 0 = 16 × extract_batch_size */
 
 	/* [global] */
 	char *task_id;              /* default "default" */

@@ -59,6 +59,12 @@ typedef struct tl_endpoint {
 	int lock_wait_secs;        /* row and metadata lock waits of the session (60):
 				    * innodb_lock_wait_timeout + lock_wait_timeout, lock_timeout */
 	int foreign_key_checks;    /* enum tl_fk_checks: how a target session writes rows */
+	int dead_peer_secs;        /* bytes sent that the server's host has not acknowledged for
+				    * this long end the connection, and keepalive probes start
+				    * no later (TCP_USER_TIMEOUT; io_timeout_secs when 0). What
+				    * was not delivered by then is never delivered: a fleet
+				    * worker's writes cannot reach the target after its lease
+				    * (docs/fleet.md). MySQL and PostgreSQL. */
 } tl_endpoint;
 
 /*

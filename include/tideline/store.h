@@ -407,6 +407,56 @@ int tl_store_worker_beat(tl_store *s, const char *task_id, const char *name, int
 int tl_store_worker_leave(tl_store *s, const char *task_id, const char *name, const char *state,
 			  tl_error *err) TL_MUST_CHECK;
 
+/*
+ * The fleet's share of the task lock (store_task.c). A fleet's workers hold the task
+ * together: its task_lock row carries pid 0 (no single process) and the workers' own rows
+ * (tl_store_worker_join) say who is alive. In one transaction this takes the lock for the
+ * fleet - refused (TL_ERR_LOCKED, naming the pid and host) while a run without --worker
+ * holds it, taken over (info says from whom and why, as tl_store_lock_task_ex) when that
+ * run is gone - and registers `worker`. With TL_STORE_FLEET_FORGET the task's progress is
+ * forgotten first (run --init), refused while another worker of the task is alive.
+ * tl_store_lock_task_ex in turn refuses a task whose fleet has a live worker, and takes
+ * over the lock of a fleet whose workers are all gone.
+ */
+#define TL_STORE_FLEET_PID 0         /* task_lock.pid of a fleet's lock */
+#define TL_STORE_FLEET_HOST "fleet"  /* and its host */
+enum tl_store_fleet_flags {
+	TL_STORE_FLEET_FORGET = 1u << 0
+};
+int tl_store_fleet_enter(tl_store *s, const char *task_id, const char *worker, double lease_secs, unsigned flags,
+			 tl_store_lock_info *info, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * A group of items that finishes together: a split table (the group item, e.g. kind
+ * "table") and its chunks (kind `member_kind`, keys `prefix` followed by anything).
+ * Inside a write transaction (tl_store_begin), tl_store_group_state locks the group
+ * item's row until the transaction ends - so workers ending the group's last members at
+ * the same time take turns, and exactly one of them sees the group complete - and reads
+ * the group's state (owns its strings; tl_store_group_clear).
+ */
+typedef struct tl_store_group {
+	char *state;          /* the group item's state ("pending", "claimed", "done", "failed") */
+	char *progress;       /* the group item's progress, or NULL */
+	int64_t open;         /* members pending or claimed */
+	int64_t failed;       /* members failed */
+	int64_t done;         /* members done */
+	int64_t rows_done;    /* sum of rows_copied of the done members */
+	char *first_open;     /* payload of the first member (claim order) not done, or NULL */
+} tl_store_group;
+void tl_store_group_clear(tl_store_group *g);
+int tl_store_group_state(tl_store *s, const char *task_id, const char *kind, const char *key, const char *member_kind,
+			 const char *prefix, tl_store_group *out, tl_error *err) TL_MUST_CHECK;
+/*
+ * Items that failed for good are claimable again (a worker started after fixing what
+ * failed retries them); *n (may be NULL) counts them.
+ */
+int tl_store_items_retry_failed(tl_store *s, const char *task_id, int64_t *n, tl_error *err) TL_MUST_CHECK;
+/*
+ * Whether the item of lease l is done under this very claim (its token): a finish whose
+ * commit was lost with the store's connection may have been applied; asking settles it.
+ */
+int tl_store_item_settled(tl_store *s, const tl_store_lease *l, int *settled, tl_error *err) TL_MUST_CHECK;
+
 /* One worker as status shows it (strings lent for the callback). */
 typedef struct tl_store_worker {
 	const char *task_id, *name, *host, *state;
@@ -433,5 +483,7 @@ typedef int (*tl_store_item_fn)(void *ctx, const tl_store_item_state *it, tl_err
 /* Items of a task (kind NULL = every kind) in claim order. */
 int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl_store_item_fn fn, void *ctx,
 			  tl_error *err) TL_MUST_CHECK;
+/* The claimed items of a task (task_id NULL: every task) by task, owner and claim order: the leases as they stand. */
+int tl_store_foreach_lease(tl_store *s, const char *task_id, tl_store_item_fn fn, void *ctx, tl_error *err) TL_MUST_CHECK;
 
 #endif

@@ -1,11 +1,14 @@
 /*
- * cmd_run.c - `tideline run TASK.ini [--store PATH] [--init | --recopy-lost]`: runs a
- * snapshot task and resumes according to [resumer]; --recopy-lost copies again the tables
- * whose target lost rows (docs/guide.md). SIGINT/SIGTERM stop cleanly: workers finish their
- * batch, record their position, and the command exits 130. A check task ([sinker]
- * sink_type=check) compares instead (check.c): exit 0 consistent, 3 not.
+ * cmd_run.c - `tideline run TASK.ini [--store PATH] [--init | --recopy-lost] [--worker NAME]`:
+ * runs a snapshot task and resumes according to [resumer]; --recopy-lost copies again the
+ * tables whose target lost rows (docs/guide.md). SIGINT/SIGTERM stop cleanly: workers finish
+ * their batch, record their position, and the command exits 130. With --worker the run is
+ * one worker of a fleet sharing the task through the store (docs/fleet.md). A check task
+ * ([sinker] sink_type=check) compares instead (check.c): exit 0 consistent, 3 not.
  */
+#include <ctype.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +21,36 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static int worker_name_ok(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return 0;
+	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/*
+ * With --worker NAME the run's text logs (default.log, position.log, finished.log) go to
+ * <log_dir>/NAME: each worker keeps its own ape-dts-compatible logs, also when several run
+ * on one host from one task file. The store (the shared one) is not moved.
+ */
+static int worker_log_dir(tl_config *cfg, const char *worker, tl_error *err)
+{
+	size_t n = strlen(cfg->log_dir) + strlen(worker) + 2;
+	char *dir = malloc(n);
+
+	if (!dir)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	snprintf(dir, n, "%s/%s", cfg->log_dir, worker);
+	free(cfg->log_dir);
+	cfg->log_dir = dir;
+	return 0;
 }
 
 /*
@@ -89,6 +122,8 @@ static int run(int argc, char **argv)
 			opts.recopy_lost = 1;
 		else if (strcmp(argv[i], "--store") == 0 && i + 1 < argc)
 			opts.store_path = argv[++i];
+		else if (strcmp(argv[i], "--worker") == 0 && i + 1 < argc)
+			opts.worker = argv[++i];
 		else if (argv[i][0] == '-')
 			return tl_cli_usage(&tl_cmd_run, "unknown option");
 		else if (!task)
@@ -100,6 +135,13 @@ static int run(int argc, char **argv)
 		return tl_cli_usage(&tl_cmd_run, "missing TASK.ini");
 	if (opts.init && opts.recopy_lost)
 		return tl_cli_usage(&tl_cmd_run, "--init forgets every table: --recopy-lost goes without it");
+	if (opts.worker && !worker_name_ok(opts.worker))
+		return tl_cli_usage(&tl_cmd_run, "--worker NAME: 1 to 64 letters, digits, '.', '_' or '-'");
+	/* the fleet's items of those tables are done: they would never be claimed again */
+	if (opts.worker && opts.recopy_lost)
+		return tl_cli_usage(&tl_cmd_run,
+				    "--recopy-lost goes without --worker: run it once alone (no worker running), then start "
+				    "the workers");
 	if ((rc = tl_cli_debug_hooks(&fault, &opts.trace, &err)))
 		return tl_cli_fail(&err);
 	if ((rc = tl_cli_load_task(task, &cfg, &log, &err))) {
@@ -107,6 +149,13 @@ static int run(int argc, char **argv)
 		return tl_cli_fail(&err);
 	}
 	opts.fault = fault;
+	/* a worker's text logs are its own: workers of one host must not share a position.log */
+	if (opts.worker && (rc = worker_log_dir(cfg, opts.worker, &err))) {
+		tl_logger_free(log);
+		tl_config_free(cfg);
+		tl_fault_free(fault);
+		return tl_cli_fail(&err);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sa.sa_flags = SA_RESTART; /* blocking client-library reads must not fail with EINTR */
@@ -119,6 +168,10 @@ static int run(int argc, char **argv)
 		/* nothing to forget or copy again: a check never writes */
 		rc = tl_error_set(&err, TL_ERR_CONFIG, "%s: a check task ([sinker] sink_type=check) writes nothing: %s does "
 				  "not apply", cfg->path, opts.init ? "--init" : "--recopy-lost");
+	} else if (cfg->sink_type == TL_SINK_CHECK && opts.worker) {
+		/* a fleet shares copies; a check compares the whole task in one process */
+		rc = tl_error_set(&err, TL_ERR_CONFIG, "%s: a check task ([sinker] sink_type=check) is not shared by a fleet: "
+				  "--worker does not apply; run it once without --worker", cfg->path);
 	} else if (cfg->sink_type == TL_SINK_CHECK) {
 		rc = run_check(cfg, &opts, &err);
 	} else {
@@ -142,7 +195,7 @@ static int run(int argc, char **argv)
 
 const struct tl_command tl_cmd_run = {
 	"run",
-	"tideline run TASK.ini [--store PATH] [--init | --recopy-lost]",
+	"tideline run TASK.ini [--store PATH] [--init | --recopy-lost] [--worker NAME]",
 	"copy every selected table, resuming where an earlier run stopped",
 	run,
 };

@@ -112,7 +112,12 @@ struct total {
 	double rate, eta, percent;
 };
 
-static void sum_rows(const struct srows *r, size_t from, size_t to, struct total *t)
+/*
+ * fleet_rate (< 0: none) is the live workers' own rate together: a task copied by a fleet
+ * goes at least that fast, also while its tables have no recent rate samples (chunks are
+ * recorded as they end).
+ */
+static void sum_rows(const struct srows *r, size_t from, size_t to, double fleet_rate, struct total *t)
 {
 	int64_t done_of_est = 0;
 	size_t i;
@@ -141,6 +146,8 @@ static void sum_rows(const struct srows *r, size_t from, size_t to, struct total
 		if (x->rate > 0)
 			t->rate += x->rate;
 	}
+	if (fleet_rate > t->rate && t->finished < t->tables)
+		t->rate = fleet_rate;
 	t->percent = t->est > 0 ? 100.0 * (double)done_of_est / (double)t->est
 		     : (t->tables && t->finished == t->tables ? 100.0 : -1.0);
 	t->eta = t->finished == t->tables ? 0.0 : (t->rate > 0 && t->est_known ? (double)t->remaining / t->rate : -1.0);
@@ -259,7 +266,7 @@ static void cells(const struct srow *x, char c[NCOLS][256])
 }
 
 static void print_task(const char *store_path, const struct srows *r, size_t from, size_t to,
-		       const tl_status_defs *defs)
+		       const tl_status_defs *defs, double fleet_rate)
 {
 	static char c[NCOLS][256];
 	size_t w[NCOLS], i, j;
@@ -295,7 +302,7 @@ static void print_task(const char *store_path, const struct srows *r, size_t fro
 				printf(right ? "%*s  " : "%-*s  ", (int)w[j], c[j]);
 		}
 	}
-	sum_rows(r, from, to, &t);
+	sum_rows(r, from, to, fleet_rate, &t);
 	fmt_i64(t.rows_known ? t.rows : -1, a, sizeof(a));
 	fmt_i64(t.est_known ? t.est : -1, b, sizeof(b));
 	fmt_pct(t.percent, p, sizeof(p));
@@ -317,7 +324,184 @@ static int add_str(cJSON *o, const char *name, const char *v)
 	return (v ? cJSON_AddStringToObject(o, name, v) : cJSON_AddNullToObject(o, name)) != NULL;
 }
 
-static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to, const tl_status_defs *defs)
+/* ---- the fleet of a task (#17): its workers and what each holds ----------------------- */
+
+struct held {
+	char *kind, *key;
+	double left; /* seconds of its lease (negative: expired) */
+};
+
+struct wrow {
+	char *name, *host, *state; /* state: running, gone (no heartbeat within its lease), stopped, failed */
+	long pid;
+	int alive;
+	int64_t rows;
+	double rate, age; /* rate < 0 unknown */
+	struct held *held;
+	size_t nheld;
+};
+
+struct fleet {
+	struct wrow *v;
+	size_t n, cap;
+	double rate; /* of the live workers together, < 0 unknown */
+};
+
+static void fleet_free(struct fleet *f)
+{
+	size_t i, j;
+
+	for (i = 0; i < f->n; i++) {
+		for (j = 0; j < f->v[i].nheld; j++) {
+			free(f->v[i].held[j].kind);
+			free(f->v[i].held[j].key);
+		}
+		free(f->v[i].held);
+		free(f->v[i].name);
+		free(f->v[i].host);
+		free(f->v[i].state);
+	}
+	free(f->v);
+	memset(f, 0, sizeof(*f));
+	f->rate = -1;
+}
+
+static int collect_worker(void *vctx, const tl_store_worker *w, tl_error *err)
+{
+	struct fleet *f = vctx;
+	struct wrow *x;
+	const char *state = w->alive ? "running" : (w->state && strcmp(w->state, "running") != 0 ? w->state : "gone");
+	int rc;
+
+	if (f->n == f->cap) {
+		size_t ncap = f->cap ? 2 * f->cap : 16;
+		struct wrow *nv = realloc(f->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading the workers");
+		f->v = nv;
+		f->cap = ncap;
+	}
+	x = &f->v[f->n++];
+	memset(x, 0, sizeof(*x));
+	if ((rc = dup_field(&x->name, w->name, err)) || (rc = dup_field(&x->host, w->host, err)) ||
+	    (rc = dup_field(&x->state, state, err)))
+		return rc;
+	x->pid = w->pid;
+	x->alive = w->alive;
+	x->rows = w->rows_copied;
+	x->rate = w->alive ? w->rate : -1.0;
+	x->age = w->heartbeat_age;
+	if (x->rate >= 0)
+		f->rate = (f->rate < 0 ? 0 : f->rate) + x->rate;
+	return 0;
+}
+
+static int collect_lease(void *vctx, const tl_store_item_state *it, tl_error *err)
+{
+	struct fleet *f = vctx;
+	struct held *nv, *h;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < f->n; i++)
+		if (it->owner && strcmp(f->v[i].name, it->owner) == 0)
+			break;
+	if (i == f->n)
+		return 0;
+	if (!(nv = realloc(f->v[i].held, (f->v[i].nheld + 1) * sizeof(*nv))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading the leases");
+	f->v[i].held = nv;
+	h = &nv[f->v[i].nheld++];
+	memset(h, 0, sizeof(*h));
+	h->left = it->seconds_left;
+	if ((rc = dup_field(&h->kind, it->kind, err)) || (rc = dup_field(&h->key, it->key, err)))
+		return rc;
+	return 0;
+}
+
+static int load_fleet(tl_store *store, const char *task_id, struct fleet *f, tl_error *err)
+{
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->rate = -1;
+	if ((rc = tl_store_foreach_worker(store, task_id, collect_worker, f, err)))
+		return rc;
+	return f->n ? tl_store_foreach_lease(store, task_id, collect_lease, f, err) : 0;
+}
+
+/* What a worker holds, in one cell: "chunk s.t#0000000003 (12 s left)", "+N more". */
+static void held_text(const struct wrow *w, char *out, size_t n)
+{
+	if (!w->nheld) {
+		snprintf(out, n, "-");
+		return;
+	}
+	if (w->nheld == 1)
+		snprintf(out, n, "%s %s (%.0f s left)", w->held[0].kind, w->held[0].key, w->held[0].left);
+	else
+		snprintf(out, n, "%s %s (%.0f s left), +%zu more", w->held[0].kind, w->held[0].key, w->held[0].left,
+			 w->nheld - 1);
+}
+
+static void print_fleet(const struct fleet *f)
+{
+	char rate[64], lease[300];
+	size_t i, lw = strlen("LEASE");
+
+	if (!f->n)
+		return;
+	for (i = 0; i < f->n; i++) {
+		held_text(&f->v[i], lease, sizeof(lease));
+		if (strlen(lease) > lw)
+			lw = strlen(lease);
+	}
+	printf("workers:\n%-16s %-20s %8s %-8s %-*s %12s %10s  %s\n", "NAME", "HOST", "PID", "STATE", (int)lw, "LEASE",
+	       "ROWS", "RATE", "LAST HEARTBEAT");
+	for (i = 0; i < f->n; i++) {
+		const struct wrow *w = &f->v[i];
+
+		fmt_rate(w->rate, rate, sizeof(rate));
+		held_text(w, lease, sizeof(lease));
+		printf("%-16s %-20s %8ld %-8s %-*s %12lld %10s  %.0f s ago\n", w->name, w->host, w->pid, w->state, (int)lw,
+		       lease, (long long)w->rows, rate, w->age);
+	}
+}
+
+static int json_fleet(cJSON *task, const struct fleet *f)
+{
+	cJSON *arr = cJSON_AddArrayToObject(task, "workers");
+	size_t i, j;
+
+	if (!arr)
+		return 0;
+	for (i = 0; i < f->n; i++) {
+		const struct wrow *w = &f->v[i];
+		cJSON *o = cJSON_CreateObject(), *held;
+
+		if (!o || !cJSON_AddItemToArray(arr, o))
+			return cJSON_Delete(o), 0;
+		if (!add_str(o, "name", w->name) || !add_str(o, "host", w->host) || !add_num(o, "pid", (double)w->pid) ||
+		    !add_str(o, "state", w->state) || !add_num(o, "leases", (double)w->nheld) ||
+		    !add_num(o, "rows_copied", (double)w->rows) || !add_num(o, "rate", w->rate) ||
+		    !add_num(o, "heartbeat_age_seconds", w->age) || !(held = cJSON_AddArrayToObject(o, "held")))
+			return 0;
+		for (j = 0; j < w->nheld; j++) {
+			cJSON *h = cJSON_CreateObject();
+
+			if (!h || !cJSON_AddItemToArray(held, h))
+				return cJSON_Delete(h), 0;
+			if (!add_str(h, "kind", w->held[j].kind) || !add_str(h, "key", w->held[j].key) ||
+			    !cJSON_AddNumberToObject(h, "seconds_left", w->held[j].left))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to, const tl_status_defs *defs,
+		     const struct fleet *f)
 {
 	cJSON *task = cJSON_CreateObject(), *tables, *tot;
 	struct total t;
@@ -356,8 +540,8 @@ static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to
 	}
 	if (!ok)
 		return 0;
-	sum_rows(r, from, to, &t);
-	if (!tl_status_defs_json(defs, r->v[from].task_id, task))
+	sum_rows(r, from, to, f->rate, &t);
+	if (!tl_status_defs_json(defs, r->v[from].task_id, task) || !json_fleet(task, f))
 		return 0;
 	tot = cJSON_AddObjectToObject(task, "total");
 	return tot && add_num(tot, "tables", (double)t.tables) && add_num(tot, "finished", (double)t.finished) &&
@@ -367,41 +551,12 @@ static int json_task(cJSON *tasks, const struct srows *r, size_t from, size_t to
 	       add_num(tot, "eta_seconds", t.eta >= 0 ? ceil(t.eta) : -1);
 }
 
-/* The fleet's workers of a task (#17), when it has any: text lines, or a JSON array. */
-struct wprint {
-	int n;
-	cJSON *arr; /* JSON mode */
-};
-
-static int print_worker(void *vctx, const tl_store_worker *w, tl_error *err)
-{
-	struct wprint *c = vctx;
-	char rate[64];
-
-	(void)err;
-	if (c->arr) {
-		cJSON *o = cJSON_CreateObject();
-		if (!o || !cJSON_AddItemToArray(c->arr, o) || !add_str(o, "name", w->name) || !add_str(o, "host", w->host) ||
-		    !add_num(o, "pid", (double)w->pid) || !add_str(o, "state", w->alive ? w->state : "gone") ||
-		    !add_num(o, "leases", (double)w->leases) || !add_num(o, "rows_copied", (double)w->rows_copied) ||
-		    !add_num(o, "rate", w->rate) || !add_num(o, "heartbeat_age_seconds", w->heartbeat_age))
-			return tl_error_set(err, TL_ERR_NOMEM, "out of memory writing the status document");
-		return 0;
-	}
-	if (c->n++ == 0)
-		printf("workers:\n%-16s %-20s %8s %-8s %6s %12s %10s  %s\n", "NAME", "HOST", "PID", "STATE", "LEASES",
-		       "ROWS", "RATE", "LAST HEARTBEAT");
-	fmt_rate(w->rate, rate, sizeof(rate));
-	printf("%-16s %-20s %8ld %-8s %6lld %12lld %10s  %.0f s ago\n", w->name, w->host, w->pid,
-	       w->alive ? w->state : "gone", (long long)w->leases, (long long)w->rows_copied, rate, w->heartbeat_age);
-	return 0;
-}
-
 static int print_json(tl_store *store, const char *store_path, const struct srows *r, const tl_status_defs *defs,
 		      tl_error *err)
 {
 	cJSON *root = cJSON_CreateObject(), *tasks;
 	char now[32], *text = NULL;
+	struct fleet f = {NULL, 0, 0, -1};
 	size_t from = 0, to;
 	int rc = 0;
 
@@ -412,16 +567,11 @@ static int print_json(tl_store *store, const char *store_path, const struct srow
 	while (from < r->n) {
 		for (to = from + 1; to < r->n && strcmp(r->v[to].task_id, r->v[from].task_id) == 0; to++)
 			;
-		if (!json_task(tasks, r, from, to, defs))
+		if ((rc = load_fleet(store, r->v[from].task_id, &f, err)))
+			goto cleanup;
+		if (!json_task(tasks, r, from, to, defs, &f))
 			goto nomem;
-		{
-			struct wprint wp = {0, cJSON_AddArrayToObject(cJSON_GetArrayItem(tasks, cJSON_GetArraySize(tasks) - 1),
-								     "workers")};
-			if (!wp.arr)
-				goto nomem;
-			if ((rc = tl_store_foreach_worker(store, r->v[from].task_id, print_worker, &wp, err)))
-				goto cleanup;
-		}
+		fleet_free(&f);
 		from = to;
 	}
 	text = cJSON_PrintUnformatted(root);
@@ -432,6 +582,7 @@ static int print_json(tl_store *store, const char *store_path, const struct srow
 nomem:
 	rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory writing the status document");
 cleanup:
+	fleet_free(&f);
 	cJSON_free(text);
 	cJSON_Delete(root);
 	return rc;
@@ -592,13 +743,17 @@ static int run_status(int argc, char **argv)
 		for (from = 0; from < rows.n; from = to) {
 			for (to = from + 1; to < rows.n && strcmp(rows.v[to].task_id, rows.v[from].task_id) == 0; to++)
 				;
-			struct wprint wp = {0, NULL};
+			struct fleet f;
 
+			if (load_fleet(store, rows.v[from].task_id, &f, &err)) {
+				fleet_free(&f);
+				goto fail;
+			}
 			if (from)
 				printf("\n");
-			print_task(store_path, &rows, from, to, defs);
-			if (tl_store_foreach_worker(store, rows.v[from].task_id, print_worker, &wp, &err))
-				goto fail;
+			print_task(store_path, &rows, from, to, defs, f.rate);
+			print_fleet(&f);
+			fleet_free(&f);
 		}
 	}
 	if (fflush(stdout) != 0) {

@@ -425,8 +425,10 @@ static int set_keepalive(MYSQL *my, const struct tl_mysql_params *p, tl_error *e
 {
 	my_socket fd = mysql_get_socket(my);
 	int on = 1, idle = p->io_timeout < 30 ? (int)p->io_timeout : 30, intvl, cnt = 3;
-	unsigned int user_ms = p->io_timeout * 1000u;
+	unsigned int user_ms = p->dead_peer * 1000u;
 
+	if (idle > (int)p->dead_peer)
+		idle = (int)p->dead_peer;
 	if (idle < 1)
 		idle = 1;
 	intvl = idle < 10 ? idle : 10;
@@ -667,6 +669,7 @@ static int apply_endpoint(const tl_endpoint *ep, struct tl_mysql_params *p, tl_e
 	p->lock_wait = ep->lock_wait_secs > 0 ? (unsigned)ep->lock_wait_secs : TL_LOCK_WAIT_DEFAULT;
 	/* foreign keys unchecked unless the task asks for checks ([sinker] disable_foreign_key_checks=false) */
 	p->fk_checks = ep->foreign_key_checks == TL_FK_ON;
+	p->dead_peer = ep->dead_peer_secs > 0 ? (unsigned)ep->dead_peer_secs : p->io_timeout;
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct tl_mysql_params {
 	char *collation;    /* URL ?collation= (a utf8mb4 collation), else NULL */
 	unsigned connect_timeout, io_timeout, lock_wait; /* seconds, defaults applied */
 	int fk_checks;      /* session foreign_key_checks (tl_endpoint.foreign_key_checks ON), else 0 */
+	unsigned dead_peer;                              /* TCP_USER_TIMEOUT seconds (io_timeout when unset) */
 };
 
 struct tl_conn {

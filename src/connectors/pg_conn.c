@@ -835,7 +835,7 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	char where[300];
 	char port[16];
 	char lock_sql[64];
-	int rc = 0, mode, io, idle, lock_wait;
+	int rc = 0, mode, io, idle, lock_wait, dead;
 	size_t nkv = 0, off;
 	const char *pass = NULL;
 	PGresult *res = NULL;
@@ -860,7 +860,10 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 		goto cleanup;
 	}
 	io = ep->io_timeout_secs > 0 ? ep->io_timeout_secs : TL_IO_TIMEOUT_DEFAULT;
+	dead = ep->dead_peer_secs > 0 ? ep->dead_peer_secs : io;
 	idle = io < 30 ? io : 30;
+	if (idle > dead)
+		idle = dead;
 	lock_wait = ep->lock_wait_secs > 0 ? ep->lock_wait_secs : TL_LOCK_WAIT_DEFAULT;
 
 	c = calloc(1, sizeof(*c));
@@ -880,7 +883,7 @@ int tl_pg__connect(const tl_endpoint *ep, tl_conn **out, tl_error *err)
 	    (rc = ci_add(&ci, "keepalives", "1", err)) || (rc = ci_add_num(&ci, "keepalives_idle", idle, err)) ||
 	    (rc = ci_add_num(&ci, "keepalives_interval", idle < 10 ? idle : 10, err)) ||
 	    (rc = ci_add_num(&ci, "keepalives_count", 3, err)) ||
-	    (rc = ci_add_num(&ci, "tcp_user_timeout", (long)io * 1000, err)) ||
+	    (rc = ci_add_num(&ci, "tcp_user_timeout", (long)dead * 1000, err)) ||
 	    (rc = ci_add(&ci, "dbname", base, err)) ||
 	    (rc = ci_add(&ci, "application_name", (ep->app_name && *ep->app_name) ? ep->app_name : "tideline", err)) ||
 	    (rc = url_params(&ci, kv, nkv, &sslrootcert, err)))

@@ -278,6 +278,10 @@ static const struct key_def {
 	{"resumer", "lock_wait_timeout_secs", V_UINT, CFG(ape_conn.lock_wait_secs), .max = 86400},
 	{"resumer", "is_direct_connection", V_BOOL, CFG(ape_conn.direct)},
 	{"resumer", "store", V_STR, CFG(store_path)},
+	/* run --worker (docs/fleet.md): how long a worker's claim on a table or chunk lasts unrenewed */
+	{"resumer", "lease_secs", V_UINT, CFG(lease_secs), .def = "60", .min = 1, .max = 86400},
+	/* run --worker: rows per chunk of a split table; 0 = 16 × [extractor] batch_size */
+	{"resumer", "chunk_rows", V_SIZE, CFG(chunk_rows), .def = "0", .max = SIZE_CAP},
 	{"global", "task_id", V_STR, CFG(task_id), .def = "default"},
 	/* check tasks ([sinker] sink_type=check); a [checker] section on a write task is refused */
 	{"checker", "check_log_dir", V_STR, RAW(cl_dir_checker)},

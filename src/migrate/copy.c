@@ -48,6 +48,21 @@ struct state {
 	int started_over;      /* the target lost rows: the table starts over into an empty target */
 };
 
+/* Removing target rows past a value (delete_after), under the fleet's gate as every write. */
+static int target_delete(struct state *st, const char *after, int which, tl_error *err)
+{
+	tl_copy_ctx *c = st->ctx;
+	double t0;
+	int rc;
+
+	if ((rc = tl_fleet_gate(c->hold, err)))
+		return rc;
+	t0 = tl_migrate__now();
+	rc = tl_driver_delete_after(&c->env->dst, c->dst, st->w, after, which, err);
+	tl_fleet_wrote(c->hold, t0);
+	return rc;
+}
+
 /*
  * Rows with NULL key values carry no position and cannot be upserted, so a NULL pass
  * re-copies all of them. If an earlier run of this task may have written some, remove
@@ -61,7 +76,7 @@ static int clean_nulls(struct state *st, int which, tl_error *err)
 	int has = 0, rc;
 
 	if (st->resumed_table && st->ours && env->dst.ops->delete_after)
-		return tl_driver_delete_after(&env->dst, c->dst, st->w, NULL, which, err);
+		return target_delete(st, NULL, which, err);
 	if (st->ours && !st->resumed_table)
 		return 0; /* started into an empty target by this run */
 	/* a target that held rows before this task: its NULL-key rows cannot be told from the
@@ -83,7 +98,7 @@ static int record_key(struct state *st, int is_current, size_t n, char **cols, c
 			n == 1 ? TL_KEY_SINGLE : TL_KEY_COMPOSITE, n, (const char *const *)cols,
 			(const char *const *)vals, err);
 	if (!rc)
-		rc = tl_recorder_position(st->ctx->rec, &p, is_current, st->rows_base + st->rows, err);
+		rc = tl_recorder_position_ex(st->ctx->rec, st->ctx->hold, &p, is_current, st->rows_base + st->rows, err);
 	if (!rc)
 		st->rows_recorded = st->rows_base + st->rows;
 	tl_pos_clear(&p);
@@ -271,6 +286,7 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 	tl_read_spec spec_buf = *spec_in, *spec = &spec_buf;
 	struct prefetch p;
 	pthread_t th;
+	double t_write;
 	int take = 0, w, rc;
 
 	/* Same driver on both ends: rows may stay in the driver's own encoding. Such a batch
@@ -325,11 +341,16 @@ static int pump(struct state *st, const tl_read_spec *spec_in, after_fn after, t
 		st->cur = p.buf[take];
 		/* a position will point at this batch (due, or the last before a stop): durable */
 		st->cur_durable = st->keyed_pass && (due(st) || stopping(st));
+		/* a fleet worker writes only while its lease certainly lasts (fleet.c) */
+		if ((rc = tl_fleet_gate(c->hold, err)))
+			break;
+		t_write = tl_migrate__now();
 		w = tl_watch_begin(c->watch, &env->dst, c->dst, st->t, "writing a batch to the target");
 		rc = write_rows(st, st->cur, err);
 		(void)tl_watch_end(c->watch, w, rc, err);
 		if (rc)
 			break;
+		tl_fleet_wrote(c->hold, t_write);
 		tl_fault_crash_point(env->fault, "after_target_commit");
 		st->rows += (int64_t)st->cur->nrows;
 		if (c->total_rows)
@@ -826,13 +847,13 @@ static int prepare_unkeyed(struct state *st, const tl_store_table *prior, int ha
 	if (st->item->mode == TL_MODE_SPLIT && st->item->split_after) {
 		tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing target rows after %s = %s written by the interrupted run",
 		       t->schema, t->name, tl_table_part(t)->name, st->item->split_after);
-		if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->w, st->item->split_after, TL_DELETE_AFTER, err)))
+		if ((rc = target_delete(st, st->item->split_after, TL_DELETE_AFTER, err)))
 			return rc;
-		return tl_driver_delete_after(&env->dst, c->dst, st->w, NULL, TL_DELETE_PART_NULLS, err);
+		return target_delete(st, NULL, TL_DELETE_PART_NULLS, err);
 	}
 	tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the rows the interrupted run wrote (no position to continue from)",
 	       t->schema, t->name);
-	return tl_driver_delete_after(&env->dst, c->dst, st->w, NULL, TL_DELETE_AFTER, err);
+	return target_delete(st, NULL, TL_DELETE_AFTER, err);
 }
 
 /*
@@ -865,7 +886,7 @@ static int clear_tail(struct state *st, int keyed, int *cleared, tl_error *err)
 		return 0;
 	tl_log(env->log, TL_LOG_INFO, "table %s.%s: removing the target rows %s%s (written after the last checkpoint)",
 	       t->schema, t->name, after ? "after " : "of the interrupted run", after ? after : "");
-	if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->w, after, TL_DELETE_AFTER, err)))
+	if ((rc = target_delete(st, after, TL_DELETE_AFTER, err)))
 		return rc;
 	*cleared = 1;
 	return 0;
@@ -946,7 +967,7 @@ static int start_over_if_lost(struct state *st, const tl_store_table *prior, int
 	case TL_VERDICT_RECOPY:
 		tl_log(env->log, TL_LOG_WARN, "table %s.%s: %s", it->schema, it->tb, v.message);
 		if (v.verdict == TL_VERDICT_RESTART) {
-			if ((rc = tl_driver_delete_after(&env->dst, c->dst, st->w, NULL, TL_DELETE_AFTER, err)))
+			if ((rc = target_delete(st, NULL, TL_DELETE_AFTER, err)))
 				break;
 			*is_empty = 1;
 		}
@@ -1029,7 +1050,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 	info.mode = tl_plan_mode_name(item->mode);
 	info.state = "running";
 	info.target_rows_at_finish = -1;
-	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
+	if ((rc = tl_recorder_table_ex(ctx->rec, ctx->hold, &info, err)))
 		goto cleanup;
 	tl_log(env->log, TL_LOG_INFO, "table %s.%s%s%s%s%s: %s, %s mode, %s write%s", st.t->schema, st.t->name,
 	       st.w != st.t ? " -> " : "", st.w != st.t ? st.w->schema : "", st.w != st.t ? "." : "",
@@ -1061,7 +1082,7 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		/* as far as the last recorded position: rows after it are copied again */
 		info.rows_copied = st.rows_recorded >= 0 ? st.rows_recorded : st.rows_base;
 		info.state = rc == TL_ERR_INTERRUPTED ? "stopped" : "failed";
-		rc2 = tl_recorder_table(ctx->rec, &info, &e2);
+		rc2 = tl_recorder_table_ex(ctx->rec, ctx->hold, &info, &e2);
 		(void)rc2;
 		goto cleanup;
 	}
@@ -1077,9 +1098,10 @@ int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_
 		info.target_rows_at_finish = st.rows;
 	else if ((rc = tl_driver_count_rows(&env->dst, ctx->dst, st.w, &info.target_rows_at_finish, err)))
 		goto cleanup;
-	if ((rc = tl_recorder_table(ctx->rec, &info, err)))
+	if ((rc = tl_recorder_table_ex(ctx->rec, ctx->hold, &info, err)))
 		goto cleanup;
-	if ((rc = tl_recorder_finished(ctx->rec, env->src.ops->name, st.t->schema, st.t->name, info.rows_copied, err)))
+	if ((rc = tl_recorder_finished_ex(ctx->rec, ctx->hold, env->src.ops->name, st.t->schema, st.t->name,
+					  info.rows_copied, err)))
 		goto cleanup;
 	res->resumed = item->action == TL_ACT_RESUME;
 cleanup:
@@ -1096,6 +1118,41 @@ cleanup:
 	tl_batch_release(&st.batch);
 	tl_batch_release(&st.batch2);
 	if (rc && rc != TL_ERR_INTERRUPTED && err)
+		tl_error_prefix(err, "table %s.%s", item->schema, item->tb);
+	return rc;
+}
+
+int tl_copy_range(tl_copy_ctx *ctx, tl_plan_item *item, const char *lo, const char *hi, int nulls, unsigned flags,
+		  int native, int64_t *rows, tl_error *err)
+{
+	struct state st;
+	tl_read_spec spec;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.ctx = ctx;
+	st.item = item;
+	/* as a table's copy: read the projected source table, write the routed target table */
+	st.t = item->rtable ? item->rtable : item->table;
+	st.w = item->wtable ? item->wtable : item->table;
+	st.last_ckpt = tl_migrate__now();
+	st.write_flags = flags;
+	st.native = native;
+	tl_batch_init(&st.batch, st.t->ncols, 8u << 20);
+	memset(&spec, 0, sizeof(spec));
+	spec.where = item->where;
+	spec.mode = nulls ? TL_READ_PART_NULLS : TL_READ_RANGE;
+	spec.lo = nulls ? NULL : lo;
+	spec.hi = nulls ? NULL : hi;
+	spec.batch_rows = ctx->env->cfg->extract_batch_size;
+	rc = pump(&st, &spec, NULL, err);
+	/* the chunk's end is recorded next (never copied again): its commits durable first */
+	if (!rc && st.rows > 0)
+		rc = make_durable(&st, err);
+	*rows = st.rows;
+	tl_batch_release(&st.batch);
+	tl_batch_release(&st.batch2);
+	if (rc && rc != TL_ERR_INTERRUPTED && rc != TL_ERR_LOCKED && err)
 		tl_error_prefix(err, "table %s.%s", item->schema, item->tb);
 	return rc;
 }

@@ -93,6 +93,7 @@ typedef struct tl_migrate_opts {
 	int trace;                      /* log every driver call at debug level (TL_DEBUG_TRACE) */
 	int recopy_lost;                /* --recopy-lost: copy again the tables whose target lost rows */
 	double retry_base_secs;         /* first wait before a retry, 0 = 0.5 s (tests pass less) */
+	const char *worker;             /* run --worker NAME: one worker of a fleet (fleet.c), or NULL */
 } tl_migrate_opts;
 
 /*
@@ -113,6 +114,7 @@ typedef struct tl_migrate_env {
 	 * run (ratelimit.h; NULL = no limit); rows are read at most rate_burst per batch */
 	struct tl_rate *rate_rows, *rate_bytes;
 	uint64_t rate_burst;
+	int dead_peer_secs;  /* a fleet worker's target connections: tl_endpoint.dead_peer_secs (0: unset) */
 } tl_migrate_env;
 
 /*
@@ -222,6 +224,13 @@ int tl_migrate_run(const tl_config *cfg, const tl_migrate_opts *opts, tl_error *
 
 /* Recorder: serialises checkpoint writes of all workers (store + text logs + ape-dts table). */
 typedef struct tl_recorder tl_recorder;
+/* A fleet worker's claim on a table or chunk (fleet.c); NULL where a run has no fleet. */
+typedef struct tl_fleet_hold tl_fleet_hold;
+/*
+ * A store unit that fails transiently (its server restarting, a lost connection) is done
+ * again with backoff for up to this long (recorder.c, fleet.c).
+ */
+#define TL_STORE_RETRY_SECS 60.0
 /* env (its store, ape-dts store, hooks) must outlive the recorder. */
 int tl_recorder_new(tl_recorder **out, const tl_migrate_env *env, tl_error *err) TL_MUST_CHECK;
 void tl_recorder_free(tl_recorder *r);
@@ -231,6 +240,35 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema, const char *tb,
 			 int64_t rows_copied, tl_error *err) TL_MUST_CHECK;
 int tl_recorder_table(tl_recorder *r, const tl_store_table *t, tl_error *err) TL_MUST_CHECK;
+/*
+ * The same under a fleet worker's claim h (NULL: as above): the store write is fenced by
+ * h's lease (TL_ERR_LOCKED, nothing written, once another worker has taken it over), a
+ * success renews h, and the finish ends h's claim (done).
+ */
+int tl_recorder_position_ex(tl_recorder *r, tl_fleet_hold *h, const tl_position *pos, int is_current,
+			    int64_t rows_copied, tl_error *err) TL_MUST_CHECK;
+int tl_recorder_finished_ex(tl_recorder *r, tl_fleet_hold *h, const char *db_type, const char *schema, const char *tb,
+			    int64_t rows_copied, tl_error *err) TL_MUST_CHECK;
+int tl_recorder_table_ex(tl_recorder *r, tl_fleet_hold *h, const tl_store_table *t, tl_error *err) TL_MUST_CHECK;
+/* The store's `source` of this recorder's records becomes "worker NAME" (a fleet's). */
+void tl_recorder_set_worker(tl_recorder *r, const char *worker);
+/* A split table cut into chunks by a fleet (fleet.c): its group of work items. */
+typedef struct tl_recorder_group {
+	const char *key;      /* the table's work item (kind "table") */
+	const char *prefix;   /* the keys of its chunks (kind "chunk") start with this */
+	const char *db_type, *schema, *tb;
+	const char *part_col; /* the partition column: the checkpoint position's column */
+	int64_t est_rows;
+} tl_recorder_group;
+/*
+ * Ends h's claim on a chunk of g (rows >= 0: the chunk's rows, all committed) or on g's
+ * table item when the cut is complete (rows < 0), and settles the table in the same store
+ * transaction: checkpoint position at the first chunk not done, statistics, and the
+ * finished record when every chunk is done (*finished set; exactly one worker sees it).
+ * The text logs follow the store.
+ */
+int tl_recorder_group_end(tl_recorder *r, tl_fleet_hold *h, const tl_recorder_group *g, int64_t rows, int *finished,
+			  tl_error *err) TL_MUST_CHECK;
 /* Position and finished records written so far, and the seconds spent writing them. */
 void tl_recorder_stats(tl_recorder *r, long *records, double *secs);
 /* Reads a table's statistics under the recorder's lock (workers share one store handle);
@@ -265,6 +303,8 @@ typedef struct tl_copy_ctx {
 	int recopy_lost;         /* --recopy-lost */
 	tl_retry *retry;         /* retry policy and counters of the run (retry.c), NULL = no retries */
 	tl_watch *watch;         /* per-batch deadline (retry.c), NULL = none */
+	tl_fleet_hold *hold;     /* a fleet worker's claim on the table (fleet.c): every target write
+				  * waits for it (tl_fleet_gate), records are fenced by it; NULL */
 } tl_copy_ctx;
 
 typedef struct tl_copy_result {
@@ -275,6 +315,119 @@ typedef struct tl_copy_result {
 } tl_copy_result;
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;
+/*
+ * Copies the rows of item (described, split on its partition column) in the range
+ * (lo, hi] (lo NULL: from the start; hi NULL: to the end), or with `nulls` the rows whose
+ * partition column is NULL, with write flags `flags`, reading in the driver's own form
+ * up to `native` (tl_read_spec.native) and recording nothing: a fleet's chunk (fleet.c).
+ * Reads item's projected table and writes its routed one, as tl_copy_table does.
+ * *rows gets the rows written.
+ */
+int tl_copy_range(tl_copy_ctx *ctx, tl_plan_item *item, const char *lo, const char *hi, int nulls, unsigned flags,
+		  int native, int64_t *rows, tl_error *err) TL_MUST_CHECK;
+
+/* ---- fleet.c: one task run by many workers through a shared store (#17, docs/fleet.md) ----
+ *
+ * `run TASK.ini --worker NAME` makes the run one worker of a fleet: every worker adds the
+ * plan's tables as work items of the store (kept when already there), then its threads
+ * claim items with leases - chunks of split tables first, then tables - until none is
+ * left. A table is copied as a run without --worker would, every record fenced by the
+ * lease. A split table whose rows can be upserted (a key without NULLs, replace=true) is
+ * cut into chunks by whoever claims it (each chunk a range of the partition column, with
+ * its bounds in the item), and the chunks are claimed like tables; the last chunk to end
+ * (or the end of the cut) writes the table's finished record. A heartbeat thread renews
+ * the worker and its leases every quarter lease; a worker that dies or is cut off loses
+ * its leases after [resumer] lease_secs, and whoever claims an item next continues from
+ * what was committed under any lease. A lease taken over (fenced) stops the holder's
+ * writes to the target at once: every target write first passes tl_fleet_gate, which
+ * needs half a lease left (renewing when less is left, giving the item up when it cannot),
+ * and the target connections give up bytes not acknowledged within a quarter lease, so
+ * that nothing a worker sent can reach the target after its lease expired (docs/fleet.md
+ * has the argument).
+ */
+typedef struct tl_fleet tl_fleet;
+
+/*
+ * Joins the fleet of env's task as `worker` (tl_store_fleet_enter on env->store, which
+ * is the task lock of a fleet; TL_STORE_FLEET_FORGET with `forget`), opens the fleet's
+ * own store handle (store_path, the same store) for claims and renewals, sets
+ * env->dead_peer_secs and starts its heartbeat thread. `rows` (an
+ * atomic counter of the run) is reported in the beats. *out is the caller's (tl_fleet_free,
+ * which stops the heartbeat and leaves the fleet as "stopped", or "failed" after
+ * tl_fleet_failed).
+ */
+int tl_fleet_new(tl_fleet **out, tl_migrate_env *env, const char *store_path, const char *worker, int forget,
+		 int64_t *rows, tl_error *err) TL_MUST_CHECK;
+/* After failure rc of `what` (err set) in a try that began at t0: 0 after waiting (*wait, doubled
+ * up to 5 s) when err is transient and TL_STORE_RETRY_SECS are not spent, else rc. */
+int tl_fleet_backoff(tl_fleet *f, double t0, double *wait, int rc, const char *what, tl_error *err) TL_MUST_CHECK;
+/* tl_store_open through transient failures (a store server restarting, sessions ended), for
+ * TL_STORE_RETRY_SECS with backoff, each one logged for `worker`. */
+int tl_fleet_open_store(tl_logger *log, const char *worker, const char *path, tl_store **out,
+			tl_error *err) TL_MUST_CHECK;
+void tl_fleet_free(tl_fleet *f);
+void tl_fleet_failed(tl_fleet *f);
+/* Adds the plan's tables that are not skipped as work items, and makes failed items claimable again. */
+int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err) TL_MUST_CHECK;
+/* Whether the worker's name was taken over by another process (it must stop). */
+int tl_fleet_evicted(tl_fleet *f);
+
+/* A claimed item of one fleet thread. */
+typedef struct tl_fleet_work {
+	tl_fleet_hold *hold;
+	int chunk;          /* 1: a chunk of a split table, 0: a table */
+	const char *schema, *tb; /* lent by the hold */
+} tl_fleet_work;
+
+/*
+ * Claims the next item (chunks first), waiting while others hold the rest: 0 with *out
+ * set; TL_ERR_NOTFOUND when every item is done (or failed); TL_ERR_INTERRUPTED on stop.
+ */
+int tl_fleet_claim(tl_fleet *f, volatile sig_atomic_t *stop, int *abort_all, tl_fleet_work *out,
+		   tl_error *err) TL_MUST_CHECK;
+/*
+ * Does a claimed item on this thread's connections (ctx: env, rec, src, dst, stop flags,
+ * counters; ctx->hold is set here). *cache is the thread's last described table (chunks of
+ * one table follow each other), released with tl_fleet_cache_free. res gets the item's rows.
+ */
+typedef struct tl_fleet_cache tl_fleet_cache;
+int tl_fleet_do(tl_fleet *f, tl_fleet_work *w, tl_copy_ctx *ctx, tl_fleet_cache **cache, tl_copy_result *res,
+		tl_error *err) TL_MUST_CHECK;
+void tl_fleet_cache_free(tl_fleet *f, tl_fleet_cache *cache);
+/*
+ * After tl_fleet_do returned rc: the claim ends (done; failed for good on an error that is
+ * not transient; given back on a stop or a transient error; nothing when it was lost) and
+ * the hold is freed. Returns what the thread does next: 0 go on claiming (a lost or given
+ * back item), or rc (the worker fails).
+ */
+int tl_fleet_end(tl_fleet *f, tl_fleet_work *w, int rc, const tl_error *why);
+
+/*
+ * A schema step (issue #14) that must run once for the whole fleet: `key` names it within
+ * the task. The first worker to get here claims it and runs fn(ctx, err); the others wait
+ * while it runs and skip it once it is done. Without a fleet (f NULL) fn just runs.
+ * A step that fails is ended failed and its error returned.
+ */
+int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx,
+		  volatile sig_atomic_t *stop, tl_error *err) TL_MUST_CHECK;
+
+/*
+ * Before a write to the target under claim h (NULL: nothing to do): TL_ERR_LOCKED when the
+ * claim is lost, or when less than half a lease is left and it cannot be renewed.
+ */
+int tl_fleet_gate(tl_fleet_hold *h, tl_error *err) TL_MUST_CHECK;
+/* After a target write that started at t0 (tl_migrate__now): a write that outlived the lease is reported and loses h. */
+void tl_fleet_wrote(tl_fleet_hold *h, double t0);
+/* The recorder's side of a hold: a copy of its lease for one fenced store call (its strings lent by the
+ * hold), with the time the call is sent; TL_ERR_LOCKED when the hold is lost. */
+int tl_fleet_hold_lease(tl_fleet_hold *h, tl_store_lease *out, double *sent, tl_error *err) TL_MUST_CHECK;
+/* The outcome of that call: rc 0 renewed the lease (from `sent`; with `ends`, the claim ended), TL_ERR_LOCKED
+ * (e, may be NULL, says who has it now) lost it. */
+void tl_fleet_hold_result(tl_fleet_hold *h, const tl_store_lease *l, double sent, int rc, int ends, const tl_error *e);
+
+/* A text (NULL for JSON null or absent) and an integer (0 when absent) of a flat JSON object such as a chunk's payload. */
+int tl_fleet_json_text(const char *json, const char *name, char **out, tl_error *err) TL_MUST_CHECK;
+int tl_fleet_json_i64(const char *json, const char *name, int64_t *out, tl_error *err) TL_MUST_CHECK;
 
 /* ---- target.c: trusting the target (docs/guide.md, "the target lost rows") ----------------- */
 enum tl_verdict {
@@ -564,6 +717,15 @@ int tl_migrate__mkdir_p(const char *path, tl_error *err) TL_MUST_CHECK;
 double tl_migrate__now(void);
 /* Should a worker stop: the stop signal (may be NULL) or another worker's failure (may be NULL)? */
 int tl_migrate__stopping(volatile sig_atomic_t *stop, int *abort_all);
+/* Sleeps for secs seconds (a signal may cut it short). */
+void tl_migrate__sleep(double secs);
+/*
+ * The target's and the source's endpoints for a worker's connections, with
+ * env->dead_peer_secs (a fleet worker's: nothing it sent reaches the target after its
+ * lease; a read from a source behind a cut link does not hold the worker up for long).
+ */
+tl_endpoint tl_migrate__target(const tl_migrate_env *env);
+tl_endpoint tl_migrate__source(const tl_migrate_env *env);
 
 /* ---- verify.c: compares source and target per table (`tideline verify`) ------------------
  *

@@ -29,9 +29,11 @@ struct tl_recorder {
 	const tl_driver *ape;  /* ops NULL: no database store */
 	tl_conn *ape_conn;
 	tl_fault *fault;
+	tl_logger *log;
 	tl_buf line;
 	tl_buf json;
 	int documents; /* MongoDB: positions always in the current order_key form (docs/ape-dts-resume.md §2.5) */
+	char source[300]; /* the records' source in the store: "run", or "worker NAME" in a fleet */
 	long records;  /* position and finished records written (under mu) */
 	double busy;   /* seconds spent writing them, lock held (under mu) */
 };
@@ -47,6 +49,33 @@ double tl_migrate__now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void tl_migrate__sleep(double secs)
+{
+	struct timespec ts;
+
+	if (secs <= 0)
+		return;
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	(void)nanosleep(&ts, NULL);
+}
+
+tl_endpoint tl_migrate__target(const tl_migrate_env *env)
+{
+	tl_endpoint ep = tl_config_target(env->cfg);
+
+	ep.dead_peer_secs = env->dead_peer_secs;
+	return ep;
+}
+
+tl_endpoint tl_migrate__source(const tl_migrate_env *env)
+{
+	tl_endpoint ep = tl_config_source(env->cfg);
+
+	ep.dead_peer_secs = env->dead_peer_secs;
+	return ep;
 }
 
 void tl_recorder_stats(tl_recorder *r, long *records, double *secs)
@@ -136,7 +165,9 @@ int tl_recorder_new(tl_recorder **out, const tl_migrate_env *env, tl_error *err)
 	r->ape = &env->ape;
 	r->ape_conn = env->ape_conn;
 	r->fault = env->fault;
+	r->log = env->log;
 	r->documents = (env->src.ops->caps & TL_CAP_DOCUMENTS) != 0;
+	snprintf(r->source, sizeof(r->source), "run");
 	tl_buf_init(&r->line, 0);
 	tl_buf_init(&r->json, 0);
 	if ((rc = tl_migrate__mkdir_p(cfg->log_dir, err)) || (rc = open_append(cfg->log_dir, "position.log", &r->position_log, err)) ||
@@ -196,11 +227,85 @@ cleanup:
 	return rc;
 }
 
+void tl_recorder_set_worker(tl_recorder *r, const char *worker)
+{
+	pthread_mutex_lock(&r->mu);
+	snprintf(r->source, sizeof(r->source), "worker %s", worker);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * One unit of store work, done again while it fails transiently (the store's server
+ * restarting, a lost connection: the store reconnects at the next unit) for up to
+ * TL_STORE_RETRY_SECS, with backoff. Every unit is idempotent: a position or a finish
+ * repeated after its commit was lost writes the same rows again (a finish under a lease
+ * finds itself done: tl_store_finish_leased). Under a fleet hold the unit gets a copy of
+ * the lease and its outcome renews or loses the hold (fleet.c). Called with r->mu held.
+ */
+typedef int (*unit_fn)(tl_recorder *r, tl_store_lease *l, void *arg, tl_error *err);
+
+static int store_unit(tl_recorder *r, tl_fleet_hold *h, int ends, const char *what, unit_fn fn, void *arg,
+		      tl_error *err)
+{
+	double t0 = tl_migrate__now(), wait = 0.1;
+	int rc;
+
+	for (;;) {
+		tl_store_lease l;
+		double sent = 0;
+
+		memset(&l, 0, sizeof(l));
+		if (h && (rc = tl_fleet_hold_lease(h, &l, &sent, err)))
+			return rc;
+		rc = fn(r, h ? &l : NULL, arg, err);
+		if (h)
+			tl_fleet_hold_result(h, &l, sent, rc, ends, err);
+		if (!rc || !tl_error_is_transient(err) || tl_migrate__now() - t0 + wait > TL_STORE_RETRY_SECS)
+			return rc;
+		tl_log(r->log, TL_LOG_WARN, "%s: %s; trying again in %.1f s", what, err ? err->message : "store failure",
+		       wait);
+		tl_migrate__sleep(wait);
+		wait = wait * 2 < 5.0 ? wait * 2 : 5.0;
+	}
+}
+
+struct pos_unit {
+	const tl_position *pos;
+	int is_current;
+	const char *ts;
+	int64_t rows;
+};
+
+static int put_position_unit(tl_recorder *r, tl_store_lease *l, void *arg, tl_error *err)
+{
+	struct pos_unit *u = arg;
+	int rc;
+
+	if ((rc = tl_store_begin(r->store, err)))
+		return rc;
+	rc = l ? tl_store_put_position_leased(r->store, l, r->cfg->task_id, u->pos, u->is_current, u->ts, r->source, 0,
+					      u->rows, err)
+	       : tl_store_put_position(r->store, r->cfg->task_id, u->pos, u->is_current, u->ts, r->source, 0, u->rows,
+				       err);
+	if (rc) {
+		tl_store_rollback(r->store);
+		return rc;
+	}
+	return tl_store_commit(r->store, err);
+}
+
 int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current, int64_t rows_copied, tl_error *err)
+{
+	return tl_recorder_position_ex(r, NULL, pos, is_current, rows_copied, err);
+}
+
+int tl_recorder_position_ex(tl_recorder *r, tl_fleet_hold *h, const tl_position *pos, int is_current,
+			    int64_t rows_copied, tl_error *err)
 {
 	char ts[32];
 	int rc;
 	double t0;
+	struct pos_unit u;
 
 	tl_position styled = TL_POSITION_INIT;
 
@@ -219,14 +324,11 @@ int tl_recorder_position(tl_recorder *r, const tl_position *pos, int is_current,
 	tl_buf_reset(&r->line);
 	if ((rc = tl_logfmt_format_position(&r->line, ts, is_current, &styled, TL_STYLE_ASIS, err)))
 		goto cleanup;
-	if ((rc = tl_store_begin(r->store, err)))
-		goto cleanup;
-	rc = tl_store_put_position(r->store, r->cfg->task_id, &styled, is_current, ts, "run", 0, rows_copied, err);
-	if (rc) {
-		tl_store_rollback(r->store);
-		goto cleanup;
-	}
-	if ((rc = tl_store_commit(r->store, err)))
+	u.pos = &styled;
+	u.is_current = is_current;
+	u.ts = ts;
+	u.rows = rows_copied;
+	if ((rc = store_unit(r, h, 0, "recording a position", put_position_unit, &u, err)))
 		goto cleanup;
 	tl_fault_crash_point(r->fault, "after_store_commit");
 	if ((rc = append_line(r->position_log, &r->line, "position.log", err)) || (rc = roll_position_log(r, err)))
@@ -240,13 +342,28 @@ cleanup:
 	return rc;
 }
 
+static int put_finished_unit(tl_recorder *r, tl_store_lease *l, void *arg, tl_error *err)
+{
+	struct pos_unit *u = arg;
+
+	return l ? tl_store_finish_leased(r->store, l, r->cfg->task_id, u->pos, u->ts, r->source, 0, u->rows, err)
+		 : tl_store_put_finished(r->store, r->cfg->task_id, u->pos, u->ts, r->source, 0, u->rows, err);
+}
+
 int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema, const char *tb,
 			 int64_t rows_copied, tl_error *err)
+{
+	return tl_recorder_finished_ex(r, NULL, db_type, schema, tb, rows_copied, err);
+}
+
+int tl_recorder_finished_ex(tl_recorder *r, tl_fleet_hold *h, const char *db_type, const char *schema, const char *tb,
+			    int64_t rows_copied, tl_error *err)
 {
 	tl_position fin = TL_POSITION_INIT;
 	char ts[32];
 	int rc;
 	double t0;
+	struct pos_unit u;
 
 	pthread_mutex_lock(&r->mu);
 	t0 = tl_migrate__now();
@@ -256,7 +373,12 @@ int tl_recorder_finished(tl_recorder *r, const char *db_type, const char *schema
 	tl_buf_reset(&r->line);
 	if ((rc = tl_logfmt_format_finished(&r->line, ts, &fin, err)))
 		goto cleanup;
-	if ((rc = tl_store_put_finished(r->store, r->cfg->task_id, &fin, ts, "run", 0, rows_copied, err)))
+	u.pos = &fin;
+	u.is_current = 0;
+	u.ts = ts;
+	u.rows = rows_copied;
+	/* under a lease the finish also ends the claim (done) */
+	if ((rc = store_unit(r, h, 1, "recording a finished table", put_finished_unit, &u, err)))
 		goto cleanup;
 	tl_fault_crash_point(r->fault, "after_store_finished");
 	if ((rc = append_line(r->finished_log, &r->line, "finished.log", err)))
@@ -270,12 +392,170 @@ cleanup:
 	return rc;
 }
 
+static int put_table_unit(tl_recorder *r, tl_store_lease *l, void *arg, tl_error *err)
+{
+	int rc;
+
+	if (!l)
+		return tl_store_put_table(r->store, r->cfg->task_id, arg, err);
+	/* a worker whose lease was taken over must not overwrite the new holder's statistics */
+	if ((rc = tl_store_begin(r->store, err)))
+		return rc;
+	if ((rc = tl_store_fence(r->store, l, err)) || (rc = tl_store_put_table(r->store, r->cfg->task_id, arg, err))) {
+		tl_store_rollback(r->store);
+		return rc;
+	}
+	return tl_store_commit(r->store, err);
+}
+
 int tl_recorder_table(tl_recorder *r, const tl_store_table *t, tl_error *err)
+{
+	return tl_recorder_table_ex(r, NULL, t, err);
+}
+
+int tl_recorder_table_ex(tl_recorder *r, tl_fleet_hold *h, const tl_store_table *t, tl_error *err)
 {
 	int rc;
 
 	pthread_mutex_lock(&r->mu);
-	rc = tl_store_put_table(r->store, r->cfg->task_id, t, err);
+	rc = store_unit(r, h, 0, "recording table statistics", put_table_unit, (void *)t, err);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+/*
+ * The end of a member of a split table's group (a chunk, rows >= 0) or of the group's own
+ * item (the cut is complete, rows < 0), and what it means for the table, in one store
+ * transaction: the item ends (fenced), the group's row is locked and read (so exactly one
+ * worker sees the table complete), the table's checkpoint position becomes the lower
+ * bound of its first chunk not done (every chunk before it is committed: what a run
+ * without --worker resumes from), its statistics the rows of the done chunks, and its
+ * finished record is written when the cut is complete and every chunk is done.
+ */
+struct group_unit {
+	const tl_recorder_group *g;
+	int64_t rows;
+	const char *ts;
+	/* results of the last attempt */
+	char *frontier; /* the new checkpoint value, or NULL */
+	int finished;
+	int64_t table_rows;
+};
+
+static int group_unit(tl_recorder *r, tl_store_lease *l, void *arg, tl_error *err)
+{
+	struct group_unit *u = arg;
+	const tl_recorder_group *g = u->g;
+	const char *task = r->cfg->task_id;
+	tl_store_group gs;
+	tl_store_table t;
+	tl_position p = TL_POSITION_INIT;
+	const char *col = g->part_col;
+	int64_t base = 0, empty = 0;
+	int rc;
+
+	memset(&gs, 0, sizeof(gs));
+	free(u->frontier);
+	u->frontier = NULL;
+	u->finished = 0;
+	if ((rc = tl_store_begin(r->store, err)))
+		return rc;
+	if (u->rows >= 0 && (rc = tl_store_item_progress(r->store, l, NULL, u->rows, err)))
+		goto cleanup;
+	if ((rc = tl_store_end(r->store, l, TL_STORE_DONE, u->rows >= 0 ? NULL : "cut into chunks", err)) ||
+	    (rc = tl_store_group_state(r->store, task, "table", g->key, "chunk", g->prefix, &gs, err)))
+		goto cleanup;
+	if ((rc = tl_fleet_json_i64(gs.progress, "base", &base, err)) ||
+	    (rc = tl_fleet_json_i64(gs.progress, "empty", &empty, err)))
+		goto cleanup;
+	u->table_rows = base + gs.rows_done;
+	u->finished = gs.state && strcmp(gs.state, "done") == 0 && gs.open == 0 && gs.failed == 0;
+	if (!u->finished && gs.first_open && (rc = tl_fleet_json_text(gs.first_open, "lo", &u->frontier, err)))
+		goto cleanup;
+	if (u->frontier) {
+		const char *val = u->frontier;
+
+		if ((rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT, g->db_type, g->schema, g->tb, TL_KEY_SINGLE, 1, &col, &val,
+				     err)) ||
+		    (rc = tl_store_put_position(r->store, task, &p, 0, u->ts, r->source, 0, -1, err)))
+			goto cleanup;
+	}
+	memset(&t, 0, sizeof(t));
+	t.schema = g->schema;
+	t.tb = g->tb;
+	t.est_rows = g->est_rows;
+	t.rows_copied = u->table_rows;
+	t.target_empty_at_start = empty != 0;
+	t.mode = "split";
+	t.state = u->finished ? "finished" : "running";
+	t.target_rows_at_finish = u->finished && empty ? u->table_rows : -1;
+	if ((rc = tl_store_put_table(r->store, task, &t, err)))
+		goto cleanup;
+	if (u->finished) {
+		tl_pos_clear(&p);
+		if ((rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT_FINISHED, g->db_type, g->schema, g->tb, TL_KEY_ABSENT, 0, NULL,
+				     NULL, err)) ||
+		    (rc = tl_store_put_finished(r->store, task, &p, u->ts, r->source, 0, u->table_rows, err)))
+			goto cleanup;
+	}
+cleanup:
+	tl_pos_clear(&p);
+	tl_store_group_clear(&gs);
+	if (rc) {
+		tl_store_rollback(r->store);
+		return rc;
+	}
+	return tl_store_commit(r->store, err);
+}
+
+int tl_recorder_group_end(tl_recorder *r, tl_fleet_hold *h, const tl_recorder_group *g, int64_t rows, int *finished,
+			  tl_error *err)
+{
+	tl_position p = TL_POSITION_INIT;
+	struct group_unit u;
+	char ts[32];
+	const char *col = g->part_col;
+	double t0;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	u.g = g;
+	u.rows = rows;
+	u.ts = ts;
+	*finished = 0;
+	pthread_mutex_lock(&r->mu);
+	t0 = tl_migrate__now();
+	tl_logfmt_now(ts);
+	if ((rc = store_unit(r, h, 1, rows >= 0 ? "recording a chunk" : "recording a cut table", group_unit, &u, err)))
+		goto cleanup;
+	*finished = u.finished;
+	/* then the text logs, as for any record: the store first */
+	if (u.frontier) {
+		const char *val = u.frontier;
+
+		tl_buf_reset(&r->line);
+		if ((rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT, g->db_type, g->schema, g->tb, TL_KEY_SINGLE, 1, &col, &val,
+				     err)) ||
+		    (rc = tl_logfmt_format_position(&r->line, ts, 0, &p, TL_STYLE_ASIS, err)) ||
+		    (rc = append_line(r->position_log, &r->line, "position.log", err)) || (rc = roll_position_log(r, err)) ||
+		    (rc = ape_put(r, "SnapshotDoing", &p, err)))
+			goto cleanup;
+	}
+	if (u.finished) {
+		tl_pos_clear(&p);
+		tl_buf_reset(&r->line);
+		if ((rc = tl_pos_set(&p, TL_POS_RDB_SNAPSHOT_FINISHED, g->db_type, g->schema, g->tb, TL_KEY_ABSENT, 0, NULL,
+				     NULL, err)) ||
+		    (rc = tl_logfmt_format_finished(&r->line, ts, &p, err)) ||
+		    (rc = append_line(r->finished_log, &r->line, "finished.log", err)))
+			goto cleanup;
+		rc = ape_put(r, "SnapshotFinished", &p, err);
+	}
+cleanup:
+	tl_pos_clear(&p);
+	free(u.frontier);
+	r->records++;
+	r->busy += tl_migrate__now() - t0;
 	pthread_mutex_unlock(&r->mu);
 	return rc;
 }

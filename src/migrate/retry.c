@@ -185,7 +185,8 @@ int tl_retry_wait(tl_retry *r, volatile sig_atomic_t *stop, int *abort_all, unsi
 tl_endpoint tl_retry_endpoint(const tl_copy_ctx *ctx, int target)
 {
 	const tl_migrate_env *env = ctx->env;
-	tl_endpoint ep = target ? tl_config_target(env->cfg) : tl_config_source(env->cfg);
+	/* with the run's dead-peer bound (a fleet worker's: fleet.c) */
+	tl_endpoint ep = target ? tl_migrate__target(env) : tl_migrate__source(env);
 	const tl_driver *d = target ? &env->dst : &env->src;
 	unsigned deadline = env->cfg->batch_timeout_secs;
 

@@ -35,10 +35,21 @@
 #include "migrate/migrate.h"
 #include "tideline/ratelimit.h"
 
+/* What a fleet worker did with one item (run --worker; summed per table for the summary). */
+struct fleet_done {
+	char *schema, *tb;
+	int64_t rows;
+	double seconds;
+	int chunk;
+};
+
 struct run {
 	const tl_migrate_opts *opts;
 	tl_migrate_env env;
 	int locked;          /* the store's task lock is ours */
+	tl_fleet *fleet;     /* run --worker: this worker of the task's fleet (fleet.c), else NULL */
+	struct fleet_done *done_items; /* (under mu) */
+	size_t ndone, capdone;
 	tl_plan plan;
 	tl_recorder *rec;
 	char owner[512];     /* this run in the claims on target tables (tl_target_owner) */
@@ -379,6 +390,145 @@ cleanup:
 	return NULL;
 }
 
+static void fleet_done_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndone; i++) {
+		free(r->done_items[i].schema);
+		free(r->done_items[i].tb);
+	}
+	free(r->done_items);
+	r->done_items = NULL;
+	r->ndone = r->capdone = 0;
+}
+
+/* Notes what a fleet worker's thread did with an item (for the summary); best effort. */
+static void fleet_done_add(struct run *r, const tl_fleet_work *w, const tl_copy_result *res)
+{
+	struct fleet_done *d;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->ndone == r->capdone) {
+		size_t ncap = r->capdone ? 2 * r->capdone : 64;
+		struct fleet_done *nv = realloc(r->done_items, ncap * sizeof(*nv));
+
+		if (!nv) {
+			pthread_mutex_unlock(&r->mu);
+			return;
+		}
+		r->done_items = nv;
+		r->capdone = ncap;
+	}
+	d = &r->done_items[r->ndone];
+	d->schema = tl_strdup(w->schema ? w->schema : "");
+	d->tb = tl_strdup(w->tb ? w->tb : "");
+	d->rows = res->rows;
+	d->seconds = res->seconds;
+	d->chunk = w->chunk;
+	if (d->schema && d->tb)
+		r->ndone++;
+	else {
+		free(d->schema);
+		free(d->tb);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * A thread of a fleet worker (run --worker): claims items of the task's fleet until none
+ * is left and does each on its own connections (fleet.c). A lost or given-back item is
+ * not a failure; after a transient one the connections are opened again.
+ */
+static void *fleet_worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct run *r = w->r;
+	const tl_migrate_env *env = &r->env;
+	tl_endpoint src_ep, dst_ep;
+	tl_conn *src = NULL, *dst = NULL;
+	tl_fleet_cache *cache = NULL;
+	tl_error err = TL_ERROR_INIT;
+	tl_copy_ctx base;
+	unsigned attempt = 0;
+	double t0 = 0;
+	int rc;
+
+	worker_ctx(r, &base, NULL, NULL);
+	/* the endpoints as a run's workers have them (the deadline's bound, the dead-peer bound) */
+	src_ep = tl_retry_endpoint(&base, 0);
+	dst_ep = tl_retry_endpoint(&base, 1);
+	/* No claims on target tables here: a claim is one connection's, and a fleet writes a
+	 * table's chunks from many; the store's lease is the one holder of an item, and a holder
+	 * cut off keeps its session's claim until the target server notices, which would block
+	 * the takeover (docs/fleet.md). */
+	base.owner = NULL;
+	for (;;) {
+		tl_fleet_work work;
+		tl_copy_result res;
+		tl_copy_ctx ctx;
+		char what[300];
+		int done_rc, next;
+
+		/* a server that is restarting: the same retries as a run's workers (retry.c) */
+		if ((!src && (rc = tl_retry_connect(&base, &env->src, &src_ep, "source", &src, &err))) ||
+		    (!dst && (rc = tl_retry_connect(&base, &env->dst, &dst_ep, "target", &dst, &err)))) {
+			if (rc != TL_ERR_INTERRUPTED)
+				fail(r, rc, &err);
+			break;
+		}
+		if ((rc = tl_fleet_claim(r->fleet, r->opts->stop, &r->abort_all, &work, &err))) {
+			if (rc == TL_ERR_INTERRUPTED && tl_fleet_evicted(r->fleet)) {
+				tl_error_set(&err, TL_ERR_LOCKED, "worker '%s' was taken over by another process",
+					     r->opts->worker);
+				fail(r, TL_ERR_LOCKED, &err);
+			} else if (rc != TL_ERR_NOTFOUND && rc != TL_ERR_INTERRUPTED)
+				fail(r, rc, &err);
+			break;
+		}
+		ctx = base;
+		ctx.src = src;
+		ctx.dst = dst;
+		memset(&res, 0, sizeof(res));
+		done_rc = tl_fleet_do(r->fleet, &work, &ctx, &cache, &res, &err);
+		if (!done_rc && !work.chunk)
+			__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
+		fleet_done_add(r, &work, &res);
+		snprintf(what, sizeof(what), "%s %s.%s", work.chunk ? "a chunk of table" : "table", work.schema, work.tb);
+		if ((next = tl_fleet_end(r->fleet, &work, done_rc, &err))) {
+			if (next != TL_ERR_INTERRUPTED)
+				fail(r, next, &err);
+			break;
+		}
+		if (!done_rc || !tl_error_is_transient(&err))
+			continue;
+		/*
+		 * A transient failure: the item went back to the fleet (any worker takes it on from
+		 * its last record). This thread closes its connections, which may be gone, and waits
+		 * as a run's worker would before connecting again; the outage's budget
+		 * ([pipeline] retry_max_attempts, retry_max_secs) starts again after progress.
+		 */
+		if (res.rows > 0 || t0 == 0) {
+			t0 = tl_migrate__now();
+			attempt = 0;
+		}
+		tl_fleet_cache_free(r->fleet, cache);
+		cache = NULL;
+		tl_driver_disconnect(&env->src, src);
+		tl_driver_disconnect(&env->dst, dst);
+		src = dst = NULL;
+		if ((rc = tl_retry_wait(r->retry, r->opts->stop, &r->abort_all, &attempt, t0, what, done_rc, &err))) {
+			if (rc != TL_ERR_INTERRUPTED)
+				fail(r, rc, &err);
+			break;
+		}
+	}
+	tl_fleet_cache_free(r->fleet, cache);
+	tl_driver_disconnect(&env->src, src);
+	tl_driver_disconnect(&env->dst, dst);
+	return NULL;
+}
+
 /*
  * Progress: on a terminal one redrawn line on stderr every second; otherwise a log line
  * every 10 seconds. Rates are over the last ~10 s; the ETA divides the estimated rows
@@ -453,8 +603,18 @@ static int phase_open(struct run *r, tl_error *err)
 	snprintf(path, sizeof(path), "%s/default.log", cfg->log_dir);
 	if (opts->log && (rc = tl_logger_open_file(opts->log, path, err)))
 		return rc;
-	if ((rc = tl_store_open(&r->env.store, opts->store_path ? opts->store_path : cfg->store_path, 0, err)))
+	const char *store_path = opts->store_path ? opts->store_path : cfg->store_path;
+
+	/* a worker rides out a store server's blips from its start (fleet.c) */
+	if ((rc = opts->worker ? tl_fleet_open_store(r->env.log, opts->worker, store_path, &r->env.store, err)
+			       : tl_store_open(&r->env.store, store_path, 0, err)))
 		return rc;
+	if (opts->worker) {
+		/* a fleet shares the task lock; joining takes it (and forgets the task with --init) */
+		if ((rc = tl_fleet_new(&r->fleet, &r->env, store_path, opts->worker, opts->init, &r->total_rows, err)))
+			return rc;
+		return tl_migrate_env_ape_open(&r->env, err);
+	}
 	if ((rc = tl_store_lock_task_ex(r->env.store, cfg->task_id, 0, &lock, err)))
 		return rc;
 	r->locked = 1;
@@ -475,7 +635,8 @@ static int phase_sources(struct run *r, tl_error *err)
 	if (!r->opts->init)
 		return 0;
 	tl_log(r->env.log, TL_LOG_NOTICE, "--init: forgetting the progress of task '%s'", cfg->task_id);
-	if ((rc = tl_store_forget_task(r->env.store, cfg->task_id, err)) ||
+	/* a fleet worker forgot it when it joined (tl_fleet_new), when no other worker ran */
+	if ((!r->fleet && (rc = tl_store_forget_task(r->env.store, cfg->task_id, err))) ||
 	    (rc = tl_migrate_init_sources(&r->env, "init", err)))
 		return rc;
 	if (r->env.ape_conn &&
@@ -515,6 +676,22 @@ static int phase_plan(struct run *r, tl_error *err)
 		if (it->refuse)
 			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}
+	if (r->fleet && r->plan.defs) {
+		/* a definition step must run once and the post-data phase after every worker's
+		 * tables: not shared by a fleet yet (docs/fleet.md) */
+		size_t pending = 0;
+		for (i = 0; i < r->plan.defs->list.n; i++)
+			pending += r->plan.defs->d[i].state == TL_DEF_PENDING || r->plan.defs->d[i].state == TL_DEF_FAILED;
+		if (pending)
+			return tl_error_set(err, TL_ERR_UNSUPPORTED,
+					    "run --worker: this task would create %zu definition step%s on the target (tables, "
+					    "keys, indexes, constraints), which a fleet does not share yet: create them first "
+					    "with one run of the task with [extractor] extract_type=struct and without --worker, "
+					    "or set [sinker] create_schema=false (docs/fleet.md)",
+					    pending, pending == 1 ? "" : "s");
+	}
+	if (r->fleet)
+		return tl_fleet_add_plan(r->fleet, &r->plan, err);
 	return 0;
 }
 
@@ -610,12 +787,17 @@ static int phase_copy(struct run *r, tl_error *err)
 	nworkers = cfg->parallel_type == TL_PAR_CHUNK && !defs ? 1 : cfg->parallel_size;
 	if (nworkers > r->norder && !defs)
 		nworkers = r->norder ? r->norder : 1;
+	if (r->fleet) {
+		/* a fleet worker's threads claim chunks as well as tables: parallel_size of them */
+		tl_recorder_set_worker(r->rec, r->opts->worker);
+		nworkers = cfg->parallel_size ? cfg->parallel_size : 1;
+	}
 	workers = calloc(nworkers, sizeof(*workers));
 	if (!workers)
 		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	for (i = 0; i < nworkers; i++) {
 		workers[i].r = r;
-		if (pthread_create(&workers[i].th, NULL, worker_main, &workers[i]) != 0) {
+		if (pthread_create(&workers[i].th, NULL, r->fleet ? fleet_worker_main : worker_main, &workers[i]) != 0) {
 			tl_error e = TL_ERROR_INIT;
 			tl_error_set(&e, TL_ERR_INTERNAL, "cannot start worker thread");
 			fail(r, TL_ERR_INTERNAL, &e);
@@ -636,7 +818,7 @@ static int phase_copy(struct run *r, tl_error *err)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(progress, NULL);
 	}
-	if (!defs)
+	if (!defs || r->fleet) /* a fleet worker creates no definitions (phase_plan refuses them) */
 		return 0;
 	if ((rc = tl_defs_flush(defs, r->rec, cfg->task_id, err)))
 		return rc;
@@ -678,6 +860,50 @@ static void defs_summary(struct run *r)
 	tl_buf_release(&kinds);
 }
 
+static int done_cmp(const void *a, const void *b)
+{
+	const struct fleet_done *x = a, *y = b;
+	int c = strcmp(x->schema, y->schema);
+
+	return c ? c : strcmp(x->tb, y->tb);
+}
+
+/* A fleet worker's summary: what it copied, per table (whole tables and chunks), and the checkpoint cost. */
+static void fleet_summary(struct run *r, double secs)
+{
+	tl_logger *log = r->env.log;
+	int64_t total = 0;
+	long records = 0;
+	double busy = 0;
+	size_t i, j;
+
+	if (r->ndone > 1)
+		qsort(r->done_items, r->ndone, sizeof(*r->done_items), done_cmp);
+	for (i = 0; i < r->ndone; i = j) {
+		int64_t rows = 0;
+		double s = 0;
+		size_t chunks = 0;
+
+		for (j = i; j < r->ndone && done_cmp(&r->done_items[i], &r->done_items[j]) == 0; j++) {
+			rows += r->done_items[j].rows;
+			s += r->done_items[j].seconds;
+			chunks += r->done_items[j].chunk ? 1 : 0;
+		}
+		total += rows;
+		if (chunks)
+			tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows in %zu chunk%s, %.2f s", r->done_items[i].schema,
+			       r->done_items[i].tb, (long long)rows, chunks, chunks == 1 ? "" : "s", s);
+		else
+			tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s", r->done_items[i].schema, r->done_items[i].tb,
+			       (long long)rows, s);
+	}
+	tl_log(log, TL_LOG_NOTICE, "worker '%s' total: %lld rows in %.2f s (%.0f rows/s)", r->opts->worker,
+	       (long long)total, secs, secs > 0 ? (double)total / secs : 0.0);
+	tl_recorder_stats(r->rec, &records, &busy);
+	tl_log(log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)", records,
+	       busy * 1000.0, secs > 0 ? 100.0 * busy / secs : 0.0);
+}
+
 static void phase_summary(struct run *r, double secs)
 {
 	tl_logger *log = r->env.log;
@@ -688,6 +914,10 @@ static void phase_summary(struct run *r, double secs)
 	double busy = 0;
 	size_t i;
 
+	if (r->fleet) {
+		fleet_summary(r, secs);
+		return;
+	}
 	for (i = 0; i < r->plan.n; i++) {
 		const tl_plan_item *it = &r->plan.items[i];
 		const tl_copy_result *res = &r->results[i];
@@ -761,6 +991,10 @@ cleanup:
 	free(r.order);
 	free(r.taken);
 	tl_plan_clear(&r.plan, &r.env.src);
+	if (rc && rc != TL_ERR_INTERRUPTED)
+		tl_fleet_failed(r.fleet);
+	tl_fleet_free(r.fleet);
+	fleet_done_free(&r);
 	if (r.locked)
 		tl_store_unlock_task(r.env.store, cfg->task_id);
 	tl_migrate_env_release(&r.env);

@@ -35,12 +35,14 @@ struct tl_sdb {
 	char *schema;
 	unsigned flags;
 	unsigned next_id; /* names of server-side prepared statements */
+	unsigned gen;     /* sessions so far: a statement prepared in an older one is prepared again */
 };
 
 struct tl_sdb_stmt {
 	tl_sdb *db;
 	char *sql;     /* with $n placeholders */
 	char name[24]; /* server-side statement, "" when sent with PQexecParams */
+	unsigned gen;  /* the session it was prepared in */
 	int nparams;
 	char **vals; /* bound values (heap copies), NULL = SQL NULL */
 	PGresult *res;
@@ -72,6 +74,12 @@ static int fail_res(tl_sdb *d, const PGresult *res, tl_error *err)
 		     state ? state : "", state ? ")" : "");
 	if (err && state)
 		snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+	/* the server went away (restart, failover, a killed session): worth a new connection */
+	if (PQstatus(d->pg) == CONNECTION_BAD)
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+	else if (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 || strcmp(state, "53300") == 0 ||
+			   strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT);
 	return TL_ERR_STORE;
 }
 
@@ -174,12 +182,69 @@ static void p_close(tl_sdb *d)
 	free(d);
 }
 
+/* The session's settings, at connect and after a reconnect. */
+static int setup_session(tl_sdb *d, tl_error *err)
+{
+	char setpath[200];
+	char *ident = PQescapeIdentifier(d->pg, d->schema, strlen(d->schema));
+	int rc;
+
+	if (!ident) {
+		fail_res(d, NULL, err);
+		return tl_error_prefix(err, "store '%s'", d->display);
+	}
+	/* an identifier quoted by libpq, not a value: there is no parameter for it */
+	snprintf(setpath, sizeof(setpath), "SET search_path TO %s", ident);
+	PQfreemem(ident);
+	if ((rc = run(d, "SET client_encoding = 'UTF8'", 0, NULL, NULL, err)) ||
+	    (rc = run(d, "SET TIME ZONE 'UTC'", 0, NULL, NULL, err)) ||
+	    (rc = run(d, "SET extra_float_digits = 3", 0, NULL, NULL, err)) ||
+	    (rc = run(d, "SET synchronous_commit = on", 0, NULL, NULL, err)) || (rc = run(d, setpath, 0, NULL, NULL, err)) ||
+	    ((d->flags & TL_SDB_READONLY) && (rc = run(d, "SET default_transaction_read_only = on", 0, NULL, NULL, err))) ||
+	    /* a writer's transactions take milliseconds: one left open by a client that is cut
+	     * off would hold its rows (a fleet item's, which nobody could then take over) */
+	    (!(d->flags & TL_SDB_READONLY) && PQserverVersion(d->pg) >= 90600 &&
+	     (rc = run(d, "SET idle_in_transaction_session_timeout = '10s'", 0, NULL, NULL, err))))
+		return tl_error_prefix(err, "store '%s': configuring the session", d->display);
+	return 0;
+}
+
+static int p_lost(tl_sdb *d)
+{
+	return PQstatus(d->pg) == CONNECTION_BAD;
+}
+
+/*
+ * A new session with the same parameters (PQreset): the server restarted, failed over or
+ * ended this session. Named statements of the old session are prepared again when next
+ * used (gen).
+ */
+static int p_reconnect(tl_sdb *d, tl_error *err)
+{
+	char msg[800];
+
+	PQreset(d->pg);
+	if (PQstatus(d->pg) != CONNECTION_OK) {
+		one_line(msg, sizeof(msg), PQerrorMessage(d->pg));
+		tl_error_set(err, TL_ERR_STORE, "cannot reconnect: %s", msg);
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
+		return TL_ERR_STORE;
+	}
+	PQsetNoticeProcessor(d->pg, no_notice, NULL);
+	d->gen++;
+	if (setup_session(d, err)) {
+		tl_error_add_flags(err, TL_ERRF_TRANSIENT);
+		return TL_ERR_STORE;
+	}
+	return 0;
+}
+
 static int p_open(const char *where, const char *display, unsigned flags, tl_sdb **out, tl_error *err)
 {
 	tl_sdb *d = NULL;
 	PGresult *res = NULL;
-	char *url = NULL, *ident = NULL, setpath[200];
-	const char *keys[4], *vals[4], *p1[1];
+	char *url = NULL;
+	const char *keys[9], *vals[9], *p1[1];
 	int rc = 0;
 
 	*out = NULL;
@@ -194,10 +259,20 @@ static int p_open(const char *where, const char *display, unsigned flags, tl_sdb
 		rc = tl_error_prefix(err, "store '%s'", d->display);
 		goto cleanup;
 	}
-	keys[0] = "dbname"; vals[0] = url;
-	keys[1] = "connect_timeout"; vals[1] = "10";
-	keys[2] = "application_name"; vals[2] = "tideline store";
-	keys[3] = NULL; vals[3] = NULL;
+	/*
+	 * A store server behind a cut link is noticed (keepalives, and bytes unacknowledged for
+	 * 20 s end the connection) instead of a call hanging for the kernel's retransmissions;
+	 * the URL's own values come later and win.
+	 */
+	keys[0] = "keepalives"; vals[0] = "1";
+	keys[1] = "keepalives_idle"; vals[1] = "10";
+	keys[2] = "keepalives_interval"; vals[2] = "5";
+	keys[3] = "keepalives_count"; vals[3] = "3";
+	keys[4] = "tcp_user_timeout"; vals[4] = "20000";
+	keys[5] = "dbname"; vals[5] = url;
+	keys[6] = "connect_timeout"; vals[6] = "10";
+	keys[7] = "application_name"; vals[7] = "tideline store";
+	keys[8] = NULL; vals[8] = NULL;
 	d->pg = PQconnectdbParams(keys, vals, 1);
 	if (!d->pg) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory connecting to store '%s'", d->display);
@@ -217,22 +292,8 @@ static int p_open(const char *where, const char *display, unsigned flags, tl_sdb
 				  d->display, PQserverVersion(d->pg) / 10000);
 		goto cleanup;
 	}
-	ident = PQescapeIdentifier(d->pg, d->schema, strlen(d->schema));
-	if (!ident) {
-		rc = fail_res(d, NULL, err);
-		rc = tl_error_prefix(err, "store '%s'", d->display);
+	if ((rc = setup_session(d, err)))
 		goto cleanup;
-	}
-	/* an identifier quoted by libpq, not a value: there is no parameter for it */
-	snprintf(setpath, sizeof(setpath), "SET search_path TO %s", ident);
-	if ((rc = run(d, "SET client_encoding = 'UTF8'", 0, NULL, NULL, err)) ||
-	    (rc = run(d, "SET TIME ZONE 'UTC'", 0, NULL, NULL, err)) ||
-	    (rc = run(d, "SET extra_float_digits = 3", 0, NULL, NULL, err)) ||
-	    (rc = run(d, "SET synchronous_commit = on", 0, NULL, NULL, err)) || (rc = run(d, setpath, 0, NULL, NULL, err)) ||
-	    ((flags & TL_SDB_READONLY) && (rc = run(d, "SET default_transaction_read_only = on", 0, NULL, NULL, err)))) {
-		rc = tl_error_prefix(err, "store '%s': configuring the session", d->display);
-		goto cleanup;
-	}
 	p1[0] = d->schema;
 	if ((rc = run(d, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, p1, &res, err))) {
 		rc = tl_error_prefix(err, "store '%s'", d->display);
@@ -247,8 +308,6 @@ static int p_open(const char *where, const char *display, unsigned flags, tl_sdb
 	d = NULL;
 cleanup:
 	PQclear(res);
-	if (ident)
-		PQfreemem(ident);
 	free(url);
 	p_close(d);
 	return rc;
@@ -378,6 +437,19 @@ static void p_finalize(tl_sdb_stmt *st)
 	free(st);
 }
 
+/* Prepares a named statement in the current session. */
+static int server_prepare(tl_sdb_stmt *st, tl_error *err)
+{
+	PGresult *res = PQprepare(st->db->pg, st->name, st->sql, st->nparams, NULL);
+	int rc = 0;
+
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = fail_res(st->db, res, err);
+	PQclear(res);
+	st->gen = st->db->gen;
+	return rc;
+}
+
 static int p_prepare(tl_sdb *d, const char *sql, int cached, tl_sdb_stmt **out, tl_error *err)
 {
 	tl_sdb_stmt *st = calloc(1, sizeof(*st));
@@ -394,16 +466,9 @@ static int p_prepare(tl_sdb *d, const char *sql, int cached, tl_sdb_stmt **out, 
 		goto fail;
 	}
 	if (cached) {
-		PGresult *res;
-
 		snprintf(st->name, sizeof(st->name), "tl_store_%u", ++d->next_id);
-		res = PQprepare(d->pg, st->name, st->sql, st->nparams, NULL);
-		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc = fail_res(d, res, err);
-			PQclear(res);
+		if ((rc = server_prepare(st, err)))
 			goto fail;
-		}
-		PQclear(res);
 	}
 	*out = st;
 	return 0;
@@ -455,7 +520,11 @@ static int p_step(tl_sdb_stmt *st, tl_error *err)
 {
 	if (!st->res) {
 		const char *const *vals = (const char *const *)st->vals;
-		PGresult *res = st->name[0]
+		PGresult *res;
+
+		if (st->name[0] && st->gen != st->db->gen && server_prepare(st, err))
+			return TL_ERR_STORE;
+		res = st->name[0]
 					? PQexecPrepared(st->db->pg, st->name, st->nparams, vals, NULL, NULL, 0)
 					: PQexecParams(st->db->pg, st->sql, st->nparams, NULL, vals, NULL, NULL, 0);
 		ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -580,6 +649,9 @@ static int p_commit(tl_sdb *d, tl_error *err)
 	if (rc == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0)
 		rc = tl_error_set(err, TL_ERR_STORE, "the transaction was rolled back (an earlier statement failed)");
 	PQclear(res);
+	/* lost with the connection: the server may have committed it or not */
+	if (rc && PQstatus(d->pg) == CONNECTION_BAD)
+		tl_error_add_flags(err, TL_ERRF_COMMIT_UNKNOWN);
 	if (rc)
 		p_rollback(d);
 	return rc;
@@ -589,5 +661,5 @@ const struct tl_sdb_ops tl_sdb_pg = {
 	"pg",	  tl_schema_steps_pg, p_open,	  p_close,     p_get_version, p_set_version, p_lock_schema,
 	p_exec,	  p_prepare,	      p_finalize, p_bind_text, p_bind_i64,    p_bind_double, p_bind_null,
 	p_step,	  p_reset,	      p_col_count, p_col_type, p_col_text,  p_col_i64,     p_col_double,  p_changes,
-	p_begin,  p_commit,	      p_rollback, p_in_tx,     NULL,
+	p_begin,  p_commit,	      p_rollback, p_in_tx,     NULL,	      p_lost,	     p_reconnect,
 };

@@ -760,5 +760,5 @@ const struct tl_sdb_ops tl_sdb_sqlite = {
 	"sqlite",     tl_schema_steps, s_open,	   s_close,	s_get_version, s_set_version, s_lock_schema,
 	s_exec,	      s_prepare,       s_finalize, s_bind_text, s_bind_i64,    s_bind_double, s_bind_null,
 	s_step,	      s_reset,	       s_col_count, s_col_type, s_col_text,	s_col_i64,     s_col_double,  s_changes,
-	s_begin,      s_commit,	       s_rollback, s_in_tx,	s_broken,
+	s_begin,      s_commit,	       s_rollback, s_in_tx,	s_broken,      NULL,	     NULL,
 };

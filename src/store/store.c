@@ -213,9 +213,30 @@ int tl_store__exec(tl_store *s, const char *sql, tl_error *err)
 	return rc ? tl_store__fail(s, sql, err) : 0;
 }
 
+/*
+ * A connection to the store's server that was lost (a restart, a failover, a killed
+ * session) is opened again at the start of the next unit of work - a transaction, or a
+ * statement outside any - never in the middle of one: the statements of a transaction
+ * that was lost with its connection must not go on in a new session as if nothing
+ * happened. The unit that met the loss fails with a transient error (error.h); its
+ * caller does it again (the engine's recorder and fleet, with backoff).
+ */
+static int revive(tl_store *s, tl_error *err)
+{
+	if (s->in_tx || s->own_tx || !s->ops->lost || !s->ops->lost(s->db))
+		return 0;
+	if (s->ops->reconnect(s->db, err))
+		return tl_store__fail(s, "reconnecting", err);
+	return 0;
+}
+
 int tl_store__stmt(tl_store *s, enum tl_store_stmt id, tl_sdb_stmt **out, tl_error *err)
 {
 	tl_sdb_stmt *st = s->stmt[id];
+	int rc;
+
+	if ((rc = revive(s, err)))
+		return rc;
 
 	if (!st) {
 		const char *sql = TL_STORE_IS_PG(s) && stmt_sql[id].pg ? stmt_sql[id].pg : stmt_sql[id].sql;
@@ -232,6 +253,11 @@ int tl_store__stmt(tl_store *s, enum tl_store_stmt id, tl_sdb_stmt **out, tl_err
 
 int tl_store__prepare(tl_store *s, const char *sql, const char *pg_sql, tl_sdb_stmt **out, tl_error *err)
 {
+	int rc;
+
+	*out = NULL;
+	if ((rc = revive(s, err)))
+		return rc;
 	if (s->ops->prepare(s->db, TL_STORE_IS_PG(s) && pg_sql ? pg_sql : sql, 0, out, err))
 		return tl_store__fail(s, "preparing a statement", err);
 	return 0;
@@ -355,13 +381,18 @@ int tl_store__pid_alive(long pid)
 
 int tl_store__tx_enter(tl_store *s, int *owned, tl_error *err)
 {
+	int rc;
+
 	*owned = 0;
 	/* inside the caller's tl_store_begin, or another store call's own transaction: join it */
-	if (s->in_tx || s->ops->in_tx(s->db))
+	if (s->in_tx || s->own_tx || s->ops->in_tx(s->db))
 		return 0;
+	if ((rc = revive(s, err)))
+		return rc;
 	if (s->ops->begin(s->db, TL_SDB_TX_WRITE, err))
 		return tl_store__fail(s, "starting a transaction", err);
 	*owned = 1;
+	s->own_tx = 1;
 	return 0;
 }
 
@@ -369,6 +400,7 @@ int tl_store__tx_leave(tl_store *s, int owned, int rc, tl_error *err)
 {
 	if (!owned)
 		return rc;
+	s->own_tx = 0;
 	if (rc == 0) {
 		if (s->ops->commit(s->db, err) == 0)
 			return 0;
@@ -380,26 +412,37 @@ int tl_store__tx_leave(tl_store *s, int owned, int rc, tl_error *err)
 
 int tl_store__read_enter(tl_store *s, int *owned, tl_error *err)
 {
+	int rc;
+
 	*owned = 0;
-	if (s->in_tx || s->ops->in_tx(s->db))
+	if (s->in_tx || s->own_tx || s->ops->in_tx(s->db))
 		return 0;
+	if ((rc = revive(s, err)))
+		return rc;
 	if (s->ops->begin(s->db, TL_SDB_TX_READ, err))
 		return tl_store__fail(s, "starting a read", err);
 	*owned = 1;
+	s->own_tx = 1;
 	return 0;
 }
 
 void tl_store__read_leave(tl_store *s, int owned)
 {
 	/* nothing was written: ending the read either way releases its snapshot */
-	if (owned)
+	if (owned) {
+		s->own_tx = 0;
 		s->ops->rollback(s->db);
+	}
 }
 
 int tl_store_begin(tl_store *s, tl_error *err)
 {
+	int rc;
+
 	if (s->in_tx)
 		return tl_error_set(err, TL_ERR_INTERNAL, "store '%s': a transaction is already open", s->display);
+	if ((rc = revive(s, err)))
+		return rc;
 	if (s->ops->begin(s->db, TL_SDB_TX_WRITE, err))
 		return tl_store__fail(s, "starting a transaction", err);
 	s->in_tx = 1;

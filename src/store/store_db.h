@@ -89,6 +89,14 @@ struct tl_sdb_ops {
 	 * faulted, see db_sqlite.c); the store then refuses every further call. May be NULL.
 	 */
 	int (*broken)(tl_sdb *db, tl_error *err);
+	/*
+	 * May be NULL (SQLite: a file is not lost). lost: whether the connection to the
+	 * server is gone (its errors carry TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST).
+	 * reconnect: one attempt to open it again with the same settings (prepared statements
+	 * are prepared again at their next use); a failure is TL_ERR_STORE, transient.
+	 */
+	int (*lost)(tl_sdb *db);
+	int (*reconnect)(tl_sdb *db, tl_error *err);
 };
 
 extern const struct tl_sdb_ops tl_sdb_sqlite;

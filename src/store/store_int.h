@@ -58,6 +58,7 @@ struct tl_store {
 	char *display; /* for messages and tl_store_path: the URL without its password */
 	unsigned flags;
 	int in_tx; /* inside tl_store_begin .. commit/rollback */
+	int own_tx; /* inside a transaction of tl_store__tx_enter / read_enter (owned) */
 	tl_sdb_stmt *stmt[ST_COUNT];
 	/* strings lent by tl_store_get_table until the next call */
 	char *lent[4];

@@ -338,7 +338,40 @@ int tl_store_end(tl_store *s, const tl_store_lease *l, enum tl_store_end how, co
 	    (rc = tl_store__bind_text(s, st, 6, states[how], err)) || (rc = tl_store__bind_text(s, st, 7, result, err)) ||
 	    (rc = tl_store__done(s, st, "ending a lease", &changed, err)))
 		return rc;
-	return changed ? 0 : lost(s, l, how == TL_STORE_DONE ? "finish the item" : "give the item back", err);
+	if (changed)
+		return 0;
+	/* a finish repeated after its commit was lost with the connection: done already */
+	if (how == TL_STORE_DONE) {
+		int settled = 0;
+
+		if ((rc = tl_store_item_settled(s, l, &settled, err)))
+			return rc;
+		if (settled)
+			return 0;
+	}
+	return lost(s, l, how == TL_STORE_DONE ? "finish the item" : "give the item back", err);
+}
+
+int tl_store_item_settled(tl_store *s, const tl_store_lease *l, int *settled, tl_error *err)
+{
+	tl_sdb_stmt *st;
+	int rc, step;
+
+	*settled = 0;
+	if (!l || !l->key)
+		return tl_error_set(err, TL_ERR_INTERNAL, "store '%s': no lease to look up", s->display);
+	if ((rc = tl_store__stmt(s, ST_FENCE_WHO, &st, err)) || (rc = tl_store__bind_text(s, st, 1, l->task_id, err)) ||
+	    (rc = tl_store__bind_text(s, st, 2, l->kind, err)) || (rc = tl_store__bind_text(s, st, 3, l->key, err)))
+		return rc;
+	step = tl_store__step(s, st, "reading a work item", err);
+	if (step == 1) {
+		const char *o = tl_store__col_text(s, st, 0, NULL), *state = tl_store__col_text(s, st, 2, NULL);
+
+		*settled = tl_store__col_i64(s, st, 1) == l->token && state && strcmp(state, "done") == 0 && o && l->owner &&
+			   strcmp(o, l->owner) == 0;
+	}
+	s->ops->reset(st);
+	return step < 0 ? step : 0;
 }
 
 int tl_store_put_position_leased(tl_store *s, tl_store_lease *l, const char *task_id, const tl_position *p,
@@ -364,6 +397,13 @@ int tl_store_finish_leased(tl_store *s, tl_store_lease *l, const char *task_id, 
 	if (!(rc = tl_store_fence(s, l, err)) &&
 	    !(rc = tl_store_put_finished(s, task_id, p, ts, source, line, rows_copied, err)))
 		rc = tl_store_end(s, l, TL_STORE_DONE, NULL, err);
+	if (rc == TL_ERR_LOCKED) {
+		/* repeated after its commit was lost with the connection: the record is there */
+		int settled = 0;
+
+		if (tl_store_item_settled(s, l, &settled, NULL) == 0 && settled)
+			rc = 0;
+	}
 	return tl_store__tx_leave(s, owned, rc, err);
 }
 
@@ -503,6 +543,26 @@ cleanup:
 	return rc;
 }
 
+/* The columns of an item row as foreach_item and foreach_lease select them. */
+static void item_row(tl_store *s, tl_sdb_stmt *st, tl_store_item_state *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->task_id = tl_store__col_text(s, st, 0, NULL);
+	it->kind = tl_store__col_text(s, st, 1, NULL);
+	it->key = tl_store__col_text(s, st, 2, NULL);
+	it->schema = tl_store__col_text(s, st, 3, NULL);
+	it->tb = tl_store__col_text(s, st, 4, NULL);
+	it->state = tl_store__col_text(s, st, 5, NULL);
+	it->owner = tl_store__col_text(s, st, 6, NULL);
+	it->prev_owner = tl_store__col_text(s, st, 7, NULL);
+	it->progress = tl_store__col_text(s, st, 8, NULL);
+	it->result = tl_store__col_text(s, st, 9, NULL);
+	it->token = tl_store__col_i64(s, st, 10);
+	it->attempts = tl_store__col_i64(s, st, 11);
+	it->rows_copied = tl_store__col_i64n(s, st, 12);
+	it->seconds_left = tl_store__col_double(s, st, 13);
+}
+
 int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl_store_item_fn fn, void *ctx,
 			  tl_error *err)
 {
@@ -520,21 +580,138 @@ int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl
 	    (rc = tl_store__bind_text(s, st, 2, kind, err)))
 		goto cleanup;
 	while ((step = tl_store__step(s, st, "listing work items", err)) == 1) {
-		memset(&it, 0, sizeof(it));
-		it.task_id = tl_store__col_text(s, st, 0, NULL);
-		it.kind = tl_store__col_text(s, st, 1, NULL);
-		it.key = tl_store__col_text(s, st, 2, NULL);
-		it.schema = tl_store__col_text(s, st, 3, NULL);
-		it.tb = tl_store__col_text(s, st, 4, NULL);
-		it.state = tl_store__col_text(s, st, 5, NULL);
-		it.owner = tl_store__col_text(s, st, 6, NULL);
-		it.prev_owner = tl_store__col_text(s, st, 7, NULL);
-		it.progress = tl_store__col_text(s, st, 8, NULL);
-		it.result = tl_store__col_text(s, st, 9, NULL);
-		it.token = tl_store__col_i64(s, st, 10);
-		it.attempts = tl_store__col_i64(s, st, 11);
-		it.rows_copied = tl_store__col_i64n(s, st, 12);
-		it.seconds_left = tl_store__col_double(s, st, 13);
+		item_row(s, st, &it);
+		if ((rc = fn(ctx, &it, err)))
+			goto cleanup;
+	}
+	rc = step;
+cleanup:
+	tl_store__finalize(s, st);
+	tl_store__read_leave(s, owned);
+	return rc;
+}
+
+void tl_store_group_clear(tl_store_group *g)
+{
+	if (!g)
+		return;
+	free(g->state);
+	free(g->progress);
+	free(g->first_open);
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * The members of a group are the items of member_kind whose key starts with prefix: the
+ * range [prefix, prefix with its last byte raised by one), which the primary key's index
+ * serves on both backends (keys compare byte by byte: "C" collation on PostgreSQL).
+ */
+int tl_store_group_state(tl_store *s, const char *task_id, const char *kind, const char *key, const char *member_kind,
+			 const char *prefix, tl_store_group *out, tl_error *err)
+{
+	static const char lock_sql[] = "SELECT state, progress FROM work_item WHERE task_id = ?1 AND kind = ?2"
+				       " AND item_key = ?3";
+	static const char lock_pg[] = "SELECT state, progress FROM work_item WHERE task_id = ?1 AND kind = ?2"
+				      " AND item_key = ?3 FOR UPDATE";
+	static const char count_sql[] =
+		"SELECT count(CASE WHEN state IN ('pending', 'claimed') THEN 1 END),"
+		" count(CASE WHEN state = 'failed' THEN 1 END), count(CASE WHEN state = 'done' THEN 1 END),"
+		" COALESCE(sum(CASE WHEN state = 'done' THEN rows_copied END), 0)"
+		" FROM work_item WHERE task_id = ?1 AND kind = ?2 AND item_key >= ?3 AND item_key < ?4";
+	static const char first_sql[] = "SELECT payload FROM work_item WHERE task_id = ?1 AND kind = ?2"
+					" AND item_key >= ?3 AND item_key < ?4 AND state <> 'done' ORDER BY ord LIMIT 1";
+	tl_sdb_stmt *st = NULL;
+	char *upper = NULL;
+	size_t n;
+	int rc, step;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->in_tx)
+		return tl_error_set(err, TL_ERR_INTERNAL, "store '%s': a group is read inside a transaction", s->display);
+	if (!prefix || !(n = strlen(prefix)) || (unsigned char)prefix[n - 1] == 0xff)
+		return tl_error_set(err, TL_ERR_INTERNAL, "store '%s': a group needs a key prefix", s->display);
+	if (!(upper = tl_strdup(prefix)))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory reading a group of work items");
+	upper[n - 1] = (char)((unsigned char)upper[n - 1] + 1);
+	if ((rc = tl_store__prepare(s, lock_sql, lock_pg, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+	    (rc = tl_store__bind_text(s, st, 2, kind, err)) || (rc = tl_store__bind_text(s, st, 3, key, err)))
+		goto cleanup;
+	step = tl_store__step(s, st, "locking a group of work items", err);
+	if (step == 0)
+		rc = tl_error_set(err, TL_ERR_NOTFOUND, "task '%s' has no %s '%s'", task_id, kind, key);
+	else if (step < 0)
+		rc = step;
+	else if (!(rc = tl_store__col_dup(s, st, 0, &out->state, err)))
+		rc = tl_store__col_dup(s, st, 1, &out->progress, err);
+	tl_store__finalize(s, st);
+	st = NULL;
+	if (rc)
+		goto cleanup;
+	if ((rc = tl_store__prepare(s, count_sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+	    (rc = tl_store__bind_text(s, st, 2, member_kind, err)) || (rc = tl_store__bind_text(s, st, 3, prefix, err)) ||
+	    (rc = tl_store__bind_text(s, st, 4, upper, err)))
+		goto cleanup;
+	if ((step = tl_store__step(s, st, "counting a group of work items", err)) == 1) {
+		out->open = tl_store__col_i64(s, st, 0);
+		out->failed = tl_store__col_i64(s, st, 1);
+		out->done = tl_store__col_i64(s, st, 2);
+		out->rows_done = tl_store__col_i64(s, st, 3);
+	} else if (step < 0) {
+		rc = step;
+	}
+	tl_store__finalize(s, st);
+	st = NULL;
+	if (rc)
+		goto cleanup;
+	if ((rc = tl_store__prepare(s, first_sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+	    (rc = tl_store__bind_text(s, st, 2, member_kind, err)) || (rc = tl_store__bind_text(s, st, 3, prefix, err)) ||
+	    (rc = tl_store__bind_text(s, st, 4, upper, err)))
+		goto cleanup;
+	if ((step = tl_store__step(s, st, "reading a group of work items", err)) == 1)
+		rc = tl_store__col_dup(s, st, 0, &out->first_open, err);
+	else if (step < 0)
+		rc = step;
+cleanup:
+	tl_store__finalize(s, st);
+	free(upper);
+	if (rc)
+		tl_store_group_clear(out);
+	return rc;
+}
+
+int tl_store_items_retry_failed(tl_store *s, const char *task_id, int64_t *n, tl_error *err)
+{
+	static const char sql[] = "UPDATE work_item SET state = 'pending', owner = NULL, lease_until = NULL"
+				  " WHERE task_id = ?1 AND state = 'failed'";
+	tl_sdb_stmt *st = NULL;
+	int64_t changed = 0;
+	int rc;
+
+	if (!(rc = tl_store__prepare(s, sql, NULL, &st, err)) && !(rc = tl_store__bind_text(s, st, 1, task_id, err)))
+		rc = tl_store__done(s, st, "retrying failed work items", &changed, err);
+	tl_store__finalize(s, st);
+	if (n)
+		*n = rc ? 0 : changed;
+	return rc;
+}
+
+int tl_store_foreach_lease(tl_store *s, const char *task_id, tl_store_item_fn fn, void *ctx, tl_error *err)
+{
+	static const char sql[] =
+		"SELECT task_id, kind, item_key, schema, tb, state, owner, prev_owner, progress, result, token, attempts,"
+		" rows_copied, lease_until - tl_now()"
+		" FROM work_item WHERE state = 'claimed' AND (CAST(?1 AS TEXT) IS NULL OR task_id = ?1)"
+		" ORDER BY task_id, owner, kind, ord";
+	tl_sdb_stmt *st = NULL;
+	tl_store_item_state it;
+	int rc, step, owned = 0;
+
+	if ((rc = tl_store__read_enter(s, &owned, err)))
+		return rc;
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
+		goto cleanup;
+	while ((step = tl_store__step(s, st, "listing leases", err)) == 1) {
+		item_row(s, st, &it);
 		if ((rc = fn(ctx, &it, err)))
 			goto cleanup;
 	}

@@ -225,6 +225,125 @@ int tl_store__holder_gone(long pid, const char *host, double since, double beat_
 	return 0;
 }
 
+/*
+ * The live workers of a task's fleet (not counting `except`, may be NULL): *alive counts
+ * them, `who` lists a few ("w1 on host1, w2 on host2").
+ */
+static int fleet_alive(tl_store *s, const char *task_id, const char *except, char *who, size_t whosz, int *alive)
+{
+	static const char sql[] = "SELECT name, host, pid, started_at, tl_now() - heartbeat_at, lease_secs FROM worker"
+				  " WHERE task_id = ?1 AND state = 'running' ORDER BY name";
+	tl_sdb_stmt *st = NULL;
+	char why[200];
+	size_t used = 0;
+	int rc, step;
+
+	*alive = 0;
+	who[0] = '\0';
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, NULL)) || (rc = tl_store__bind_text(s, st, 1, task_id, NULL)))
+		goto cleanup;
+	while ((step = tl_store__step(s, st, "reading the workers", NULL)) == 1) {
+		const char *name = tl_store__col_text(s, st, 0, NULL), *host = tl_store__col_text(s, st, 1, NULL);
+
+		if (!name || (except && strcmp(name, except) == 0) ||
+		    tl_store__holder_gone((long)tl_store__col_i64(s, st, 2), host, tl_store__col_double(s, st, 3),
+					  tl_store__col_double(s, st, 4), tl_store__col_double(s, st, 5), why, sizeof(why)))
+			continue;
+		if (++*alive <= 4 && used < whosz)
+			used += (size_t)snprintf(who + used, whosz - used, "%s'%s' on host '%s'", used ? ", " : "", name,
+						 host ? host : "?");
+	}
+	rc = step < 0 ? step : 0;
+	if (*alive > 4 && used < whosz)
+		snprintf(who + used, whosz - used, ", …");
+cleanup:
+	tl_store__finalize(s, st);
+	return rc;
+}
+
+int tl_store_fleet_enter(tl_store *s, const char *task_id, const char *worker, double lease_secs, unsigned flags,
+			 tl_store_lock_info *info, tl_error *err)
+{
+	tl_sdb_stmt *st;
+	char now[32], why[200];
+	int64_t changed = 0;
+	int rc, owned = 0, step, alive = 0;
+
+	if (info)
+		memset(info, 0, sizeof(*info));
+	if (!worker || !*worker || !(lease_secs > 0))
+		return tl_error_set(err, TL_ERR_INTERNAL, "store '%s': a worker needs a name and a lease", s->display);
+	tl_logfmt_now(now);
+	if ((rc = tl_store__tx_enter(s, &owned, err)))
+		return rc;
+	/* the task's lock for the fleet (pid 0): new, or the fleet's already, or a gone run's */
+	if ((rc = tl_store__stmt(s, ST_LOCK_TRY, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+	    (rc = tl_store__bind_i64(s, st, 2, TL_STORE_FLEET_PID, 0, err)) ||
+	    (rc = tl_store__bind_text(s, st, 3, TL_STORE_FLEET_HOST, err)) || (rc = tl_store__bind_text(s, st, 4, now, err)) ||
+	    (rc = tl_store__done(s, st, "taking the task lock", &changed, err)))
+		goto cleanup;
+	if (changed == 0) {
+		long pid = 0;
+		int take = 0;
+
+		if ((rc = tl_store__stmt(s, ST_LOCK_GET, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
+			goto cleanup;
+		step = tl_store__step(s, st, "reading the task lock", err);
+		if (step == 1) {
+			const char *holder = tl_store__col_text(s, st, 1, NULL);
+			const char *since = tl_store__col_text(s, st, 2, NULL);
+			double age = tl_store__col_null(s, st, 3) ? -1.0 : tl_store__col_double(s, st, 3);
+
+			pid = (long)tl_store__col_i64(s, st, 0);
+			if (pid != TL_STORE_FLEET_PID &&
+			    tl_store__holder_gone(pid, holder, ts_unix(since), age, TL_STORE_LOCK_LEASE_SECS, why, sizeof(why))) {
+				take = 1;
+				if (info) {
+					info->taken_over = 1;
+					info->pid = pid;
+					snprintf(info->host, sizeof(info->host), "%s", holder ? holder : "?");
+					snprintf(info->started_at, sizeof(info->started_at), "%s", since ? since : "");
+					info->heartbeat_age = age;
+					snprintf(info->reason, sizeof(info->reason), "%s", why);
+				}
+			} else if (pid != TL_STORE_FLEET_PID) {
+				rc = tl_error_set(err, TL_ERR_LOCKED,
+						  "task '%s' is being run by pid %ld on host '%s' without --worker (store %s); "
+						  "workers can join the task once that run has ended",
+						  task_id, pid, holder ? holder : "?", s->display);
+			}
+		} else if (step < 0) {
+			rc = step;
+		}
+		s->ops->reset(st);
+		if (rc)
+			goto cleanup;
+		if (take && ((rc = tl_store__stmt(s, ST_LOCK_PUT, &st, err)) ||
+			     (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
+			     (rc = tl_store__bind_i64(s, st, 2, TL_STORE_FLEET_PID, 0, err)) ||
+			     (rc = tl_store__bind_text(s, st, 3, TL_STORE_FLEET_HOST, err)) ||
+			     (rc = tl_store__bind_text(s, st, 4, now, err)) ||
+			     (rc = tl_store__done(s, st, "taking the task lock", NULL, err))))
+			goto cleanup;
+	}
+	if (flags & TL_STORE_FLEET_FORGET) {
+		if ((rc = fleet_alive(s, task_id, worker, why, sizeof(why), &alive)))
+			goto cleanup;
+		if (alive > 0) {
+			rc = tl_error_set(err, TL_ERR_LOCKED,
+					  "cannot forget the progress of task '%s' (--init) while other workers run it (%s; "
+					  "store %s)",
+					  task_id, why, s->display);
+			goto cleanup;
+		}
+		if ((rc = tl_store_forget_task(s, task_id, err)))
+			goto cleanup;
+	}
+	rc = tl_store_worker_join(s, task_id, worker, lease_secs, err);
+cleanup:
+	return tl_store__tx_leave(s, owned, rc, err);
+}
+
 int tl_store_lock_task_ex(tl_store *s, const char *task_id, double lease_secs, tl_store_lock_info *info,
 			  tl_error *err)
 {
@@ -232,7 +351,7 @@ int tl_store_lock_task_ex(tl_store *s, const char *task_id, double lease_secs, t
 	char host[256], now[32], why[200];
 	long me = (long)getpid(), pid = 0;
 	int64_t changed = 0;
-	int rc, owned = 0, step, take = 0;
+	int rc, owned = 0, step, take = 0, alive = 0;
 
 	if (info)
 		memset(info, 0, sizeof(*info));
@@ -259,7 +378,29 @@ int tl_store_lock_task_ex(tl_store *s, const char *task_id, double lease_secs, t
 		double age = tl_store__col_null(s, st, 3) ? -1.0 : tl_store__col_double(s, st, 3);
 
 		pid = (long)tl_store__col_i64(s, st, 0);
-		if (holder && strcmp(holder, host) == 0 && pid == me) {
+		if (pid == TL_STORE_FLEET_PID) {
+			/* a fleet's lock: held while any of its workers is alive */
+			if (info) {
+				info->taken_over = 1;
+				snprintf(info->host, sizeof(info->host), "%s", holder ? holder : "?");
+				snprintf(info->started_at, sizeof(info->started_at), "%s", since ? since : "");
+				info->heartbeat_age = age;
+				snprintf(info->reason, sizeof(info->reason), "the workers of its fleet are all gone");
+			}
+			s->ops->reset(st);
+			if ((rc = fleet_alive(s, task_id, NULL, why, sizeof(why), &alive)))
+				goto cleanup;
+			if (alive > 0) {
+				if (info)
+					info->taken_over = 0;
+				rc = tl_error_set(err, TL_ERR_LOCKED,
+						  "task '%s' is being run by a fleet of %d worker%s (%s; store %s); "
+						  "run with --worker NAME to join it",
+						  task_id, alive, alive == 1 ? "" : "s", why, s->display);
+				goto cleanup;
+			}
+			take = 1;
+		} else if (holder && strcmp(holder, host) == 0 && pid == me) {
 			take = 1; /* ours already (another handle of this process) */
 		} else if (tl_store__holder_gone(pid, holder, ts_unix(since), age, lease_secs, why, sizeof(why))) {
 			take = 1;
@@ -489,9 +630,12 @@ static int locks_load(tl_store *s, struct locks *l, tl_error *err)
 
 		if ((rc = locks_add(s, st, l, 0, err)))
 			break;
-		l->v[l->n - 1].gone = tl_store__holder_gone(
-			(long)tl_store__col_i64(s, st, 1), tl_store__col_text(s, st, 2, NULL),
-			ts_unix(tl_store__col_text(s, st, 3, NULL)), age, TL_STORE_LOCK_LEASE_SECS, why, sizeof(why));
+		/* a fleet's lock (pid 0) stands for no process: its live leases are what is running */
+		l->v[l->n - 1].gone = tl_store__col_i64(s, st, 1) == TL_STORE_FLEET_PID ||
+				      tl_store__holder_gone((long)tl_store__col_i64(s, st, 1),
+							    tl_store__col_text(s, st, 2, NULL),
+							    ts_unix(tl_store__col_text(s, st, 3, NULL)), age,
+							    TL_STORE_LOCK_LEASE_SECS, why, sizeof(why));
 	}
 	if (!rc && step < 0)
 		rc = step;

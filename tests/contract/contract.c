@@ -3365,6 +3365,31 @@ done:
 	end(&c);
 }
 
+/* write_checks: what a target session does while rows are written, as 0/1 flags, the same
+ * on every call of one session (the engine reports them in plan and decides on them). */
+TL_TEST(contract_write_checks)
+{
+	struct ct c;
+	int fk = -1, trg = -1, fk2 = -1, trg2 = -1;
+
+	if (begin(&c))
+		return;
+	if (!c.ops->write_checks) {
+		/* the wrapper answers the safe assumption for a driver without the slot */
+		not_applicable(tl_driver_write_checks(&c.d, c.t, &fk, &trg, &c.err) == 0 && fk == 1 && trg == 1,
+			       "the %s driver does not say what its target sessions check (the engine assumes both)",
+			       c.ops->name);
+		goto done;
+	}
+	CT_OK(&c, tl_driver_write_checks(&c.d, c.t, &fk, &trg, &c.err));
+	TL_CHECK_MSG((fk == 0 || fk == 1) && (trg == 0 || trg == 1), "flags fk_checks=%d triggers=%d", fk, trg);
+	CT_OK(&c, tl_driver_write_checks(&c.d, c.t, &fk2, &trg2, &c.err));
+	TL_CHECK_EQ_INT(fk2, fk);
+	TL_CHECK_EQ_INT(trg2, trg);
+done:
+	end(&c);
+}
+
 /* ape-dts' ColValue names (dt-common meta/col_value.rs), what check logs write as types. */
 static int ape_type_name(const char *s)
 {
@@ -3739,7 +3764,7 @@ out:
  * case here makes this fail (TL_SLOT__COUNT counts the wrappers' slots). */
 TL_TEST(contract_covers_every_slot)
 {
-	TL_CHECK_MSG(TL_SLOT__COUNT == 33, "driver_call.h has %d slots, this suite knows 33: add a case for the new "
+	TL_CHECK_MSG(TL_SLOT__COUNT == 34, "driver_call.h has %d slots, this suite knows 34: add a case for the new "
 					  "ones to tests/contract/contract.c",
 		     (int)TL_SLOT__COUNT);
 }

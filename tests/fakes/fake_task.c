@@ -137,6 +137,34 @@ int ft_run_opts(ft_env *e, tl_migrate_opts *opts, tl_error *err)
 	return rc;
 }
 
+int ft_run_worker(ft_env *e, const char *worker, volatile sig_atomic_t *stop, tl_error *err)
+{
+	tl_config *cfg = NULL;
+	tl_migrate_opts opts;
+	char *dir;
+	size_t n;
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.registry = &tl_fake_registry;
+	opts.worker = worker;
+	opts.stop = stop;
+	if ((rc = tl_config_load_with(e->ini, &tl_fake_registry, &cfg, err)))
+		return rc;
+	/* as `run --worker` does: the worker's text logs in <log_dir>/<worker> */
+	n = strlen(cfg->log_dir) + strlen(worker) + 2;
+	if (!(dir = malloc(n))) {
+		tl_config_free(cfg);
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	}
+	snprintf(dir, n, "%s/%s", cfg->log_dir, worker);
+	free(cfg->log_dir);
+	cfg->log_dir = dir;
+	rc = tl_migrate_run(cfg, &opts, err);
+	tl_config_free(cfg);
+	return rc;
+}
+
 int ft_plan(ft_env *e, tl_plan *out, tl_config **cfg_out, tl_error *err)
 {
 	tl_migrate_opts opts;
@@ -192,4 +220,43 @@ const char *ft_write(ft_env *e, const char *name, const char *text)
 		return NULL;
 	fputs(text, f);
 	return fclose(f) == 0 ? path : NULL;
+}
+
+int ft_setup_routed(ft_env *e, int rows, const char *extra)
+{
+	char id[16], a[16], b[16];
+	int i, rc = 0;
+
+	if (ft_setup(e) || tl_fake_add_table(e->src, "s", "r", "id int key, a text, b int null, c text null") ||
+	    tl_fake_add_table(e->dst, "d", "rr", "id int key, aa text null, b int null, c text null"))
+		return -1;
+	for (i = 1; i <= rows && !rc; i++) {
+		const char *row[4] = {id, a, b, "secret"};
+		snprintf(id, sizeof(id), "%d", i);
+		snprintf(a, sizeof(a), "a%d", i);
+		snprintf(b, sizeof(b), "%d", i * 2);
+		rc = tl_fake_insert(e->src, "s", "r", row);
+	}
+	return rc || !ft_task(e, extra) ? -1 : 0;
+}
+
+int ft_routed_same(ft_env *e, int rows, char *why, size_t n)
+{
+	tl_fake_db *want = tl_fake_db_new("want_rr");
+	char id[16], a[16], b[16];
+	int i, ok;
+
+	if (!want || tl_fake_add_table(want, "d", "rr", "id int key, aa text null, b int null, c text null"))
+		return 0;
+	for (i = 1; i <= rows; i++) {
+		const char *row[4] = {id, a, b, NULL};
+		snprintf(id, sizeof(id), "%d", i);
+		snprintf(a, sizeof(a), "a%d", i);
+		snprintf(b, sizeof(b), "%d", i * 2);
+		if (tl_fake_insert(want, "d", "rr", row))
+			return 0;
+	}
+	ok = tl_fake_same_rows(want, e->dst, "d", "rr", why, n);
+	tl_fake_db_free(want);
+	return ok;
 }

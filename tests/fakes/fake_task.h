@@ -46,6 +46,8 @@ int ft_run(ft_env *e, tl_fault *fault, tl_error *err);
 /* The same with the caller's options (stop flag, --recopy-lost, a logger, ...); the
  * registry is set to the fake one. */
 int ft_run_opts(ft_env *e, tl_migrate_opts *opts, tl_error *err);
+/* Runs the task of e->ini as `run --worker NAME` (text logs in <log_dir>/NAME); stop may be NULL. */
+int ft_run_worker(ft_env *e, const char *worker, volatile sig_atomic_t *stop, tl_error *err);
 /* Builds the plan of e->ini the way `tideline plan` does (on the task's store). */
 int ft_plan(ft_env *e, tl_plan *out, tl_config **cfg_out, tl_error *err);
 void ft_plan_free(tl_plan *p, tl_config *cfg);
@@ -55,5 +57,17 @@ int ft_all_same(ft_env *e, char *why, size_t n);
 
 /* Writes a text file DIR/name; returns its path (static buffer) or NULL. */
 const char *ft_write(ft_env *e, const char *name, const char *text);
+
+/*
+ * A routed table: s.r (id int key, a text, b int null, c text null) on the source with
+ * `rows` rows (id i, a "a<i>", b 2i, c "secret"), its target d.rr (id, aa, b, c) empty,
+ * and the task file with `extra` (FT_ROUTE routes s.r to d.rr, a as aa, c ignored). 0 or -1.
+ */
+int ft_setup_routed(ft_env *e, int rows, const char *extra);
+#define FT_ROUTE                                                                                                 \
+	"[router]\ntb_map=s.r:d.rr\ncol_map=json:[{\"db\":\"s\",\"tb\":\"r\",\"col_map\":{\"a\":\"aa\"}}]\n" \
+	"[filter]\nignore_cols=json:[{\"db\":\"s\",\"tb\":\"r\",\"ignore_cols\":[\"c\"]}]\n"
+/* Every row of s.r is on d.rr with a as aa, b as b, and c left NULL (its default); 1 or 0 with why. */
+int ft_routed_same(ft_env *e, int rows, char *why, size_t n);
 
 #endif

@@ -17,51 +17,6 @@
 #include "fakes/fake_task.h"
 #include "tl_test.h"
 
-/* s.r (id, a, b, c) on the source, 40 rows; its routed target d.rr (id, aa, b, c) empty. */
-static int setup_routed(ft_env *e, int rows, const char *extra)
-{
-	char id[16], a[16], b[16];
-	int i, rc = 0;
-
-	if (ft_setup(e) || tl_fake_add_table(e->src, "s", "r", "id int key, a text, b int null, c text null") ||
-	    tl_fake_add_table(e->dst, "d", "rr", "id int key, aa text null, b int null, c text null"))
-		return -1;
-	for (i = 1; i <= rows && !rc; i++) {
-		const char *row[4] = {id, a, b, "secret"};
-		snprintf(id, sizeof(id), "%d", i);
-		snprintf(a, sizeof(a), "a%d", i);
-		snprintf(b, sizeof(b), "%d", i * 2);
-		rc = tl_fake_insert(e->src, "s", "r", row);
-	}
-	return rc || !ft_task(e, extra) ? -1 : 0;
-}
-
-#define ROUTE                                                                                                 \
-	"[router]\ntb_map=s.r:d.rr\ncol_map=json:[{\"db\":\"s\",\"tb\":\"r\",\"col_map\":{\"a\":\"aa\"}}]\n" \
-	"[filter]\nignore_cols=json:[{\"db\":\"s\",\"tb\":\"r\",\"ignore_cols\":[\"c\"]}]\n"
-
-/* Every row of s.r is on d.rr with a as aa, b as b, and c left NULL (its default). */
-static int routed_same(ft_env *e, int rows, char *why, size_t n)
-{
-	tl_fake_db *want = tl_fake_db_new("want_rr");
-	char id[16], a[16], b[16];
-	int i, ok;
-
-	if (!want || tl_fake_add_table(want, "d", "rr", "id int key, aa text null, b int null, c text null"))
-		return 0;
-	for (i = 1; i <= rows; i++) {
-		const char *row[4] = {id, a, b, NULL};
-		snprintf(id, sizeof(id), "%d", i);
-		snprintf(a, sizeof(a), "a%d", i);
-		snprintf(b, sizeof(b), "%d", i * 2);
-		if (tl_fake_insert(want, "d", "rr", row))
-			return 0;
-	}
-	ok = tl_fake_same_rows(want, e->dst, "d", "rr", why, n);
-	tl_fake_db_free(want);
-	return ok;
-}
-
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -111,9 +66,9 @@ TL_TEST(route_col_map_and_ignore_cols_copy)
 	char why[512], path[4300];
 	char *fin, *pos;
 
-	TL_CHECK(setup_routed(&e, 40, ROUTE) == 0);
+	TL_CHECK(ft_setup_routed(&e, 40, FT_ROUTE) == 0);
 	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
-	TL_CHECK_MSG(routed_same(&e, 40, why, sizeof(why)), "%s", why);
+	TL_CHECK_MSG(ft_routed_same(&e, 40, why, sizeof(why)), "%s", why);
 	TL_CHECK_EQ_INT(tl_fake_count(e.dst, "s", "r"), -1); /* nothing under the source's name */
 	/* progress records keep the source names, as ape-dts does */
 	snprintf(path, sizeof(path), "%s/logs/finished.log", e.dir);
@@ -136,7 +91,7 @@ TL_TEST(route_interrupted_copy_resumes_row_exact)
 	tl_plan p;
 	tl_config *cfg = NULL;
 
-	TL_CHECK(setup_routed(&e, 60, ROUTE) == 0);
+	TL_CHECK(ft_setup_routed(&e, 60, FT_ROUTE) == 0);
 	tl_fake_fail_at(e.dst, TL_SLOT_WRITE_BATCH, 4, TL_ERR_DB, 0);
 	TL_CHECK(ft_run(&e, NULL, &err) == TL_ERR_DB);
 	TL_CHECK(tl_fake_count(e.dst, "d", "rr") == 21); /* three batches of 7 */
@@ -149,7 +104,7 @@ TL_TEST(route_interrupted_copy_resumes_row_exact)
 	tl_fake_reset_calls(e.src);
 	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
 	TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 60 - 21);
-	TL_CHECK_MSG(routed_same(&e, 60, why, sizeof(why)), "%s", why);
+	TL_CHECK_MSG(ft_routed_same(&e, 60, why, sizeof(why)), "%s", why);
 	ft_teardown(&e);
 }
 
@@ -173,7 +128,7 @@ TL_TEST(route_refusals_name_the_problem)
 		ft_env e;
 		tl_error err = TL_ERROR_INIT;
 
-		TL_CHECK(setup_routed(&e, 5, cases[i].extra) == 0);
+		TL_CHECK(ft_setup_routed(&e, 5, cases[i].extra) == 0);
 		TL_CHECK_MSG(ft_run(&e, NULL, &err) != 0, "case %zu ran", i);
 		TL_CHECK_MSG(strstr(err.message, cases[i].want), "case %zu: %s", i, err.message);
 		TL_CHECK_EQ_INT(tl_fake_rows_written(e.dst), 0);
@@ -350,7 +305,7 @@ TL_TEST(route_survives_transient_failures)
 		tl_error err = TL_ERROR_INIT;
 		char why[512];
 
-		TL_CHECK(setup_routed(&e, 60, ROUTE) == 0);
+		TL_CHECK(ft_setup_routed(&e, 60, FT_ROUTE) == 0);
 		/* the second attempt of the table is a resume (the key lookup runs then) */
 		tl_fake_fail_flags(e.dst, slots[i], NULL, slots[i] == TL_SLOT_WRITE_BATCH ? 4 : 1, TL_ERR_DB, 0,
 				   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
@@ -359,7 +314,7 @@ TL_TEST(route_survives_transient_failures)
 					   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST);
 		TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "%s: %s", tl_slot_name(slots[i]), err.message);
 		TL_CHECK_MSG(tl_fake_calls(e.dst, slots[i]) >= 1, "%s never called", tl_slot_name(slots[i]));
-		TL_CHECK_MSG(routed_same(&e, 60, why, sizeof(why)), "%s: %s", tl_slot_name(slots[i]), why);
+		TL_CHECK_MSG(ft_routed_same(&e, 60, why, sizeof(why)), "%s: %s", tl_slot_name(slots[i]), why);
 		TL_CHECK(tl_fake_count(e.dst, "s", "r") < 0 || tl_fake_count(e.dst, "s", "r") == 0);
 		ft_teardown(&e);
 	}
@@ -379,7 +334,7 @@ TL_TEST(check_task_logs_exactly_the_differences)
 	int consistent = 1;
 	long written;
 
-	TL_CHECK(setup_routed(&e, 20, ROUTE) == 0);
+	TL_CHECK(ft_setup_routed(&e, 20, FT_ROUTE) == 0);
 	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
 	/* the target loses row 5, gains row 1000, and row 7 differs in b (NULL) and aa */
 	TL_CHECK(tl_fake_truncate(e.dst, "d", "rr") == 0);
@@ -394,7 +349,7 @@ TL_TEST(check_task_logs_exactly_the_differences)
 		TL_CHECK(tl_fake_insert(e.dst, "d", "rr", row) == 0);
 	}
 	TL_CHECK(tl_fake_insert(e.dst, "d", "rr", xrow) == 0);
-	TL_CHECK(ft_task(&e, ROUTE "[sinker]\nsink_type=check\n") != NULL);
+	TL_CHECK(ft_task(&e, FT_ROUTE "[sinker]\nsink_type=check\n") != NULL);
 	written = tl_fake_rows_written(e.dst);
 	memset(&opts, 0, sizeof(opts));
 	opts.registry = &tl_fake_registry;
@@ -446,9 +401,9 @@ TL_TEST(check_task_reads_under_the_rate_limit)
 
 	/* 200 rows copied without a limit, then checked at 200 rows/s: the fake has no
 	 * checksums, so every source row is read and compared */
-	TL_CHECK(setup_routed(&e, 200, ROUTE) == 0);
+	TL_CHECK(ft_setup_routed(&e, 200, FT_ROUTE) == 0);
 	TL_CHECK_OK(ft_run(&e, NULL, &err), &err);
-	TL_CHECK(ft_task(&e, ROUTE "[sinker]\nsink_type=check\n[pipeline]\nmax_rps=200\n") != NULL);
+	TL_CHECK(ft_task(&e, FT_ROUTE "[sinker]\nsink_type=check\n[pipeline]\nmax_rps=200\n") != NULL);
 	written = tl_fake_rows_written(e.dst);
 	memset(&opts, 0, sizeof(opts));
 	opts.registry = &tl_fake_registry;

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# fleet.sh - several `tideline run --worker NAME` processes on one task through the shared
+# PostgreSQL store (#17, docs/fleet.md), against the real test servers:
+#   1. PostgreSQL to PostgreSQL, three workers with two threads each: a big keyed table cut
+#      into chunks, a composite-key table, a keyless and a nullable-key table copied whole;
+#      every table equal (count and content digest), every work item claimed once, and the
+#      rows the workers wrote add up to the source's (no chunk copied twice); `status`
+#      shows the workers and the task's total (text and --json); a run without --worker is
+#      refused while a worker is alive, a worker while such a run holds the task, and a
+#      check task is refused with --worker;
+#   2. the store's server drops the workers' store sessions several times during a copy
+#      (pg_terminate_backend): the workers reconnect and finish, target equal;
+#   4. the store's server (a private PostgreSQL on port base+60) restarts during a copy;
+#   3. MariaDB to MariaDB, two workers, chunks and a keyless table;
+#   5. a routed table (db_map, col_map, ignore_cols) in chunks: target names, default kept.
+# Leases are short (3 s) to keep the test quick.
+# shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
+set -uo pipefail
+# shellcheck source-path=SCRIPTDIR source=../_lib.sh
+source "$(dirname "$0")/../_lib.sh"
+tl_sh_setup fleet TL_PG_SRC_URL TL_PG_DST_URL; work=$TL_SH_TMPDIR
+S() { psql -X -q -v ON_ERROR_STOP=1 "$TL_PG_SRC_URL" "$@"; }
+D() { psql -X -q -v ON_ERROR_STOP=1 "$TL_PG_DST_URL" "$@"; }
+rows=${TL_FLEET_ROWS:-60000}
+# the store: a schema of its own on the source server
+sschema=tl_fleet_store_$$
+STORE="$TL_PG_SRC_URL?schema=$sschema"
+ST() { psql -X -q -tA -v ON_ERROR_STOP=1 "$TL_PG_SRC_URL" -c "SET search_path TO $sschema; $1"; }
+tl_sh_on_exit "S -c 'DROP SCHEMA IF EXISTS $sschema CASCADE' >/dev/null 2>&1"
+pids=()
+tl_sh_on_exit 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done'
+
+ddl='DROP SCHEMA IF EXISTS tl_fleet CASCADE; CREATE SCHEMA tl_fleet;
+CREATE TABLE tl_fleet.big (id bigint PRIMARY KEY, v text, n numeric);
+CREATE TABLE tl_fleet.comp (a int, b int, v text, PRIMARY KEY (a, b));
+CREATE TABLE tl_fleet.nokey (x int, v text);
+CREATE TABLE tl_fleet.nuk (u int UNIQUE, v text);'
+S -c "$ddl" && D -c "$ddl" || { echo "FAIL: ddl"; exit 1; }
+S -c "INSERT INTO tl_fleet.big SELECT g, md5(g::text), g / 7.0 FROM generate_series(1, $rows) g;
+INSERT INTO tl_fleet.comp SELECT g / 10, g % 10, md5(g::text) FROM generate_series(1, $((rows / 4))) g;
+INSERT INTO tl_fleet.nokey SELECT CASE WHEN g % 13 = 0 THEN NULL ELSE g % 997 END, md5(g::text) FROM generate_series(1, $((rows / 4))) g;
+INSERT INTO tl_fleet.nuk SELECT CASE WHEN g % 11 = 0 THEN NULL ELSE g END, md5(g::text) FROM generate_series(1, $((rows / 4))) g;
+ANALYZE;"
+digest() { echo "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM tl_fleet.$1 t"; }
+same() { [ "$(S -tA -c "$(digest "$1")")" = "$(D -tA -c "$(digest "$1")")" ]; }
+all_same() { same big && same comp && same nokey && same nuk; }
+empty_target() { D -c 'TRUNCATE tl_fleet.big, tl_fleet.comp, tl_fleet.nokey, tl_fleet.nuk'; }
+
+task() { # name [SECTION.KEY=VALUE...]
+  tl_sh_task "$work/$1.ini" pg "$TL_PG_SRC_URL" "$TL_PG_DST_URL" global.task_id="$1" \
+    'filter.do_tbs=tl_fleet.*' extractor.batch_size=1000 pipeline.checkpoint_interval_secs=1 \
+    runtime.log_dir="$work/logs-$1" resumer.store="$STORE" resumer.lease_secs=3 "${@:2}"
+}
+# start_workers TASK N: N workers w1..wN in the background (pids in wpids)
+start_workers() {
+  local i
+  wpids=()
+  for i in $(seq 1 "$2"); do
+    "$TL_BIN" run "$work/$1.ini" --worker "w$i" > "$work/$1-w$i.out" 2>&1 &
+    wpids+=($!); pids+=($!)
+  done
+}
+wait_workers() { # TASK: all exit 0 (else their errors are shown)
+  local p rc=0
+  for p in "${wpids[@]}"; do wait "$p" || rc=1; done
+  [ $rc = 0 ] || { grep -h ' - ERROR - ' "$work"/logs-"$1"/w*/default.log | tail -5; tail -n 3 "$work/$1"-w*.out; }
+  return $rc
+}
+# rows the workers of TASK wrote, from their summaries
+rows_written() { cat "$work"/logs-"$1"/w*/default.log | sed -n "s/.*worker 'w[0-9]*' total: \([0-9]*\) rows.*/\1/p" | paste -sd+ | bc; }
+src_rows() { S -tA -c "SELECT (SELECT count(*) FROM tl_fleet.big) + (SELECT count(*) FROM tl_fleet.comp) + (SELECT count(*) FROM tl_fleet.nokey) + (SELECT count(*) FROM tl_fleet.nuk)"; }
+
+# 1. three workers, two threads each, chunks of 5000 rows
+task f1 extractor.parallel_type=chunk extractor.parallel_size=2 resumer.chunk_rows=5000
+start_workers f1 3
+tl_sh_check "three workers succeed" "wait_workers f1"
+tl_sh_check "every table equal (count and digest)" "all_same"
+got=$(ST "SELECT kind, count(*), sum(attempts), count(*) FILTER (WHERE state = 'done') FROM work_item WHERE task_id = 'f1' GROUP BY kind ORDER BY kind")
+echo "$got"
+tl_sh_check "the big table was cut into chunks" "echo \"\$got\" | grep -Eq '^chunk\|([2-9][0-9]|1[2-9])\|'"
+tl_sh_check "every item claimed once and done" "echo \"\$got\" | awk -F'|' '{ if (\$2 != \$3 || \$2 != \$4) bad = 1 } END { exit bad }'"
+tl_sh_check "the workers wrote each source row once ($(rows_written f1) of $(src_rows))" "[ \"\$(rows_written f1)\" = \"\$(src_rows)\" ]"
+tl_sh_check "more than one worker copied" "[ \$(grep -l 'claimed chunk' \"\$work\"/logs-f1/w*/default.log | wc -l) -ge 2 ]"
+tl_sh_check "each worker keeps its own ape-dts logs" "[ -s '$work/logs-f1/w1/position.log' ] && [ -f '$work/logs-f1/w2/finished.log' ]"
+tl_sh_check "finished records name the worker" "[ \"\$(ST \"SELECT count(*) FROM finished WHERE task_id = 'f1' AND source LIKE 'worker w%'\")\" = 4 ]"
+out=$("$TL_BIN" status "$work/f1.ini" 2>&1)
+echo "$out" | tail -8
+tl_sh_check "status lists the three workers" "[ \$(echo \"\$out\" | grep -Ec '^w[123] ') -eq 3 ]"
+tl_sh_check "status totals the task" "echo \"\$out\" | grep -q 'total: 4 tables, 4 finished'"
+out=$("$TL_BIN" status --json "$work/f1.ini" 2>&1)
+tl_sh_check "status --json has the workers" "echo \"\$out\" | python3 -c 'import json,sys; d=json.load(sys.stdin); t=d[\"tasks\"][0]; assert len(t[\"workers\"]) == 3 and t[\"total\"][\"finished\"] == 4'"
+
+# the task lock: a run without --worker is refused while a worker lives, and the reverse
+empty_target
+task f2 extractor.parallel_type=chunk resumer.chunk_rows=2000
+start_workers f2 1
+for _ in $(seq 1 100); do grep -q 'joined the fleet' "$work/logs-f2/w1/default.log" 2>/dev/null && break; sleep 0.1; done
+out=$("$TL_BIN" run "$work/f2.ini" 2>&1); rc=$?
+tl_sh_check "a run without --worker is refused while a worker runs (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'fleet of 1 worker'"
+tl_sh_check "the worker finishes" "wait_workers f2"
+out=$("$TL_BIN" run "$work/f2.ini" --worker w9 --recopy-lost 2>&1); rc=$?
+tl_sh_check "--recopy-lost is refused with --worker (rc $rc)" "[ $rc -eq 2 ] && echo \"\$out\" | grep -q 'recopy-lost goes without --worker'"
+task fchk sinker.sink_type=check
+out=$("$TL_BIN" run "$work/fchk.ini" --worker w1 2>&1); rc=$?
+tl_sh_check "a check task is refused with --worker (rc $rc)" "[ $rc -eq 1 ] && echo \"\$out\" | grep -q 'is not shared by a fleet: --worker does not apply'"
+# a table missing on the target: its definitions would be created, which a fleet does not share yet
+S -c "CREATE TABLE tl_fleet.fresh (id int PRIMARY KEY, v text); INSERT INTO tl_fleet.fresh VALUES (1, 'a')"
+task fnew 'filter.do_tbs=tl_fleet.fresh'
+out=$("$TL_BIN" run "$work/fnew.ini" --worker w1 2>&1); rc=$?
+tl_sh_check "a task that would create definitions is refused with --worker (rc $rc)" \
+  "[ $rc -ne 0 ] && echo \"\$out\" | grep -q 'which a fleet does not share yet' && ! D -tA -c \"SELECT to_regclass('tl_fleet.fresh')\" | grep -q fresh"
+S -c "DROP TABLE tl_fleet.fresh"
+tl_sh_check "target equal" "all_same"
+
+# 2. the store's server drops the workers' sessions during the copy
+empty_target
+task f3 extractor.parallel_type=chunk extractor.parallel_size=2 resumer.chunk_rows=3000 extractor.batch_size=500
+start_workers f3 2
+# a blip every 0.3 s while the workers run (at least the first ones hit them mid-copy)
+blips=0
+while kill -0 "${wpids[0]}" 2>/dev/null || kill -0 "${wpids[1]}" 2>/dev/null; do
+  sleep 0.3
+  n=$(S -tA -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'tideline store' AND pid <> pg_backend_pid()")
+  blips=$((blips + n))
+done
+echo "store sessions ended: $blips"
+tl_sh_check "the workers survive store blips" "wait_workers f3"
+tl_sh_check "target equal after the blips" "all_same"
+tl_sh_check "the blips were met ($blips sessions ended; a transient store failure logged)" "[ $blips -gt 0 ] && grep -hq 'trying again' \"\$work\"/logs-f3/w*/default.log"
+
+# 4. the store's server itself restarts during the copy (a private PostgreSQL holds the store)
+empty_target
+base=$(( $(tl_sh_port "$TL_PG_SRC_URL") - 10 ))
+sport=$((base + 60))
+tl_sh_tmpdir fleetstore; sdir=$TL_SH_TMPDIR
+tl_sh_on_exit "'$TL_SRC/tools/servers/postgres.sh' stop '$sdir' >/dev/null 2>&1"
+if "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >"$work/storesrv.log" 2>&1; then
+  task f4 extractor.parallel_type=chunk extractor.parallel_size=2 resumer.chunk_rows=3000 extractor.batch_size=300 \
+    resumer.store="postgres://postgres:@127.0.0.1:$sport/postgres"
+  start_workers f4 2
+  for _ in $(seq 1 100); do grep -q 'claimed chunk' "$work"/logs-f4/w*/default.log 2>/dev/null && break; sleep 0.05; done
+  "$TL_SRC/tools/servers/postgres.sh" stop "$sdir" >/dev/null 2>&1
+  sleep 1
+  "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >>"$work/storesrv.log" 2>&1
+  tl_sh_check "the workers survive a restart of the store's server" "wait_workers f4"
+  tl_sh_check "target equal after the restart" "all_same"
+  tl_sh_check "the restart was met (a transient store failure logged)" "grep -hq 'trying again' \"\$work\"/logs-f4/w*/default.log"
+  # the same for a run without --worker
+  empty_target
+  task f5 extractor.parallel_size=2 extractor.batch_size=300 resumer.store="postgres://postgres:@127.0.0.1:$sport/postgres"
+  "$TL_BIN" run "$work/f5.ini" > "$work/f5.out" 2>&1 &
+  p5=$!; pids+=($p5)
+  for _ in $(seq 1 100); do grep -q 'starting' "$work/logs-f5/default.log" 2>/dev/null && break; sleep 0.05; done
+  "$TL_SRC/tools/servers/postgres.sh" stop "$sdir" >/dev/null 2>&1
+  sleep 1
+  "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >>"$work/storesrv.log" 2>&1
+  wait $p5; rc=$?
+  tl_sh_check "a run without --worker survives the restart too (rc $rc)" "[ $rc -eq 0 ] && all_same && grep -q 'trying again' '$work/logs-f5/default.log'"
+else
+  tl_sh_check "a private PostgreSQL for the store starts on port $sport" "false"
+  cat "$work/storesrv.log"
+fi
+
+# 5. a routed table ([router] db_map and col_map, [filter] ignore_cols, #13): chunks read
+#    without the ignored column and written to the target's names by two workers
+empty_target
+D -c 'DROP SCHEMA IF EXISTS tl_fleet_r CASCADE; CREATE SCHEMA tl_fleet_r;
+CREATE TABLE tl_fleet_r.big (id bigint PRIMARY KEY, vv text, n numeric DEFAULT 7)' >/dev/null
+tl_sh_task "$work/f6.ini" pg "$TL_PG_SRC_URL" "$TL_PG_DST_URL" global.task_id=f6 filter.do_tbs=tl_fleet.big \
+  'filter.ignore_cols=json:[{"db":"tl_fleet","tb":"big","ignore_cols":["n"]}]' router.db_map=tl_fleet:tl_fleet_r \
+  'router.col_map=json:[{"db":"tl_fleet","tb":"big","col_map":{"v":"vv"}}]' extractor.parallel_type=chunk \
+  extractor.parallel_size=2 extractor.batch_size=1000 resumer.chunk_rows=5000 runtime.log_dir="$work/logs-f6" \
+  resumer.store="$STORE" resumer.lease_secs=3
+start_workers f6 2
+tl_sh_check "routed: two workers succeed" "wait_workers f6"
+rdig() { echo "SELECT count(*), md5(string_agg(id || ',' || $1, '|' ORDER BY id)) FROM $2"; }
+tl_sh_check "routed: every row under the target's names" "[ \"\$(S -tA -c \"\$(rdig v tl_fleet.big)\")\" = \"\$(D -tA -c \"\$(rdig vv tl_fleet_r.big)\")\" ]"
+tl_sh_check "routed: the ignored column keeps its default" "[ \"\$(D -tA -c 'SELECT count(*) FROM tl_fleet_r.big WHERE n = 7')\" = $rows ]"
+tl_sh_check "routed: nothing under the source's name, chunks claimed" "[ \"\$(D -tA -c 'SELECT count(*) FROM tl_fleet.big')\" = 0 ] && [ \"\$(ST \"SELECT count(*) FROM work_item WHERE task_id = 'f6' AND kind = 'chunk' AND state = 'done'\")\" -ge 12 ]"
+D -c 'DROP SCHEMA tl_fleet_r CASCADE' >/dev/null
+
+# 3. MariaDB to MariaDB
+if tl_sh_have_env TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; then
+  M=(tl_sh_mysql "$TL_MYSQL_SRC_URL"); N=(tl_sh_mysql "$TL_MYSQL_DST_URL")
+  db=tl_fleet_it
+  tl_sh_mysql_db $db "CREATE TABLE $db.a (id INT PRIMARY KEY, v VARCHAR(40)); CREATE TABLE $db.k (x INT, v VARCHAR(40));" \
+    "INSERT INTO $db.a SELECT seq, MD5(seq) FROM seq_1_to_$((rows / 2)); INSERT INTO $db.k SELECT IF(seq MOD 13 = 0, NULL, seq MOD 997), MD5(seq) FROM seq_1_to_$((rows / 6));"
+  mdig() { echo "SET SESSION group_concat_max_len = 100000000; SELECT COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS(',', $2, v) ORDER BY $2, v SEPARATOR ';')) FROM $db.$1"; }
+  msame() { [ "$("${M[@]}" -e "$(mdig "$1" "$2")")" = "$("${N[@]}" -e "$(mdig "$1" "$2")")" ]; }
+  tl_sh_task "$work/m1.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" global.task_id=m1 filter.do_dbs=$db \
+    extractor.parallel_type=chunk extractor.parallel_size=2 extractor.batch_size=1000 runtime.log_dir="$work/logs-m1" \
+    resumer.store="$STORE" resumer.lease_secs=3 resumer.chunk_rows=4000
+  start_workers m1 2
+  tl_sh_check "mysql: two workers succeed" "wait_workers m1"
+  tl_sh_check "mysql: keyed table equal" "msame a id"
+  tl_sh_check "mysql: keyless table equal" "msame k 'IFNULL(x, -1)'"
+  "${M[@]}" -e "DROP DATABASE $db"; "${N[@]}" -e "DROP DATABASE $db"
+fi
+
+S -c 'DROP SCHEMA tl_fleet CASCADE' >/dev/null; D -c 'DROP SCHEMA tl_fleet CASCADE' >/dev/null
+tl_sh_result
