@@ -736,6 +736,17 @@ static size_t outstanding(const tl_defs *d)
 	return left;
 }
 
+size_t tl_defs_pending(tl_defs *d)
+{
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&d->mu);
+	for (i = 0; i < d->list.n; i++)
+		n += d->d[i].state == TL_DEF_PENDING || d->d[i].state == TL_DEF_FAILED;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
 size_t tl_defs_outstanding(tl_defs *d)
 {
 	size_t n;

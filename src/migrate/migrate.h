@@ -690,6 +690,8 @@ size_t tl_defs_outstanding(tl_defs *d);
 void tl_defs_wait(tl_defs *d);
 /* Steps of phase p not finished yet. */
 size_t tl_defs_left(tl_defs *d, enum tl_schema_phase p);
+/* Steps of every phase this run would apply (pending or failed), opened or not. */
+size_t tl_defs_pending(tl_defs *d);
 /* Wakes every waiter (a failure, a stop). */
 void tl_defs_wake(tl_defs *d);
 /*

@@ -679,9 +679,7 @@ static int phase_plan(struct run *r, tl_error *err)
 	if (r->fleet && r->plan.defs) {
 		/* a definition step must run once and the post-data phase after every worker's
 		 * tables: not shared by a fleet yet (docs/fleet.md) */
-		size_t pending = 0;
-		for (i = 0; i < r->plan.defs->list.n; i++)
-			pending += r->plan.defs->d[i].state == TL_DEF_PENDING || r->plan.defs->d[i].state == TL_DEF_FAILED;
+		size_t pending = tl_defs_pending(r->plan.defs);
 		if (pending)
 			return tl_error_set(err, TL_ERR_UNSUPPORTED,
 					    "run --worker: this task would create %zu definition step%s on the target (tables, "
