@@ -573,13 +573,22 @@ int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan 
 	    (rc = check_existing(env, dst, d, plan, pre, npre, err)))
 		goto cleanup;
 	if (record && d->list.n) {
+		size_t npending = 0, nother = 0;
+
 		if (!(rows = calloc(d->list.n, sizeof(*rows)))) {
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 			goto cleanup;
 		}
-		for (i = 0; i < d->list.n; i++)
-			def_record(d, i, &rows[i]);
-		if ((rc = tl_store_def_steps_put(env->store, cfg->task_id, rows, d->list.n, err)))
+		/* a fleet's worker: its pending steps may be done by another worker since it read
+		 * the records, so they are written only where nothing is recorded (rows from the end) */
+		for (i = 0; i < d->list.n; i++) {
+			if (env->fleet && d->d[i].state == TL_DEF_PENDING)
+				def_record(d, i, &rows[d->list.n - ++npending]);
+			else
+				def_record(d, i, &rows[nother++]);
+		}
+		if ((rc = tl_store_def_steps_put(env->store, cfg->task_id, rows, nother, err)) ||
+		    (rc = tl_store_def_steps_add(env->store, cfg->task_id, rows + nother, npending, err)))
 			goto cleanup;
 	}
 	plan->defs = d;
@@ -823,6 +832,41 @@ static int buffer(tl_defs *d, size_t i)
 	return 0;
 }
 
+/*
+ * Step i is over (d->mu held): its phase has one step less to go, and when it is done
+ * (applied: `freed`) the steps waiting for it may run, as may its table's TABLE_POST steps
+ * after its last PRE_DATA one.
+ */
+static void release(tl_defs *d, size_t i, int freed)
+{
+	const tl_schema_step *s = &d->list.items[i];
+	size_t k;
+
+	if (freed) {
+		for (k = 0; k < d->nrdeps[i]; k++) {
+			tl_def *y = &d->d[d->rdeps[i][k]];
+			if (y->state == TL_DEF_PENDING && y->waiting > 0 && --y->waiting == 0 && !y->gated)
+				push_ready(d, d->rdeps[i][k]);
+		}
+	}
+	if (d->left[s->phase] > 0 && --d->left[s->phase] == 0)
+		d->stats.seconds[s->phase] = tl_migrate__now() - d->opened_at[s->phase];
+	if (s->phase == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems &&
+	    d->buf->pre_left[s->owner] > 0 && --d->buf->pre_left[s->owner] == 0)
+		ungate(d, s->owner);
+}
+
+void tl_defs_done_elsewhere(tl_defs *d, size_t i)
+{
+	pthread_mutex_lock(&d->mu);
+	d->d[i].state = TL_DEF_DONE;
+	d->d[i].created = 1;
+	d->stats.elsewhere++;
+	release(d, i, 1);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
 int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_conn *dst, size_t i, tl_error *err)
 {
 	const tl_schema_step *s = &d->list.items[i];
@@ -830,7 +874,6 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 	enum tl_schema_state before = TL_SCHEMA_UNKNOWN;
 	tl_error e = TL_ERROR_INIT;
 	double t0;
-	size_t k;
 	int rc, buffered;
 
 	/* a table is recorded as this task's before it exists, so a kill right after CREATE
@@ -875,18 +918,7 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 		else
 			d->stats.failed++;
 	}
-	if (rc == 0 || x->tolerant) {
-		for (k = 0; k < d->nrdeps[i]; k++) {
-			tl_def *y = &d->d[d->rdeps[i][k]];
-			if (y->state == TL_DEF_PENDING && y->waiting > 0 && --y->waiting == 0 && !y->gated)
-				push_ready(d, d->rdeps[i][k]);
-		}
-	}
-	if (d->left[s->phase] > 0 && --d->left[s->phase] == 0)
-		d->stats.seconds[s->phase] = tl_migrate__now() - d->opened_at[s->phase];
-	if (s->phase == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems &&
-	    d->buf->pre_left[s->owner] > 0 && --d->buf->pre_left[s->owner] == 0)
-		ungate(d, s->owner);
+	release(d, i, rc == 0 || x->tolerant);
 	buffered = buffer(d, i);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);

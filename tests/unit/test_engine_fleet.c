@@ -331,7 +331,7 @@ static void *step_main(void *p)
 	memset(&env, 0, sizeof(env));
 	if (!(a->rc = open_env(a->e, &cfg, &env, &a->err)) &&
 	    !(a->rc = tl_fleet_new(&f, &env, cfg->store_path, a->name, 0, NULL, &a->err)))
-		a->rc = tl_fleet_step(f, "pre-data:s", step_fn, a, NULL, &a->err);
+		a->rc = tl_fleet_step(f, "pre-data:s", step_fn, a, NULL, NULL, NULL, &a->err);
 	tl_fleet_free(f);
 	tl_migrate_env_release(&env);
 	tl_config_free(cfg);
@@ -389,6 +389,7 @@ TL_TEST(a_claim_taken_over_stops_its_holders_writes)
 	memset(&item, 0, sizeof(item));
 	item.schema = "s";
 	item.tb = "keyed";
+	memset(&plan, 0, sizeof(plan));
 	plan.n = 1;
 	plan.items = &item;
 	TL_CHECK_OK(tl_fleet_add_plan(f, &plan, &err), &err);
