@@ -29,7 +29,10 @@
  * made by a run killed right after is still known as this task's); other records are
  * buffered and written in batches (every 64 steps, every second, at the end of a phase):
  * for what the target can show the probe finds the truth again, and the rest reruns
- * harmlessly.
+ * harmlessly. A fleet's worker (env->fleet, run.c) writes its plan's pending steps only
+ * where nothing is recorded (another worker may have applied them meanwhile), flushes a
+ * step's record before its fleet item is done, and takes the steps other workers applied
+ * as done (tl_defs_done_elsewhere).
  */
 #include <stdarg.h>
 #include <stdio.h>

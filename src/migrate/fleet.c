@@ -1267,14 +1267,19 @@ int tl_fleet_reopen_steps(tl_fleet *f, tl_defs *d, tl_error *err)
 	if (o.n > 1)
 		qsort(o.keys, o.n, sizeof(*o.keys), cmp_str);
 	for (i = 0; o.n && i < d->list.n; i++) {
-		const char *id = d->list.items[i].id;
+		const tl_schema_step *st = &d->list.items[i];
+		enum tl_def_state was = d->d[i].state;
+		const char *id = st->id;
 
-		if (d->d[i].state != TL_DEF_DONE || !bsearch(&id, o.keys, o.n, sizeof(*o.keys), cmp_str))
+		/* found on the target; "exists" too when it is no table: a schema made by a worker
+		 * that died before its record looks as if it had been there before the task */
+		if (!(was == TL_DEF_DONE || (was == TL_DEF_EXISTS && st->kind != TL_SK_TABLE && st->kind != TL_SK_COLLECTION)) ||
+		    !bsearch(&id, o.keys, o.n, sizeof(*o.keys), cmp_str))
 			continue;
-		/* on the target, but its item is not done: a worker died holding it (before or
-		 * after its record), or gave it back; it goes through its item (and is found done) */
+		/* but its item is not done: a worker of the fleet planned it (so it is this task's),
+		 * then died holding it or gave it back; it goes through its item (and is found done) */
 		d->d[i].state = TL_DEF_PENDING;
-		if (d->stats.done_before)
+		if (was == TL_DEF_DONE && d->stats.done_before)
 			d->stats.done_before--;
 		reopened++;
 	}

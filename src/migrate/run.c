@@ -22,9 +22,13 @@
  *                  values read again from the source) (advance)
  *   phase_summary  one line per table, the definitions and the checkpoint cost, in the log
  *
- * Per-table work (a target check at its start, retries) goes into table_job; a fleet of
- * workers changes claim(). The first failure stops the other workers after their current
- * batch or step (abort_all); a stop signal does the same after recording positions.
+ * Per-table work (a target check at its start, retries) goes into table_job. A fleet's
+ * worker (run --worker) runs fleet_worker_main instead: items claimed from the shared store
+ * (fleet.c), and each definition step once for the whole fleet (tl_fleet_step): tables
+ * after every PRE_DATA step, POST_DATA and FINAL once the store has every table done
+ * (fleet_defs_turn, fleet_tables_over). The first failure stops the other workers after
+ * their current batch or step (abort_all); a stop signal does the same after recording
+ * positions.
  */
 #include <errno.h>
 #include <pthread.h>

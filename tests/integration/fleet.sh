@@ -12,7 +12,12 @@
 #      (pg_terminate_backend): the workers reconnect and finish, target equal;
 #   4. the store's server (a private PostgreSQL on port base+60) restarts during a copy;
 #   3. MariaDB to MariaDB, two workers, chunks and a keyless table;
-#   5. a routed table (db_map, col_map, ignore_cols) in chunks: target names, default kept.
+#   5. a routed table (db_map, col_map, ignore_cols) in chunks: target names, default kept;
+#   6. a whole database into an empty target (#17 item 4): schema, tables, keys, an index, a
+#      foreign key, serial and identity values created by three workers, each step a work
+#      item claimed and run once; a worker started after the end finds it done; then a
+#      worker dies right after a step (its claim taken over, the step run again) and
+#      another is killed mid-copy: the last one finishes, target equal with every definition.
 # Leases are short (3 s) to keep the test quick.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
@@ -271,6 +276,30 @@ if tl_sh_have_env TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; then
   tl_sh_check "mysql: keyed table equal" "msame a id"
   tl_sh_check "mysql: keyless table equal" "msame k 'IFNULL(x, -1)'"
   "${M[@]}" -e "DROP DATABASE $db"; "${N[@]}" -e "DROP DATABASE $db"
+  # a whole database into an empty MariaDB server: two workers create it
+  wd=tl_fleet_wd
+  "${M[@]}" -e "DROP DATABASE IF EXISTS $wd; CREATE DATABASE $wd;
+    CREATE TABLE $wd.parent (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL UNIQUE);
+    CREATE TABLE $wd.child (id INT AUTO_INCREMENT PRIMARY KEY, parent_id INT NOT NULL, v VARCHAR(40), KEY (v),
+      FOREIGN KEY (parent_id) REFERENCES $wd.parent (id));
+    INSERT INTO $wd.parent (name) SELECT CONCAT('p', seq) FROM seq_1_to_300;
+    INSERT INTO $wd.child (parent_id, v) SELECT 1 + seq MOD 300, MD5(seq) FROM seq_1_to_$((rows / 4));"
+  "${N[@]}" -e "DROP DATABASE IF EXISTS $wd"
+  tl_sh_task "$work/m2.ini" mysql "$TL_MYSQL_SRC_URL" "$TL_MYSQL_DST_URL" global.task_id=m2 filter.do_dbs=$wd \
+    extractor.parallel_size=2 extractor.batch_size=1000 runtime.log_dir="$work/logs-m2" \
+    resumer.store="$STORE" resumer.lease_secs=3
+  start_workers m2 2
+  tl_sh_check "mysql whole database: two workers succeed" "wait_workers m2"
+  wdef="SELECT GROUP_CONCAT(CONCAT(table_name, ':', auto_increment) ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '$wd'
+    UNION ALL SELECT COUNT(*) FROM information_schema.referential_constraints WHERE constraint_schema = '$wd'
+    UNION ALL SELECT GROUP_CONCAT(DISTINCT CONCAT(table_name, '.', index_name) ORDER BY table_name, index_name) FROM information_schema.statistics WHERE table_schema = '$wd'"
+  wdigm() { echo "SET SESSION group_concat_max_len = 100000000; SELECT COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS(',', $2) ORDER BY id SEPARATOR ';')) FROM $wd.$1"; }
+  wsamem() { [ "$("${M[@]}" -e "$(wdigm "$1" "$2")")" = "$("${N[@]}" -e "$(wdigm "$1" "$2")")" ]; }
+  tl_sh_check "mysql whole database: rows equal (count and digest)" "wsamem parent 'id, name' && wsamem child 'id, parent_id, v'"
+  tl_sh_check "mysql whole database: keys, foreign key, AUTO_INCREMENT as the source's" "[ \"\$(\"\${M[@]}\" -e \"\$wdef\")\" = \"\$(\"\${N[@]}\" -e \"\$wdef\")\" ]"
+  got=$(step_items m2); n=${got%%|*}
+  tl_sh_check "mysql whole database: each step claimed once and done ($got)" "[ \"$n\" -ge 5 ] && [ \"$got\" = \"$n|$n|$n\" ] && [ \"\$(claimed_steps m2 | sort | uniq -d)\" = '' ]"
+  "${M[@]}" -e "DROP DATABASE $wd"; "${N[@]}" -e "DROP DATABASE $wd"
 fi
 
 S -c 'DROP SCHEMA tl_fleet CASCADE' >/dev/null; D -c 'DROP SCHEMA tl_fleet CASCADE' >/dev/null
