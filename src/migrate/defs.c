@@ -29,8 +29,8 @@
  * made by a run killed right after is still known as this task's); other records are
  * buffered and written in batches (every 64 steps, every second, at the end of a phase):
  * for what the target can show the probe finds the truth again, and the rest reruns
- * harmlessly. A fleet's worker (env->fleet, run.c) writes its plan's pending steps only
- * where nothing is recorded (another worker may have applied them meanwhile), flushes a
+ * harmlessly. A fleet's worker (env->fleet, run.c) writes its plan's steps only where
+ * nothing is recorded (another worker may have applied them meanwhile), flushes a
  * step's record before its fleet item is done, and takes the steps other workers applied
  * as done (tl_defs_done_elsewhere).
  */
@@ -576,22 +576,18 @@ int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan 
 	    (rc = check_existing(env, dst, d, plan, pre, npre, err)))
 		goto cleanup;
 	if (record && d->list.n) {
-		size_t npending = 0, nother = 0;
-
 		if (!(rows = calloc(d->list.n, sizeof(*rows)))) {
 			rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 			goto cleanup;
 		}
-		/* a fleet's worker: its pending steps may be done by another worker since it read
-		 * the records, so they are written only where nothing is recorded (rows from the end) */
-		for (i = 0; i < d->list.n; i++) {
-			if (env->fleet && d->d[i].state == TL_DEF_PENDING)
-				def_record(d, i, &rows[d->list.n - ++npending]);
-			else
-				def_record(d, i, &rows[nother++]);
-		}
-		if ((rc = tl_store_def_steps_put(env->store, cfg->task_id, rows, nother, err)) ||
-		    (rc = tl_store_def_steps_add(env->store, cfg->task_id, rows + nother, npending, err)))
+		for (i = 0; i < d->list.n; i++)
+			def_record(d, i, &rows[i]);
+		/* a fleet's worker writes only the steps nothing is recorded for: other workers may
+		 * have applied and recorded steps since it read the records (a step it decided is
+		 * still run through its work item, which records it: tl_fleet_reopen_steps) */
+		rc = env->fleet ? tl_store_def_steps_add(env->store, cfg->task_id, rows, d->list.n, err)
+				: tl_store_def_steps_put(env->store, cfg->task_id, rows, d->list.n, err);
+		if (rc)
 			goto cleanup;
 	}
 	plan->defs = d;
@@ -613,9 +609,18 @@ cleanup:
 
 /* ---- scheduling --------------------------------------------------------------------------- */
 
-/* Puts step i on the ready queue (d->mu held). */
+/*
+ * Puts step i on the ready queue (d->mu held). A step is in the queue at most once at a
+ * time (tl_defs_requeue puts back one that was taken), so there is room: at the front,
+ * when the end is reached.
+ */
 static void push_ready(tl_defs *d, size_t i)
 {
+	if (d->nready == d->list.n && d->ready_at > 0) {
+		memmove(d->ready, d->ready + d->ready_at, (d->nready - d->ready_at) * sizeof(*d->ready));
+		d->nready -= d->ready_at;
+		d->ready_at = 0;
+	}
 	d->ready[d->nready++] = i;
 }
 
@@ -737,6 +742,25 @@ size_t tl_defs_next(tl_defs *d)
 	return i;
 }
 
+size_t tl_defs_ready(tl_defs *d)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->nready - d->ready_at;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+void tl_defs_requeue(tl_defs *d, size_t i)
+{
+	pthread_mutex_lock(&d->mu);
+	d->d[i].state = TL_DEF_PENDING;
+	push_ready(d, i);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
 /* Steps of the open phases not finished yet (d->mu held). */
 static size_t outstanding(const tl_defs *d)
 {
@@ -746,17 +770,6 @@ static size_t outstanding(const tl_defs *d)
 		if (d->open[p])
 			left += d->left[p];
 	return left;
-}
-
-size_t tl_defs_pending(tl_defs *d)
-{
-	size_t i, n = 0;
-
-	pthread_mutex_lock(&d->mu);
-	for (i = 0; i < d->list.n; i++)
-		n += d->d[i].state == TL_DEF_PENDING || d->d[i].state == TL_DEF_FAILED;
-	pthread_mutex_unlock(&d->mu);
-	return n;
 }
 
 size_t tl_defs_outstanding(tl_defs *d)

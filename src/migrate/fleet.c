@@ -1297,7 +1297,7 @@ cleanup:
 
 /* ---- schema steps --------------------------------------------------------------------- */
 
-int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx,
+int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx, unsigned flags,
 		  volatile sig_atomic_t *stop, int *abort_all, int *ran, tl_error *err)
 {
 	double t0 = tl_migrate__now(), wait = 0.1, poll, said = t0;
@@ -1339,6 +1339,8 @@ int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *e
 		}
 		unlock(&f->store_mu);
 		if (rc == TL_ERR_LOCKED) {
+			if (flags & TL_FLEET_STEP_NOWAIT)
+				return rc;
 			/* another worker runs it now: wait for it to be done (or for its lease to expire) */
 			if (tl_migrate__now() - said >= 10.0) {
 				tl_log(f->log, TL_LOG_INFO, "worker '%s': still waiting for schema step '%s': %s", f->worker, key,

@@ -422,9 +422,12 @@ int tl_fleet_end(tl_fleet *f, tl_fleet_work *w, int rc, const tl_error *why);
  * lease on it expired (it died) is replaced: the next claimer runs fn again, so fn must
  * be idempotent (defs.c's apply is). A step that fails is ended failed and its error
  * returned; one stopped or failed transiently is given back. TL_ERR_INTERRUPTED on stop /
- * abort_all while waiting. Without a fleet (f NULL) fn just runs.
+ * abort_all while waiting. With TL_FLEET_STEP_NOWAIT in flags a step held by another worker
+ * is not waited for: TL_ERR_LOCKED with *ran = 0 (the caller does something else first).
+ * Without a fleet (f NULL) fn just runs.
  */
-int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx,
+enum { TL_FLEET_STEP_NOWAIT = 1u << 0 };
+int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx, unsigned flags,
 		  volatile sig_atomic_t *stop, int *abort_all, int *ran, tl_error *err) TL_MUST_CHECK;
 /*
  * The task's table and chunk items not done yet (*open: pending or claimed) and failed
@@ -706,14 +709,17 @@ int tl_defs_item_made(tl_defs *d, size_t item);
 void tl_defs_table_ready(tl_defs *d, size_t item);
 /* Takes the next ready step of an open phase (now running), or TL_SCHEMA_NO_OWNER. */
 size_t tl_defs_next(tl_defs *d);
+/* Puts step i (taken by tl_defs_next, not run) back at the end of the ready queue: a fleet's
+ * worker found it held by another worker and takes other steps meanwhile. */
+void tl_defs_requeue(tl_defs *d, size_t i);
+/* Steps in the ready queue now. */
+size_t tl_defs_ready(tl_defs *d);
 /* Steps of the open phases not finished yet (ready, running, or waiting for others or rows). */
 size_t tl_defs_outstanding(tl_defs *d);
 /* Waits up to a second for a step to become ready, a phase to open or a table to finish. */
 void tl_defs_wait(tl_defs *d);
 /* Steps of phase p not finished yet. */
 size_t tl_defs_left(tl_defs *d, enum tl_schema_phase p);
-/* Steps of every phase this run would apply (pending or failed), opened or not. */
-size_t tl_defs_pending(tl_defs *d);
 /* Wakes every waiter (a failure, a stop). */
 void tl_defs_wake(tl_defs *d);
 /*

@@ -516,18 +516,31 @@ static int fleet_step_apply(void *arg, tl_error *err)
 
 /*
  * Step i (taken by tl_defs_next) once for the whole fleet: applied here when this worker
- * claims it, else waited for and taken as done (tl_fleet_step).
+ * claims it, taken as done when another worker did it (tl_fleet_step), and put back in
+ * the queue while another worker runs it (the thread takes other ready steps meanwhile).
  */
-static int fleet_step(struct run *r, tl_conn *dst, size_t i, tl_error *err)
+static int fleet_step(struct run *r, tl_conn *dst, size_t i, size_t *held, tl_error *err)
 {
+	struct timespec pause = {0, 250 * 1000 * 1000};
 	struct fleet_step s;
 	int ran = 0, rc;
 
 	s.r = r;
 	s.dst = dst;
 	s.i = i;
-	rc = tl_fleet_step(r->fleet, r->plan.defs->list.items[i].id, fleet_step_apply, &s, r->opts->stop, &r->abort_all,
-			   &ran, err);
+	rc = tl_fleet_step(r->fleet, r->plan.defs->list.items[i].id, fleet_step_apply, &s, TL_FLEET_STEP_NOWAIT,
+			   r->opts->stop, &r->abort_all, &ran, err);
+	if (rc == TL_ERR_LOCKED && !ran) {
+		/* another worker runs it: take the other ready steps meanwhile, this one again later;
+		 * a pause once every ready step was found held */
+		tl_defs_requeue(r->plan.defs, i);
+		if (++*held > tl_defs_ready(r->plan.defs)) {
+			nanosleep(&pause, NULL);
+			*held = 0;
+		}
+		return 0;
+	}
+	*held = 0;
 	if (rc == TL_ERR_LOCKED && ran) {
 		/* applied here, but the lease was lost meanwhile: its taker applies it again (idempotent) */
 		tl_log(r->env.log, TL_LOG_WARN, "definitions: %s: %s", r->plan.defs->list.items[i].id, err->message);
@@ -582,7 +595,7 @@ static int fleet_tables_over(struct run *r, tl_error *err)
  * table, 2 when everything is done, or the error. Tables are claimed once every PRE_DATA
  * step is done (by any worker); after the tables, the phases that follow them.
  */
-static int fleet_defs_turn(struct run *r, tl_conn *src, tl_conn *dst, tl_error *err)
+static int fleet_defs_turn(struct run *r, tl_conn *src, tl_conn *dst, size_t *held, tl_error *err)
 {
 	tl_defs *defs = r->plan.defs;
 	size_t step;
@@ -591,7 +604,7 @@ static int fleet_defs_turn(struct run *r, tl_conn *src, tl_conn *dst, tl_error *
 	if (!defs)
 		return 0;
 	if ((step = tl_defs_next(defs)) != TL_SCHEMA_NO_OWNER)
-		return (rc = fleet_step(r, dst, step, err)) ? rc : 1;
+		return (rc = fleet_step(r, dst, step, held, err)) ? rc : 1;
 	pthread_mutex_lock(&r->mu);
 	over = r->tables_over;
 	pthread_mutex_unlock(&r->mu);
@@ -623,6 +636,7 @@ static void *fleet_worker_main(void *arg)
 	tl_fleet_cache *cache = NULL;
 	tl_error err = TL_ERROR_INIT;
 	tl_copy_ctx base;
+	size_t held = 0; /* steps found held by other workers in a row (fleet_step) */
 	unsigned attempt = 0;
 	double t0 = 0;
 	int rc;
@@ -652,7 +666,7 @@ static void *fleet_worker_main(void *arg)
 		}
 		if (tl_migrate__stopping(r->opts->stop, &r->abort_all))
 			break;
-		if ((rc = fleet_defs_turn(r, src, dst, &err)) == 1)
+		if ((rc = fleet_defs_turn(r, src, dst, &held, &err)) == 1)
 			continue;
 		if (rc == 2)
 			break;

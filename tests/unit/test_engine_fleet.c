@@ -336,7 +336,7 @@ static void *step_main(void *p)
 	memset(&env, 0, sizeof(env));
 	if (!(a->rc = open_env(a->e, &cfg, &env, &a->err)) &&
 	    !(a->rc = tl_fleet_new(&f, &env, cfg->store_path, a->name, 0, NULL, &a->err)))
-		a->rc = tl_fleet_step(f, "pre-data:s", step_fn, a, NULL, NULL, NULL, &a->err);
+		a->rc = tl_fleet_step(f, "pre-data:s", step_fn, a, 0, NULL, NULL, NULL, &a->err);
 	tl_fleet_free(f);
 	tl_migrate_env_release(&env);
 	tl_config_free(cfg);
