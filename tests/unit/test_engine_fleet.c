@@ -10,7 +10,8 @@
  * ([router], ignore_cols) are read and written under the right names, chunks too; a
  * whole database into an empty target (the fake's "fakeddl" kind: tables made without
  * their keys, which refuse upserts) by three workers: each definition step applied once,
- * rows before keys, a worker started after the end finds nothing to do.
+ * rows before keys, a worker started after the end finds nothing to do; definitions only
+ * (extract_type=struct) by two workers.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -606,4 +607,19 @@ TL_TEST(a_whole_database_by_three_workers_applies_each_step_once)
 		TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
 		ft_teardown(&e);
 	}
+}
+
+TL_TEST(definitions_only_by_two_workers)
+{
+	ft_env e;
+
+	/* extract_type=struct: every phase, no row; each step applied once */
+	TL_CHECK(empty_target(&e, "[extractor]\nextract_type=struct\nparallel_size=2\n[resumer]\nlease_secs=5\n") == 0);
+	run_workers(&e, 2);
+	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 24);
+	TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
+	TL_CHECK_EQ_INT(tl_fake_keyed(e.dst, "s", "comp"), 1);
+	TL_CHECK(tl_fake_has_object(e.dst, "index s.comp_v"));
+	TL_CHECK(tl_fake_has_object(e.dst, "view s.tkey_view"));
+	ft_teardown(&e);
 }
