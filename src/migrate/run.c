@@ -516,8 +516,8 @@ static int fleet_step_apply(void *arg, tl_error *err)
 
 /*
  * Step i (taken by tl_defs_next) once for the whole fleet: applied here when this worker
- * claims it, taken as done when another worker did it (tl_fleet_step), and put back in
- * the queue while another worker runs it (the thread takes other ready steps meanwhile).
+ * claims it, taken as done when another worker did it (tl_fleet_step): 0; put back in the
+ * queue while another worker runs it (the thread does other work meanwhile): 1; or the error.
  */
 static int fleet_step(struct run *r, tl_conn *dst, size_t i, size_t *held, tl_error *err)
 {
@@ -538,7 +538,7 @@ static int fleet_step(struct run *r, tl_conn *dst, size_t i, size_t *held, tl_er
 			nanosleep(&pause, NULL);
 			*held = 0;
 		}
-		return 0;
+		return 1;
 	}
 	*held = 0;
 	if (rc == TL_ERR_LOCKED && ran) {
@@ -603,11 +603,15 @@ static int fleet_defs_turn(struct run *r, tl_conn *src, tl_conn *dst, size_t *he
 
 	if (!defs)
 		return 0;
-	if ((step = tl_defs_next(defs)) != TL_SCHEMA_NO_OWNER)
-		return (rc = fleet_step(r, dst, step, held, err)) ? rc : 1;
 	pthread_mutex_lock(&r->mu);
 	over = r->tables_over;
 	pthread_mutex_unlock(&r->mu);
+	if ((step = tl_defs_next(defs)) != TL_SCHEMA_NO_OWNER) {
+		if ((rc = fleet_step(r, dst, step, held, err)) < 0)
+			return rc;
+		/* held by another worker: a table may be claimed meanwhile */
+		return rc == 1 && !over && !tl_defs_left(defs, TL_PHASE_PRE_DATA) ? 0 : 1;
+	}
 	if (over) {
 		if ((rc = advance(r, src, err)) != 0)
 			return rc;
