@@ -290,6 +290,12 @@ typedef struct tl_store_def_step {
  */
 int tl_store_def_steps_put(tl_store *s, const char *task_id, const tl_store_def_step *steps, size_t n,
 			   tl_error *err) TL_MUST_CHECK;
+/*
+ * The same for steps that have no record yet; a recorded step is left as it is (a fleet's
+ * worker that plans while another one applies steps must not put them back to "pending").
+ */
+int tl_store_def_steps_add(tl_store *s, const char *task_id, const tl_store_def_step *steps, size_t n,
+			   tl_error *err) TL_MUST_CHECK;
 /* Calls fn for every step of task_id (NULL: every task) in (task, ord) order, from one
  * consistent read; the strings are lent for the callback. fn's non-zero return stops and is returned. */
 typedef int (*tl_store_def_step_fn)(void *ctx, const char *task_id, const tl_store_def_step *step, tl_error *err);

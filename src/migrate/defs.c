@@ -29,7 +29,10 @@
  * made by a run killed right after is still known as this task's); other records are
  * buffered and written in batches (every 64 steps, every second, at the end of a phase):
  * for what the target can show the probe finds the truth again, and the rest reruns
- * harmlessly.
+ * harmlessly. A fleet's worker (env->fleet, run.c) writes its plan's steps only where
+ * nothing is recorded (another worker may have applied them meanwhile), flushes a
+ * step's record before its fleet item is done, and takes the steps other workers applied
+ * as done (tl_defs_done_elsewhere).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -579,7 +582,12 @@ int tl_defs_plan(const tl_migrate_env *env, tl_conn *src, tl_conn *dst, tl_plan 
 		}
 		for (i = 0; i < d->list.n; i++)
 			def_record(d, i, &rows[i]);
-		if ((rc = tl_store_def_steps_put(env->store, cfg->task_id, rows, d->list.n, err)))
+		/* a fleet's worker writes only the steps nothing is recorded for: other workers may
+		 * have applied and recorded steps since it read the records (a step it decided is
+		 * still run through its work item, which records it: tl_fleet_reopen_steps) */
+		rc = env->fleet ? tl_store_def_steps_add(env->store, cfg->task_id, rows, d->list.n, err)
+				: tl_store_def_steps_put(env->store, cfg->task_id, rows, d->list.n, err);
+		if (rc)
 			goto cleanup;
 	}
 	plan->defs = d;
@@ -601,9 +609,18 @@ cleanup:
 
 /* ---- scheduling --------------------------------------------------------------------------- */
 
-/* Puts step i on the ready queue (d->mu held). */
+/*
+ * Puts step i on the ready queue (d->mu held). A step is in the queue at most once at a
+ * time (tl_defs_requeue puts back one that was taken), so there is room: at the front,
+ * when the end is reached.
+ */
 static void push_ready(tl_defs *d, size_t i)
 {
+	if (d->nready == d->list.n && d->ready_at > 0) {
+		memmove(d->ready, d->ready + d->ready_at, (d->nready - d->ready_at) * sizeof(*d->ready));
+		d->nready -= d->ready_at;
+		d->ready_at = 0;
+	}
 	d->ready[d->nready++] = i;
 }
 
@@ -725,6 +742,25 @@ size_t tl_defs_next(tl_defs *d)
 	return i;
 }
 
+size_t tl_defs_ready(tl_defs *d)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->nready - d->ready_at;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
+void tl_defs_requeue(tl_defs *d, size_t i)
+{
+	pthread_mutex_lock(&d->mu);
+	d->d[i].state = TL_DEF_PENDING;
+	push_ready(d, i);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
 /* Steps of the open phases not finished yet (d->mu held). */
 static size_t outstanding(const tl_defs *d)
 {
@@ -734,17 +770,6 @@ static size_t outstanding(const tl_defs *d)
 		if (d->open[p])
 			left += d->left[p];
 	return left;
-}
-
-size_t tl_defs_pending(tl_defs *d)
-{
-	size_t i, n = 0;
-
-	pthread_mutex_lock(&d->mu);
-	for (i = 0; i < d->list.n; i++)
-		n += d->d[i].state == TL_DEF_PENDING || d->d[i].state == TL_DEF_FAILED;
-	pthread_mutex_unlock(&d->mu);
-	return n;
 }
 
 size_t tl_defs_outstanding(tl_defs *d)
@@ -823,6 +848,41 @@ static int buffer(tl_defs *d, size_t i)
 	return 0;
 }
 
+/*
+ * Step i is over (d->mu held): its phase has one step less to go, and when it is done
+ * (applied: `freed`) the steps waiting for it may run, as may its table's TABLE_POST steps
+ * after its last PRE_DATA one.
+ */
+static void release(tl_defs *d, size_t i, int freed)
+{
+	const tl_schema_step *s = &d->list.items[i];
+	size_t k;
+
+	if (freed) {
+		for (k = 0; k < d->nrdeps[i]; k++) {
+			tl_def *y = &d->d[d->rdeps[i][k]];
+			if (y->state == TL_DEF_PENDING && y->waiting > 0 && --y->waiting == 0 && !y->gated)
+				push_ready(d, d->rdeps[i][k]);
+		}
+	}
+	if (d->left[s->phase] > 0 && --d->left[s->phase] == 0)
+		d->stats.seconds[s->phase] = tl_migrate__now() - d->opened_at[s->phase];
+	if (s->phase == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems &&
+	    d->buf->pre_left[s->owner] > 0 && --d->buf->pre_left[s->owner] == 0)
+		ungate(d, s->owner);
+}
+
+void tl_defs_done_elsewhere(tl_defs *d, size_t i)
+{
+	pthread_mutex_lock(&d->mu);
+	d->d[i].state = TL_DEF_DONE;
+	d->d[i].created = 1;
+	d->stats.elsewhere++;
+	release(d, i, 1);
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+}
+
 int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_conn *dst, size_t i, tl_error *err)
 {
 	const tl_schema_step *s = &d->list.items[i];
@@ -830,7 +890,6 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 	enum tl_schema_state before = TL_SCHEMA_UNKNOWN;
 	tl_error e = TL_ERROR_INIT;
 	double t0;
-	size_t k;
 	int rc, buffered;
 
 	/* a table is recorded as this task's before it exists, so a kill right after CREATE
@@ -875,18 +934,7 @@ int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_co
 		else
 			d->stats.failed++;
 	}
-	if (rc == 0 || x->tolerant) {
-		for (k = 0; k < d->nrdeps[i]; k++) {
-			tl_def *y = &d->d[d->rdeps[i][k]];
-			if (y->state == TL_DEF_PENDING && y->waiting > 0 && --y->waiting == 0 && !y->gated)
-				push_ready(d, d->rdeps[i][k]);
-		}
-	}
-	if (d->left[s->phase] > 0 && --d->left[s->phase] == 0)
-		d->stats.seconds[s->phase] = tl_migrate__now() - d->opened_at[s->phase];
-	if (s->phase == TL_PHASE_PRE_DATA && s->owner != NONE && s->owner < d->buf->nitems &&
-	    d->buf->pre_left[s->owner] > 0 && --d->buf->pre_left[s->owner] == 0)
-		ungate(d, s->owner);
+	release(d, i, rc == 0 || x->tolerant);
 	buffered = buffer(d, i);
 	pthread_cond_broadcast(&d->cv);
 	pthread_mutex_unlock(&d->mu);

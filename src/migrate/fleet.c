@@ -24,6 +24,12 @@
  *             (tl_recorder_group_end, under the table item's row lock);
  *   end       the claim ends done, failed for good, or given back (a stop, a transient
  *             failure); a claim that was taken over is simply dropped.
+ *   steps     the definition steps of a task that creates them (defs.c) are items of kind
+ *             "step", keyed by the step's id: tl_fleet_step claims one by key, so that it
+ *             runs once for the whole fleet, while the other workers wait for it (run.c
+ *             orders steps and tables: docs/fleet.md). A table the task creates is copied
+ *             whole, never cut: it has no unique key until its rows are in, and a chunk
+ *             taken over is written again with upserts, which need one.
  *
  * Fencing the target, not only the store. A worker that is cut off keeps its lease until
  * the store's clock passes lease_until, which is at least lease_secs after the worker
@@ -81,6 +87,8 @@ struct tl_fleet {
 	tl_fleet_hold *holds;
 	pthread_t beat_th;
 	int beat_on, quit, evicted, failed;
+	char **ours;            /* sorted table keys of the tables this task creates (tl_fleet_add_plan) */
+	size_t nours;
 };
 
 /* The thread's last described table (chunks of one table follow each other). */
@@ -463,6 +471,39 @@ static void *beat_main(void *arg)
 	return NULL;
 }
 
+/* ---- the tables this task creates ------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void ours_free(tl_fleet *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nours; i++)
+		free(f->ours[i]);
+	free(f->ours);
+	f->ours = NULL;
+	f->nours = 0;
+}
+
+/* Whether schema.tb is a table this task creates (or created): loaded in bulk, its keys built after. */
+static int is_ours(const tl_fleet *f, const char *schema, const char *tb)
+{
+	tl_buf key = TL_BUF_INIT;
+	const char *k;
+	int hit = 0;
+
+	if (f->nours && table_key(schema, tb, &key, NULL) == 0) {
+		k = tl_buf_cstr(&key);
+		hit = bsearch(&k, f->ours, f->nours, sizeof(*f->ours), cmp_str) != NULL;
+	}
+	tl_buf_release(&key);
+	return hit;
+}
+
 /* ---- joining and leaving --------------------------------------------------------------- */
 
 int tl_fleet_new(tl_fleet **out, tl_migrate_env *env, const char *store_path, const char *worker, int forget,
@@ -490,6 +531,7 @@ int tl_fleet_new(tl_fleet **out, tl_migrate_env *env, const char *store_path, co
 	f->chunk_rows = cfg->chunk_rows ? cfg->chunk_rows : 16 * cfg->extract_batch_size;
 	/* what the target's host has not acknowledged after a quarter lease is never delivered */
 	env->dead_peer_secs = cfg->lease_secs / 4 > 1 ? (int)(cfg->lease_secs / 4) : 1;
+	env->fleet = 1; /* its definition records are shared with the other workers (defs.c) */
 	if (!(f->worker = tl_strdup(worker))) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -559,6 +601,7 @@ void tl_fleet_free(tl_fleet *f)
 		tl_log(f->log, TL_LOG_WARN, "worker '%s': could not record its leaving (it shows as gone after its lease)",
 		       f->worker);
 	tl_store_close(f->store);
+	ours_free(f);
 	free(f->worker);
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->store_mu);
@@ -568,6 +611,8 @@ void tl_fleet_free(tl_fleet *f)
 
 int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err)
 {
+	const tl_defs *defs = plan->defs;
+	size_t nsteps = defs ? defs->list.n : 0, ntables = 0, cap = plan->n + nsteps;
 	tl_store_item *items = NULL;
 	char **keys = NULL;
 	tl_buf key = TL_BUF_INIT;
@@ -575,13 +620,24 @@ int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err)
 	int64_t retried = 0;
 	int rc = 0;
 
-	if (!(items = calloc(plan->n ? plan->n : 1, sizeof(*items))) || !(keys = calloc(plan->n ? plan->n : 1, sizeof(*keys)))) {
+	ours_free(f);
+	if (!(items = calloc(cap ? cap : 1, sizeof(*items))) || !(keys = calloc(cap ? cap : 1, sizeof(*keys))) ||
+	    !(f->ours = calloc(plan->n ? plan->n : 1, sizeof(*f->ours)))) {
 		rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
 	for (i = 0; i < plan->n; i++) {
 		const tl_plan_item *it = &plan->items[i];
 
+		if (it->ours) {
+			if ((rc = table_key(it->schema, it->tb, &key, err)))
+				goto cleanup;
+			if (!(f->ours[f->nours] = tl_buf_detach(&key))) {
+				rc = tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+				goto cleanup;
+			}
+			f->nours++;
+		}
 		if (it->action == TL_ACT_SKIP)
 			continue;
 		if ((rc = table_key(it->schema, it->tb, &key, err)))
@@ -596,6 +652,23 @@ int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err)
 		items[n].tb = it->tb;
 		n++;
 	}
+	if (f->nours > 1)
+		qsort(f->ours, f->nours, sizeof(*f->ours), cmp_str);
+	ntables = n;
+	/* the definition steps this worker would apply: one item each, run once by the fleet */
+	for (i = 0; i < nsteps; i++) {
+		const tl_schema_step *st = &defs->list.items[i];
+
+		if (defs->d[i].state != TL_DEF_PENDING)
+			continue;
+		items[n].kind = "step";
+		items[n].key = st->id;
+		if (st->owner != TL_SCHEMA_NO_OWNER && st->owner < plan->n) {
+			items[n].schema = plan->items[st->owner].schema;
+			items[n].tb = plan->items[st->owner].tb;
+		}
+		n++;
+	}
 	/* a few hundred per transaction: every worker adds them, existing ones are kept */
 	for (from = 0; from < n; from += 500) {
 		double t0 = tl_migrate__now(), wait = 0.1;
@@ -603,7 +676,7 @@ int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err)
 		lock(&f->store_mu);
 		while ((rc = tl_store_items_add(f->store, f->cfg->task_id, items + from, n - from < 500 ? n - from : 500,
 						err)) &&
-		       !(rc = tl_fleet_backoff(f, t0, &wait, rc, "adding the plan's tables", err)))
+		       !(rc = tl_fleet_backoff(f, t0, &wait, rc, "adding the plan's work items", err)))
 			;
 		unlock(&f->store_mu);
 		if (rc)
@@ -615,10 +688,10 @@ int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err)
 	if (!rc && retried > 0)
 		tl_log(f->log, TL_LOG_NOTICE, "task '%s': %lld work item%s that had failed will be tried again",
 		       f->cfg->task_id, (long long)retried, retried == 1 ? "" : "s");
-	tl_log(f->log, TL_LOG_INFO, "task '%s': %zu table%s to copy in the fleet's work items", f->cfg->task_id, n,
-	       n == 1 ? "" : "s");
+	tl_log(f->log, TL_LOG_INFO, "task '%s': %zu table%s to copy and %zu definition step%s in the fleet's work items",
+	       f->cfg->task_id, ntables, ntables == 1 ? "" : "s", n - ntables, n - ntables == 1 ? "" : "s");
 cleanup:
-	for (i = 0; keys && i < n; i++)
+	for (i = 0; keys && i < cap; i++)
 		free(keys[i]);
 	free(keys);
 	free(items);
@@ -698,11 +771,14 @@ static int any_key_nullable(const tl_table *t)
 	return 0;
 }
 
-/* A split table whose chunks can be copied by anyone in any order and again: upserted rows. */
+/*
+ * A split table whose chunks can be copied by anyone in any order and again: upserted rows.
+ * Not a table this task creates: its unique keys are built after its rows (docs/schema.md).
+ */
 static int chunkable(const tl_fleet *f, const tl_plan_item *it)
 {
 	return it->mode == TL_MODE_SPLIT && it->table && it->table->nkeys > 0 && !any_key_nullable(it->table) &&
-	       f->cfg->replace;
+	       f->cfg->replace && !it->ours;
 }
 
 /* A one-item plan for schema.tb, planned from the store (described on the thread's source connection). */
@@ -723,6 +799,8 @@ static int plan_one(tl_fleet *f, tl_copy_ctx *ctx, const char *schema, const cha
 	tl_route_table(f->cfg->route, it->schema, it->tb, &it->dst_schema, &it->dst_tb);
 	if ((rule = tl_table_rules_find(&f->cfg->where_conditions, schema, tb)))
 		it->where = rule->value;
+	/* created by this task: bulk loads, a resume removes the rows past the checkpoint (copy.c) */
+	it->ours = is_ours(f, schema, tb);
 	rc = tl_plan_refresh_item(f->env, ctx->src, ctx->rec, it, err);
 	return rc;
 }
@@ -777,7 +855,7 @@ static int chunk_prefix(const char *table, tl_buf *out, tl_error *err)
  * rows each, then the rows with a NULL partition column), from where an earlier holder's
  * cut stopped; then the cut ends, which may finish the table when its chunks were quicker.
  */
-static int cut_table(tl_fleet *f, tl_fleet_hold *h, tl_copy_ctx *ctx, tl_plan_item *it, tl_error *err)
+static int cut_table(tl_fleet *f, tl_fleet_hold *h, tl_copy_ctx *ctx, tl_plan_item *it, int *done, tl_error *err)
 {
 	const tl_migrate_env *env = f->env;
 	/* read as projected, written as routed ([router], ignore_cols): as tl_copy_table does */
@@ -926,6 +1004,7 @@ static int cut_table(tl_fleet *f, tl_fleet_hold *h, tl_copy_ctx *ctx, tl_plan_it
 		goto cleanup;
 	if (finished)
 		tl_log(f->log, TL_LOG_INFO, "table %s.%s finished (its chunks were all done)", it->schema, it->tb);
+	*done = finished;
 cleanup:
 	for (i = 0; i <= CUT_BATCH; i++) {
 		free(keys[i]);
@@ -952,7 +1031,8 @@ static int do_table(tl_fleet *f, tl_fleet_work *w, tl_copy_ctx *ctx, tl_copy_res
 	if (it->action == TL_ACT_SKIP) {
 		/* finished after this worker planned (by a run, or the claim of an earlier fleet) */
 		tl_log(f->log, TL_LOG_INFO, "table %s.%s: already finished", it->schema, it->tb);
-		rc = end_claim(f, h, TL_STORE_DONE, "already finished", err);
+		if (!(rc = end_claim(f, h, TL_STORE_DONE, "already finished", err)))
+			w->finished = 1;
 		goto cleanup;
 	}
 	if (h->lease.prev_owner) {
@@ -962,9 +1042,9 @@ static int do_table(tl_fleet *f, tl_fleet_work *w, tl_copy_ctx *ctx, tl_copy_res
 		pause_for((double)f->env->dead_peer_secs + 1.0, ctx);
 	}
 	if (chunkable(f, it))
-		rc = cut_table(f, h, ctx, it, err);
-	else
-		rc = tl_copy_table(ctx, it, res, err);
+		rc = cut_table(f, h, ctx, it, &w->finished, err);
+	else if (!(rc = tl_copy_table(ctx, it, res, err)))
+		w->finished = 1;
 cleanup:
 	tl_plan_clear(&p, &f->env->src);
 	return rc;
@@ -1065,6 +1145,7 @@ static int do_chunk(tl_fleet *f, tl_fleet_work *w, tl_copy_ctx *ctx, tl_fleet_ca
 	if (finished)
 		tl_log(f->log, TL_LOG_INFO, "table %s.%s finished (its last chunk was done by worker '%s')", it->schema,
 		       it->tb, f->worker);
+	w->finished = finished;
 cleanup:
 	res->rows += rows;
 	res->seconds += tl_migrate__now() - t0;
@@ -1079,6 +1160,7 @@ int tl_fleet_do(tl_fleet *f, tl_fleet_work *w, tl_copy_ctx *ctx, tl_fleet_cache 
 		tl_error *err)
 {
 	ctx->hold = w->hold;
+	w->finished = 0;
 	memset(res, 0, sizeof(*res));
 	return w->chunk ? do_chunk(f, w, ctx, cache, res, err) : do_table(f, w, ctx, res, err);
 }
@@ -1121,42 +1203,150 @@ int tl_fleet_end(tl_fleet *f, tl_fleet_work *w, int rc, const tl_error *why)
 	return next;
 }
 
-/* ---- schema steps --------------------------------------------------------------------- */
-
-int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx,
-		  volatile sig_atomic_t *stop, tl_error *err)
+/* Counts items not done yet (c[0]: pending or claimed) and failed ones (c[1]). */
+static int count_item(void *ctx, const tl_store_item_state *it, tl_error *err)
 {
-	tl_store_item item;
-	double t0 = tl_migrate__now(), wait = 0.1, poll;
+	int64_t *c = ctx;
+
+	(void)err;
+	if (it->state && strcmp(it->state, "failed") == 0)
+		c[1]++;
+	else if (!it->state || strcmp(it->state, "done") != 0)
+		c[0]++;
+	return 0;
+}
+
+/* The keys of the task's step items that are not done (sorted). */
+struct open_steps {
+	char **keys;
+	size_t n, cap;
+};
+
+static int add_open_step(void *ctx, const tl_store_item_state *it, tl_error *err)
+{
+	struct open_steps *o = ctx;
+
+	if (!it->key || (it->state && strcmp(it->state, "done") == 0))
+		return 0;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 64;
+		char **nv = realloc(o->keys, cap * sizeof(*nv));
+
+		if (!nv)
+			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+		o->keys = nv;
+		o->cap = cap;
+	}
+	if (!(o->keys[o->n] = tl_strdup(it->key)))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	o->n++;
+	return 0;
+}
+
+int tl_fleet_reopen_steps(tl_fleet *f, tl_defs *d, tl_error *err)
+{
+	struct open_steps o = {NULL, 0, 0};
+	double t0 = tl_migrate__now(), wait = 0.1;
+	size_t i, reopened = 0;
 	int rc;
 
-	if (!f)
+	if (!d)
+		return 0;
+	for (;;) {
+		lock(&f->store_mu);
+		rc = tl_store_foreach_item(f->store, f->cfg->task_id, "step", add_open_step, &o, err);
+		unlock(&f->store_mu);
+		if (!rc)
+			break;
+		for (i = 0; i < o.n; i++)
+			free(o.keys[i]);
+		o.n = 0;
+		if ((rc = tl_fleet_backoff(f, t0, &wait, rc, "reading the fleet's schema steps", err)))
+			goto cleanup;
+	}
+	if (o.n > 1)
+		qsort(o.keys, o.n, sizeof(*o.keys), cmp_str);
+	for (i = 0; o.n && i < d->list.n; i++) {
+		const tl_schema_step *st = &d->list.items[i];
+		enum tl_def_state was = d->d[i].state;
+		const char *id = st->id;
+
+		/* found on the target; "exists" too when it is no table: a schema made by a worker
+		 * that died before its record looks as if it had been there before the task */
+		if (!(was == TL_DEF_DONE || (was == TL_DEF_EXISTS && st->kind != TL_SK_TABLE && st->kind != TL_SK_COLLECTION)) ||
+		    !bsearch(&id, o.keys, o.n, sizeof(*o.keys), cmp_str))
+			continue;
+		/* but its item is not done: a worker of the fleet planned it (so it is this task's),
+		 * then died holding it or gave it back; it goes through its item (and is found done) */
+		d->d[i].state = TL_DEF_PENDING;
+		if (was == TL_DEF_DONE && d->stats.done_before)
+			d->stats.done_before--;
+		reopened++;
+	}
+	if (reopened)
+		tl_log(f->log, TL_LOG_INFO,
+		       "task '%s': %zu definition step%s found on the target but not done by the fleet (a worker "
+		       "stopped or died while running %s): run again through the fleet",
+		       f->cfg->task_id, reopened, reopened == 1 ? "" : "s", reopened == 1 ? "it" : "them");
+cleanup:
+	for (i = 0; i < o.n; i++)
+		free(o.keys[i]);
+	free(o.keys);
+	return rc;
+}
+
+/* ---- schema steps --------------------------------------------------------------------- */
+
+int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx, unsigned flags,
+		  volatile sig_atomic_t *stop, int *abort_all, int *ran, tl_error *err)
+{
+	double t0 = tl_migrate__now(), wait = 0.1, poll, said = t0;
+	int rc;
+
+	if (ran)
+		*ran = 0;
+	if (!f) {
+		if (ran)
+			*ran = 1;
 		return fn(ctx, err);
+	}
 	poll = f->lease / 4 < 0.5 ? f->lease / 4 : 0.5;
-	memset(&item, 0, sizeof(item));
-	item.kind = "step";
-	item.key = key;
-	lock(&f->store_mu);
-	while ((rc = tl_store_items_add(f->store, f->cfg->task_id, &item, 1, err)) &&
-	       !(rc = tl_fleet_backoff(f, t0, &wait, rc, "adding a schema step", err)))
-		;
-	unlock(&f->store_mu);
-	if (rc)
-		return rc;
 	for (;;) {
 		tl_store_lease l;
 		tl_fleet_hold *h;
 		double sent = tl_migrate__now();
 		tl_error e = TL_ERROR_INIT;
+		enum tl_store_end how;
 
-		if (tl_migrate__stopping(stop, NULL) || tl_fleet_evicted(f))
+		if (tl_migrate__stopping(stop, abort_all) || tl_fleet_evicted(f))
 			return tl_error_set(err, TL_ERR_INTERRUPTED, "stopped before schema step '%s'", key);
 		memset(&l, 0, sizeof(l));
 		lock(&f->store_mu);
 		rc = tl_store_claim_key(f->store, f->cfg->task_id, "step", key, f->worker, f->lease, &l, err);
+		if (rc == TL_ERR_NOTFOUND) {
+			/* not added by tl_fleet_add_plan (a step this worker's plan found done, or a caller
+			 * without a plan): added now, claimed next time round */
+			tl_store_item item;
+
+			memset(&item, 0, sizeof(item));
+			item.kind = "step";
+			item.key = key;
+			rc = tl_store_items_add(f->store, f->cfg->task_id, &item, 1, err);
+			unlock(&f->store_mu);
+			if (rc && (rc = tl_fleet_backoff(f, t0, &wait, rc, "adding a schema step", err)))
+				return rc;
+			continue;
+		}
 		unlock(&f->store_mu);
 		if (rc == TL_ERR_LOCKED) {
+			if (flags & TL_FLEET_STEP_NOWAIT)
+				return rc;
 			/* another worker runs it now: wait for it to be done (or for its lease to expire) */
+			if (tl_migrate__now() - said >= 10.0) {
+				tl_log(f->log, TL_LOG_INFO, "worker '%s': still waiting for schema step '%s': %s", f->worker, key,
+				       err ? err->message : "held by another worker");
+				said = tl_migrate__now();
+			}
 			tl_migrate__sleep(poll);
 			continue;
 		}
@@ -1167,17 +1357,29 @@ int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *e
 		}
 		if (l.done) {
 			tl_store_lease_clear(&l);
-			tl_log(f->log, TL_LOG_INFO, "schema step '%s': done by the fleet already", key);
+			tl_log(f->log, TL_LOG_DEBUG, "schema step '%s': done by the fleet already", key);
 			return 0;
 		}
 		if (!(h = hold_add(f, &l, sent))) {
 			tl_store_lease_clear(&l);
 			return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 		}
-		tl_log(f->log, TL_LOG_INFO, "schema step '%s': run by worker '%s'", key, f->worker);
+		if (h->lease.prev_owner)
+			tl_log(f->log, TL_LOG_NOTICE,
+			       "worker '%s': schema step '%s' taken over from worker '%s' whose lease expired (claim %lld): run "
+			       "again",
+			       f->worker, key, h->lease.prev_owner, (long long)h->lease.token);
+		else
+			tl_log(f->log, TL_LOG_INFO, "worker '%s': schema step '%s' claimed", f->worker, key);
+		if (ran)
+			*ran = 1;
 		rc = fn(ctx, err);
-		if (end_claim(f, h, rc ? TL_STORE_FAILED : TL_STORE_DONE, rc ? err->message : NULL, &e) != 0 && !rc) {
-			/* it ran, but its lease was lost meanwhile: someone may run it again */
+		/* a stop or a transient failure gives it back (another worker runs it again); else it is over */
+		how = rc == 0 ? TL_STORE_DONE
+		      : rc == TL_ERR_INTERRUPTED || (err && tl_error_is_transient(err)) ? TL_STORE_RELEASE
+											 : TL_STORE_FAILED;
+		if (end_claim(f, h, how, rc && err ? err->message : NULL, &e) != 0 && !rc) {
+			/* it ran, but its lease was lost meanwhile: the taker runs it again (steps are idempotent) */
 			rc = e.code;
 			if (err)
 				*err = e;
@@ -1185,4 +1387,32 @@ int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *e
 		hold_free(f, h);
 		return rc;
 	}
+}
+
+int tl_fleet_items_left(tl_fleet *f, int64_t *open, int64_t *failed, tl_error *err)
+{
+	static const char *const kinds[] = {"table", "chunk"};
+	int64_t counts[2] = {0, 0};
+	double t0 = tl_migrate__now(), wait = 0.1;
+	int k, rc = 0;
+
+	for (k = 0; k < 2; k++) {
+		for (;;) {
+			int64_t c[2] = {0, 0};
+
+			lock(&f->store_mu);
+			rc = tl_store_foreach_item(f->store, f->cfg->task_id, kinds[k], count_item, c, err);
+			unlock(&f->store_mu);
+			if (!rc) {
+				counts[0] += c[0];
+				counts[1] += c[1];
+				break;
+			}
+			if ((rc = tl_fleet_backoff(f, t0, &wait, rc, "reading the fleet's work items", err)))
+				return rc;
+		}
+	}
+	*open = counts[0];
+	*failed = counts[1];
+	return 0;
 }

@@ -115,6 +115,7 @@ typedef struct tl_migrate_env {
 	struct tl_rate *rate_rows, *rate_bytes;
 	uint64_t rate_burst;
 	int dead_peer_secs;  /* a fleet worker's target connections: tl_endpoint.dead_peer_secs (0: unset) */
+	int fleet;           /* a fleet worker's env (tl_fleet_new): definition records are shared */
 } tl_migrate_env;
 
 /*
@@ -367,8 +368,18 @@ int tl_fleet_open_store(tl_logger *log, const char *worker, const char *path, tl
 			tl_error *err) TL_MUST_CHECK;
 void tl_fleet_free(tl_fleet *f);
 void tl_fleet_failed(tl_fleet *f);
-/* Adds the plan's tables that are not skipped as work items, and makes failed items claimable again. */
+/*
+ * Adds the plan's tables that are not skipped and its pending definition steps (plan->defs)
+ * as work items, and makes failed items claimable again. Remembers the tables the task
+ * creates (plan items' `ours`): they are copied whole, with `ours` set.
+ */
 int tl_fleet_add_plan(tl_fleet *f, const tl_plan *plan, tl_error *err) TL_MUST_CHECK;
+/*
+ * Steps the plan found done on the target (d: the plan's defs, may be NULL) whose fleet
+ * item is not done - a worker died or stopped holding it - become pending again, so that
+ * they go through their item once more (and are found done there): before tl_defs_open.
+ */
+int tl_fleet_reopen_steps(tl_fleet *f, tl_defs *d, tl_error *err) TL_MUST_CHECK;
 /* Whether the worker's name was taken over by another process (it must stop). */
 int tl_fleet_evicted(tl_fleet *f);
 
@@ -376,6 +387,7 @@ int tl_fleet_evicted(tl_fleet *f);
 typedef struct tl_fleet_work {
 	tl_fleet_hold *hold;
 	int chunk;          /* 1: a chunk of a split table, 0: a table */
+	int finished;       /* set by tl_fleet_do: the item finished its table (all its rows are in) */
 	const char *schema, *tb; /* lent by the hold */
 } tl_fleet_work;
 
@@ -404,12 +416,24 @@ int tl_fleet_end(tl_fleet *f, tl_fleet_work *w, int rc, const tl_error *why);
 
 /*
  * A schema step (issue #14) that must run once for the whole fleet: `key` names it within
- * the task. The first worker to get here claims it and runs fn(ctx, err); the others wait
- * while it runs and skip it once it is done. Without a fleet (f NULL) fn just runs.
- * A step that fails is ended failed and its error returned.
+ * the task (an item of kind "step", added here when tl_fleet_add_plan did not). The first
+ * worker to get here claims it and runs fn(ctx, err) (*ran = 1; ran may be NULL); the
+ * others wait while it runs and return 0 with *ran = 0 once it is done. A worker whose
+ * lease on it expired (it died) is replaced: the next claimer runs fn again, so fn must
+ * be idempotent (defs.c's apply is). A step that fails is ended failed and its error
+ * returned; one stopped or failed transiently is given back. TL_ERR_INTERRUPTED on stop /
+ * abort_all while waiting. With TL_FLEET_STEP_NOWAIT in flags a step held by another worker
+ * is not waited for: TL_ERR_LOCKED with *ran = 0 (the caller does something else first).
+ * Without a fleet (f NULL) fn just runs.
  */
-int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx,
-		  volatile sig_atomic_t *stop, tl_error *err) TL_MUST_CHECK;
+enum { TL_FLEET_STEP_NOWAIT = 1u << 0 };
+int tl_fleet_step(tl_fleet *f, const char *key, int (*fn)(void *ctx, tl_error *err), void *ctx, unsigned flags,
+		  volatile sig_atomic_t *stop, int *abort_all, int *ran, tl_error *err) TL_MUST_CHECK;
+/*
+ * The task's table and chunk items not done yet (*open: pending or claimed) and failed
+ * for good (*failed), read from the store: the whole fleet's, not this worker's.
+ */
+int tl_fleet_items_left(tl_fleet *f, int64_t *open, int64_t *failed, tl_error *err) TL_MUST_CHECK;
 
 /*
  * Before a write to the target under claim h (NULL: nothing to do): TL_ERR_LOCKED when the
@@ -635,6 +659,7 @@ typedef struct tl_defs_stats {
 	size_t found;                   /* applied and found already there */
 	size_t failed, warned;          /* failures; failures of tolerant steps */
 	size_t done_before;             /* found done when planned (an earlier run, or this task's table) */
+	size_t elsewhere;               /* a fleet's: done by another worker meanwhile (tl_defs_done_elsewhere) */
 	size_t kinds[TL_SK_COUNT];      /* created or set, per kind */
 	double seconds[TL_PHASE_COUNT]; /* each phase: from its opening until its last step finished */
 } tl_defs_stats;
@@ -684,14 +709,17 @@ int tl_defs_item_made(tl_defs *d, size_t item);
 void tl_defs_table_ready(tl_defs *d, size_t item);
 /* Takes the next ready step of an open phase (now running), or TL_SCHEMA_NO_OWNER. */
 size_t tl_defs_next(tl_defs *d);
+/* Puts step i (taken by tl_defs_next, not run) back at the end of the ready queue: a fleet's
+ * worker found it held by another worker and takes other steps meanwhile. */
+void tl_defs_requeue(tl_defs *d, size_t i);
+/* Steps in the ready queue now. */
+size_t tl_defs_ready(tl_defs *d);
 /* Steps of the open phases not finished yet (ready, running, or waiting for others or rows). */
 size_t tl_defs_outstanding(tl_defs *d);
 /* Waits up to a second for a step to become ready, a phase to open or a table to finish. */
 void tl_defs_wait(tl_defs *d);
 /* Steps of phase p not finished yet. */
 size_t tl_defs_left(tl_defs *d, enum tl_schema_phase p);
-/* Steps of every phase this run would apply (pending or failed), opened or not. */
-size_t tl_defs_pending(tl_defs *d);
 /* Wakes every waiter (a failure, a stop). */
 void tl_defs_wake(tl_defs *d);
 /*
@@ -701,6 +729,12 @@ void tl_defs_wake(tl_defs *d);
  */
 int tl_defs_apply(const tl_migrate_env *env, tl_defs *d, tl_recorder *rec, tl_conn *dst, size_t i,
 		  tl_error *err) TL_MUST_CHECK;
+/*
+ * A fleet's worker: step i (taken by tl_defs_next) was done by another worker of the fleet
+ * (tl_fleet_step did not run it here; that worker recorded it): done here too, and the
+ * steps waiting for it are made ready.
+ */
+void tl_defs_done_elsewhere(tl_defs *d, size_t i);
 /* Writes the buffered step records (end of a phase, end of the run). */
 int tl_defs_flush(tl_defs *d, tl_recorder *rec, const char *task_id, tl_error *err) TL_MUST_CHECK;
 /*

@@ -22,9 +22,13 @@
  *                  values read again from the source) (advance)
  *   phase_summary  one line per table, the definitions and the checkpoint cost, in the log
  *
- * Per-table work (a target check at its start, retries) goes into table_job; a fleet of
- * workers changes claim(). The first failure stops the other workers after their current
- * batch or step (abort_all); a stop signal does the same after recording positions.
+ * Per-table work (a target check at its start, retries) goes into table_job. A fleet's
+ * worker (run --worker) runs fleet_worker_main instead: items claimed from the shared store
+ * (fleet.c), and each definition step once for the whole fleet (tl_fleet_step): tables
+ * after every PRE_DATA step, POST_DATA and FINAL once the store has every table done
+ * (fleet_defs_turn, fleet_tables_over). The first failure stops the other workers after
+ * their current batch or step (abort_all); a stop signal does the same after recording
+ * positions.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -68,6 +72,8 @@ struct run {
 	size_t next;         /* first of order[] not claimed (under mu) */
 	size_t copying;      /* workers copying a table now (under mu; chunk mode copies one at a time) */
 	int advancing;       /* a worker reads the final values again (under mu) */
+	int tables_over;     /* a fleet's: the store has no table or chunk left to copy (under mu) */
+	size_t *by_name;     /* a fleet's: plan item indices sorted by schema and table (items_sorted) */
 	int abort_all;       /* a worker failed: the others stop (atomic) */
 	int64_t total_rows;  /* rows written by this run (atomic) */
 	size_t tables_done;  /* (atomic) */
@@ -220,9 +226,11 @@ static void copied(struct run *r)
 		tl_defs_wake(r->plan.defs);
 }
 
-/* Every table claimed and copied (under mu). */
+/* Every table claimed and copied (under mu): for a fleet, by every worker (the store says so). */
 static int copies_done(const struct run *r)
 {
+	if (r->fleet)
+		return r->tables_over;
 	return r->next >= r->norder && r->copying == 0;
 }
 
@@ -435,10 +443,192 @@ static void fleet_done_add(struct run *r, const tl_fleet_work *w, const tl_copy_
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* ---- a fleet's definition steps (run --worker of a task that creates them) ---------------- */
+
+static int cmp_item_name(const void *a, const void *b, const tl_plan *p)
+{
+	const tl_plan_item *x = &p->items[*(const size_t *)a], *y = &p->items[*(const size_t *)b];
+	int c = strcmp(x->schema, y->schema);
+
+	return c ? c : strcmp(x->tb, y->tb);
+}
+
+/* The plan items sorted by name (r->by_name), for the tables the fleet's items name. */
+static int items_sorted(struct run *r, tl_error *err)
+{
+	size_t i, j, n = r->plan.n;
+
+	if (!(r->by_name = calloc(n ? n : 1, sizeof(*r->by_name))))
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		r->by_name[i] = i;
+	/* shell sort: qsort has no context argument in C11 */
+	for (j = n / 2; j > 0; j /= 2)
+		for (i = j; i < n; i++) {
+			size_t v = r->by_name[i], k = i;
+
+			for (; k >= j && cmp_item_name(&v, &r->by_name[k - j], &r->plan) < 0; k -= j)
+				r->by_name[k] = r->by_name[k - j];
+			r->by_name[k] = v;
+		}
+	return 0;
+}
+
+/* The plan item of schema.tb, or r->plan.n when the plan has none. */
+static size_t item_named(const struct run *r, const char *schema, const char *tb)
+{
+	size_t lo = 0, hi = r->plan.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const tl_plan_item *it = &r->plan.items[r->by_name[mid]];
+		int c = strcmp(it->schema, schema);
+
+		if (!c)
+			c = strcmp(it->tb, tb);
+		if (!c)
+			return r->by_name[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return r->plan.n;
+}
+
+struct fleet_step {
+	struct run *r;
+	tl_conn *dst;
+	size_t i;
+};
+
+/* Applies a step claimed for the fleet; its record is in the store before its item is done. */
+static int fleet_step_apply(void *arg, tl_error *err)
+{
+	struct fleet_step *s = arg;
+	tl_defs *d = s->r->plan.defs;
+	int rc;
+
+	if ((rc = tl_defs_apply(&s->r->env, d, s->r->rec, s->dst, s->i, err)))
+		return rc;
+	return tl_defs_flush(d, s->r->rec, s->r->env.cfg->task_id, err);
+}
+
+/*
+ * Step i (taken by tl_defs_next) once for the whole fleet: applied here when this worker
+ * claims it, taken as done when another worker did it (tl_fleet_step): 0; put back in the
+ * queue while another worker runs it (the thread does other work meanwhile): 1; or the error.
+ */
+static int fleet_step(struct run *r, tl_conn *dst, size_t i, size_t *held, tl_error *err)
+{
+	struct timespec pause = {0, 250 * 1000 * 1000};
+	struct fleet_step s;
+	int ran = 0, rc;
+
+	s.r = r;
+	s.dst = dst;
+	s.i = i;
+	rc = tl_fleet_step(r->fleet, r->plan.defs->list.items[i].id, fleet_step_apply, &s, TL_FLEET_STEP_NOWAIT,
+			   r->opts->stop, &r->abort_all, &ran, err);
+	if (rc == TL_ERR_LOCKED && !ran) {
+		/* another worker runs it: take the other ready steps meanwhile, this one again later;
+		 * a pause once every ready step was found held */
+		tl_defs_requeue(r->plan.defs, i);
+		if (++*held > tl_defs_ready(r->plan.defs)) {
+			nanosleep(&pause, NULL);
+			*held = 0;
+		}
+		return 1;
+	}
+	*held = 0;
+	if (rc == TL_ERR_LOCKED && ran) {
+		/* applied here, but the lease was lost meanwhile: its taker applies it again (idempotent) */
+		tl_log(r->env.log, TL_LOG_WARN, "definitions: %s: %s", r->plan.defs->list.items[i].id, err->message);
+		return 0;
+	}
+	if (!rc && !ran)
+		tl_defs_done_elsewhere(r->plan.defs, i);
+	return rc;
+}
+
+/*
+ * A fleet thread found nothing left to claim: asks the store whether every table and chunk
+ * of the task is done (by any worker). Then every table's rows are in: their TABLE_POST
+ * steps may run, and POST_DATA and FINAL after them (advance). A failed item stops this:
+ * the steps after the rows wait for it.
+ */
+static int fleet_tables_over(struct run *r, tl_error *err)
+{
+	int64_t open = 0, failed = 0;
+	size_t i;
+	int rc, first;
+
+	if ((rc = tl_fleet_items_left(r->fleet, &open, &failed, err)))
+		return rc;
+	if (failed)
+		return tl_error_set(err, TL_ERR_MISMATCH,
+				    "%lld table or chunk item%s of task '%s' failed, so the definitions that come after the "
+				    "rows (foreign keys, triggers, sequence values, ...) are not applied: fix the cause and "
+				    "start a worker again (failed items are tried again)",
+				    (long long)failed, failed == 1 ? "" : "s", r->env.cfg->task_id);
+	if (open) {
+		/* added meanwhile (a table being cut): claim again */
+		nap();
+		return 0;
+	}
+	pthread_mutex_lock(&r->mu);
+	first = !r->tables_over;
+	r->tables_over = 1;
+	pthread_mutex_unlock(&r->mu);
+	if (first) {
+		tl_log(r->env.log, TL_LOG_INFO, "worker '%s': every table of the task is copied (by the fleet)",
+		       r->opts->worker);
+		for (i = 0; i < r->plan.n; i++)
+			tl_defs_table_ready(r->plan.defs, i);
+	}
+	return 0;
+}
+
+/*
+ * The definition side of a fleet thread's loop, before it claims a table: 1 when it did
+ * something (a step, a phase opened, a wait) and should loop again, 0 when it may claim a
+ * table, 2 when everything is done, or the error. Tables are claimed once every PRE_DATA
+ * step is done (by any worker); after the tables, the phases that follow them.
+ */
+static int fleet_defs_turn(struct run *r, tl_conn *src, tl_conn *dst, size_t *held, tl_error *err)
+{
+	tl_defs *defs = r->plan.defs;
+	size_t step;
+	int over, rc;
+
+	if (!defs)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	over = r->tables_over;
+	pthread_mutex_unlock(&r->mu);
+	if ((step = tl_defs_next(defs)) != TL_SCHEMA_NO_OWNER) {
+		if ((rc = fleet_step(r, dst, step, held, err)) < 0)
+			return rc;
+		/* held by another worker: a table may be claimed meanwhile */
+		return rc == 1 && !over && !tl_defs_left(defs, TL_PHASE_PRE_DATA) ? 0 : 1;
+	}
+	if (over) {
+		if ((rc = advance(r, src, err)) != 0)
+			return rc;
+		if (all_done(r))
+			return 2;
+	} else if (!tl_defs_left(defs, TL_PHASE_PRE_DATA)) {
+		return 0;
+	}
+	tl_defs_wait(defs);
+	return 1;
+}
+
 /*
  * A thread of a fleet worker (run --worker): claims items of the task's fleet until none
  * is left and does each on its own connections (fleet.c). A lost or given-back item is
- * not a failure; after a transient one the connections are opened again.
+ * not a failure; after a transient one the connections are opened again. A task that
+ * creates definitions runs them first, in between and after (fleet_defs_turn).
  */
 static void *fleet_worker_main(void *arg)
 {
@@ -450,6 +640,7 @@ static void *fleet_worker_main(void *arg)
 	tl_fleet_cache *cache = NULL;
 	tl_error err = TL_ERROR_INIT;
 	tl_copy_ctx base;
+	size_t held = 0; /* steps found held by other workers in a row (fleet_step) */
 	unsigned attempt = 0;
 	double t0 = 0;
 	int rc;
@@ -477,7 +668,25 @@ static void *fleet_worker_main(void *arg)
 				fail(r, rc, &err);
 			break;
 		}
+		if (tl_migrate__stopping(r->opts->stop, &r->abort_all))
+			break;
+		if ((rc = fleet_defs_turn(r, src, dst, &held, &err)) == 1)
+			continue;
+		if (rc == 2)
+			break;
+		if (rc) {
+			if (rc != TL_ERR_INTERRUPTED)
+				fail(r, rc, &err);
+			break;
+		}
 		if ((rc = tl_fleet_claim(r->fleet, r->opts->stop, &r->abort_all, &work, &err))) {
+			if (rc == TL_ERR_NOTFOUND && r->plan.defs) {
+				/* nothing to claim: are the tables over for the whole fleet? */
+				if ((rc = fleet_tables_over(r, &err)) == 0)
+					continue;
+				fail(r, rc, &err);
+				break;
+			}
 			if (rc == TL_ERR_INTERRUPTED && tl_fleet_evicted(r->fleet)) {
 				tl_error_set(&err, TL_ERR_LOCKED, "worker '%s' was taken over by another process",
 					     r->opts->worker);
@@ -493,6 +702,9 @@ static void *fleet_worker_main(void *arg)
 		done_rc = tl_fleet_do(r->fleet, &work, &ctx, &cache, &res, &err);
 		if (!done_rc && !work.chunk)
 			__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
+		/* its rows are in: its keys and indexes may be built (by this worker or another) */
+		if (!done_rc && work.finished && r->plan.defs)
+			tl_defs_table_ready(r->plan.defs, item_named(r, work.schema, work.tb));
 		fleet_done_add(r, &work, &res);
 		snprintf(what, sizeof(what), "%s %s.%s", work.chunk ? "a chunk of table" : "table", work.schema, work.tb);
 		if ((next = tl_fleet_end(r->fleet, &work, done_rc, &err))) {
@@ -676,20 +888,11 @@ static int phase_plan(struct run *r, tl_error *err)
 		if (it->refuse)
 			return tl_error_set(err, TL_ERR_MISMATCH, "table %s.%s: %s", it->schema, it->tb, it->warning);
 	}
-	if (r->fleet && r->plan.defs) {
-		/* a definition step must run once and the post-data phase after every worker's
-		 * tables: not shared by a fleet yet (docs/fleet.md) */
-		size_t pending = tl_defs_pending(r->plan.defs);
-		if (pending)
-			return tl_error_set(err, TL_ERR_UNSUPPORTED,
-					    "run --worker: this task would create %zu definition step%s on the target (tables, "
-					    "keys, indexes, constraints), which a fleet does not share yet: create them first "
-					    "with one run of the task with [extractor] extract_type=struct and without --worker, "
-					    "or set [sinker] create_schema=false (docs/fleet.md)",
-					    pending, pending == 1 ? "" : "s");
-	}
-	if (r->fleet)
+	if (r->fleet) {
+		if (r->plan.defs && ((rc = items_sorted(r, err)) || (rc = tl_fleet_reopen_steps(r->fleet, r->plan.defs, err))))
+			return rc;
 		return tl_fleet_add_plan(r->fleet, &r->plan, err);
+	}
 	return 0;
 }
 
@@ -816,7 +1019,7 @@ static int phase_copy(struct run *r, tl_error *err)
 		pthread_mutex_unlock(&r->mu);
 		pthread_join(progress, NULL);
 	}
-	if (!defs || r->fleet) /* a fleet worker creates no definitions (phase_plan refuses them) */
+	if (!defs)
 		return 0;
 	if ((rc = tl_defs_flush(defs, r->rec, cfg->task_id, err)))
 		return rc;
@@ -850,6 +1053,8 @@ static void defs_summary(struct run *r)
 	       "target before this task, %zu of tables that existed left as they were; %zu failed, %zu warnings",
 	       st->created, st->set, kinds.len ? " (" : "", kinds.len ? tl_buf_cstr(&kinds) : "", kinds.len ? ")" : "",
 	       st->found, st->done_before, existed, skipped, st->failed, st->warned);
+	if (r->fleet)
+		tl_log(r->env.log, TL_LOG_NOTICE, "definitions: %zu done by other workers of the fleet", st->elsewhere);
 	tl_log(r->env.log, TL_LOG_NOTICE,
 	       "definitions: pre-data %.2f s, keys and indexes (during and after the rows) %.2f s, post-data %.2f s, "
 	       "final %.2f s",
@@ -914,6 +1119,8 @@ static void phase_summary(struct run *r, double secs)
 
 	if (r->fleet) {
 		fleet_summary(r, secs);
+		if (r->plan.defs)
+			defs_summary(r);
 		return;
 	}
 	for (i = 0; i < r->plan.n; i++) {
@@ -988,6 +1195,7 @@ cleanup:
 	free(r.results);
 	free(r.order);
 	free(r.taken);
+	free(r.by_name);
 	tl_plan_clear(&r.plan, &r.env.src);
 	if (rc && rc != TL_ERR_INTERRUPTED)
 		tl_fleet_failed(r.fleet);

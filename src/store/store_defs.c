@@ -28,6 +28,13 @@ static const char put_sql[] =
 	" finished_at = COALESCE(excluded.finished_at, schema_step.finished_at),"
 	" seconds = COALESCE(excluded.seconds, schema_step.seconds)";
 
+/* The same row, written only when the step has no record yet (a fleet's planning, store.h). */
+static const char add_sql[] =
+	"INSERT INTO schema_step (task_id, step_id, ord, kind, phase, level, schema, tb, name, owner_schema, owner_tb,"
+	" state, found, created, sql_hash, error, started_at, finished_at, seconds)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+	" ON CONFLICT (task_id, step_id) DO NOTHING";
+
 static int is_state(const char *state, const char *a, const char *b, const char *c, const char *d)
 {
 	return state && ((a && strcmp(state, a) == 0) || (b && strcmp(state, b) == 0) || (c && strcmp(state, c) == 0) ||
@@ -61,7 +68,8 @@ static int bind_step(tl_store *s, tl_sdb_stmt *st, const char *task_id, const tl
 	return 0;
 }
 
-int tl_store_def_steps_put(tl_store *s, const char *task_id, const tl_store_def_step *steps, size_t n, tl_error *err)
+static int steps_write(tl_store *s, const char *sql, const char *task_id, const tl_store_def_step *steps, size_t n,
+		       tl_error *err)
 {
 	tl_sdb_stmt *st = NULL;
 	char now[32];
@@ -77,7 +85,7 @@ int tl_store_def_steps_put(tl_store *s, const char *task_id, const tl_store_def_
 	tl_logfmt_now(now);
 	if ((rc = tl_store__tx_enter(s, &owned, err)))
 		return rc;
-	if ((rc = tl_store__prepare(s, put_sql, NULL, &st, err)))
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)))
 		goto cleanup;
 	for (i = 0; i < n && !rc; i++) {
 		if (!(rc = bind_step(s, st, task_id, &steps[i], now, err)))
@@ -88,6 +96,16 @@ int tl_store_def_steps_put(tl_store *s, const char *task_id, const tl_store_def_
 cleanup:
 	tl_store__finalize(s, st);
 	return tl_store__tx_leave(s, owned, rc, err);
+}
+
+int tl_store_def_steps_put(tl_store *s, const char *task_id, const tl_store_def_step *steps, size_t n, tl_error *err)
+{
+	return steps_write(s, put_sql, task_id, steps, n, err);
+}
+
+int tl_store_def_steps_add(tl_store *s, const char *task_id, const tl_store_def_step *steps, size_t n, tl_error *err)
+{
+	return steps_write(s, add_sql, task_id, steps, n, err);
 }
 
 int tl_store_foreach_def_step(tl_store *s, const char *task_id, tl_store_def_step_fn fn, void *ctx, tl_error *err)

@@ -7,7 +7,11 @@
  * continues from its last position, while the old claim can record nothing; the task lock
  * keeps a run without --worker and a fleet apart; a schema step runs once; a claim that
  * was taken over stops its holder's target writes (the gate); routed and projected tables
- * ([router], ignore_cols) are read and written under the right names, chunks too.
+ * ([router], ignore_cols) are read and written under the right names, chunks too; a
+ * whole database into an empty target (the fake's "fakeddl" kind: tables made without
+ * their keys, which refuse upserts) by three workers: each definition step applied once,
+ * rows before keys, a worker started after the end finds nothing to do; definitions only
+ * (extract_type=struct) by two workers.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -76,7 +80,7 @@ static tl_store *open_store(ft_env *e)
 
 /* Counts of the task's work items. */
 struct items {
-	int tables, chunks, done, claimed_more_than_once;
+	int tables, chunks, steps, done, claimed_more_than_once;
 	char first_twice[200];
 };
 
@@ -89,6 +93,8 @@ static int count_item(void *ctx, const tl_store_item_state *it, tl_error *err)
 		c->chunks++;
 	else if (strcmp(it->kind, "table") == 0)
 		c->tables++;
+	else if (strcmp(it->kind, "step") == 0)
+		c->steps++;
 	if (strcmp(it->state, "done") == 0)
 		c->done++;
 	if (it->attempts > 1 && c->claimed_more_than_once++ == 0)
@@ -331,7 +337,7 @@ static void *step_main(void *p)
 	memset(&env, 0, sizeof(env));
 	if (!(a->rc = open_env(a->e, &cfg, &env, &a->err)) &&
 	    !(a->rc = tl_fleet_new(&f, &env, cfg->store_path, a->name, 0, NULL, &a->err)))
-		a->rc = tl_fleet_step(f, "pre-data:s", step_fn, a, NULL, &a->err);
+		a->rc = tl_fleet_step(f, "pre-data:s", step_fn, a, 0, NULL, NULL, NULL, &a->err);
 	tl_fleet_free(f);
 	tl_migrate_env_release(&env);
 	tl_config_free(cfg);
@@ -389,6 +395,7 @@ TL_TEST(a_claim_taken_over_stops_its_holders_writes)
 	memset(&item, 0, sizeof(item));
 	item.schema = "s";
 	item.tb = "keyed";
+	memset(&plan, 0, sizeof(plan));
 	plan.n = 1;
 	plan.items = &item;
 	TL_CHECK_OK(tl_fleet_add_plan(f, &plan, &err), &err);
@@ -539,4 +546,80 @@ TL_TEST(routed_tables_in_a_fleet)
 			tl_store_close(s);
 			ft_teardown(&e);
 		}
+}
+
+/* The standard tables on the source only, a fakeddl task (definitions created by the run). */
+static int empty_target(ft_env *e, const char *extra)
+{
+	char ini[2048];
+	size_t i;
+
+	if (ft_setup(e) || ft_standard_tables(e, ROWS))
+		return -1;
+	for (i = 0; ft_tables[i]; i++)
+		if (tl_fake_drop_table(e->dst, "s", ft_tables[i]) != 0)
+			return -1;
+	snprintf(ini, sizeof(ini), "[extractor]\ndb_type=fakeddl\n[sinker]\ndb_type=fakeddl\n%s", extra);
+	return ft_task(e, ini) ? 0 : -1;
+}
+
+TL_TEST(a_whole_database_by_three_workers_applies_each_step_once)
+{
+	static const char *const modes[] = {
+		/* a split table the task creates is copied whole (an upsert into it would fail) */
+		"[extractor]\nparallel_type=chunk\nparallel_size=2\nbatch_size=7\n[resumer]\nchunk_rows=15\nlease_secs=5\n",
+		"[extractor]\nparallel_type=table\nparallel_size=2\nbatch_size=7\n[resumer]\nlease_secs=5\n",
+	};
+	size_t m, i;
+
+	for (m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		ft_env e;
+		tl_store *s;
+		struct items c;
+		tl_error err = TL_ERROR_INIT;
+		char obj[128];
+
+		TL_CHECK(empty_target(&e, modes[m]) == 0);
+		run_workers(&e, 3);
+		check_same(&e, modes[m]);
+		/* 5 tables: table, index, view, value each; 4 keys (nokey has none): 24 steps, each applied once */
+		TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 24);
+		TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), source_rows(&e));
+		for (i = 0; ft_tables[i]; i++) {
+			TL_CHECK_MSG(tl_fake_keyed(e.dst, "s", ft_tables[i]) == 1, "%s: %s has no key", modes[m], ft_tables[i]);
+			snprintf(obj, sizeof(obj), "view s.%s_view", ft_tables[i]);
+			TL_CHECK_MSG(tl_fake_has_object(e.dst, obj), "%s: no %s", modes[m], obj);
+		}
+		TL_CHECK(tl_fake_has_object(e.dst, "value s.keyed_seq=200"));
+		s = open_store(&e);
+		memset(&c, 0, sizeof(c));
+		TL_CHECK_OK(tl_store_foreach_item(s, TASK, NULL, count_item, &c, &err), &err);
+		TL_CHECK_EQ_INT(c.steps, 24);
+		TL_CHECK_EQ_INT(c.chunks, 0);
+		TL_CHECK_EQ_INT(c.done, c.tables + c.steps);
+		TL_CHECK_MSG(c.claimed_more_than_once == 0, "%s: %s", modes[m], c.first_twice);
+		tl_store_close(s);
+		/* a worker started after the end: nothing applied, nothing read */
+		tl_fake_reset_calls(e.dst);
+		tl_fake_reset_calls(e.src);
+		run_workers(&e, 1);
+		TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 0);
+		TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
+		ft_teardown(&e);
+	}
+}
+
+TL_TEST(definitions_only_by_two_workers)
+{
+	ft_env e;
+
+	/* extract_type=struct: every phase, no row; each step applied once */
+	TL_CHECK(empty_target(&e, "[extractor]\nextract_type=struct\nparallel_size=2\n[resumer]\nlease_secs=5\n") == 0);
+	run_workers(&e, 2);
+	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 24);
+	TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
+	TL_CHECK_EQ_INT(tl_fake_keyed(e.dst, "s", "comp"), 1);
+	TL_CHECK(tl_fake_has_object(e.dst, "index s.comp_v"));
+	TL_CHECK(tl_fake_has_object(e.dst, "view s.tkey_view"));
+	ft_teardown(&e);
 }
