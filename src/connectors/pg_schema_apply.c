@@ -265,18 +265,24 @@ int tl_pg__schema_apply(tl_conn *dst, const tl_schema_step *step, enum tl_schema
 		 * a killed run that was still building it (it committed after the probe; then the
 		 * error may also be "index ... is already associated with a constraint" or a
 		 * DROP INDEX of a half-done key that a constraint now owns): look again, and
-		 * what is there now is done */
+		 * what is there now is done; two CREATE INDEX on one table do not exclude each
+		 * other, so the loser may also fail on pg_class' unique name index, 23505, which
+		 * is otherwise a unique key the rows break: then the object is not there and the
+		 * server's own error stands */
 		if (res && state != TL_SCHEMA_PRESENT && !(step->flags & TL_STEP_RERUN) &&
 		    (strcmp(st, "42P07") == 0 || strcmp(st, "42710") == 0 || strcmp(st, "55000") == 0 ||
-		     strcmp(st, "2BP01") == 0)) {
+		     strcmp(st, "2BP01") == 0 || strcmp(st, "23505") == 0)) {
 			enum tl_schema_state again = TL_SCHEMA_ABSENT;
-			PQclear(res);
-			res = NULL;
+			int unique = strcmp(st, "23505") == 0;
 			PQclear(PQexec(dst->pg, "ROLLBACK"));
 			if (probe(dst, NULL, step, 1, &again, NULL) == 0 && again == TL_SCHEMA_PRESENT) {
 				if (before)
 					*before = TL_SCHEMA_PRESENT;
 				open = 0;
+				goto cleanup;
+			}
+			if (unique) {
+				rc = apply_error(dst, step, res, err);
 				goto cleanup;
 			}
 			rc = tl_error_set(err, TL_ERR_DB, "cannot create %s on the pg target: another session made an "
