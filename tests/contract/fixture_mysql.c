@@ -41,7 +41,39 @@ static int run(void *p, enum ct_side side, const char *sql, tl_error *err)
 	return 0;
 }
 
-static const struct sqlfx_dialect dialect = {
+static int fx_connect(void *p, enum ct_side side, tl_error *err)
+{
+	struct fx *f = p;
+	tl_url u;
+	int rc = tl_url_parse(f->sql.url[side], &u, err);
+
+	if (rc)
+		return rc;
+	if (!(f->c[side] = mysql_init(NULL)))
+		rc = tl_error_set(err, TL_ERR_NOMEM, "mysql_init failed");
+	else if (mysql_options(f->c[side], MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
+		 !mysql_real_connect(f->c[side], u.host, u.user ? u.user : "root", u.password ? u.password : "", NULL,
+				     (unsigned)u.port, NULL, 0))
+		rc = fail(f, side, err, "connect");
+	tl_url_clear(&u);
+	return rc;
+}
+
+static void fx_disconnect(void *p, enum ct_side side)
+{
+	struct fx *f = p;
+
+	if (f->c[side])
+		mysql_close(f->c[side]);
+}
+
+static const struct sqlfx_kind kind = {
+	.fx_size = sizeof(struct fx),
+	.src_env = "TL_MYSQL_SRC_URL",
+	.dst_env = "TL_MYSQL_DST_URL",
+	.connect = fx_connect,
+	.disconnect = fx_disconnect,
+	.run = run,
 	.quote = '`',
 	.schema_word = "DATABASE",
 	.schema_opts = " DEFAULT CHARSET utf8mb4",
@@ -52,63 +84,11 @@ static const struct sqlfx_dialect dialect = {
 	.constraint_names = 0,
 	.table_opts = " DEFAULT CHARSET=utf8mb4",
 	.analyze = "ANALYZE TABLE ",
-	.run = run,
 };
-
-static int ident(tl_buf *b, const char *name, tl_error *err)
-{
-	return sqlfx_ident(&dialect, b, name, err);
-}
-
-static int qname(tl_buf *b, const char *schema, const char *name, tl_error *err)
-{
-	return sqlfx_qname(&dialect, b, schema, name, err);
-}
-
-static void fx_close(void *p)
-{
-	struct fx *f = p;
-
-	if (!f)
-		return;
-	if (f->c[0])
-		mysql_close(f->c[0]);
-	if (f->c[1])
-		mysql_close(f->c[1]);
-	free(f);
-}
 
 static int fx_open(void **out, tl_error *err)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	int i, rc = 0;
-
-	*out = NULL;
-	if (!f)
-		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	if (sqlfx_urls(&f->sql, &dialect, "TL_MYSQL_SRC_URL", "TL_MYSQL_DST_URL")) {
-		free(f);
-		return 1;
-	}
-	for (i = 0; i < 2 && !rc; i++) {
-		tl_url u;
-		if ((rc = tl_url_parse(f->sql.url[i], &u, err)))
-			break;
-		f->c[i] = mysql_init(NULL);
-		if (!f->c[i])
-			rc = tl_error_set(err, TL_ERR_NOMEM, "mysql_init failed");
-		else if (mysql_options(f->c[i], MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
-			 !mysql_real_connect(f->c[i], u.host, u.user ? u.user : "root", u.password ? u.password : "", NULL,
-					     (unsigned)u.port, NULL, 0))
-			rc = fail(f, (enum ct_side)i, err, "connect");
-		tl_url_clear(&u);
-	}
-	if (rc) {
-		fx_close(f);
-		return rc;
-	}
-	*out = f;
-	return 0;
+	return sqlfx_open(&kind, out, err);
 }
 
 static int value(struct fx *f, enum ct_side side, tl_buf *q, enum ct_type type, const char *v, tl_error *err)
@@ -141,7 +121,7 @@ static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *
 		if (r % 500 == 0) {
 			tl_buf_reset(&q);
 			rc = tl_buf_puts(&q, "INSERT INTO ", err);
-			rc = rc ? rc : qname(&q, t->schema, t->name, err);
+			rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 			rc = rc ? rc : tl_buf_puts(&q, " VALUES ", err);
 		} else {
 			rc = tl_buf_putc(&q, ',', err);
@@ -172,10 +152,10 @@ static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out,
 		tl_buf_init(&hex[i], 0);
 	for (i = 0; !rc && i < t->ncols; i++) {
 		rc = i ? tl_buf_puts(&q, ", ", err) : 0;
-		rc = rc ? rc : ident(&q, t->cols[i].name, err);
+		rc = rc ? rc : sqlfx_ident(&kind, &q, t->cols[i].name, err);
 	}
 	rc = rc ? rc : tl_buf_puts(&q, " FROM ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 	if (!rc && mysql_query(f->c[side], q.data))
 		rc = fail(f, side, err, "select");
 	if (!rc && !(res = mysql_store_result(f->c[side])))
@@ -258,7 +238,7 @@ const struct ct_fixture ct_fixture = {
 	.hostile_table = "`a`; DROP TABLE x; --'\"",
 	.hostile_column = "p.k`'\"",
 	.open = fx_open,
-	.close = fx_close,
+	.close = sqlfx_close,
 	.url = sqlfx_url,
 	.drop_schema = sqlfx_drop_schema,
 	.create = sqlfx_create,

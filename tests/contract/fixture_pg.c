@@ -34,7 +34,31 @@ static int run(void *p, enum ct_side side, const char *sql, tl_error *err)
 	return rc;
 }
 
-static const struct sqlfx_dialect dialect = {
+static int fx_connect(void *p, enum ct_side side, tl_error *err)
+{
+	struct fx *f = p;
+
+	f->c[side] = PQconnectdb(f->sql.url[side]);
+	if (PQstatus(f->c[side]) != CONNECTION_OK)
+		return tl_error_set(err, TL_ERR_DB, "cannot connect to %s: %s", f->sql.url[side], PQerrorMessage(f->c[side]));
+	return run(f, side, "SET client_min_messages = warning", err);
+}
+
+static void fx_disconnect(void *p, enum ct_side side)
+{
+	struct fx *f = p;
+
+	if (f->c[side])
+		PQfinish(f->c[side]);
+}
+
+static const struct sqlfx_kind kind = {
+	.fx_size = sizeof(struct fx),
+	.src_env = "TL_PG_SRC_URL",
+	.dst_env = "TL_PG_DST_URL",
+	.connect = fx_connect,
+	.disconnect = fx_disconnect,
+	.run = run,
 	.quote = '"',
 	.schema_word = "SCHEMA",
 	.schema_opts = "",
@@ -45,58 +69,11 @@ static const struct sqlfx_dialect dialect = {
 	.constraint_names = 1,
 	.table_opts = "",
 	.analyze = "ANALYZE ",
-	.run = run,
 };
-
-static int ident(tl_buf *b, const char *name, tl_error *err)
-{
-	return sqlfx_ident(&dialect, b, name, err);
-}
-
-static int qname(tl_buf *b, const char *schema, const char *name, tl_error *err)
-{
-	return sqlfx_qname(&dialect, b, schema, name, err);
-}
-
-static void fx_close(void *p)
-{
-	struct fx *f = p;
-
-	if (!f)
-		return;
-	if (f->c[0])
-		PQfinish(f->c[0]);
-	if (f->c[1])
-		PQfinish(f->c[1]);
-	free(f);
-}
 
 static int fx_open(void **out, tl_error *err)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	int i, rc = 0;
-
-	*out = NULL;
-	if (!f)
-		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	if (sqlfx_urls(&f->sql, &dialect, "TL_PG_SRC_URL", "TL_PG_DST_URL")) {
-		free(f);
-		return 1;
-	}
-	for (i = 0; i < 2 && !rc; i++) {
-		f->c[i] = PQconnectdb(f->sql.url[i]);
-		if (PQstatus(f->c[i]) != CONNECTION_OK)
-			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to %s: %s", f->sql.url[i],
-					  PQerrorMessage(f->c[i]));
-		else
-			rc = run(f, (enum ct_side)i, "SET client_min_messages = warning", err);
-	}
-	if (rc) {
-		fx_close(f);
-		return rc;
-	}
-	*out = f;
-	return 0;
+	return sqlfx_open(&kind, out, err);
 }
 
 static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *const *cells, size_t n, tl_error *err)
@@ -111,7 +88,7 @@ static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *
 		chunk = n - r < ROWS ? n - r : ROWS;
 		tl_buf_reset(&q);
 		rc = tl_buf_puts(&q, "INSERT INTO ", err);
-		rc = rc ? rc : qname(&q, t->schema, t->name, err);
+		rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 		rc = rc ? rc : tl_buf_puts(&q, " VALUES ", err);
 		for (i = 0; !rc && i < chunk * t->ncols; i++) {
 			size_t col = i % t->ncols;
@@ -147,11 +124,11 @@ static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out,
 	for (i = 0; !rc && i < t->ncols; i++) {
 		rc = tl_buf_puts(&q, i ? ", " : "", err);
 		rc = rc ? rc : tl_buf_puts(&q, t->cols[i].type == CT_BIN ? "encode(" : "", err);
-		rc = rc ? rc : ident(&q, t->cols[i].name, err);
+		rc = rc ? rc : sqlfx_ident(&kind, &q, t->cols[i].name, err);
 		rc = rc ? rc : tl_buf_puts(&q, t->cols[i].type == CT_BIN ? ", 'hex')" : "::text", err);
 	}
 	rc = rc ? rc : tl_buf_puts(&q, " FROM ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 	if (!rc) {
 		res = PQexec(f->c[side], q.data);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -195,7 +172,7 @@ const struct ct_fixture ct_fixture = {
 	.hostile_table = "resume_table_*$5\"'`; --",
 	.hostile_column = "p.k\"q",
 	.open = fx_open,
-	.close = fx_close,
+	.close = sqlfx_close,
 	.url = sqlfx_url,
 	.drop_schema = sqlfx_drop_schema,
 	.create = sqlfx_create,

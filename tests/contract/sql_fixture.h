@@ -2,14 +2,14 @@
  * sql_fixture.h - what the contract fixtures of the SQL kinds (fixture_mysql.c,
  * fixture_pg.c) share: the two servers' URLs from the environment, quoted names, and the
  * statements that drop a schema or table and create a test table from its neutral form
- * (ct_table), written in the dialect each kind describes (struct sqlfx_dialect) and run
- * through the kind's own client library (the dialect's run callback). Connecting,
- * inserting, reading rows back and ending sessions use the client library and stay in
- * each fixture's file.
+ * (ct_table), written in the words each kind gives (struct sqlfx_kind) and run through
+ * the kind's own client library (its callbacks: connect, disconnect, run). Inserting,
+ * reading rows back and ending sessions use the client library and stay in each
+ * fixture's file, as do the callbacks.
  *
  * A fixture's state (the `fx` of contract.h) starts with a struct sqlfx, so that
- * sqlfx_url, sqlfx_drop_schema, sqlfx_drop and sqlfx_create serve as its ct_fixture slots
- * directly. Header-only (static functions), like tests/integration/conn_lib.h: every
+ * sqlfx_close, sqlfx_url, sqlfx_drop_schema, sqlfx_drop and sqlfx_create serve as its
+ * ct_fixture slots directly (open: sqlfx_open with the kind). Header-only (static functions), like tests/integration/conn_lib.h: every
  * fixture is built into an executable of its own (tests/CMakeLists.txt globs
  * fixture_*.c, so this file is no kind).
  */
@@ -17,12 +17,22 @@
 #define TL_CT_SQL_FIXTURE_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "contract/contract.h"
 #include "tl_test.h"
 
-/* How a SQL kind writes the fixture's statements. */
-struct sqlfx_dialect {
+/* A SQL kind: its servers, its client library's callbacks, and how it writes the statements. */
+struct sqlfx_kind {
+	size_t fx_size;            /* the size of the kind's fx (a struct sqlfx first) */
+	const char *src_env, *dst_env; /* the environment variables with the servers' URLs */
+	/* Connects fx's side (its URL in fx->url[side]); 0 or a negative tl_code with err set. */
+	int (*connect)(void *fx, enum ct_side side, tl_error *err);
+	/* Closes fx's connection to a side if it has one. */
+	void (*disconnect)(void *fx, enum ct_side side);
+	/* Runs sql on a side's server, any result discarded. */
+	int (*run)(void *fx, enum ct_side side, const char *sql, tl_error *err);
+
 	char quote;                /* the identifier quote ('`', '"'), doubled inside a name */
 	const char *schema_word;   /* what holds tables: "DATABASE", "SCHEMA" */
 	const char *schema_opts;   /* after CREATE <schema_word> IF NOT EXISTS name ("" for none) */
@@ -34,27 +44,53 @@ struct sqlfx_dialect {
 				    * per schema); 0: "<unique> <name>" */
 	const char *table_opts;    /* after CREATE TABLE's closing parenthesis ("" for none) */
 	const char *analyze;       /* what makes a table's statistics current: "ANALYZE TABLE " */
-	/* Runs sql on a side's server through the kind's client library, any result discarded. */
-	int (*run)(void *fx, enum ct_side side, const char *sql, tl_error *err);
 };
 
 /* The first member of a SQL fixture's state. */
 struct sqlfx {
-	const struct sqlfx_dialect *d;
+	const struct sqlfx_kind *d;
 	const char *url[2]; /* the source's and the target's (from the environment) */
 };
 
-/*
- * The URLs of the servers in environment variables src_env and dst_env into fx->url.
- * 0, or 1 when one is unset (tl_test_require_env marked the test skipped, or failed it
- * under CI): contract.h's "not run here".
- */
-static inline int sqlfx_urls(struct sqlfx *fx, const struct sqlfx_dialect *d, const char *src_env, const char *dst_env)
+static inline void sqlfx_close(void *p)
 {
+	struct sqlfx *fx = p;
+
+	if (!fx)
+		return;
+	fx->d->disconnect(fx, CT_SRC);
+	fx->d->disconnect(fx, CT_DST);
+	free(fx);
+}
+
+/*
+ * contract.h's open for kind d: a zeroed fx of d->fx_size connected to the servers of
+ * d->src_env and d->dst_env. 1 when one is unset (tl_test_require_env marked the test
+ * skipped, or failed it under CI).
+ */
+static inline int sqlfx_open(const struct sqlfx_kind *d, void **out, tl_error *err)
+{
+	struct sqlfx *fx = calloc(1, d->fx_size);
+	int i, rc = 0;
+
+	*out = NULL;
+	if (!fx)
+		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
 	fx->d = d;
-	fx->url[0] = tl_test_require_env(src_env);
-	fx->url[1] = fx->url[0] ? tl_test_require_env(dst_env) : NULL;
-	return fx->url[0] && fx->url[1] ? 0 : 1;
+	fx->url[0] = tl_test_require_env(d->src_env);
+	fx->url[1] = fx->url[0] ? tl_test_require_env(d->dst_env) : NULL;
+	if (!fx->url[0] || !fx->url[1]) {
+		free(fx);
+		return 1;
+	}
+	for (i = 0; i < 2 && !rc; i++)
+		rc = d->connect(fx, (enum ct_side)i, err);
+	if (rc) {
+		sqlfx_close(fx);
+		return rc;
+	}
+	*out = fx;
+	return 0;
 }
 
 static inline const char *sqlfx_url(void *p, enum ct_side side)
@@ -63,7 +99,7 @@ static inline const char *sqlfx_url(void *p, enum ct_side side)
 }
 
 /* `name` quoted as an identifier. */
-static inline int sqlfx_ident(const struct sqlfx_dialect *d, tl_buf *b, const char *name, tl_error *err)
+static inline int sqlfx_ident(const struct sqlfx_kind *d, tl_buf *b, const char *name, tl_error *err)
 {
 	const char *p;
 	int rc = tl_buf_putc(b, d->quote, err);
@@ -74,7 +110,7 @@ static inline int sqlfx_ident(const struct sqlfx_dialect *d, tl_buf *b, const ch
 }
 
 /* schema.name, both quoted. */
-static inline int sqlfx_qname(const struct sqlfx_dialect *d, tl_buf *b, const char *schema, const char *name,
+static inline int sqlfx_qname(const struct sqlfx_kind *d, tl_buf *b, const char *schema, const char *name,
 			      tl_error *err)
 {
 	int rc = sqlfx_ident(d, b, schema, err);
@@ -120,7 +156,7 @@ static inline int sqlfx_analyze(struct sqlfx *fx, enum ct_side side, const ct_ta
 }
 
 /* ", PRIMARY KEY (a, b)" or a unique key, named as the dialect names keys. */
-static inline int sqlfx_key(const struct sqlfx_dialect *d, tl_buf *q, const ct_table *t, const ct_key *k,
+static inline int sqlfx_key(const struct sqlfx_kind *d, tl_buf *q, const ct_table *t, const ct_key *k,
 			    const char *what, tl_error *err)
 {
 	size_t i;
@@ -150,7 +186,7 @@ static inline int sqlfx_key(const struct sqlfx_dialect *d, tl_buf *q, const ct_t
 static inline int sqlfx_create(void *p, enum ct_side side, const ct_table *t, tl_error *err)
 {
 	struct sqlfx *fx = p;
-	const struct sqlfx_dialect *d = fx->d;
+	const struct sqlfx_kind *d = fx->d;
 	tl_buf q = TL_BUF_INIT;
 	char head[64];
 	size_t i;
