@@ -9,9 +9,9 @@
  *
  * A fixture's state (the `fx` of contract.h) starts with a struct sqlfx, so that
  * sqlfx_close, sqlfx_url, sqlfx_drop_schema, sqlfx_drop and sqlfx_create serve as its
- * ct_fixture slots directly (open: sqlfx_open with the kind). Header-only (static functions), like tests/integration/conn_lib.h: every
- * fixture is built into an executable of its own (tests/CMakeLists.txt globs
- * fixture_*.c, so this file is no kind).
+ * ct_fixture slots directly (open: sqlfx_open with the kind). Header-only (static
+ * functions), like tests/integration/conn_lib.h: every fixture is built into an
+ * executable of its own (tests/CMakeLists.txt globs fixture_*.c, so this file is no kind).
  */
 #ifndef TL_CT_SQL_FIXTURE_H
 #define TL_CT_SQL_FIXTURE_H
