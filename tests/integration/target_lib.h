@@ -80,6 +80,36 @@ static inline int tgt_exists(const struct tgt_kind *k, tl_conn *c, const tl_tabl
 }
 
 /*
+ * key_exists on t, tl_tgt.kc (a int, b text, c binary; PRIMARY KEY (a, b, c); v int null,
+ * w a timestamp) holding (1, 'x', 00ff, 10, w_at), (2, 'y', 01, NULL, NULL) and
+ * (3, 'z''q', empty, 30, NULL): whole keys (a quote in one, an empty binary), a split
+ * table's bound (the partition column alone), columns without an index, NULL, and the
+ * timestamp w_at (found) and w_not (not), both spelled as the kind spells them.
+ */
+static inline void tgt_check_exists_found(const struct tgt_kind *k, tl_conn *c, const tl_table *t, const char *w_at,
+					  const char *w_not)
+{
+	const char *const abc[] = {"a", "b", "c"};
+	const char *const k1[] = {"1", "x", "00ff"}, *const k1b[] = {"1", "x", "01"}, *const k3[] = {"3", "z'q", ""};
+	const char *const part_col[] = {"a"}, *const two[] = {"2"}, *const four[] = {"4"};
+	const char *const vcol[] = {"v"}, *const null_val[] = {NULL}, *const ten[] = {"10"};
+	const char *const wcol[] = {"w"}, *const w1[] = {w_at}, *const w2[] = {w_not};
+	tl_error err = TL_ERROR_INIT;
+
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 3, abc, k1, &err), 1);
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 3, abc, k1b, &err), 0);
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 3, abc, k3, &err), 1); /* quote in a key, empty binary */
+	/* a split table's bound: the partition column alone */
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 1, part_col, two, &err), 1);
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 1, part_col, four, &err), 0);
+	/* columns without an index, NULL */
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 1, vcol, null_val, &err), 1);
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 1, vcol, ten, &err), 1);
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 1, wcol, w1, &err), 1);
+	TL_CHECK_EQ_INT(tgt_exists(k, c, t, 1, wcol, w2, &err), 0);
+}
+
+/*
  * key_exists on t (tl_tgt.kc, whose int column a holds 1) refuses what it cannot look up:
  * a value that does not fit (TL_ERR_MISMATCH, naming it and the table), an unknown column
  * (TL_ERR_INTERNAL), the table dropped under the run (TL_ERR_NOTFOUND, naming it as
