@@ -722,12 +722,15 @@ static tl_read_spec read_spec(enum tl_read_mode mode, size_t batch_rows)
 	return s;
 }
 
-/* Rows of a read, -1 when it fails (the test is failed with the error). */
+/* Rows of a read, -1 when it fails (the test is failed with the error). What it saw goes
+ * to keep when given (nothing when it fails: seen_clear(keep) is still right). */
 static long long nread(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_spec *spec, struct seen *keep)
 {
 	struct seen s;
 	long long n;
 
+	if (keep)
+		memset(keep, 0, sizeof(*keep));
 	if (pump(c, from, t, spec, NULL, 0, 0, 1u << 20, &s)) {
 		tl_test_fail(__FILE__, __LINE__, "read of %s.%s (mode %d): %s", t->schema, t->name, spec->mode,
 			     c->err.message);
