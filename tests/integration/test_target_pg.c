@@ -84,6 +84,15 @@ static PGconn *setup(void)
 	return c;
 }
 
+/* The driver's connection to the target and its description of tl_tgt.kc; 0, or -1 with
+ * the test failed. */
+static int open_kc(tl_conn **c, tl_table **t)
+{
+	*c = tgt_open(&KIND, getenv("TL_PG_DST_URL"), "tideline-test");
+	*t = *c ? tgt_describe(&KIND, *c, "tl_tgt", "kc") : NULL;
+	return *t ? 0 : -1;
+}
+
 TL_TEST(key_exists_composite_partition_null)
 {
 	const char *const abc[] = {"a", "b", "c"}, *const k2case[] = {"2", "Y", "01"};
@@ -94,7 +103,7 @@ TL_TEST(key_exists_composite_partition_null)
 
 	if (!admin)
 		return;
-	if (!(c = tgt_open(&KIND, getenv("TL_PG_DST_URL"), "tideline-test")) || !(t = tgt_describe(&KIND, c, "tl_tgt", "kc")))
+	if (open_kc(&c, &t))
 		goto cleanup;
 	tgt_check_exists_found(&KIND, c, t, "2024-01-02 03:04:05.678+00", "2024-01-02 03:04:05+00");
 	TL_CHECK_EQ_INT(tgt_exists(&KIND, c, t, 3, abc, k2case, &err), 0); /* text compares exactly */
@@ -116,7 +125,7 @@ TL_TEST(key_exists_errors)
 	if (!admin)
 		return;
 	k.ctx = admin;
-	if (!(c = tgt_open(&k, getenv("TL_PG_DST_URL"), "tideline-test")) || !(t = tgt_describe(&k, c, "tl_tgt", "kc")))
+	if (open_kc(&c, &t))
 		goto cleanup;
 	TL_CHECK_EQ_INT(tgt_exists(&k, c, t, 1, ccol, badhex, &err), -1); /* bytea as hex */
 	TL_CHECK_EQ_INT(err.code, TL_ERR_MISMATCH);
