@@ -297,6 +297,10 @@ struct ct {
 	int sql, docs;  /* TL_CAP_SQL, TL_CAP_DOCUMENTS */
 	int ran;        /* parts of the case that ran (the rest was n/a) */
 	tl_error err;
+	/* the case's own test table (tab_spec, tab_make), released by end() */
+	ct_table st;    /* its neutral form */
+	ct_rows rows;   /* the rows it is made with */
+	tl_table *tab;  /* as the driver describes it on the source */
 };
 
 /* Stops the case (goto done) when a call fails, with the call and the error's message. */
@@ -368,6 +372,9 @@ static int begin(struct ct *c)
 
 static void end(struct ct *c)
 {
+	tl_driver_free_table(&c->d, c->tab);
+	c->tab = NULL;
+	ct_rows_clear(&c->rows);
 	tl_driver_disconnect(&c->d, c->s);
 	tl_driver_disconnect(&c->d, c->t);
 	c->s = c->t = NULL;
@@ -429,6 +436,41 @@ static tl_table *describe(struct ct *c, tl_conn *conn, const char *schema, const
 	if (tl_driver_describe(&c->d, conn, schema, name, &t, &c->err))
 		tl_test_fail(__FILE__, __LINE__, "describe %s.%s: %s", schema, name, c->err.message);
 	return t;
+}
+
+/* The case's table c->st: S1.name from spec s, its rows c->rows (none yet). 0 or -1 (goto done). */
+static int tab_spec(struct ct *c, const char *name, const char *s)
+{
+	if (spec(&c->st, S1, name, s))
+		return -1;
+	c->rows.ncols = c->st.ncols;
+	return 0;
+}
+
+/* Where tab_make makes the case's table besides the source (which holds c->rows). */
+enum tab_where {
+	TAB_SRC = 0,   /* nowhere else */
+	TAB_DST_EMPTY, /* on the target too, empty */
+	TAB_DST_SAME   /* on the target too, with the same rows */
+};
+
+/*
+ * Makes the case's table c->st (tab_spec) with c->rows on the source (and on the target
+ * as `where` says) and describes it on the source into c->tab. 0, or -1: the case stops
+ * (goto done): it failed, or the fixture cannot build the table on the source (make
+ * printed why; given `why`, the case is n/a: "the fixture of KIND cannot build WHY").
+ */
+static int tab_make(struct ct *c, enum tab_where where, const char *why)
+{
+	int r = make(c, CT_SRC, &c->st, &c->rows);
+
+	if (r > 0 && why)
+		tl_test_na("the fixture of %s cannot build %s", c->f->kind, why);
+	if (r || (where != TAB_SRC && make(c, CT_DST, &c->st, where == TAB_DST_SAME ? &c->rows : NULL)))
+		return -1;
+	if (!(c->tab = describe(c, c->s, c->st.schema, c->st.name)))
+		return -1; /* describe failed the test */
+	return 0;
 }
 
 /* The fixture's rows of t on a side compared with want. */
@@ -680,12 +722,15 @@ static tl_read_spec read_spec(enum tl_read_mode mode, size_t batch_rows)
 	return s;
 }
 
-/* Rows of a read, -1 when it fails (the test is failed with the error). */
+/* Rows of a read, -1 when it fails (the test is failed with the error). What it saw goes
+ * to keep when given (nothing when it fails: seen_clear(keep) is still right). */
 static long long nread(struct ct *c, tl_conn *from, const tl_table *t, const tl_read_spec *spec, struct seen *keep)
 {
 	struct seen s;
 	long long n;
 
+	if (keep)
+		memset(keep, 0, sizeof(*keep));
 	if (pump(c, from, t, spec, NULL, 0, 0, 1u << 20, &s)) {
 		tl_test_fail(__FILE__, __LINE__, "read of %s.%s (mode %d): %s", t->schema, t->name, spec->mode,
 			     c->err.message);
@@ -830,6 +875,37 @@ static int series(struct ct *c, ct_rows *rows, size_t ncols, long long first, lo
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * The case's table S1.name with a nullable unique key k (uk1, uk2) and 12 rows: 6 with a
+ * whole key (1..6), 4 with a NULL key column (one of them the text "null"), 2 all NULL;
+ * made and described by tab_make (where; n/a where the fixture cannot build it).
+ */
+static int tab_nullable_key(struct ct *c, const char *name, enum tab_where where)
+{
+	static const char *const data[][3] = {
+		{"1", "1", "1"},   {"2", "2", "2"},      {"3", "3", "3"},  {"4", "4", "4"},   {"5", "5", "5"},
+		{"6", "6", "6"},   {"7", NULL, "7"},     {NULL, "8", "8"}, {NULL, "null", "9"}, {NULL, NULL, "10"},
+		{NULL, NULL, NULL}, {NULL, NULL, NULL}};
+	size_t i;
+
+	if (tab_spec(c, name, "uk1 int null, uk2 text null, val int null; unique k (uk1, uk2)"))
+		return -1;
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
+		if (ct_rows_add(&c->rows, data[i], &c->err))
+			return -1;
+	return tab_make(c, where, "a nullable unique key");
+}
+
+/* The case's table S1.name of series rows (id, v, n; first, step, n as series() takes them),
+ * made and described by tab_make (where). 0 or -1 (goto done). */
+static int tab_series(struct ct *c, const char *name, long long first, long long step, size_t n,
+		      enum tab_where where)
+{
+	if (tab_spec(c, name, "id int key, v text null, n int null") || series(c, &c->rows, 3, first, step, n))
+		return -1;
+	return tab_make(c, where, NULL);
 }
 
 /* A permanent error (missing object, mismatch, constraint, credentials): no retry flag
@@ -1032,53 +1108,47 @@ done:
 TL_TEST(contract_describe_columns_and_key)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {4, 0, 0, NULL};
-	tl_table *t = NULL;
 	size_t i;
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "cols", "id int key, t text null, n int null, w text") ||
-	    rows_addv(&rows, &c.err, "1", "a", "10", "x") || rows_addv(&rows, &c.err, "2", NULL, NULL, "y") ||
-	    rows_addv(&rows, &c.err, "3", "c", "30", "z"))
+	if (tab_spec(&c, "cols", "id int key, t text null, n int null, w text") ||
+	    rows_addv(&c.rows, &c.err, "1", "a", "10", "x") || rows_addv(&c.rows, &c.err, "2", NULL, NULL, "y") ||
+	    rows_addv(&c.rows, &c.err, "3", "c", "30", "z"))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows))
+	if (tab_make(&c, TAB_SRC, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "cols")) != NULL);
-	TL_CHECK_EQ_STR(t->schema, S1);
-	TL_CHECK_EQ_STR(t->name, "cols");
-	TL_CHECK_EQ_INT(t->key_kind, TL_KEYK_PRIMARY);
-	TL_CHECK_EQ_INT(t->nkeys, 1);
-	TL_CHECK(t->keys && t->key_idx);
-	TL_CHECK_EQ_INT(t->est_rows, 3); /* the fixture made the statistics current */
-	TL_CHECK_EQ_INT(count(&c, c.s, t), 3);
-	TL_CHECK(tl_table_part(t) != NULL);
+	TL_CHECK_EQ_STR(c.tab->schema, S1);
+	TL_CHECK_EQ_STR(c.tab->name, "cols");
+	TL_CHECK_EQ_INT(c.tab->key_kind, TL_KEYK_PRIMARY);
+	TL_CHECK_EQ_INT(c.tab->nkeys, 1);
+	TL_CHECK(c.tab->keys && c.tab->key_idx);
+	TL_CHECK_EQ_INT(c.tab->est_rows, 3); /* the fixture made the statistics current */
+	TL_CHECK_EQ_INT(count(&c, c.s, c.tab), 3);
+	TL_CHECK(tl_table_part(c.tab) != NULL);
 	if (c.docs) {
 		/* a document is one cell; its _id is a key column that is not a data column */
-		TL_CHECK_EQ_INT(t->ncols, 1);
-		TL_CHECK_EQ_INT(t->cols[0].kind, TL_COL_DOCUMENT);
-		TL_CHECK(t->key_idx[0] == TL_NO_COL);
-		TL_CHECK_EQ_STR(t->keys[0]->name, "_id");
-		TL_CHECK_EQ_STR(tl_table_part(t)->name, "_id");
+		TL_CHECK_EQ_INT(c.tab->ncols, 1);
+		TL_CHECK_EQ_INT(c.tab->cols[0].kind, TL_COL_DOCUMENT);
+		TL_CHECK(c.tab->key_idx[0] == TL_NO_COL);
+		TL_CHECK_EQ_STR(c.tab->keys[0]->name, "_id");
+		TL_CHECK_EQ_STR(tl_table_part(c.tab)->name, "_id");
 	} else {
 		static const enum tl_col_kind kinds[] = {TL_COL_INT, TL_COL_TEXT, TL_COL_INT, TL_COL_TEXT};
-		CT_REQUIRE(t->ncols == 4);
+		CT_REQUIRE(c.tab->ncols == 4);
 		for (i = 0; i < 4; i++) {
-			TL_CHECK_EQ_STR(t->cols[i].name, st.cols[i].name);
-			TL_CHECK_MSG(t->cols[i].kind == kinds[i], "column %s: kind %d", t->cols[i].name, t->cols[i].kind);
-			TL_CHECK_MSG(t->cols[i].nullable == st.cols[i].nullable, "column %s: nullable %d", t->cols[i].name,
-				     t->cols[i].nullable);
-			TL_CHECK_MSG(t->cols[i].type && *t->cols[i].type, "column %s has no type text", t->cols[i].name);
+			TL_CHECK_EQ_STR(c.tab->cols[i].name, c.st.cols[i].name);
+			TL_CHECK_MSG(c.tab->cols[i].kind == kinds[i], "column %s: kind %d", c.tab->cols[i].name, c.tab->cols[i].kind);
+			TL_CHECK_MSG(c.tab->cols[i].nullable == c.st.cols[i].nullable, "column %s: nullable %d", c.tab->cols[i].name,
+				     c.tab->cols[i].nullable);
+			TL_CHECK_MSG(c.tab->cols[i].type && *c.tab->cols[i].type, "column %s has no type text", c.tab->cols[i].name);
 		}
-		TL_CHECK_EQ_INT(t->key_idx[0], 0);
-		TL_CHECK(t->keys[0] == &t->cols[0]);
-		TL_CHECK_EQ_INT(t->part_idx, 0);
+		TL_CHECK_EQ_INT(c.tab->key_idx[0], 0);
+		TL_CHECK(c.tab->keys[0] == &c.tab->cols[0]);
+		TL_CHECK_EQ_INT(c.tab->part_idx, 0);
 	}
 	tl_driver_free_table(&c.d, NULL); /* accepts NULL */
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1371,9 +1441,6 @@ done:
 TL_TEST(contract_read_keyed_int_key)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_keyvals after = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 4);
 	struct seen s;
@@ -1382,14 +1449,11 @@ TL_TEST(contract_read_keyed_int_key)
 	if (begin(&c))
 		return;
 	/* inserted out of key order, with negative keys */
-	if (spec(&st, S1, "kint", "id int key, v text null, n int null") || series(&c, &rows, 3, 30, -3, 25))
+	if (tab_series(&c, "kint", 30, -3, 25, TAB_SRC))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "kint")) != NULL);
-	CHECK_KEYED_READS(&c, &st, t, &rows, 25);
+	CHECK_KEYED_READS(&c, &c.st, c.tab, &c.rows, 25);
 	/* keys come in numeric order: -42, -39, ..., 30 */
-	if (nread(&c, c.s, t, &rs, &s) == 25) {
+	if (nread(&c, c.s, c.tab, &rs, &s) == 25) {
 		char *first = pos_of(&c, CT_INT, "-42"), *last = pos_of(&c, CT_INT, "30");
 		TL_CHECK_EQ_STR(s.keys[0], first);
 		TL_CHECK_EQ_STR(s.keys[24], last);
@@ -1400,28 +1464,26 @@ TL_TEST(contract_read_keyed_int_key)
 	/* a position between two keys, and past the last */
 	{
 		const char *between[] = {"-1"}, *past[] = {"31"};
-		CT_OK(&c, after_key(&c, &st, between, &after));
+		CT_OK(&c, after_key(&c, &c.st, between, &after));
 		rs.after = &after;
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 11); /* 0, 3, ..., 30 */
-		CT_OK(&c, after_key(&c, &st, past, &after));
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 0);
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 11); /* 0, 3, ..., 30 */
+		CT_OK(&c, after_key(&c, &c.st, past, &after));
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 0);
 	}
 	/* a null position (§3.5): relational k > NULL matches nothing; documents start over (§2.5) */
 	{
-		const char *col = t->keys[0]->name, *val = NULL;
+		const char *col = c.tab->keys[0]->name, *val = NULL;
 		CT_OK(&c, tl_keyvals_set(&after, 1, &col, &val, &c.err));
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), c.docs ? 25 : 0);
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), c.docs ? 25 : 0);
 	}
 	/* a resume every batch (reopened after the last row's key) reads every row once */
 	rs.after = NULL;
-	CT_OK(&c, pump(&c, c.s, t, &rs, NULL, 0, 1, 1u << 20, &s));
+	CT_OK(&c, pump(&c, c.s, c.tab, &rs, NULL, 0, 1, 1u << 20, &s));
 	TL_CHECK_EQ_INT(s.rows, 25);
 	TL_CHECK_EQ_INT(s.batches, 7);
 done:
 	seen_clear(&s);
 	tl_keyvals_clear(&after);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1429,38 +1491,28 @@ TL_TEST(contract_read_keyed_text_key)
 {
 	static const char *const keys[] = {"b", "a b", "quote'\"`\\", "$a", "\xc3\xbcn\xc3\xaf", "0", "m;DROP", NULL};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {2, 0, 0, NULL};
-	tl_table *t = NULL;
 	size_t i;
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "ktext", "k text key, v int null"))
+	if (tab_spec(&c, "ktext", "k text key, v int null"))
 		goto done;
 	for (i = 0; keys[i]; i++)
-		if (rows_addv(&rows, &c.err, keys[i], i % 2 ? "1" : NULL))
+		if (rows_addv(&c.rows, &c.err, keys[i], i % 2 ? "1" : NULL))
 			goto done;
-	if (make(&c, CT_SRC, &st, &rows))
+	if (tab_make(&c, TAB_SRC, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "ktext")) != NULL);
-	TL_CHECK_EQ_INT(t->keys[0]->kind, c.docs ? TL_COL_OTHER : TL_COL_TEXT);
-	CHECK_KEYED_READS(&c, &st, t, &rows, i);
+	TL_CHECK_EQ_INT(c.tab->keys[0]->kind, c.docs ? TL_COL_OTHER : TL_COL_TEXT);
+	CHECK_KEYED_READS(&c, &c.st, c.tab, &c.rows, i);
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
 TL_TEST(contract_read_keyed_composite_key)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_keyvals after = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 2);
-	int r;
 
 	if (begin(&c))
 		return;
@@ -1468,26 +1520,22 @@ TL_TEST(contract_read_keyed_composite_key)
 		tl_test_na("composite keys need TL_CAP_SQL (documents have one key, _id)");
 		goto done;
 	}
-	if (spec(&st, S1, "kcomp", "g text, n int, v text null; primary (g, n)") ||
-	    rows_addv(&rows, &c.err, "b", "3", "x") || rows_addv(&rows, &c.err, "a", "10", NULL) ||
-	    rows_addv(&rows, &c.err, "a", "2", "y") || rows_addv(&rows, &c.err, "c", "0", "z") ||
-	    rows_addv(&rows, &c.err, "b", "-5", NULL) || rows_addv(&rows, &c.err, "a", "1", "w"))
+	if (tab_spec(&c, "kcomp", "g text, n int, v text null; primary (g, n)") ||
+	    rows_addv(&c.rows, &c.err, "b", "3", "x") || rows_addv(&c.rows, &c.err, "a", "10", NULL) ||
+	    rows_addv(&c.rows, &c.err, "a", "2", "y") || rows_addv(&c.rows, &c.err, "c", "0", "z") ||
+	    rows_addv(&c.rows, &c.err, "b", "-5", NULL) || rows_addv(&c.rows, &c.err, "a", "1", "w"))
 		goto done;
-	if ((r = make(&c, CT_SRC, &st, &rows))) {
-		if (r > 0)
-			tl_test_na("the fixture of %s cannot build a composite key", c.f->kind);
+	if (tab_make(&c, TAB_SRC, "a composite key"))
 		goto done;
-	}
-	CT_REQUIRE((t = describe(&c, c.s, S1, "kcomp")) != NULL);
-	CT_REQUIRE(t->nkeys == 2);
-	CHECK_KEYED_READS(&c, &st, t, &rows, 6);
+	CT_REQUIRE(c.tab->nkeys == 2);
+	CHECK_KEYED_READS(&c, &c.st, c.tab, &c.rows, 6);
 	/* row comparison: after (a, 5) come (a, 10), (b, -5), (b, 3), (c, 0) */
 	{
 		const char *mid[] = {"a", "5"};
 		struct seen s;
-		CT_OK(&c, after_key(&c, &st, mid, &after));
+		CT_OK(&c, after_key(&c, &c.st, mid, &after));
 		rs.after = &after;
-		if (nread(&c, c.s, t, &rs, &s) == 4)
+		if (nread(&c, c.s, c.tab, &rs, &s) == 4)
 			TL_CHECK_EQ_STR(s.keys[0], "a\x1f" "10");
 		else
 			tl_test_fail(__FILE__, __LINE__, "resume after (a, 5): not 4 rows");
@@ -1495,8 +1543,6 @@ TL_TEST(contract_read_keyed_composite_key)
 	}
 done:
 	tl_keyvals_clear(&after);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1569,58 +1615,40 @@ done:
  * (TL_READ_KEY_NULLS) reads exactly those, and a NULL position matches nothing (§3.5). */
 TL_TEST(contract_read_key_nulls)
 {
-	static const char *const data[][3] = {
-		{"1", "1", "1"},   {"2", "2", "2"},      {"3", "3", "3"},  {"4", "4", "4"},   {"5", "5", "5"},
-		{"6", "6", "6"},   {"7", NULL, "7"},     {NULL, "8", "8"}, {NULL, "null", "9"}, {NULL, NULL, "10"},
-		{NULL, NULL, NULL}, {NULL, NULL, NULL}};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_keyvals after = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 4);
 	tl_reader *rd = NULL;
 	size_t i;
-	int r;
 
 	if (begin(&c))
 		return;
 	if (!c.sql) {
-		CT_OK(&c, spec(&st, S1, "knull", "id int key"));
-		if (make(&c, CT_SRC, &st, NULL) || !(t = describe(&c, c.s, S1, "knull")))
+		if (tab_spec(&c, "knull", "id int key") || tab_make(&c, TAB_SRC, NULL))
 			goto done;
 		rs.mode = TL_READ_KEY_NULLS;
-		not_applicable(tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err) == TL_ERR_UNSUPPORTED,
 			       "NULL key passes need TL_CAP_SQL (an _id is never NULL)");
 		goto done;
 	}
-	if (spec(&st, S1, "knull", "uk1 int null, uk2 text null, val int null; unique k (uk1, uk2)"))
+	if (tab_nullable_key(&c, "knull", TAB_SRC))
 		goto done;
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		if (ct_rows_add(&rows, data[i], &c.err))
-			goto done;
-	if ((r = make(&c, CT_SRC, &st, &rows))) {
-		if (r > 0)
-			tl_test_na("the fixture of %s cannot build a nullable unique key", c.f->kind);
-		goto done;
-	}
-	CT_REQUIRE((t = describe(&c, c.s, S1, "knull")) != NULL);
-	TL_CHECK_EQ_INT(t->key_kind, TL_KEYK_UNIQUE_NULLABLE);
-	CHECK_KEYED_READS(&c, &st, t, &rows, 6);
+	TL_CHECK_EQ_INT(c.tab->key_kind, TL_KEYK_UNIQUE_NULLABLE);
+	CHECK_KEYED_READS(&c, &c.st, c.tab, &c.rows, 6);
 	{
 		const char *a62[] = {"6", "6"}, *a22[] = {"2", "2"}, *anull[] = {NULL, NULL};
 		rs.after = &after;
-		CT_OK(&c, after_key(&c, &st, a62, &after));
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 0);
-		CT_OK(&c, after_key(&c, &st, a22, &after));
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 4);
-		CT_OK(&c, after_key(&c, &st, anull, &after));
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 0);
+		CT_OK(&c, after_key(&c, &c.st, a62, &after));
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 0);
+		CT_OK(&c, after_key(&c, &c.st, a22, &after));
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 4);
+		CT_OK(&c, after_key(&c, &c.st, anull, &after));
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 0);
 	}
 	{
 		struct seen s;
 		rs = read_spec(TL_READ_KEY_NULLS, 4);
-		if (nread(&c, c.s, t, &rs, &s) == 6) {
+		if (nread(&c, c.s, c.tab, &rs, &s) == 6) {
 			for (i = 0; i < s.n; i++)
 				TL_CHECK_MSG(strchr(s.keys[i], '\x1e') != NULL, "NULL pass row %zu has no NULL key", i);
 		} else {
@@ -1631,8 +1659,6 @@ TL_TEST(contract_read_key_nulls)
 done:
 	tl_driver_close_reader(&c.d, rd);
 	tl_keyvals_clear(&after);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1769,14 +1795,10 @@ TL_TEST(contract_read_keyless_partition)
 {
 	static const char *const data[][2] = {{"b", "1"}, {NULL, "2"}, {"a", "3"}, {"c", "4"}, {NULL, "5"}};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {2, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_RANGE, 100);
 	char *b = NULL;
 	struct seen s;
 	size_t i;
-	int r;
 
 	memset(&s, 0, sizeof(s));
 	if (begin(&c))
@@ -1785,50 +1807,44 @@ TL_TEST(contract_read_keyless_partition)
 		tl_test_na("keyless tables need TL_CAP_SQL (every document has an _id)");
 		goto done;
 	}
-	if (spec(&st, S1, "nokey", "p text null, v int null"))
+	if (tab_spec(&c, "nokey", "p text null, v int null"))
 		goto done;
 	for (i = 0; i < 5; i++)
-		if (ct_rows_add(&rows, data[i], &c.err))
+		if (ct_rows_add(&c.rows, data[i], &c.err))
 			goto done;
-	if ((r = make(&c, CT_SRC, &st, &rows))) {
-		if (r > 0)
-			tl_test_na("the fixture of %s cannot build a keyless table", c.f->kind);
+	if (tab_make(&c, TAB_SRC, "a keyless table"))
 		goto done;
-	}
-	CT_REQUIRE((t = describe(&c, c.s, S1, "nokey")) != NULL);
-	TL_CHECK_EQ_INT(t->key_kind, TL_KEYK_NONE);
-	TL_CHECK_EQ_INT(t->nkeys, 0);
-	TL_CHECK_EQ_INT(t->part_idx, 0);
+	TL_CHECK_EQ_INT(c.tab->key_kind, TL_KEYK_NONE);
+	TL_CHECK_EQ_INT(c.tab->nkeys, 0);
+	TL_CHECK_EQ_INT(c.tab->part_idx, 0);
 	rs.mode = TL_READ_SCAN;
-	TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 5);
+	TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 5);
 	rs.mode = TL_READ_PART_NULLS;
-	if (nread(&c, c.s, t, &rs, &s) == 2)
+	if (nread(&c, c.s, c.tab, &rs, &s) == 2)
 		TL_CHECK_EQ_STR(s.keys[0], "\x1e");
 	else
 		tl_test_fail(__FILE__, __LINE__, "PART_NULLS: not 2 rows");
 	seen_clear(&s);
-	if (!tl_driver_can_split(&c.d, tl_table_part(t))) {
+	if (!tl_driver_can_split(&c.d, tl_table_part(c.tab))) {
 		fprintf(stderr, "    n/a here: the %s driver cannot split on a text column\n", c.ops->name);
 		goto done;
 	}
-	CT_OK(&c, tl_driver_next_bound(&c.d, c.s, t, NULL, 2, &b, &c.err));
+	CT_OK(&c, tl_driver_next_bound(&c.d, c.s, c.tab, NULL, 2, &b, &c.err));
 	TL_CHECK_EQ_STR(b, "b");
 	rs.mode = TL_READ_RANGE;
 	rs.lo = "a";
-	if (nread(&c, c.s, t, &rs, &s) == 2)
+	if (nread(&c, c.s, c.tab, &rs, &s) == 2)
 		TL_CHECK_EQ_STR(s.keys[0], "b");
 	else
 		tl_test_fail(__FILE__, __LINE__, "RANGE ('a', ...): not 2 rows");
 	seen_clear(&s);
 	rs.lo = "a' OR 'x'='x\\"; /* a value, compared as a string */
-	TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 2);
+	TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 2);
 	rs.lo = NULL;
-	TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 3);
+	TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 3);
 done:
 	seen_clear(&s);
 	free(b);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1838,9 +1854,6 @@ TL_TEST(contract_read_bad_resume_values)
 {
 	static const char *const bad[] = {"abc", "99999999999999999999", "{\"Nope\":1}", NULL};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_keyvals after = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 10);
 	tl_reader *rd = NULL;
@@ -1849,16 +1862,13 @@ TL_TEST(contract_read_bad_resume_values)
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "badval", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 5))
+	if (tab_series(&c, "badval", 1, 1, 5, TAB_SRC))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "badval")) != NULL);
 	rs.after = &after;
 	for (i = 0; bad[i]; i++) {
-		const char *col = t->keys[0]->name;
+		const char *col = c.tab->keys[0]->name;
 		CT_OK(&c, tl_keyvals_set(&after, 1, &col, &bad[i], &c.err));
-		TL_CHECK_MSG(tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err) == TL_ERR_MISMATCH,
+		TL_CHECK_MSG(tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err) == TL_ERR_MISMATCH,
 			     "resume after '%s': not a mismatch (%s)", bad[i], c.err.message);
 		TL_CHECK(rd == NULL);
 		TL_CHECK_MSG(strstr(c.err.message, "badval") != NULL, "message does not name the table: %s", c.err.message);
@@ -1870,27 +1880,25 @@ TL_TEST(contract_read_bad_resume_values)
 	if (c.sql) {
 		tl_read_spec rr = read_spec(TL_READ_RANGE, 10);
 		rr.lo = "1.5"; /* a decimal for an integer column */
-		TL_CHECK_EQ_INT(tl_driver_open_reader(&c.d, c.s, t, &rr, &rd, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK_EQ_INT(tl_driver_open_reader(&c.d, c.s, c.tab, &rr, &rd, &c.err), TL_ERR_MISMATCH);
 		TL_CHECK(rd == NULL);
 		rr.lo = NULL;
 		rr.hi = "abc";
-		TL_CHECK_EQ_INT(tl_driver_open_reader(&c.d, c.s, t, &rr, &rd, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK_EQ_INT(tl_driver_open_reader(&c.d, c.s, c.tab, &rr, &rd, &c.err), TL_ERR_MISMATCH);
 		TL_CHECK(rd == NULL);
 	}
 	if (c.ops->next_bound)
-		TL_CHECK_EQ_INT(tl_driver_next_bound(&c.d, c.s, t, "abc", 10, &b, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK_EQ_INT(tl_driver_next_bound(&c.d, c.s, c.tab, "abc", 10, &b, &c.err), TL_ERR_MISMATCH);
 	if (c.ops->delete_after)
-		TL_CHECK_EQ_INT(tl_driver_delete_after(&c.d, c.t, t, "abc", TL_DELETE_AFTER, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK_EQ_INT(tl_driver_delete_after(&c.d, c.t, c.tab, "abc", TL_DELETE_AFTER, &c.err), TL_ERR_MISMATCH);
 	/* still usable */
-	TL_CHECK_EQ_INT(count(&c, c.s, t), 5);
+	TL_CHECK_EQ_INT(count(&c, c.s, c.tab), 5);
 	rs.after = NULL;
-	TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 5);
+	TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 5);
 done:
 	free(b);
 	tl_driver_close_reader(&c.d, rd);
 	tl_keyvals_clear(&after);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1900,9 +1908,6 @@ TL_TEST(contract_read_bounded_batches)
 {
 	enum { N = 1234 };
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {2, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 500);
 	struct seen s;
 	char id[16], v[128];
@@ -1911,18 +1916,17 @@ TL_TEST(contract_read_bounded_batches)
 	memset(&s, 0, sizeof(s));
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "wide", "id int key, v text"))
+	if (tab_spec(&c, "wide", "id int key, v text"))
 		goto done;
 	for (i = 1; i <= N; i++) {
 		snprintf(id, sizeof(id), "%zu", i);
 		snprintf(v, sizeof(v), "%0100zu", i);
-		if (rows_addv(&rows, &c.err, id, v))
+		if (rows_addv(&c.rows, &c.err, id, v))
 			goto done;
 	}
-	if (make(&c, CT_SRC, &st, &rows))
+	if (tab_make(&c, TAB_SRC, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "wide")) != NULL);
-	CT_OK(&c, pump(&c, c.s, t, &rs, NULL, 0, 0, 2000, &s));
+	CT_OK(&c, pump(&c, c.s, c.tab, &rs, NULL, 0, 0, 2000, &s));
 	TL_CHECK_EQ_INT(s.rows, N);
 	TL_CHECK_MSG(s.batches > 10, "%zu batches of at most 2000 bytes for %d rows of 100 bytes", s.batches, N);
 	TL_CHECK(s.max_rows <= 500);
@@ -1935,14 +1939,12 @@ TL_TEST(contract_read_bounded_batches)
 	seen_clear(&s);
 	/* and batch_rows bounds a batch when bytes do not */
 	rs.batch_rows = 100;
-	CT_OK(&c, pump(&c, c.s, t, &rs, NULL, 0, 0, 1u << 22, &s));
+	CT_OK(&c, pump(&c, c.s, c.tab, &rs, NULL, 0, 0, 1u << 22, &s));
 	TL_CHECK_EQ_INT(s.rows, N);
 	TL_CHECK_EQ_INT(s.max_rows, 100);
 	TL_CHECK_EQ_INT(s.batches, 13);
 done:
 	seen_clear(&s);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -1950,9 +1952,6 @@ done:
 TL_TEST(contract_read_close_early)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_reader *rd = NULL;
 	tl_batch b;
 	size_t m;
@@ -1960,31 +1959,26 @@ TL_TEST(contract_read_close_early)
 	tl_batch_init(&b, 1, 1u << 20);
 	if (begin(&c))
 		goto out;
-	if (spec(&st, S1, "early", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 300))
+	if (tab_series(&c, "early", 1, 1, 300, TAB_SRC))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "early")) != NULL);
-	tl_batch_set_ncols(&b, t->ncols);
+	tl_batch_set_ncols(&b, c.tab->ncols);
 	for (m = 0; m < 2; m++) {
 		tl_read_spec rs = read_spec(m ? TL_READ_SCAN : TL_READ_KEYED, 1);
-		CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+		CT_OK(&c, tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err));
 		tl_batch_reset(&b);
 		CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
 		TL_CHECK_EQ_INT(b.nrows, 1);
 		tl_driver_close_reader(&c.d, rd);
 		rd = NULL;
-		TL_CHECK_EQ_INT(count(&c, c.s, t), 300);
+		TL_CHECK_EQ_INT(count(&c, c.s, c.tab), 300);
 	}
 	{
 		tl_read_spec rs = read_spec(TL_READ_KEYED, 1000);
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, NULL), 300);
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, NULL), 300);
 	}
 	tl_driver_close_reader(&c.d, NULL); /* accepts NULL */
 done:
 	tl_driver_close_reader(&c.d, rd);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 out:
 	tl_batch_release(&b);
@@ -1996,9 +1990,6 @@ TL_TEST(contract_row_key_rendering)
 {
 	static const char *const ids[] = {"-9223372036854775808", "-1", "0", "9223372036854775807", NULL};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {2, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_reader *rd = NULL;
 	tl_keyvals k = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
@@ -2008,37 +1999,34 @@ TL_TEST(contract_row_key_rendering)
 	tl_batch_init(&b, 1, 1u << 20);
 	if (begin(&c))
 		goto out;
-	if (spec(&st, S1, "rkey", "id int key, t text null"))
+	if (tab_spec(&c, "rkey", "id int key, t text null"))
 		goto done;
 	for (i = 0; ids[i]; i++)
-		if (rows_addv(&rows, &c.err, ids[i], i ? "x" : NULL))
+		if (rows_addv(&c.rows, &c.err, ids[i], i ? "x" : NULL))
 			goto done;
-	if (make(&c, CT_SRC, &st, &rows))
+	if (tab_make(&c, TAB_SRC, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "rkey")) != NULL);
-	tl_batch_set_ncols(&b, t->ncols);
-	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+	tl_batch_set_ncols(&b, c.tab->ncols);
+	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err));
 	CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
 	CT_REQUIRE(b.nrows == 4);
 	for (i = 0; i < 4; i++) {
 		char *want = pos_of(&c, CT_INT, ids[i]);
-		CT_OK(&c, tl_driver_row_key(&c.d, t, &b, i, t->key_idx, t->nkeys, &k, &c.err));
+		CT_OK(&c, tl_driver_row_key(&c.d, c.tab, &b, i, c.tab->key_idx, c.tab->nkeys, &k, &c.err));
 		TL_CHECK_EQ_INT(k.n, 1);
-		TL_CHECK_EQ_STR(k.cols[0], key_name(&c, &st, 0));
+		TL_CHECK_EQ_STR(k.cols[0], key_name(&c, &c.st, 0));
 		TL_CHECK_EQ_STR(k.vals[0], want);
 		free(want);
 	}
 	if (c.sql) {
 		/* the partition column alone (here the key's first column) */
-		size_t part = t->part_idx;
-		CT_OK(&c, tl_driver_row_key(&c.d, t, &b, 3, &part, 1, &k, &c.err));
+		size_t part = c.tab->part_idx;
+		CT_OK(&c, tl_driver_row_key(&c.d, c.tab, &b, 3, &part, 1, &k, &c.err));
 		TL_CHECK_EQ_STR(k.vals[0], "9223372036854775807");
 	}
 done:
 	tl_keyvals_clear(&k);
 	tl_driver_close_reader(&c.d, rd);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 out:
 	tl_batch_release(&b);
@@ -2107,9 +2095,7 @@ TL_TEST(contract_write_batch_is_atomic)
 {
 	enum { N = 5000 };
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL}, tail = {3, 0, 0, NULL};
-	tl_table *t = NULL;
+	ct_rows tail = {3, 0, 0, NULL};
 	tl_reader *rd = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, N);
 	tl_batch b;
@@ -2122,28 +2108,25 @@ TL_TEST(contract_write_batch_is_atomic)
 			   "atomic)");
 		goto done;
 	}
-	if (spec(&st, S1, "atomic", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, N) ||
+	if (tab_spec(&c, "atomic", "id int key, v text null, n int null") || series(&c, &c.rows, 3, 1, 1, N) ||
 	    series(&c, &tail, 3, N, 1, 1))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+	if (tab_make(&c, TAB_DST_EMPTY, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "atomic")) != NULL);
-	tl_batch_set_ncols(&b, t->ncols);
-	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+	tl_batch_set_ncols(&b, c.tab->ncols);
+	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err));
 	CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
 	CT_REQUIRE(b.nrows == N);
-	CT_OK(&c, c.f->insert(c.fx, CT_DST, &st, (const char *const *)tail.cells, 1, &c.err));
-	TL_CHECK_EQ_INT(tl_driver_write_batch(&c.d, c.t, t, &b, 0, &c.err), TL_ERR_DB);
+	CT_OK(&c, c.f->insert(c.fx, CT_DST, &c.st, (const char *const *)tail.cells, 1, &c.err));
+	TL_CHECK_EQ_INT(tl_driver_write_batch(&c.d, c.t, c.tab, &b, 0, &c.err), TL_ERR_DB);
 	NAMES_TABLE(&c, S1, "atomic");
 	NO_RETRY_FLAGS(&c); /* a constraint violation: rolled back, not worth a retry */
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 1);
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 1);
 	/* an upsert of the same batch goes through */
-	CT_OK(&c, tl_driver_write_batch(&c.d, c.t, t, &b, TL_WRITE_UPSERT, &c.err));
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+	CT_OK(&c, tl_driver_write_batch(&c.d, c.t, c.tab, &b, TL_WRITE_UPSERT, &c.err));
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 done:
 	tl_driver_close_reader(&c.d, rd);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	ct_rows_clear(&tail);
 	end(&c);
 out:
@@ -2212,9 +2195,6 @@ TL_TEST(contract_write_target_empty_bulk)
 	static const char *const texts[] = {"tab\there", "nl\nx", "back\\slash", "\\N", "", "quote'\"", "\xe2\x82\xac",
 					    "cr\rx", NULL};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 300);
 	char id[16];
 	size_t i;
@@ -2222,29 +2202,26 @@ TL_TEST(contract_write_target_empty_bulk)
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "bulk", "id int key, v text null, n int null") || series(&c, &rows, 3, 100, 1, 1000))
+	if (tab_spec(&c, "bulk", "id int key, v text null, n int null") || series(&c, &c.rows, 3, 100, 1, 1000))
 		goto done;
 	for (i = 0; texts[i]; i++) {
 		snprintf(id, sizeof(id), "%zu", i + 1);
-		if (rows_addv(&rows, &c.err, id, texts[i], NULL))
+		if (rows_addv(&c.rows, &c.err, id, texts[i], NULL))
 			goto done;
 	}
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+	if (tab_make(&c, TAB_DST_EMPTY, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "bulk")) != NULL);
-	CT_OK(&c, tl_driver_check_target(&c.d, c.t, t, &empty, &c.err));
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, c.tab, &empty, &c.err));
 	TL_CHECK(empty);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1), (long long)rows.nrows);
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
-	CT_OK(&c, tl_driver_check_target(&c.d, c.t, t, &empty, &c.err));
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1), (long long)c.rows.nrows);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, c.tab, &empty, &c.err));
 	TL_CHECK(!empty);
-	TL_CHECK_EQ_INT(count(&c, c.t, t), (long long)rows.nrows);
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), (long long)c.rows.nrows);
 	/* durable commits change nothing in what lands */
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT | TL_WRITE_DURABLE, 0), (long long)rows.nrows);
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT | TL_WRITE_DURABLE, 0), (long long)c.rows.nrows);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -2252,17 +2229,8 @@ done:
  * pass duplicates them, which is why the engine deletes them first (delete_after). */
 TL_TEST(contract_write_null_keys_and_delete)
 {
-	static const char *const data[][3] = {
-		{"1", "1", "1"},   {"2", "2", "2"},      {"3", "3", "3"},  {"4", "4", "4"},   {"5", "5", "5"},
-		{"6", "6", "6"},   {"7", NULL, "7"},     {NULL, "8", "8"}, {NULL, "null", "9"}, {NULL, NULL, "10"},
-		{NULL, NULL, NULL}, {NULL, NULL, NULL}};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 4);
-	size_t i;
-	int r;
 
 	if (begin(&c))
 		return;
@@ -2270,39 +2238,28 @@ TL_TEST(contract_write_null_keys_and_delete)
 		tl_test_na("NULL keys need TL_CAP_SQL (an _id is never NULL)");
 		goto done;
 	}
-	if (spec(&st, S1, "wnull", "uk1 int null, uk2 text null, val int null; unique k (uk1, uk2)"))
+	if (tab_nullable_key(&c, "wnull", TAB_DST_EMPTY))
 		goto done;
-	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		if (ct_rows_add(&rows, data[i], &c.err))
-			goto done;
-	if ((r = make(&c, CT_SRC, &st, &rows)) || make(&c, CT_DST, &st, NULL)) {
-		if (r > 0)
-			tl_test_na("the fixture of %s cannot build a nullable unique key", c.f->kind);
-		goto done;
-	}
-	CT_REQUIRE((t = describe(&c, c.s, S1, "wnull")) != NULL);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 1), 6);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 1), 6);
 	rs.mode = TL_READ_KEY_NULLS;
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 0), 6);
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 0), 6);
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 18);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 0), 6);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 0), 6);
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 18);
 	if (!c.ops->delete_after) {
-		not_applicable(tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_AFTER, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_AFTER, &c.err) == TL_ERR_UNSUPPORTED,
 			       "the %s driver has no delete_after", c.ops->name);
 		goto done;
 	}
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_PART_NULLS, &c.err));
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 8);
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_KEY_NULLS, &c.err));
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 6);
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, "3", TL_DELETE_AFTER, &c.err));
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 3);
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_AFTER, &c.err));
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 0);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_PART_NULLS, &c.err));
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 8);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_KEY_NULLS, &c.err));
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 6);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, "3", TL_DELETE_AFTER, &c.err));
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 3);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_AFTER, &c.err));
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 0);
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -2312,12 +2269,9 @@ TL_TEST(contract_write_keyless)
 {
 	static const char *const data[][2] = {{"a", "1"}, {"a", "1"}, {"b", "2"}, {NULL, "3"}, {NULL, "3"}};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {2, 0, 0, NULL}, twice = {2, 0, 0, NULL};
-	tl_table *t = NULL;
+	ct_rows twice = {2, 0, 0, NULL};
 	tl_read_spec rs = read_spec(TL_READ_RANGE, 2);
 	size_t i;
-	int r;
 
 	if (begin(&c))
 		return;
@@ -2325,34 +2279,28 @@ TL_TEST(contract_write_keyless)
 		tl_test_na("keyless tables need TL_CAP_SQL (every document has an _id)");
 		goto done;
 	}
-	if (spec(&st, S1, "wkeyless", "p text null, v int null"))
+	if (tab_spec(&c, "wkeyless", "p text null, v int null"))
 		goto done;
 	for (i = 0; i < 5; i++)
-		if (ct_rows_add(&rows, data[i], &c.err) || ct_rows_add(&twice, data[i], &c.err) ||
+		if (ct_rows_add(&c.rows, data[i], &c.err) || ct_rows_add(&twice, data[i], &c.err) ||
 		    ct_rows_add(&twice, data[i], &c.err))
 			goto done;
-	if ((r = make(&c, CT_SRC, &st, &rows)) || make(&c, CT_DST, &st, NULL)) {
-		if (r > 0)
-			tl_test_na("the fixture of %s cannot build a keyless table", c.f->kind);
+	if (tab_make(&c, TAB_DST_EMPTY, "a keyless table"))
 		goto done;
-	}
-	CT_REQUIRE((t = describe(&c, c.s, S1, "wkeyless")) != NULL);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 0), 3);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 0), 3);
 	rs.mode = TL_READ_PART_NULLS;
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 0), 2);
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 0), 2);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 	rs.mode = TL_READ_SCAN;
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, 0, 0), 5);
-	EXPECT_ROWS(&c, CT_DST, &st, &twice);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, 0, 0), 5);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &twice);
 	if (c.ops->delete_after) {
-		CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, "a", TL_DELETE_AFTER, &c.err));
-		TL_CHECK_EQ_INT(count(&c, c.t, t), 8);
-		CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_PART_NULLS, &c.err));
-		TL_CHECK_EQ_INT(count(&c, c.t, t), 4);
+		CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, "a", TL_DELETE_AFTER, &c.err));
+		TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 8);
+		CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_PART_NULLS, &c.err));
+		TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 4);
 	}
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	ct_rows_clear(&twice);
 	end(&c);
 }
@@ -2362,9 +2310,7 @@ done:
 TL_TEST(contract_hostile_names)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {2, 0, 0, NULL}, first2 = {2, 0, 0, NULL};
-	tl_table *t = NULL;
+	ct_rows first2 = {2, 0, 0, NULL};
 	tl_keyvals after = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 2);
 	static const char *const vals[] = {"a\"b", "c'd", NULL, "`e`", "f;--"};
@@ -2374,62 +2320,60 @@ TL_TEST(contract_hostile_names)
 
 	if (begin(&c))
 		return;
-	memset(&st, 0, sizeof(st));
-	st.schema = c.f->hostile_schema;
-	st.name = c.f->hostile_table;
-	st.ncols = 2;
-	snprintf(st.cols[0].name, sizeof(st.cols[0].name), "%s", c.docs ? "id" : c.f->hostile_column);
-	st.cols[0].type = CT_INT;
-	snprintf(st.cols[1].name, sizeof(st.cols[1].name), "%s", c.docs ? c.f->hostile_column : "v");
-	st.cols[1].type = CT_TEXT;
-	st.cols[1].nullable = 1;
-	st.pk.n = 1;
+	memset(&c.st, 0, sizeof(c.st));
+	c.st.schema = c.f->hostile_schema;
+	c.st.name = c.f->hostile_table;
+	c.st.ncols = 2;
+	snprintf(c.st.cols[0].name, sizeof(c.st.cols[0].name), "%s", c.docs ? "id" : c.f->hostile_column);
+	c.st.cols[0].type = CT_INT;
+	snprintf(c.st.cols[1].name, sizeof(c.st.cols[1].name), "%s", c.docs ? c.f->hostile_column : "v");
+	c.st.cols[1].type = CT_TEXT;
+	c.st.cols[1].nullable = 1;
+	c.st.pk.n = 1;
+	c.rows.ncols = c.st.ncols;
 	for (i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "%zu", i + 1);
-		if (rows_addv(&rows, &c.err, id, vals[i]) || (i < 2 && rows_addv(&first2, &c.err, id, vals[i])))
+		if (rows_addv(&c.rows, &c.err, id, vals[i]) || (i < 2 && rows_addv(&first2, &c.err, id, vals[i])))
 			goto done;
 	}
-	CT_OK(&c, c.f->drop_schema(c.fx, CT_DST, st.schema, &c.err));
-	if (make(&c, CT_SRC, &st, &rows))
+	CT_OK(&c, c.f->drop_schema(c.fx, CT_DST, c.st.schema, &c.err));
+	if (tab_make(&c, TAB_SRC, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, st.schema, st.name)) != NULL);
-	TL_CHECK_EQ_STR(t->schema, st.schema);
-	TL_CHECK_EQ_STR(t->name, st.name);
-	TL_CHECK_EQ_STR(t->keys[0]->name, key_name(&c, &st, 0));
-	CHECK_KEYED_READS(&c, &st, t, &rows, 5);
+	TL_CHECK_EQ_STR(c.tab->schema, c.st.schema);
+	TL_CHECK_EQ_STR(c.tab->name, c.st.name);
+	TL_CHECK_EQ_STR(c.tab->keys[0]->name, key_name(&c, &c.st, 0));
+	CHECK_KEYED_READS(&c, &c.st, c.tab, &c.rows, 5);
 	{
 		const char *one[] = {"1"};
 		struct seen s;
-		CT_OK(&c, after_key(&c, &st, one, &after));
+		CT_OK(&c, after_key(&c, &c.st, one, &after));
 		rs.after = &after;
-		TL_CHECK_EQ_INT(nread(&c, c.s, t, &rs, &s), 4);
+		TL_CHECK_EQ_INT(nread(&c, c.s, c.tab, &rs, &s), 4);
 		seen_clear(&s);
 		rs.after = NULL;
 	}
-	if (make(&c, CT_DST, &st, NULL))
+	if (make(&c, CT_DST, &c.st, NULL))
 		goto done;
-	CT_OK(&c, tl_driver_check_target(&c.d, c.t, t, &empty, &c.err));
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, c.tab, &empty, &c.err));
 	TL_CHECK(empty);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1), 5);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 1), 5);
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1), 5);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 1), 5);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 	if (c.ops->next_bound) {
 		char *b = NULL;
-		CT_OK(&c, tl_driver_next_bound(&c.d, c.s, t, NULL, 2, &b, &c.err));
+		CT_OK(&c, tl_driver_next_bound(&c.d, c.s, c.tab, NULL, 2, &b, &c.err));
 		TL_CHECK_EQ_STR(b, "2");
 		free(b);
 	}
 	if (c.ops->delete_after) {
 		char *two = pos_of(&c, CT_INT, "2");
-		int rc = tl_driver_delete_after(&c.d, c.t, t, two, TL_DELETE_AFTER, &c.err);
+		int rc = tl_driver_delete_after(&c.d, c.t, c.tab, two, TL_DELETE_AFTER, &c.err);
 		free(two);
 		CT_OK(&c, rc);
-		EXPECT_ROWS(&c, CT_DST, &st, &first2);
+		EXPECT_ROWS(&c, CT_DST, &c.st, &first2);
 	}
 done:
 	tl_keyvals_clear(&after);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	ct_rows_clear(&first2);
 	end(&c);
 }
@@ -2441,9 +2385,6 @@ TL_TEST(contract_native_form)
 {
 	static const char *const texts[] = {"tab\there", "nl\nx", "back\\slash", "\\N", "", "quote'\"", "\\.", NULL};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 333);
 	struct seen s0, s1;
 	int level = -1, empty = 0, lv;
@@ -2454,49 +2395,46 @@ TL_TEST(contract_native_form)
 	memset(&s1, 0, sizeof(s1));
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "native", "id int key, v text null, n int null") || series(&c, &rows, 3, 10, 1, 2000))
+	if (tab_spec(&c, "native", "id int key, v text null, n int null") || series(&c, &c.rows, 3, 10, 1, 2000))
 		goto done;
 	for (i = 0; texts[i]; i++) {
 		snprintf(id, sizeof(id), "%zu", i + 1);
-		if (rows_addv(&rows, &c.err, id, texts[i], "-1"))
+		if (rows_addv(&c.rows, &c.err, id, texts[i], "-1"))
 			goto done;
 	}
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+	if (tab_make(&c, TAB_DST_EMPTY, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "native")) != NULL);
-	CT_OK(&c, tl_driver_check_target(&c.d, c.t, t, &empty, &c.err));
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, c.tab, &empty, &c.err));
 	if (!c.ops->native_form) {
-		not_applicable(tl_driver_native_form(&c.d, c.t, t, &level, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_native_form(&c.d, c.t, c.tab, &level, &c.err) == TL_ERR_UNSUPPORTED,
 			       "the %s driver has no native batch forms (native_form)", c.ops->name);
 		goto done;
 	}
-	CT_OK(&c, tl_driver_native_form(&c.d, c.t, t, &level, &c.err));
+	CT_OK(&c, tl_driver_native_form(&c.d, c.t, c.tab, &level, &c.err));
 	TL_CHECK_MSG(level == 1 || level == 2, "native_form level %d", level);
-	CT_OK(&c, pump(&c, c.s, t, &rs, NULL, 0, 0, 1u << 20, &s0));
+	CT_OK(&c, pump(&c, c.s, c.tab, &rs, NULL, 0, 0, 1u << 20, &s0));
 	TL_CHECK(!s0.native);
 	for (lv = 1; lv <= level; lv++) {
 		rs.native = lv;
-		CT_OK(&c, pump(&c, c.s, t, &rs, c.t, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1, 1u << 20, &s1));
+		CT_OK(&c, pump(&c, c.s, c.tab, &rs, c.t, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1, 1u << 20, &s1));
 		TL_CHECK_MSG(s1.native, "level %d: no native batch", lv);
-		TL_CHECK_EQ_INT(s1.rows, rows.nrows);
+		TL_CHECK_EQ_INT(s1.rows, c.rows.nrows);
 		for (i = 0; i < s0.n && i < s1.n; i++)
 			TL_CHECK_MSG(strcmp(s0.keys[i], s1.keys[i]) == 0, "level %d: row %zu renders another key", lv, i);
 		seen_clear(&s1);
-		EXPECT_ROWS(&c, CT_DST, &st, &rows);
+		EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 		/* over the rows just written: upserts, in the portable native form (level 2 is for
 		 * a target that was empty) */
 		rs.native = 1;
-		CT_OK(&c, pump(&c, c.s, t, &rs, c.t, TL_WRITE_UPSERT, 0, 1u << 20, &s1));
+		CT_OK(&c, pump(&c, c.s, c.tab, &rs, c.t, TL_WRITE_UPSERT, 0, 1u << 20, &s1));
 		seen_clear(&s1);
-		EXPECT_ROWS(&c, CT_DST, &st, &rows);
-		if (make(&c, CT_DST, &st, NULL))
+		EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
+		if (make(&c, CT_DST, &c.st, NULL))
 			goto done;
 	}
 done:
 	seen_clear(&s0);
 	seen_clear(&s1);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -2504,43 +2442,38 @@ done:
 TL_TEST(contract_delete_after)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL}, first = {3, 0, 0, NULL};
-	tl_table *t = NULL;
+	ct_rows first = {3, 0, 0, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
 	char *pos = NULL;
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "delafter", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 20) ||
+	if (tab_spec(&c, "delafter", "id int key, v text null, n int null") || series(&c, &c.rows, 3, 1, 1, 20) ||
 	    series(&c, &first, 3, 1, 1, 12))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+	if (tab_make(&c, TAB_DST_EMPTY, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "delafter")) != NULL);
 	if (!c.ops->delete_after) {
-		not_applicable(tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_AFTER, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_AFTER, &c.err) == TL_ERR_UNSUPPORTED,
 			       "the %s driver has no delete_after", c.ops->name);
 		goto done;
 	}
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 0), 20);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 0), 20);
 	pos = pos_of(&c, CT_INT, "12");
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, pos, TL_DELETE_AFTER, &c.err));
-	EXPECT_ROWS(&c, CT_DST, &st, &first);
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, pos, TL_DELETE_AFTER, &c.err)); /* nothing more */
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 12);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, pos, TL_DELETE_AFTER, &c.err));
+	EXPECT_ROWS(&c, CT_DST, &c.st, &first);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, pos, TL_DELETE_AFTER, &c.err)); /* nothing more */
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 12);
 	if (!c.sql) {
 		/* no NULL passes without TL_CAP_SQL */
-		TL_CHECK_EQ_INT(tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_KEY_NULLS, &c.err), TL_ERR_UNSUPPORTED);
-		TL_CHECK_EQ_INT(tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_PART_NULLS, &c.err),
+		TL_CHECK_EQ_INT(tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_KEY_NULLS, &c.err), TL_ERR_UNSUPPORTED);
+		TL_CHECK_EQ_INT(tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_PART_NULLS, &c.err),
 				TL_ERR_UNSUPPORTED);
 	}
-	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, t, NULL, TL_DELETE_AFTER, &c.err));
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 0);
+	CT_OK(&c, tl_driver_delete_after(&c.d, c.t, c.tab, NULL, TL_DELETE_AFTER, &c.err));
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 0);
 done:
 	free(pos);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	ct_rows_clear(&first);
 	end(&c);
 }
@@ -2552,9 +2485,7 @@ TL_TEST(contract_delete_after_key)
 	static const char *const data[][3] = {{"a", "1", "x"}, {"a", "2", "x"}, {"a", "10", NULL}, {"b", "1", "x"},
 					      {"b", "5", "x"},  {NULL, "1", "x"}, {"c", NULL, "x"}};
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL}, kept = {3, 0, 0, NULL};
-	tl_table *t = NULL;
+	ct_rows kept = {3, 0, 0, NULL};
 	tl_keyvals after = {0, NULL, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
 	size_t i;
@@ -2562,52 +2493,50 @@ TL_TEST(contract_delete_after_key)
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "delkey", "g text null, n int null, v text null; unique k (g, n)"))
+	if (tab_spec(&c, "delkey", "g text null, n int null, v text null; unique k (g, n)"))
 		goto done;
 	if (!c.ops->delete_after_key) {
 		ct_table one;
 		if (spec(&one, S1, "delkey1", "id int key") || make(&c, CT_SRC, &one, NULL) ||
-		    !(t = describe(&c, c.s, S1, "delkey1")))
+		    !(c.tab = describe(&c, c.s, S1, "delkey1")))
 			goto done;
 		{
 			const char *v[] = {"1"};
 			CT_OK(&c, after_key(&c, &one, v, &after));
 		}
-		not_applicable(tl_driver_delete_after_key(&c.d, c.t, t, &after, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_delete_after_key(&c.d, c.t, c.tab, &after, &c.err) == TL_ERR_UNSUPPORTED,
 			       "the %s driver has no delete_after_key", c.ops->name);
 		goto done;
 	}
 	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++)
-		if (ct_rows_add(&rows, data[i], &c.err) || (i < 2 && ct_rows_add(&kept, data[i], &c.err)))
+		if (ct_rows_add(&c.rows, data[i], &c.err) || (i < 2 && ct_rows_add(&kept, data[i], &c.err)))
 			goto done;
-	if ((r = make(&c, CT_SRC, &st, &rows)) || make(&c, CT_DST, &st, &rows)) {
+	if ((r = make(&c, CT_SRC, &c.st, &c.rows)) || make(&c, CT_DST, &c.st, &c.rows)) {
 		if (r > 0)
 			tl_test_na("the fixture of %s cannot build a composite nullable key (delete_after_key is tested "
 				   "deeply by test_schema_%s)",
 				   c.f->kind, c.f->kind);
 		goto done;
 	}
-	CT_REQUIRE((t = describe(&c, c.s, S1, "delkey")) != NULL);
+	CT_REQUIRE((c.tab = describe(&c, c.s, S1, "delkey")) != NULL);
 	{
 		const char *bad[] = {"a", "x"}, *mid[] = {"a", "2"};
-		CT_OK(&c, after_key(&c, &st, bad, &after));
-		TL_CHECK_EQ_INT(tl_driver_delete_after_key(&c.d, c.t, t, &after, &c.err), TL_ERR_MISMATCH);
-		TL_CHECK_EQ_INT(count(&c, c.t, t), 7);
-		CT_OK(&c, after_key(&c, &st, mid, &after));
-		CT_OK(&c, tl_driver_delete_after_key(&c.d, c.t, t, &after, &c.err));
-		EXPECT_ROWS(&c, CT_DST, &st, &kept);
+		CT_OK(&c, after_key(&c, &c.st, bad, &after));
+		TL_CHECK_EQ_INT(tl_driver_delete_after_key(&c.d, c.t, c.tab, &after, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 7);
+		CT_OK(&c, after_key(&c, &c.st, mid, &after));
+		CT_OK(&c, tl_driver_delete_after_key(&c.d, c.t, c.tab, &after, &c.err));
+		EXPECT_ROWS(&c, CT_DST, &c.st, &kept);
 		/* and a resume from there brings back exactly the rest */
 		rs.after = &after;
-		TL_CHECK_EQ_INT(copy(&c, t, &rs, 0, 1), 3);
+		TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, 0, 1), 3);
 		rs.after = NULL;
 		rs.mode = TL_READ_KEY_NULLS;
-		TL_CHECK_EQ_INT(copy(&c, t, &rs, 0, 0), 2);
-		EXPECT_ROWS(&c, CT_DST, &st, &rows);
+		TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, 0, 0), 2);
+		EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 	}
 done:
 	tl_keyvals_clear(&after);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	ct_rows_clear(&kept);
 	end(&c);
 }
@@ -2617,9 +2546,7 @@ done:
 TL_TEST(contract_checksum)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL}, changed = {3, 0, 0, NULL};
-	tl_table *t = NULL;
+	ct_rows changed = {3, 0, 0, NULL};
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
 	int64_t r1 = -1, r2 = -2;
 	uint64_t s1 = 1, s2 = 2;
@@ -2628,54 +2555,51 @@ TL_TEST(contract_checksum)
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "cksum", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 30))
+	if (tab_spec(&c, "cksum", "id int key, v text null, n int null") || series(&c, &c.rows, 3, 1, 1, 30))
 		goto done;
 	changed.ncols = 3;
-	for (i = 0; i < rows.nrows; i++)
-		if (ct_rows_add(&changed, (const char *const *)&rows.cells[i * 3], &c.err))
+	for (i = 0; i < c.rows.nrows; i++)
+		if (ct_rows_add(&changed, (const char *const *)&c.rows.cells[i * 3], &c.err))
 			goto done;
 	free(changed.cells[19 * 3 + 1]);
 	changed.cells[19 * 3 + 1] = strdup("changed"); /* id 20 */
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
+	if (tab_make(&c, TAB_DST_EMPTY, NULL))
 		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "cksum")) != NULL);
 	if (!c.ops->checksum) {
-		not_applicable(tl_driver_checksum(&c.d, c.s, t, NULL, NULL, &r1, &s1, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_checksum(&c.d, c.s, c.tab, NULL, NULL, &r1, &s1, &c.err) == TL_ERR_UNSUPPORTED,
 			       "the %s driver has no checksum (verify compares counts only)", c.ops->name);
 		goto done;
 	}
 	p5 = pos_of(&c, CT_INT, "5");
 	p15 = pos_of(&c, CT_INT, "15");
 	p25 = pos_of(&c, CT_INT, "25");
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 0), 30);
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, NULL, NULL, &r1, &s1, &c.err));
-	CT_OK(&c, tl_driver_checksum(&c.d, c.t, t, NULL, NULL, &r2, &s2, &c.err));
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 0), 30);
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, NULL, NULL, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.t, c.tab, NULL, NULL, &r2, &s2, &c.err));
 	TL_CHECK(r1 == 30 && r2 == 30 && s1 == s2);
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, p5, p15, &r1, &s1, &c.err));
-	CT_OK(&c, tl_driver_checksum(&c.d, c.t, t, p5, p15, &r2, &s2, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, p5, p15, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.t, c.tab, p5, p15, &r2, &s2, &c.err));
 	TL_CHECK(r1 == 10 && r2 == 10 && s1 == s2);
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, NULL, p5, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, NULL, p5, &r1, &s1, &c.err));
 	TL_CHECK_EQ_INT(r1, 5);
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, p25, NULL, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, p25, NULL, &r1, &s1, &c.err));
 	TL_CHECK_EQ_INT(r1, 5);
 	/* the target with row 20 changed */
-	if (make(&c, CT_DST, &st, &changed))
+	if (make(&c, CT_DST, &c.st, &changed))
 		goto done;
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, NULL, NULL, &r1, &s1, &c.err));
-	CT_OK(&c, tl_driver_checksum(&c.d, c.t, t, NULL, NULL, &r2, &s2, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, NULL, NULL, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.t, c.tab, NULL, NULL, &r2, &s2, &c.err));
 	TL_CHECK(r1 == r2 && s1 != s2);
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, p15, p25, &r1, &s1, &c.err));
-	CT_OK(&c, tl_driver_checksum(&c.d, c.t, t, p15, p25, &r2, &s2, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, p15, p25, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.t, c.tab, p15, p25, &r2, &s2, &c.err));
 	TL_CHECK(r1 == 10 && r2 == 10 && s1 != s2);
-	CT_OK(&c, tl_driver_checksum(&c.d, c.s, t, p5, p15, &r1, &s1, &c.err));
-	CT_OK(&c, tl_driver_checksum(&c.d, c.t, t, p5, p15, &r2, &s2, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.s, c.tab, p5, p15, &r1, &s1, &c.err));
+	CT_OK(&c, tl_driver_checksum(&c.d, c.t, c.tab, p5, p15, &r2, &s2, &c.err));
 	TL_CHECK(s1 == s2);
 done:
 	free(p5);
 	free(p15);
 	free(p25);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	ct_rows_clear(&changed);
 	end(&c);
 }
@@ -2768,9 +2692,6 @@ static int write_lost_then_new(struct ct *c, const ct_table *st, const tl_table 
 TL_TEST(contract_error_connection_lost)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_reader *rd = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
 	tl_batch b;
@@ -2784,27 +2705,22 @@ TL_TEST(contract_error_connection_lost)
 		tl_test_na("the %s fixture cannot end the driver's sessions on its test server", c.f->kind);
 		goto done;
 	}
-	if (spec(&st, S1, "lost", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 20))
+	if (tab_series(&c, "lost", 1, 1, 20, TAB_DST_EMPTY))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "lost")) != NULL);
-	tl_batch_set_ncols(&b, t->ncols);
-	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+	tl_batch_set_ncols(&b, c.tab->ncols);
+	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err));
 	CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
 	CT_REQUIRE(b.nrows == 20);
 	tl_driver_close_reader(&c.d, rd);
 	rd = NULL;
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 0); /* the target connection works */
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 0); /* the target connection works */
 	CT_OK(&c, c.f->kill_sessions(c.fx, CT_DST, APP_NAME, &c.err));
-	rc = tl_driver_count_rows(&c.d, c.t, t, &n, &c.err);
+	rc = tl_driver_count_rows(&c.d, c.t, c.tab, &n, &c.err);
 	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
 	LOST_FLAGS(&c, "count_rows on a killed connection");
-	(void)write_lost_then_new(&c, &st, t, &b, &rows, "a killed");
+	(void)write_lost_then_new(&c, &c.st, c.tab, &b, &c.rows, "a killed");
 done:
 	tl_driver_close_reader(&c.d, rd);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 out:
 	tl_batch_release(&b);
@@ -2836,48 +2752,42 @@ static int exists1(struct ct *c, const tl_table *t, const char *col, enum ct_typ
 TL_TEST(contract_key_exists)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	int ex = -1;
 
 	if (begin(&c))
 		return;
 	/* rows 1..7, the 7th with n NULL */
-	if (spec(&st, S1, "kex", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 7))
+	if (tab_series(&c, "kex", 1, 1, 7, TAB_DST_SAME))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, &rows))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "kex")) != NULL);
 	if (!c.ops->key_exists) {
-		not_applicable(exists1(&c, t, key_name(&c, &st, 0), CT_INT, "2", &ex) == TL_ERR_UNSUPPORTED,
+		not_applicable(exists1(&c, c.tab, key_name(&c, &c.st, 0), CT_INT, "2", &ex) == TL_ERR_UNSUPPORTED,
 			       "the %s driver has no key_exists (resumes trust the checkpoint)", c.ops->name);
 		goto done;
 	}
-	CT_OK(&c, exists1(&c, t, key_name(&c, &st, 0), CT_INT, "2", &ex));
+	CT_OK(&c, exists1(&c, c.tab, key_name(&c, &c.st, 0), CT_INT, "2", &ex));
 	TL_CHECK_EQ_INT(ex, 1);
-	CT_OK(&c, exists1(&c, t, key_name(&c, &st, 0), CT_INT, "9", &ex));
+	CT_OK(&c, exists1(&c, c.tab, key_name(&c, &c.st, 0), CT_INT, "9", &ex));
 	TL_CHECK_EQ_INT(ex, 0);
-	CT_OK(&c, exists1(&c, t, key_name(&c, &st, 0), CT_INT, "-1", &ex));
+	CT_OK(&c, exists1(&c, c.tab, key_name(&c, &c.st, 0), CT_INT, "-1", &ex));
 	TL_CHECK_EQ_INT(ex, 0);
 	if (c.sql) {
 		/* a column without an index, and NULL matching NULL */
-		CT_OK(&c, exists1(&c, t, "v", CT_TEXT, "v3", &ex));
+		CT_OK(&c, exists1(&c, c.tab, "v", CT_TEXT, "v3", &ex));
 		TL_CHECK_EQ_INT(ex, 1);
-		CT_OK(&c, exists1(&c, t, "v", CT_TEXT, "v33", &ex));
+		CT_OK(&c, exists1(&c, c.tab, "v", CT_TEXT, "v33", &ex));
 		TL_CHECK_EQ_INT(ex, 0);
-		CT_OK(&c, exists1(&c, t, "n", CT_INT, NULL, &ex));
+		CT_OK(&c, exists1(&c, c.tab, "n", CT_INT, NULL, &ex));
 		TL_CHECK_EQ_INT(ex, 1);
-		CT_OK(&c, exists1(&c, t, "n", CT_INT, "20", &ex));
+		CT_OK(&c, exists1(&c, c.tab, "n", CT_INT, "20", &ex));
 		TL_CHECK_EQ_INT(ex, 1);
-		CT_OK(&c, exists1(&c, t, "n", CT_INT, "70", &ex)); /* row 7's n is NULL */
+		CT_OK(&c, exists1(&c, c.tab, "n", CT_INT, "70", &ex)); /* row 7's n is NULL */
 		TL_CHECK_EQ_INT(ex, 0);
 	}
 	{
-		const char *col = key_name(&c, &st, 0), *bad = "abc";
+		const char *col = key_name(&c, &c.st, 0), *bad = "abc";
 		tl_keyvals k = {0, NULL, NULL};
 		CT_OK(&c, tl_keyvals_set(&k, 1, &col, &bad, &c.err));
-		TL_CHECK_EQ_INT(tl_driver_key_exists(&c.d, c.t, t, &k, &ex, &c.err), TL_ERR_MISMATCH);
+		TL_CHECK_EQ_INT(tl_driver_key_exists(&c.d, c.t, c.tab, &k, &ex, &c.err), TL_ERR_MISMATCH);
 		tl_keyvals_clear(&k);
 		TL_CHECK_MSG(strstr(c.err.message, "kex") && strstr(c.err.message, "abc"),
 			     "message does not name the table and the value: %s", c.err.message);
@@ -2886,16 +2796,14 @@ TL_TEST(contract_key_exists)
 	/* the target table gone */
 	CT_OK(&c, c.f->drop(c.fx, CT_DST, S1, "kex", &c.err));
 	if (c.docs) {
-		CT_OK(&c, exists1(&c, t, key_name(&c, &st, 0), CT_INT, "2", &ex));
+		CT_OK(&c, exists1(&c, c.tab, key_name(&c, &c.st, 0), CT_INT, "2", &ex));
 		TL_CHECK_EQ_INT(ex, 0);
 	} else {
-		TL_CHECK_EQ_INT(exists1(&c, t, key_name(&c, &st, 0), CT_INT, "2", &ex), TL_ERR_NOTFOUND);
+		TL_CHECK_EQ_INT(exists1(&c, c.tab, key_name(&c, &c.st, 0), CT_INT, "2", &ex), TL_ERR_NOTFOUND);
 		NAMES_TABLE(&c, S1, "kex");
 		NO_RETRY_FLAGS(&c);
 	}
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -2970,31 +2878,23 @@ done:
 TL_TEST(contract_flush_commits)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 10);
 
 	if (begin(&c))
 		return;
-	if (spec(&st, S1, "flushed", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 25))
+	if (tab_series(&c, "flushed", 1, 1, 25, TAB_DST_EMPTY))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "flushed")) != NULL);
 	if (!c.ops->flush_commits) {
-		not_applicable(tl_driver_flush_commits(&c.d, c.t, t, &c.err) == TL_ERR_UNSUPPORTED,
+		not_applicable(tl_driver_flush_commits(&c.d, c.t, c.tab, &c.err) == TL_ERR_UNSUPPORTED,
 			       "the %s driver cannot make commits durable from a session (flush_commits)", c.ops->name);
 		goto done;
 	}
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_UPSERT, 1), 25);
-	CT_OK(&c, tl_driver_flush_commits(&c.d, c.t, t, &c.err));
-	CT_OK(&c, tl_driver_flush_commits(&c.d, c.t, t, &c.err));
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
-	TL_CHECK_EQ_INT(count(&c, c.t, t), 25);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_UPSERT, 1), 25);
+	CT_OK(&c, tl_driver_flush_commits(&c.d, c.t, c.tab, &c.err));
+	CT_OK(&c, tl_driver_flush_commits(&c.d, c.t, c.tab, &c.err));
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
+	TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 25);
 done:
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -3126,13 +3026,10 @@ TL_TEST(contract_schema_basics)
 {
 	static const char *const S = "tl_ct_sch";
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
 	tl_schema_list list = TL_SCHEMA_LIST_INIT;
 	tl_schema_opts opts = TL_SCHEMA_OPTS_INIT;
 	tl_name name = {(char *)S, (char *)"sch_t"}, missing = {(char *)S, (char *)"sch_missing"};
 	enum tl_schema_state *state = NULL, before;
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 100);
 	size_t i, j, tables = 0;
 	int empty = 0;
@@ -3144,11 +3041,11 @@ TL_TEST(contract_schema_basics)
 			       "the %s driver copies no definitions (TL_CAP_SCHEMA)", c.ops->name);
 		goto done;
 	}
-	if (spec(&st, S, "sch_t", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 10))
+	if (spec(&c.st, S, "sch_t", "id int key, v text null, n int null") || series(&c, &c.rows, 3, 1, 1, 10))
 		goto done;
 	CT_OK(&c, c.f->drop_schema(c.fx, CT_SRC, S, &c.err));
 	CT_OK(&c, c.f->drop_schema(c.fx, CT_DST, S, &c.err));
-	if (make(&c, CT_SRC, &st, &rows))
+	if (make(&c, CT_SRC, &c.st, &c.rows))
 		goto done;
 	TL_CHECK_EQ_INT(tl_driver_schema_extract(&c.d, c.s, &missing, 1, &opts, &list, &c.err), TL_ERR_NOTFOUND);
 	TL_CHECK_MSG(strstr(c.err.message, "sch_missing") != NULL, "message: %s", c.err.message);
@@ -3179,16 +3076,14 @@ TL_TEST(contract_schema_basics)
 		TL_CHECK_MSG(before == state[i], "'%s' applied again: found %d, probe said %d", list.items[i].id, before,
 			     state[i]);
 	}
-	CT_REQUIRE((t = describe(&c, c.s, S, "sch_t")) != NULL);
-	CT_OK(&c, tl_driver_check_target(&c.d, c.t, t, &empty, &c.err));
+	CT_REQUIRE((c.tab = describe(&c, c.s, S, "sch_t")) != NULL);
+	CT_OK(&c, tl_driver_check_target(&c.d, c.t, c.tab, &empty, &c.err));
 	TL_CHECK(empty);
-	TL_CHECK_EQ_INT(copy(&c, t, &rs, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1), 10);
-	EXPECT_ROWS(&c, CT_DST, &st, &rows);
+	TL_CHECK_EQ_INT(copy(&c, c.tab, &rs, TL_WRITE_TARGET_EMPTY | TL_WRITE_UPSERT, 1), 10);
+	EXPECT_ROWS(&c, CT_DST, &c.st, &c.rows);
 done:
 	free(state);
 	tl_schema_list_clear(&list);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 }
 
@@ -3664,9 +3559,6 @@ static double secs_since(const struct timespec *t0)
 TL_TEST(contract_interrupt)
 {
 	struct ct c;
-	ct_table st;
-	ct_rows rows = {3, 0, 0, NULL};
-	tl_table *t = NULL;
 	tl_read_spec rs = read_spec(TL_READ_KEYED, 5);
 	tl_batch b;
 	tl_reader *rd = NULL;
@@ -3680,12 +3572,9 @@ TL_TEST(contract_interrupt)
 	tl_batch_init(&b, 3, 1u << 20);
 	if (begin(&c))
 		goto out;
-	if (spec(&st, S1, "intr", "id int key, v text null, n int null") || series(&c, &rows, 3, 1, 1, 400))
+	if (tab_series(&c, "intr", 1, 1, 400, TAB_DST_EMPTY))
 		goto done;
-	if (make(&c, CT_SRC, &st, &rows) || make(&c, CT_DST, &st, NULL))
-		goto done;
-	CT_REQUIRE((t = describe(&c, c.s, S1, "intr")) != NULL);
-	tl_batch_set_ncols(&b, t->ncols);
+	tl_batch_set_ncols(&b, c.tab->ncols);
 	if (!c.ops->interrupt) {
 		not_applicable(tl_driver_interrupt(&c.d, c.s) == TL_ERR_UNSUPPORTED,
 			       "the %s driver cannot give a connection up from another thread (interrupt): only its "
@@ -3702,7 +3591,7 @@ TL_TEST(contract_interrupt)
 	CT_REQUIRE(pthread_create(&th, NULL, interrupter, &in) == 0);
 	started = 1;
 	for (;;) {
-		if (!rd && (rc = tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err)))
+		if (!rd && (rc = tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err)))
 			break;
 		tl_batch_reset(&b);
 		if ((rc = tl_driver_read_batch(&c.d, rd, &b, &c.err)))
@@ -3725,10 +3614,10 @@ TL_TEST(contract_interrupt)
 	tl_driver_close_reader(&c.d, rd);
 	rd = NULL;
 	/* every later call */
-	TL_CHECK_EQ_INT(tl_driver_count_rows(&c.d, c.s, t, &n, &c.err), TL_ERR_DB);
+	TL_CHECK_EQ_INT(tl_driver_count_rows(&c.d, c.s, c.tab, &n, &c.err), TL_ERR_DB);
 	LOST_FLAGS(&c, "count_rows after interrupt");
 	tl_batch_reset(&b);
-	rc = tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err);
+	rc = tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err);
 	rc = rc ? rc : tl_driver_read_batch(&c.d, rd, &b, &c.err);
 	TL_CHECK_EQ_INT(rc, TL_ERR_DB);
 	LOST_FLAGS(&c, "a new read after interrupt");
@@ -3740,21 +3629,19 @@ TL_TEST(contract_interrupt)
 	if (connect_side(&c, CT_SRC, &c.s))
 		goto done;
 	rs.batch_rows = 1000;
-	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, t, &rs, &rd, &c.err));
+	CT_OK(&c, tl_driver_open_reader(&c.d, c.s, c.tab, &rs, &rd, &c.err));
 	tl_batch_reset(&b);
 	CT_OK(&c, tl_driver_read_batch(&c.d, rd, &b, &c.err));
 	TL_CHECK_EQ_INT(b.nrows, 400);
 	tl_driver_close_reader(&c.d, rd);
 	rd = NULL;
 	CT_OK(&c, tl_driver_interrupt(&c.d, c.t));
-	if (!write_lost_then_new(&c, &st, t, &b, &rows, "an interrupted"))
-		TL_CHECK_EQ_INT(count(&c, c.t, t), 400);
+	if (!write_lost_then_new(&c, &c.st, c.tab, &b, &c.rows, "an interrupted"))
+		TL_CHECK_EQ_INT(count(&c, c.t, c.tab), 400);
 done:
 	if (started)
 		pthread_join(th, NULL);
 	tl_driver_close_reader(&c.d, rd);
-	tl_driver_free_table(&c.d, t);
-	ct_rows_clear(&rows);
 	end(&c);
 out:
 	tl_batch_release(&b);

@@ -4,17 +4,19 @@
  * with libmariadb directly (never through tideline's driver). int is bigint, text
  * varchar(200) in utf8mb4, bin varbinary(64); values go in as escaped literals (text),
  * X'..' (bin) or digits (int); ANALYZE TABLE after inserts makes the row estimate exact.
+ * The statements that drop and create tables are sql_fixture.h's, in MariaDB's words.
  */
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "contract/contract.h"
+#include "contract/sql_fixture.h"
 #include "tl_test.h"
 
 struct fx {
+	struct sqlfx sql; /* first: sql_fixture.h's slots take an fx */
 	MYSQL *c[2];
-	const char *url[2];
 };
 
 static int fail(struct fx *f, enum ct_side side, tl_error *err, const char *what)
@@ -24,8 +26,9 @@ static int fail(struct fx *f, enum ct_side side, tl_error *err, const char *what
 }
 
 /* Runs sql, discarding any result set. */
-static int run(struct fx *f, enum ct_side side, const char *sql, tl_error *err)
+static int run(void *p, enum ct_side side, const char *sql, tl_error *err)
 {
+	struct fx *f = p;
 	MYSQL_RES *r;
 
 	if (mysql_query(f->c[side], sql))
@@ -38,142 +41,54 @@ static int run(struct fx *f, enum ct_side side, const char *sql, tl_error *err)
 	return 0;
 }
 
-/* `name` with backticks doubled, in backticks. */
-static int ident(tl_buf *b, const char *name, tl_error *err)
+static int fx_connect(void *p, enum ct_side side, tl_error *err)
 {
-	const char *p;
-	int rc = tl_buf_putc(b, '`', err);
+	struct fx *f = p;
+	tl_url u;
+	int rc = tl_url_parse(f->sql.url[side], &u, err);
 
-	for (p = name; !rc && *p; p++)
-		rc = *p == '`' ? tl_buf_puts(b, "``", err) : tl_buf_putc(b, *p, err);
-	return rc ? rc : tl_buf_putc(b, '`', err);
+	if (rc)
+		return rc;
+	if (!(f->c[side] = mysql_init(NULL)))
+		rc = tl_error_set(err, TL_ERR_NOMEM, "mysql_init failed");
+	else if (mysql_options(f->c[side], MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
+		 !mysql_real_connect(f->c[side], u.host, u.user ? u.user : "root", u.password ? u.password : "", NULL,
+				     (unsigned)u.port, NULL, 0))
+		rc = fail(f, side, err, "connect");
+	tl_url_clear(&u);
+	return rc;
 }
 
-static int qname(tl_buf *b, const char *schema, const char *name, tl_error *err)
-{
-	int rc = ident(b, schema, err);
-
-	rc = rc ? rc : tl_buf_putc(b, '.', err);
-	return rc ? rc : ident(b, name, err);
-}
-
-static void fx_close(void *p)
+static void fx_disconnect(void *p, enum ct_side side)
 {
 	struct fx *f = p;
 
-	if (!f)
-		return;
-	if (f->c[0])
-		mysql_close(f->c[0]);
-	if (f->c[1])
-		mysql_close(f->c[1]);
-	free(f);
+	if (f->c[side])
+		mysql_close(f->c[side]);
 }
+
+static const struct sqlfx_kind kind = {
+	.fx_size = sizeof(struct fx),
+	.src_env = "TL_MYSQL_SRC_URL",
+	.dst_env = "TL_MYSQL_DST_URL",
+	.connect = fx_connect,
+	.disconnect = fx_disconnect,
+	.run = run,
+	.quote = '`',
+	.schema_word = "DATABASE",
+	.schema_opts = " DEFAULT CHARSET utf8mb4",
+	.drop_opts = "",
+	.types = {"bigint", "varchar(200)", "varbinary(64)"},
+	.nullable = " NULL",
+	.unique = "UNIQUE KEY",
+	.constraint_names = 0,
+	.table_opts = " DEFAULT CHARSET=utf8mb4",
+	.analyze = "ANALYZE TABLE ",
+};
 
 static int fx_open(void **out, tl_error *err)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	int i, rc = 0;
-
-	*out = NULL;
-	if (!f)
-		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	f->url[0] = tl_test_require_env("TL_MYSQL_SRC_URL");
-	f->url[1] = f->url[0] ? tl_test_require_env("TL_MYSQL_DST_URL") : NULL;
-	if (!f->url[0] || !f->url[1]) {
-		free(f);
-		return 1;
-	}
-	for (i = 0; i < 2 && !rc; i++) {
-		tl_url u;
-		if ((rc = tl_url_parse(f->url[i], &u, err)))
-			break;
-		f->c[i] = mysql_init(NULL);
-		if (!f->c[i])
-			rc = tl_error_set(err, TL_ERR_NOMEM, "mysql_init failed");
-		else if (mysql_options(f->c[i], MYSQL_SET_CHARSET_NAME, "utf8mb4") ||
-			 !mysql_real_connect(f->c[i], u.host, u.user ? u.user : "root", u.password ? u.password : "", NULL,
-					     (unsigned)u.port, NULL, 0))
-			rc = fail(f, (enum ct_side)i, err, "connect");
-		tl_url_clear(&u);
-	}
-	if (rc) {
-		fx_close(f);
-		return rc;
-	}
-	*out = f;
-	return 0;
-}
-
-static const char *fx_url(void *p, enum ct_side side)
-{
-	return ((struct fx *)p)->url[side];
-}
-
-static int fx_drop_schema(void *p, enum ct_side side, const char *schema, tl_error *err)
-{
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl_buf_puts(&q, "DROP DATABASE IF EXISTS ", err);
-
-	rc = rc ? rc : ident(&q, schema, err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	tl_buf_release(&q);
-	return rc;
-}
-
-static int fx_drop(void *p, enum ct_side side, const char *schema, const char *name, tl_error *err)
-{
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl_buf_puts(&q, "DROP TABLE IF EXISTS ", err);
-
-	rc = rc ? rc : qname(&q, schema, name, err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	tl_buf_release(&q);
-	return rc;
-}
-
-static int key_clause(tl_buf *q, const ct_table *t, const ct_key *k, const char *what, tl_error *err)
-{
-	size_t i;
-	int rc = tl_buf_printf(q, err, ", %s ", what);
-
-	if (!rc && *k->name && strcmp(what, "UNIQUE KEY") == 0)
-		rc = ident(q, k->name, err);
-	rc = rc ? rc : tl_buf_puts(q, " (", err);
-	for (i = 0; !rc && i < k->n; i++) {
-		rc = i ? tl_buf_puts(q, ", ", err) : 0;
-		rc = rc ? rc : ident(q, t->cols[k->col[i]].name, err);
-	}
-	return rc ? rc : tl_buf_putc(q, ')', err);
-}
-
-static int fx_create(void *p, enum ct_side side, const ct_table *t, tl_error *err)
-{
-	static const char *const types[] = {"bigint", "varchar(200)", "varbinary(64)"};
-	tl_buf q = TL_BUF_INIT;
-	size_t i;
-	int rc = tl_buf_puts(&q, "CREATE DATABASE IF NOT EXISTS ", err);
-
-	rc = rc ? rc : ident(&q, t->schema, err);
-	rc = rc ? rc : tl_buf_puts(&q, " DEFAULT CHARSET utf8mb4", err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	rc = rc ? rc : fx_drop(p, side, t->schema, t->name, err);
-	tl_buf_reset(&q);
-	rc = rc ? rc : tl_buf_puts(&q, "CREATE TABLE ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
-	for (i = 0; !rc && i < t->ncols; i++) {
-		rc = tl_buf_puts(&q, i ? ", " : " (", err);
-		rc = rc ? rc : ident(&q, t->cols[i].name, err);
-		rc = rc ? rc : tl_buf_printf(&q, err, " %s%s", types[t->cols[i].type], t->cols[i].nullable ? " NULL" : " NOT NULL");
-	}
-	if (!rc && t->pk.n)
-		rc = key_clause(&q, t, &t->pk, "PRIMARY KEY", err);
-	for (i = 0; !rc && i < t->nuniq; i++)
-		rc = key_clause(&q, t, &t->uniq[i], "UNIQUE KEY", err);
-	rc = rc ? rc : tl_buf_puts(&q, ") DEFAULT CHARSET=utf8mb4", err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	tl_buf_release(&q);
-	return rc;
+	return sqlfx_open(&kind, out, err);
 }
 
 static int value(struct fx *f, enum ct_side side, tl_buf *q, enum ct_type type, const char *v, tl_error *err)
@@ -206,7 +121,7 @@ static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *
 		if (r % 500 == 0) {
 			tl_buf_reset(&q);
 			rc = tl_buf_puts(&q, "INSERT INTO ", err);
-			rc = rc ? rc : qname(&q, t->schema, t->name, err);
+			rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 			rc = rc ? rc : tl_buf_puts(&q, " VALUES ", err);
 		} else {
 			rc = tl_buf_putc(&q, ',', err);
@@ -219,10 +134,7 @@ static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *
 		if (!rc && (r % 500 == 499 || r == n - 1))
 			rc = run(f, side, q.data, err);
 	}
-	tl_buf_reset(&q);
-	rc = rc ? rc : tl_buf_puts(&q, "ANALYZE TABLE ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
-	rc = rc ? rc : run(f, side, q.data, err);
+	rc = rc ? rc : sqlfx_analyze(&f->sql, side, t, err);
 	tl_buf_release(&q);
 	return rc;
 }
@@ -240,10 +152,10 @@ static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out,
 		tl_buf_init(&hex[i], 0);
 	for (i = 0; !rc && i < t->ncols; i++) {
 		rc = i ? tl_buf_puts(&q, ", ", err) : 0;
-		rc = rc ? rc : ident(&q, t->cols[i].name, err);
+		rc = rc ? rc : sqlfx_ident(&kind, &q, t->cols[i].name, err);
 	}
 	rc = rc ? rc : tl_buf_puts(&q, " FROM ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 	if (!rc && mysql_query(f->c[side], q.data))
 		rc = fail(f, side, err, "select");
 	if (!rc && !(res = mysql_store_result(f->c[side])))
@@ -326,11 +238,11 @@ const struct ct_fixture ct_fixture = {
 	.hostile_table = "`a`; DROP TABLE x; --'\"",
 	.hostile_column = "p.k`'\"",
 	.open = fx_open,
-	.close = fx_close,
-	.url = fx_url,
-	.drop_schema = fx_drop_schema,
-	.create = fx_create,
-	.drop = fx_drop,
+	.close = sqlfx_close,
+	.url = sqlfx_url,
+	.drop_schema = sqlfx_drop_schema,
+	.create = sqlfx_create,
+	.drop = sqlfx_drop,
 	.insert = fx_insert,
 	.fetch = fx_fetch,
 	.kill_sessions = fx_kill_sessions,

@@ -5,22 +5,25 @@
  * values are bound parameters (bytea as hex through decode()); ANALYZE after inserts
  * makes the estimate and the live row count exact. Constraint names get the table's
  * name in front (PostgreSQL's index names are unique per schema), which keeps their
- * order within a table.
+ * order within a table. The statements that drop and create tables are sql_fixture.h's,
+ * in PostgreSQL's words.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "contract/contract.h"
+#include "contract/sql_fixture.h"
 #include "tl_test.h"
 
 struct fx {
+	struct sqlfx sql; /* first: sql_fixture.h's slots take an fx */
 	PGconn *c[2];
-	const char *url[2];
 };
 
-static int run(struct fx *f, enum ct_side side, const char *sql, tl_error *err)
+static int run(void *p, enum ct_side side, const char *sql, tl_error *err)
 {
+	struct fx *f = p;
 	PGresult *r = PQexec(f->c[side], sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 	int rc = ok ? 0
@@ -31,141 +34,46 @@ static int run(struct fx *f, enum ct_side side, const char *sql, tl_error *err)
 	return rc;
 }
 
-/* `name` as a quoted identifier. */
-static int ident(tl_buf *b, const char *name, tl_error *err)
-{
-	const char *p;
-	int rc = tl_buf_putc(b, '"', err);
-
-	for (p = name; !rc && *p; p++)
-		rc = *p == '"' ? tl_buf_puts(b, "\"\"", err) : tl_buf_putc(b, *p, err);
-	return rc ? rc : tl_buf_putc(b, '"', err);
-}
-
-static int qname(tl_buf *b, const char *schema, const char *name, tl_error *err)
-{
-	int rc = ident(b, schema, err);
-
-	rc = rc ? rc : tl_buf_putc(b, '.', err);
-	return rc ? rc : ident(b, name, err);
-}
-
-static void fx_close(void *p)
+static int fx_connect(void *p, enum ct_side side, tl_error *err)
 {
 	struct fx *f = p;
 
-	if (!f)
-		return;
-	if (f->c[0])
-		PQfinish(f->c[0]);
-	if (f->c[1])
-		PQfinish(f->c[1]);
-	free(f);
+	f->c[side] = PQconnectdb(f->sql.url[side]);
+	if (PQstatus(f->c[side]) != CONNECTION_OK)
+		return tl_error_set(err, TL_ERR_DB, "cannot connect to %s: %s", f->sql.url[side], PQerrorMessage(f->c[side]));
+	return run(f, side, "SET client_min_messages = warning", err);
 }
+
+static void fx_disconnect(void *p, enum ct_side side)
+{
+	struct fx *f = p;
+
+	if (f->c[side])
+		PQfinish(f->c[side]);
+}
+
+static const struct sqlfx_kind kind = {
+	.fx_size = sizeof(struct fx),
+	.src_env = "TL_PG_SRC_URL",
+	.dst_env = "TL_PG_DST_URL",
+	.connect = fx_connect,
+	.disconnect = fx_disconnect,
+	.run = run,
+	.quote = '"',
+	.schema_word = "SCHEMA",
+	.schema_opts = "",
+	.drop_opts = " CASCADE",
+	.types = {"bigint", "text", "bytea"},
+	.nullable = "",
+	.unique = "UNIQUE",
+	.constraint_names = 1,
+	.table_opts = "",
+	.analyze = "ANALYZE ",
+};
 
 static int fx_open(void **out, tl_error *err)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	int i, rc = 0;
-
-	*out = NULL;
-	if (!f)
-		return tl_error_set(err, TL_ERR_NOMEM, "out of memory");
-	f->url[0] = tl_test_require_env("TL_PG_SRC_URL");
-	f->url[1] = f->url[0] ? tl_test_require_env("TL_PG_DST_URL") : NULL;
-	if (!f->url[0] || !f->url[1]) {
-		free(f);
-		return 1;
-	}
-	for (i = 0; i < 2 && !rc; i++) {
-		f->c[i] = PQconnectdb(f->url[i]);
-		if (PQstatus(f->c[i]) != CONNECTION_OK)
-			rc = tl_error_set(err, TL_ERR_DB, "cannot connect to %s: %s", f->url[i], PQerrorMessage(f->c[i]));
-		else
-			rc = run(f, (enum ct_side)i, "SET client_min_messages = warning", err);
-	}
-	if (rc) {
-		fx_close(f);
-		return rc;
-	}
-	*out = f;
-	return 0;
-}
-
-static const char *fx_url(void *p, enum ct_side side)
-{
-	return ((struct fx *)p)->url[side];
-}
-
-static int fx_drop_schema(void *p, enum ct_side side, const char *schema, tl_error *err)
-{
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl_buf_puts(&q, "DROP SCHEMA IF EXISTS ", err);
-
-	rc = rc ? rc : ident(&q, schema, err);
-	rc = rc ? rc : tl_buf_puts(&q, " CASCADE", err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	tl_buf_release(&q);
-	return rc;
-}
-
-static int fx_drop(void *p, enum ct_side side, const char *schema, const char *name, tl_error *err)
-{
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl_buf_puts(&q, "DROP TABLE IF EXISTS ", err);
-
-	rc = rc ? rc : qname(&q, schema, name, err);
-	rc = rc ? rc : tl_buf_puts(&q, " CASCADE", err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	tl_buf_release(&q);
-	return rc;
-}
-
-static int key_clause(tl_buf *q, const ct_table *t, const ct_key *k, const char *what, tl_error *err)
-{
-	size_t i;
-	int rc = tl_buf_puts(q, ", ", err);
-
-	if (!rc && *k->name) {
-		char name[200];
-		snprintf(name, sizeof(name), "%s_%s", t->name, k->name);
-		rc = tl_buf_puts(q, "CONSTRAINT ", err);
-		rc = rc ? rc : ident(q, name, err);
-	}
-	rc = rc ? rc : tl_buf_printf(q, err, " %s (", what);
-	for (i = 0; !rc && i < k->n; i++) {
-		rc = i ? tl_buf_puts(q, ", ", err) : 0;
-		rc = rc ? rc : ident(q, t->cols[k->col[i]].name, err);
-	}
-	return rc ? rc : tl_buf_putc(q, ')', err);
-}
-
-static int fx_create(void *p, enum ct_side side, const ct_table *t, tl_error *err)
-{
-	static const char *const types[] = {"bigint", "text", "bytea"};
-	tl_buf q = TL_BUF_INIT;
-	size_t i;
-	int rc = tl_buf_puts(&q, "CREATE SCHEMA IF NOT EXISTS ", err);
-
-	rc = rc ? rc : ident(&q, t->schema, err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	rc = rc ? rc : fx_drop(p, side, t->schema, t->name, err);
-	tl_buf_reset(&q);
-	rc = rc ? rc : tl_buf_puts(&q, "CREATE TABLE ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
-	for (i = 0; !rc && i < t->ncols; i++) {
-		rc = tl_buf_puts(&q, i ? ", " : " (", err);
-		rc = rc ? rc : ident(&q, t->cols[i].name, err);
-		rc = rc ? rc : tl_buf_printf(&q, err, " %s%s", types[t->cols[i].type], t->cols[i].nullable ? "" : " NOT NULL");
-	}
-	if (!rc && t->pk.n)
-		rc = key_clause(&q, t, &t->pk, "PRIMARY KEY", err);
-	for (i = 0; !rc && i < t->nuniq; i++)
-		rc = key_clause(&q, t, &t->uniq[i], "UNIQUE", err);
-	rc = rc ? rc : tl_buf_putc(&q, ')', err);
-	rc = rc ? rc : run(p, side, q.data, err);
-	tl_buf_release(&q);
-	return rc;
+	return sqlfx_open(&kind, out, err);
 }
 
 static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *const *cells, size_t n, tl_error *err)
@@ -180,7 +88,7 @@ static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *
 		chunk = n - r < ROWS ? n - r : ROWS;
 		tl_buf_reset(&q);
 		rc = tl_buf_puts(&q, "INSERT INTO ", err);
-		rc = rc ? rc : qname(&q, t->schema, t->name, err);
+		rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 		rc = rc ? rc : tl_buf_puts(&q, " VALUES ", err);
 		for (i = 0; !rc && i < chunk * t->ncols; i++) {
 			size_t col = i % t->ncols;
@@ -200,10 +108,7 @@ static int fx_insert(void *p, enum ct_side side, const ct_table *t, const char *
 			PQclear(res);
 		}
 	}
-	tl_buf_reset(&q);
-	rc = rc ? rc : tl_buf_puts(&q, "ANALYZE ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
-	rc = rc ? rc : run(f, side, q.data, err);
+	rc = rc ? rc : sqlfx_analyze(&f->sql, side, t, err);
 	tl_buf_release(&q);
 	return rc;
 }
@@ -219,11 +124,11 @@ static int fx_fetch(void *p, enum ct_side side, const ct_table *t, ct_rows *out,
 	for (i = 0; !rc && i < t->ncols; i++) {
 		rc = tl_buf_puts(&q, i ? ", " : "", err);
 		rc = rc ? rc : tl_buf_puts(&q, t->cols[i].type == CT_BIN ? "encode(" : "", err);
-		rc = rc ? rc : ident(&q, t->cols[i].name, err);
+		rc = rc ? rc : sqlfx_ident(&kind, &q, t->cols[i].name, err);
 		rc = rc ? rc : tl_buf_puts(&q, t->cols[i].type == CT_BIN ? ", 'hex')" : "::text", err);
 	}
 	rc = rc ? rc : tl_buf_puts(&q, " FROM ", err);
-	rc = rc ? rc : qname(&q, t->schema, t->name, err);
+	rc = rc ? rc : sqlfx_qname(&kind, &q, t->schema, t->name, err);
 	if (!rc) {
 		res = PQexec(f->c[side], q.data);
 		if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -267,11 +172,11 @@ const struct ct_fixture ct_fixture = {
 	.hostile_table = "resume_table_*$5\"'`; --",
 	.hostile_column = "p.k\"q",
 	.open = fx_open,
-	.close = fx_close,
-	.url = fx_url,
-	.drop_schema = fx_drop_schema,
-	.create = fx_create,
-	.drop = fx_drop,
+	.close = sqlfx_close,
+	.url = sqlfx_url,
+	.drop_schema = sqlfx_drop_schema,
+	.create = sqlfx_create,
+	.drop = sqlfx_drop,
 	.insert = fx_insert,
 	.fetch = fx_fetch,
 	.kill_sessions = fx_kill_sessions,

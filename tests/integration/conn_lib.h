@@ -4,8 +4,9 @@
  * tools/servers/ in the test's temporary directory on a port of the test's own range
  * (the shared source server's port + an offset: the range tools/servers.sh leaves free),
  * signals to it (SIGKILL, SIGSTOP/SIGCONT of the server and its children only: pids from
- * its own pid file), a monotonic clock and URL rewriting. Restarting or freezing the
- * shared servers would disturb other tests, so those faults always use a private server.
+ * its own pid file; a SIGSTOP waits until every thread is stopped), a monotonic clock and
+ * URL rewriting. Restarting or freezing the shared servers would disturb other tests, so
+ * those faults always use a private server.
  * Header-only (static functions): each test file is its own executable.
  */
 #ifndef TL_CONN_LIB_H
@@ -121,19 +122,14 @@ static inline pid_t conn_server_pid(const struct conn_server *s)
 	return (pid_t)pid;
 }
 
-/* Sends sig to the server's main process and to its children (PostgreSQL's backends). */
-static inline int conn_server_signal(const struct conn_server *s, int sig)
+/* The pids of pid's children (PostgreSQL's backends), at most cap of them; how many. */
+static inline int conn_children(pid_t pid, pid_t *out, int cap)
 {
-	pid_t pid = conn_server_pid(s);
-	DIR *d;
+	DIR *d = opendir("/proc");
 	struct dirent *e;
+	int n = 0;
 
-	if (pid <= 0)
-		return -1;
-	if (sig == SIGSTOP || sig == SIGKILL) /* the parent first, so it cannot start new children */
-		(void)kill(pid, sig);
-	d = opendir("/proc");
-	while (d && (e = readdir(d)) != NULL) {
+	while (d && n < cap && (e = readdir(d)) != NULL) {
 		char path[300], buf[512], *p;
 		long ppid = 0;
 		FILE *f;
@@ -145,14 +141,80 @@ static inline int conn_server_signal(const struct conn_server *s, int sig)
 			continue;
 		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL &&
 		    sscanf(p + 2, "%*c %ld", &ppid) == 1 && ppid == (long)pid)
-			(void)kill((pid_t)strtol(e->d_name, NULL, 10), sig);
+			out[n++] = (pid_t)strtol(e->d_name, NULL, 10);
 		fclose(f);
 	}
 	if (d)
 		closedir(d);
+	return n;
+}
+
+/*
+ * True when no thread of pid can run: each is stopped (T), or pid is gone. A stop sent to
+ * a process wakes ONE of its threads, and the others go on running until that one is
+ * scheduled and stops them all: a multi-threaded server (the Python Mongo test server,
+ * mariadbd, FerretDB) answers requests on open connections for a while after kill()
+ * has returned, on a busy machine for as long as a test's reads and writes take.
+ */
+static inline int conn_all_stopped(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int stopped = 1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if (!(d = opendir(path)))
+		return 1;
+	while (stopped && (e = readdir(d)) != NULL) {
+		char file[128], buf[512], *p;
+		FILE *f;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(file, sizeof(file), "/proc/%ld/task/%s/stat", (long)pid, e->d_name);
+		if (!(f = fopen(file, "r")))
+			continue; /* the thread ended */
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+			stopped = p[2] == 'T' || p[2] == 'Z' || p[2] == 'X';
+		fclose(f);
+	}
+	closedir(d);
+	return stopped;
+}
+
+/*
+ * Sends sig to the server's main process and to its children (PostgreSQL's backends).
+ * SIGSTOP returns only once every thread of them all is stopped (see conn_all_stopped;
+ * -1 when that takes over 10 s), so that what the test does next meets a frozen server.
+ */
+static inline int conn_server_signal(const struct conn_server *s, int sig)
+{
+	pid_t pid = conn_server_pid(s), kids[256];
+	double until = conn_now() + 10;
+	int n, i, stopped = 0;
+
+	if (pid <= 0)
+		return -1;
+	if (sig == SIGSTOP || sig == SIGKILL) /* the parent first, so it cannot start new children */
+		(void)kill(pid, sig);
+	n = conn_children(pid, kids, 256);
+	for (i = 0; i < n; i++)
+		(void)kill(kids[i], sig);
 	if (sig != SIGSTOP && sig != SIGKILL)
 		(void)kill(pid, sig);
-	return 0;
+	if (sig != SIGSTOP)
+		return 0;
+	while (!stopped && conn_now() < until) {
+		stopped = conn_all_stopped(pid);
+		for (i = 0; stopped && i < n; i++)
+			stopped = conn_all_stopped(kids[i]);
+		if (!stopped)
+			usleep(1000);
+	}
+	if (!stopped)
+		tl_test_fail(__FILE__, __LINE__, "the private server (pid %ld) was not stopped 10 s after SIGSTOP",
+			     (long)pid);
+	return stopped ? 0 : -1;
 }
 
 /* True while pid runs (a zombie no longer does: it only waits for its parent to reap it). */

@@ -322,7 +322,7 @@ TL_TEST(test_conn_mongo__private_server)
 
 	/* frozen server: the cursor's next batch, a write and a new connection all give up */
 	if (conn_server_signal(&srv, SIGSTOP)) {
-		tl_test_fail(__FILE__, __LINE__, "no pid for the private server");
+		tl_test_fail(__FILE__, __LINE__, "cannot freeze the private server (no pid, or it did not stop)");
 		goto cleanup;
 	}
 	t0 = conn_now();

@@ -10,22 +10,26 @@
  * several claims per session, claims do not end with a transaction, release, a holder
  * whose process died without disconnecting and a terminated backend, tables of the same
  * name in two schemas. flush_commits on a private server (TL_PG_SRC_URL's port + 45) whose
- * WAL writer waits 10 s: asynchronous commits are not flushed, then they are. Setup SQL
- * goes through libpq directly; only schemas tl_tgt and tl_tgt2 are touched.
+ * WAL writer waits 10 s: asynchronous commits are not flushed, then they are. The claim
+ * scenarios both SQL kinds share are target_lib.h's (pg_terminate_backend ends a session
+ * here). Setup SQL goes through libpq directly; only schemas tl_tgt and tl_tgt2 are touched.
  */
 #include <libpq-fe.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "conn_lib.h"
+#include "target_lib.h"
 #include "tideline/driver.h"
 #include "tl_test.h"
 
 #define D (&tl_driver_pg)
-#define OWNER "tideline task 't-first' (pid 4242 on test-host)"
+#define OWNER TGT_OWNER
+
+/* The kind for target_lib.h (url and callbacks are set where a scenario needs them). */
+static int run(void *c, const char *sql);
+static const struct tgt_kind KIND = {.d = &tl_driver_pg, .db_type = "pg", .run = run};
 
 static PGconn *raw(const char *url)
 {
@@ -40,7 +44,7 @@ static PGconn *raw(const char *url)
 	return c;
 }
 
-static int run(PGconn *c, const char *sql)
+static int run(void *c, const char *sql)
 {
 	PGresult *r = PQexec(c, sql);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
@@ -49,42 +53,6 @@ static int run(PGconn *c, const char *sql)
 		tl_test_fail(__FILE__, __LINE__, "setup SQL failed: %s\n      %s", PQresultErrorMessage(r), sql);
 	PQclear(r);
 	return ok ? 0 : -1;
-}
-
-static tl_conn *open_as(const char *url, const char *app)
-{
-	tl_endpoint ep = {.db_type = "pg", .url = url, .app_name = app};
-	tl_error err = TL_ERROR_INIT;
-	tl_conn *c = NULL;
-
-	if (D->connect(&ep, &c, &err) != 0) {
-		tl_test_fail(__FILE__, __LINE__, "connect failed: %s", err.message);
-		return NULL;
-	}
-	return c;
-}
-
-static tl_table *describe(tl_conn *c, const char *schema, const char *name)
-{
-	tl_error err = TL_ERROR_INIT;
-	tl_table *t = NULL;
-
-	if (D->describe(c, schema, name, &t, &err) != 0)
-		tl_test_fail(__FILE__, __LINE__, "describe %s.%s: %s", schema, name, err.message);
-	return t;
-}
-
-static int exists(tl_conn *c, const tl_table *t, size_t n, const char *const *cols, const char *const *vals,
-		  tl_error *err)
-{
-	tl_keyvals k = {0};
-	int found = -1;
-
-	tl_error_clear(err);
-	if (tl_keyvals_set(&k, n, cols, vals, err) == 0 && D->key_exists(c, t, &k, &found, err) != 0)
-		found = -1;
-	tl_keyvals_clear(&k);
-	return found;
 }
 
 static const char *const setup_sql[] = {
@@ -116,15 +84,18 @@ static PGconn *setup(void)
 	return c;
 }
 
+/* The driver's connection to the target and its description of tl_tgt.kc; 0, or -1 with
+ * the test failed. */
+static int open_kc(tl_conn **c, tl_table **t)
+{
+	*c = tgt_open(&KIND, getenv("TL_PG_DST_URL"), "tideline-test");
+	*t = *c ? tgt_describe(&KIND, *c, "tl_tgt", "kc") : NULL;
+	return *t ? 0 : -1;
+}
+
 TL_TEST(key_exists_composite_partition_null)
 {
-	const char *const abc[] = {"a", "b", "c"};
-	const char *const k1[] = {"1", "x", "00ff"}, *const k1b[] = {"1", "x", "01"}, *const k3[] = {"3", "z'q", ""};
-	const char *const k2case[] = {"2", "Y", "01"};
-	const char *const part_col[] = {"a"}, *const two[] = {"2"}, *const four[] = {"4"};
-	const char *const vcol[] = {"v"}, *const null_val[] = {NULL}, *const ten[] = {"10"};
-	const char *const wcol[] = {"w"}, *const w1[] = {"2024-01-02 03:04:05.678+00"},
-			  *const w2[] = {"2024-01-02 03:04:05+00"};
+	const char *const abc[] = {"a", "b", "c"}, *const k2case[] = {"2", "Y", "01"};
 	tl_error err = TL_ERROR_INIT;
 	PGconn *admin = setup();
 	tl_conn *c = NULL;
@@ -132,18 +103,10 @@ TL_TEST(key_exists_composite_partition_null)
 
 	if (!admin)
 		return;
-	if (!(c = open_as(getenv("TL_PG_DST_URL"), "tideline-test")) || !(t = describe(c, "tl_tgt", "kc")))
+	if (open_kc(&c, &t))
 		goto cleanup;
-	TL_CHECK_EQ_INT(exists(c, t, 3, abc, k1, &err), 1);
-	TL_CHECK_EQ_INT(exists(c, t, 3, abc, k1b, &err), 0);
-	TL_CHECK_EQ_INT(exists(c, t, 3, abc, k3, &err), 1);
-	TL_CHECK_EQ_INT(exists(c, t, 3, abc, k2case, &err), 0); /* text compares exactly */
-	TL_CHECK_EQ_INT(exists(c, t, 1, part_col, two, &err), 1);
-	TL_CHECK_EQ_INT(exists(c, t, 1, part_col, four, &err), 0);
-	TL_CHECK_EQ_INT(exists(c, t, 1, vcol, null_val, &err), 1);
-	TL_CHECK_EQ_INT(exists(c, t, 1, vcol, ten, &err), 1);
-	TL_CHECK_EQ_INT(exists(c, t, 1, wcol, w1, &err), 1);
-	TL_CHECK_EQ_INT(exists(c, t, 1, wcol, w2, &err), 0);
+	tgt_check_exists_found(&KIND, c, t, "2024-01-02 03:04:05.678+00", "2024-01-02 03:04:05+00");
+	TL_CHECK_EQ_INT(tgt_exists(&KIND, c, t, 3, abc, k2case, &err), 0); /* text compares exactly */
 cleanup:
 	D->free_table(t);
 	D->disconnect(c);
@@ -152,9 +115,8 @@ cleanup:
 
 TL_TEST(key_exists_errors)
 {
-	const char *const acol[] = {"a"}, *const bad[] = {"zz"}, *const one[] = {"1"};
 	const char *const ccol[] = {"c"}, *const badhex[] = {"0g"};
-	const char *const nocol[] = {"nope"};
+	struct tgt_kind k = KIND;
 	tl_error err = TL_ERROR_INIT;
 	PGconn *admin = setup();
 	tl_conn *c = NULL;
@@ -162,55 +124,37 @@ TL_TEST(key_exists_errors)
 
 	if (!admin)
 		return;
-	if (!(c = open_as(getenv("TL_PG_DST_URL"), "tideline-test")) || !(t = describe(c, "tl_tgt", "kc")))
+	k.ctx = admin;
+	if (open_kc(&c, &t))
 		goto cleanup;
-	TL_CHECK_EQ_INT(exists(c, t, 1, acol, bad, &err), -1);
+	TL_CHECK_EQ_INT(tgt_exists(&k, c, t, 1, ccol, badhex, &err), -1); /* bytea as hex */
 	TL_CHECK_EQ_INT(err.code, TL_ERR_MISMATCH);
-	TL_CHECK_MSG(strstr(err.message, "zz") && strstr(err.message, "kc"), "message: %s", err.message);
-	TL_CHECK_EQ_INT(exists(c, t, 1, ccol, badhex, &err), -1);
-	TL_CHECK_EQ_INT(err.code, TL_ERR_MISMATCH);
-	TL_CHECK_EQ_INT(exists(c, t, 1, nocol, one, &err), -1);
-	TL_CHECK_EQ_INT(err.code, TL_ERR_INTERNAL);
-	if (run(admin, "DROP TABLE tl_tgt.kc"))
-		goto cleanup;
-	TL_CHECK_EQ_INT(exists(c, t, 1, acol, one, &err), -1);
-	TL_CHECK_EQ_INT(err.code, TL_ERR_NOTFOUND);
-	TL_CHECK_MSG(strstr(err.message, "\"tl_tgt\".\"kc\"") != NULL, "message: %s", err.message);
-	if (run(admin, "CREATE TABLE tl_tgt.kc (a int NOT NULL, b text NOT NULL, c bytea NOT NULL, v int, "
-		       "w timestamptz, PRIMARY KEY (a, b, c))"))
-		goto cleanup;
-	TL_CHECK_EQ_INT(exists(c, t, 1, acol, one, &err), 0);
-	/* the connection is still usable after the errors */
-	TL_CHECK_EQ_INT(exists(c, t, 1, acol, one, &err), 0);
+	tgt_check_exists_errors(&k, c, t, "\"tl_tgt\".\"kc\"",
+				"CREATE TABLE tl_tgt.kc (a int NOT NULL, b text NOT NULL, c bytea NOT NULL, v int, "
+				"w timestamptz, PRIMARY KEY (a, b, c))");
 cleanup:
 	D->free_table(t);
 	D->disconnect(c);
 	PQfinish(admin);
 }
 
-static int claim(tl_conn *c, const tl_table *t, tl_error *err)
+/* pg_terminate_backend of the sessions claiming as OWNER, from the admin connection ctx. */
+static int terminate_owner(void *ctx, tl_conn *a)
 {
-	tl_error_clear(err);
-	return D->claim(c, t, OWNER, err);
+	(void)a;
+	return run(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE "
+			"'tideline task ''t-first''%'");
 }
 
-/* The second task claims until it succeeds or `secs` pass: the server ends a closed or
- * dead client's session soon, not at once. */
-static int claim_within(tl_conn *c, const tl_table *t, int secs, tl_error *err)
+/* A transaction's end on another session: session locks stay. */
+static int begin_commit(void *ctx)
 {
-	int i, rc = -1;
-
-	for (i = 0; i < secs * 10; i++) {
-		tl_error_clear(err);
-		if ((rc = D->claim(c, t, "tideline task 't-second'", err)) != TL_ERR_LOCKED)
-			return rc;
-		usleep(100000);
-	}
-	return rc;
+	return run(ctx, "BEGIN") || run(ctx, "COMMIT") ? -1 : 0;
 }
 
 TL_TEST(claim_refuses_a_second_writer)
 {
+	struct tgt_kind k = KIND;
 	const char *url;
 	tl_error err = TL_ERROR_INIT;
 	PGconn *admin = setup();
@@ -220,40 +164,29 @@ TL_TEST(claim_refuses_a_second_writer)
 	if (!admin)
 		return;
 	url = getenv("TL_PG_DST_URL");
-	a = open_as(url, "tideline-test");
-	b = open_as(url, "tideline-test-b");
+	a = tgt_open(&KIND, url, "tideline-test");
+	b = tgt_open(&KIND, url, "tideline-test-b");
 	if (!a || !b)
 		goto cleanup;
-	kc = describe(a, "tl_tgt", "kc");
-	kc2 = describe(a, "tl_tgt", "kc2");
-	kc3 = describe(a, "tl_tgt", "kc3");
-	other = describe(a, "tl_tgt2", "kc");
+	kc = tgt_describe(&KIND, a, "tl_tgt", "kc");
+	kc2 = tgt_describe(&KIND, a, "tl_tgt", "kc2");
+	kc3 = tgt_describe(&KIND, a, "tl_tgt", "kc3");
+	other = tgt_describe(&KIND, a, "tl_tgt2", "kc");
 	if (!kc || !kc2 || !kc3 || !other)
 		goto cleanup;
-	TL_CHECK_OK(claim(a, kc, &err), &err);
+	TL_CHECK_OK(tgt_claim(&KIND, a, kc, &err), &err);
 	tl_error_clear(&err);
 	TL_CHECK_EQ_INT(D->claim(b, kc, "tideline task 't-second'", &err), TL_ERR_LOCKED);
 	TL_CHECK_MSG(strstr(err.message, "\"tl_tgt\".\"kc\"") && strstr(err.message, "'" OWNER "' (pg backend pid ") &&
 			     strstr(err.message, "from 127.0.0.1"),
 		     "message: %s", err.message);
 	/* the same name in another schema is another table */
-	TL_CHECK_OK(claim(b, other, &err), &err);
-	/* several claims per session; claiming again does not nest */
-	TL_CHECK_OK(claim(a, kc2, &err), &err);
-	TL_CHECK_OK(claim(a, kc3, &err), &err);
-	TL_CHECK_OK(claim(a, kc, &err), &err);
-	/* a session lock: a transaction's end does not release it */
-	if (run(admin, "BEGIN") || run(admin, "COMMIT"))
-		goto cleanup;
-	TL_CHECK_EQ_INT(claim(b, kc2, &err), TL_ERR_LOCKED);
-	TL_CHECK_OK(D->release(a, kc, &err), &err);
-	TL_CHECK_OK(claim(b, kc, &err), &err);
-	TL_CHECK_EQ_INT(claim(a, kc, &err), TL_ERR_LOCKED);
-	TL_CHECK_OK(D->release(a, kc, &err), &err); /* not held: nothing */
-	D->disconnect(a);
-	a = NULL;
-	TL_CHECK_OK(claim_within(b, kc2, 10, &err), &err);
-	TL_CHECK_OK(claim(b, kc3, &err), &err);
+	TL_CHECK_OK(tgt_claim(&KIND, b, other, &err), &err);
+	/* several claims per session, no nesting, a session lock (a transaction's end does not
+	 * release it), release, disconnect */
+	k.ctx = admin;
+	k.meanwhile = begin_commit;
+	tgt_check_session_claims(&k, &a, b, kc, kc2, kc3);
 cleanup:
 	D->free_table(kc);
 	D->free_table(kc2);
@@ -266,55 +199,20 @@ cleanup:
 
 TL_TEST(claim_of_a_dead_holder_ends)
 {
-	const char *url;
-	tl_error err = TL_ERROR_INIT;
+	struct tgt_kind k = KIND;
 	PGconn *admin = setup();
-	tl_conn *b = NULL, *a = NULL;
+	tl_conn *b = NULL;
 	tl_table *kc = NULL;
-	int fds[2] = {-1, -1}, status = 0;
-	char byte = 0;
-	pid_t child;
 
 	if (!admin)
 		return;
-	url = getenv("TL_PG_DST_URL");
-	b = open_as(url, "tideline-test-b");
-	if (!b || !(kc = describe(b, "tl_tgt", "kc")) || pipe(fds) != 0)
-		goto cleanup;
-	child = fork();
-	if (child == 0) {
-		tl_conn *x = open_as(url, "tideline-test");
-		tl_error e = TL_ERROR_INIT;
-		char ok = (x && D->claim(x, kc, OWNER, &e) == 0) ? 'y' : 'n';
-		if (write(fds[1], &ok, 1) != 1)
-			_exit(2);
-		pause();
-		_exit(0);
-	}
-	TL_CHECK(child > 0);
-	if (child <= 0 || read(fds[0], &byte, 1) != 1)
-		goto cleanup;
-	TL_CHECK_EQ_INT(byte, 'y');
-	TL_CHECK_EQ_INT(claim(b, kc, &err), TL_ERR_LOCKED);
-	kill(child, SIGKILL);
-	waitpid(child, &status, 0);
-	TL_CHECK_OK(claim_within(b, kc, 10, &err), &err);
-	/* a terminated backend (a DBA's pg_terminate_backend) loses its claims too */
-	TL_CHECK_OK(D->release(b, kc, &err), &err);
-	if (!(a = open_as(url, "tideline-test")))
-		goto cleanup;
-	TL_CHECK_OK(claim(a, kc, &err), &err);
-	if (run(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE "
-		       "'tideline task ''t-first''%'"))
-		goto cleanup;
-	TL_CHECK_OK(claim_within(b, kc, 10, &err), &err);
-cleanup:
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
+	k.url = getenv("TL_PG_DST_URL");
+	k.ctx = admin;
+	k.end_session = terminate_owner;
+	b = tgt_open(&k, k.url, "tideline-test-b");
+	if (b && (kc = tgt_describe(&k, b, "tl_tgt", "kc")) != NULL)
+		tgt_check_dead_holder(&k, "tideline-test", b, kc);
 	D->free_table(kc);
-	D->disconnect(a);
 	D->disconnect(b);
 	PQfinish(admin);
 }
@@ -353,7 +251,7 @@ TL_TEST(flush_commits_flushes_earlier_asynchronous_commits)
 	    run(admin, "ALTER SYSTEM SET wal_writer_delay = '10s'") || strcmp(one(admin, "SELECT pg_reload_conf()"), "t"))
 		goto cleanup;
 	usleep(300000);
-	if (!(c = open_as(url, "tideline-test")) || !(t = describe(c, "public", "kv")))
+	if (!(c = tgt_open(&KIND, url, "tideline-test")) || !(t = tgt_describe(&KIND, c, "public", "kv")))
 		goto cleanup;
 	TL_CHECK_EQ_STR(one(w, "SHOW synchronous_commit"), "off"); /* tools/servers/postgres.sh */
 	/* another session's asynchronous commits */
