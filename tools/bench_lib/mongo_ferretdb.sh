@@ -25,6 +25,34 @@ ferret_build_peer() {
   mv "$FERRET_COPY_BIN.tmp" "$FERRET_COPY_BIN"
 }
 
+# ferret_cpu SRC|DST: CPU seconds used so far by that one FerretDB process (srv_cpu sums both;
+# the split shows which side a tool loads: a sorted read costs the source, inserts the target).
+ferret_cpu() {
+  local url port
+  if [ "$1" = SRC ]; then url=$TL_FERRETDB_SRC_URL; else url=$TL_FERRETDB_DST_URL; fi
+  port=${url##*:}
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+    "/proc/$(cat "$SERVERS/ferretdb-$port/pid")/stat" 2>/dev/null || echo 0
+}
+# ferret_split_start / ferret_split_add KEY: the source / target CPU of one run, kept per KEY
+# for the summary ("source/target" pairs, and their medians).
+declare -A FR_SPLIT_S=() FR_SPLIT_D=()
+ferret_split_start() { FR_S0=$(ferret_cpu SRC); FR_D0=$(ferret_cpu DST); }
+ferret_split_add() {
+  local k=$1 s d
+  s=$(sub "$(ferret_cpu SRC)" "$FR_S0"); d=$(sub "$(ferret_cpu DST)" "$FR_D0")
+  FR_SPLIT_S[$k]="${FR_SPLIT_S[$k]:-}${FR_SPLIT_S[$k]:+ }$s"
+  FR_SPLIT_D[$k]="${FR_SPLIT_D[$k]:-}${FR_SPLIT_D[$k]:+ }$d"
+  say "  $k: FerretDB CPU source ${s}s, target ${d}s"
+}
+ferret_split_line() { # KEY LABEL -> one summary line
+  local k=$1 label=$2 i out="" ; local -a s d
+  read -r -a s <<< "${FR_SPLIT_S[$k]}"; read -r -a d <<< "${FR_SPLIT_D[$k]}"
+  for i in "${!s[@]}"; do out="$out ${s[$i]}/${d[$i]}"; done
+  printf '  %-34s source %6.2f s, target %6.2f s (medians; per run source/target:%s)\n' "$label" \
+    "$(median "${s[@]}")" "$(median "${d[@]}")" "$out"
+}
+
 ferret_verify() {
   local n; n=$("${MB_PY[@]}" count --url "$TL_FERRETDB_DST_URL" --db bench --coll docs)
   if [ "$n" = "$FR_ROWS" ]; then echo ok; else echo "MISMATCH($n)"; fi
@@ -35,8 +63,10 @@ ferret_drop() { "${MB_PY[@]}" drop --url "$TL_FERRETDB_DST_URL" --db bench; }
 ferret_tideline() { # LABEL CKPT -> LAST_*
   local label=$1 ckpt=$2 name="ferretdb-$1" ini="$WORK/ferretdb-$1.ini"
   ferret_drop
+  ferret_split_start
   tl_task "$ini" mongo "$TL_FERRETDB_SRC_URL" "$TL_FERRETDB_DST_URL" do_dbs bench table 1 "$ckpt" "$WORK/logs-$name"
   tl_run ferretdb "$name" "$ini" ferret_drop
+  ferret_split_add "tl-${label%-*}"
   LAST_SECS=$TL_SECS LAST_RSS=$TL_RSS LAST_CPU=$TL_CPU LAST_SCPU=$TL_SCPU LAST_VER=$(ferret_verify)
   LAST_NOTE=$TL_NOTE
 }
@@ -44,6 +74,7 @@ ferret_tideline() { # LABEL CKPT -> LAST_*
 ferret_gocopy() { # -> LAST_*: the whole process is timed (connecting included), as for tideline
   local t0 t1 s0
   ferret_drop
+  ferret_split_start
   s0=$(srv_cpu ferretdb)
   t0=$(now)
   timed "$WORK/rss.gocopy" "$FERRET_COPY_BIN" -from "$TL_FERRETDB_SRC_URL" -to "$TL_FERRETDB_DST_URL" \
@@ -51,6 +82,7 @@ ferret_gocopy() { # -> LAST_*: the whole process is timed (connecting included),
   t1=$(now)
   LAST_SCPU=$(sub "$(srv_cpu ferretdb)" "$s0")
   LAST_SECS=$(elapsed "$t0" "$t1") LAST_RSS=$(rss_of "$WORK/rss.gocopy") LAST_CPU=$(cpu_of "$WORK/rss.gocopy")
+  ferret_split_add go
   LAST_VER=$(ferret_verify)
 }
 
@@ -70,4 +102,11 @@ bench_ferretdb() {
   acc_emit fr-ref ferretdb ref tideline "1 collection ckpt=1s" "$FR_ROWS" "$FR_BYTES"
   acc_emit fr-off ferretdb ckpt tideline "1 collection ckpt=86400s" "$FR_ROWS" "$FR_BYTES"
   acc_emit fr-go ferretdb peer "Go driver find+insertMany" "mongo-driver v1.17.10; 1000-doc batches" "$FR_ROWS" "$FR_BYTES"
+  {
+    echo "ferretdb: CPU seconds per FerretDB process (the stable measure on a shared machine):"
+    ferret_split_line tl-ckpt1 "tideline ckpt=1s"
+    ferret_split_line tl-ckpt86400 "tideline ckpt=86400s"
+    ferret_split_line go "Go driver find+insertMany"
+    echo
+  } >> "$OUT/summary.txt"
 }
