@@ -29,7 +29,8 @@ case "$cmd" in
 start)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  : > "$dir/env.sh"
+  # the base too: a test run by hand after sourcing env.sh uses these servers' offsets
+  echo "export TL_PORT_BASE=$base" > "$dir/env.sh"
   # the test CA is made whatever kinds start: the Mongo TLS test (socat in front of the
   # Mongo test server) needs it too when only mongo is started
   "$here/servers/tls.sh" "$dir"

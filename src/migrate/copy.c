@@ -1113,6 +1113,9 @@ cleanup:
 			       e3.message);
 	}
 	res->rows = st.rows;
+	/* a failure: the rows past the last recorded position are copied again */
+	if (rc)
+		res->unrecorded = st.rows - (st.rows_recorded >= 0 ? st.rows_recorded - st.rows_base : 0);
 	res->seconds = tl_migrate__now() - t0;
 	tl_keyvals_clear(&st.last);
 	tl_batch_release(&st.batch);

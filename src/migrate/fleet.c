@@ -1148,6 +1148,8 @@ static int do_chunk(tl_fleet *f, tl_fleet_work *w, tl_copy_ctx *ctx, tl_fleet_ca
 	w->finished = finished;
 cleanup:
 	res->rows += rows;
+	if (rc) /* its end is not recorded: the whole chunk is copied again */
+		res->unrecorded += rows;
 	res->seconds += tl_migrate__now() - t0;
 	free(lo);
 	free(hi);

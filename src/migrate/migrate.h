@@ -309,10 +309,15 @@ typedef struct tl_copy_ctx {
 } tl_copy_ctx;
 
 typedef struct tl_copy_result {
-	int64_t rows;
+	int64_t rows;            /* rows this run put in the table's copy (tl_retry_copy: an attempt
+				  * it retried counts up to its last recorded position) */
 	double seconds;
 	int resumed;
 	unsigned retries;        /* transient failures this run survived in the table (retry.c) */
+	int64_t unrecorded;      /* tl_copy_table failed: of `rows`, those written past its last
+				  * recorded position (a retry or the next run sends them again) */
+	int64_t resent;          /* tl_retry_copy: the unrecorded rows of the attempts it retried,
+				  * sent again by the next attempt (not in `rows`) */
 } tl_copy_result;
 
 int tl_copy_table(tl_copy_ctx *ctx, tl_plan_item *item, tl_copy_result *res, tl_error *err) TL_MUST_CHECK;

@@ -22,7 +22,9 @@
  *   5. it copies on.
  * An outage is a sequence of failures without a committed batch in between; it gets
  * retry_max_attempts attempts and retry_max_secs seconds from its first failure. A failure
- * after progress begins a new outage. Every retry is logged (cause, number) and counted.
+ * after progress begins a new outage. Every retry is logged (cause, number) and counted;
+ * the rows an attempt wrote past its last recorded position are counted once in the
+ * table's rows and reported as sent again (tl_copy_result.resent).
  *
  * The watch (per-batch deadline): tl_watch_begin / tl_watch_end bracket each call of a
  * copy that can stall (reading a batch, writing one); a thread looks at them every 250 ms
@@ -254,8 +256,14 @@ int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *it, tl_copy_result *res, tl_er
 		res->seconds += one.seconds;
 		if (res->retries == 0)
 			res->resumed = one.resumed;
-		if (!rc || !ctx->retry)
+		if (!rc || !ctx->retry) {
+			res->unrecorded = one.unrecorded;
 			return rc;
+		}
+		/* the next attempt continues from the last recorded position: what this one
+		 * wrote past it is sent again, and counted once (as the store counts it) */
+		res->rows -= one.unrecorded;
+		res->resent += one.unrecorded;
 		/* refused a claim on the target table after a lost connection: the claim is most
 		 * likely that connection's own, which its server has not ended yet (it ends the
 		 * session when it notices the client is gone); another task's is waited for
@@ -277,8 +285,12 @@ int tl_retry_copy(tl_copy_ctx *ctx, tl_plan_item *it, tl_copy_result *res, tl_er
 		} while (rc);
 		tl_log(ctx->env->log, TL_LOG_NOTICE, "%s: retry %u: connected again, %s", what, attempt,
 		       it->action == TL_ACT_SKIP ? "the table is finished" : "copying on from its last recorded position");
-		if (it->action == TL_ACT_SKIP)
+		if (it->action == TL_ACT_SKIP) {
+			/* finished: its record covers every row the last attempt wrote */
+			res->rows += one.unrecorded;
+			res->resent -= one.unrecorded;
 			return 0;
+		}
 	}
 }
 

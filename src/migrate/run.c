@@ -43,6 +43,7 @@
 struct fleet_done {
 	char *schema, *tb;
 	int64_t rows;
+	int64_t resent; /* rows past the last record of a try that failed transiently */
 	double seconds;
 	int chunk;
 };
@@ -432,6 +433,7 @@ static void fleet_done_add(struct run *r, const tl_fleet_work *w, const tl_copy_
 	d->schema = tl_strdup(w->schema ? w->schema : "");
 	d->tb = tl_strdup(w->tb ? w->tb : "");
 	d->rows = res->rows;
+	d->resent = res->resent;
 	d->seconds = res->seconds;
 	d->chunk = w->chunk;
 	if (d->schema && d->tb)
@@ -700,6 +702,11 @@ static void *fleet_worker_main(void *arg)
 		ctx.dst = dst;
 		memset(&res, 0, sizeof(res));
 		done_rc = tl_fleet_do(r->fleet, &work, &ctx, &cache, &res, &err);
+		/* a transient failure: the item goes back, and is copied on from its last record */
+		if (done_rc && tl_error_is_transient(&err)) {
+			res.rows -= res.unrecorded;
+			res.resent = res.unrecorded;
+		}
 		if (!done_rc && !work.chunk)
 			__atomic_add_fetch(&r->tables_done, 1, __ATOMIC_RELAXED);
 		/* its rows are in: its keys and indexes may be built (by this worker or another) */
@@ -1072,36 +1079,49 @@ static int done_cmp(const void *a, const void *b)
 }
 
 /* A fleet worker's summary: what it copied, per table (whole tables and chunks), and the checkpoint cost. */
+/* ", N rows sent again" after rows re-sent by retries (counted once in the rows), else "" */
+static void sent_again(char *buf, size_t n, int64_t resent)
+{
+	buf[0] = '\0';
+	if (resent > 0)
+		snprintf(buf, n, ", %lld %s sent again", (long long)resent, resent == 1 ? "row" : "rows");
+}
+
 static void fleet_summary(struct run *r, double secs)
 {
 	tl_logger *log = r->env.log;
-	int64_t total = 0;
+	int64_t total = 0, total_resent = 0;
 	long records = 0;
 	double busy = 0;
+	char again[64];
 	size_t i, j;
 
 	if (r->ndone > 1)
 		qsort(r->done_items, r->ndone, sizeof(*r->done_items), done_cmp);
 	for (i = 0; i < r->ndone; i = j) {
-		int64_t rows = 0;
+		int64_t rows = 0, resent = 0;
 		double s = 0;
 		size_t chunks = 0;
 
 		for (j = i; j < r->ndone && done_cmp(&r->done_items[i], &r->done_items[j]) == 0; j++) {
 			rows += r->done_items[j].rows;
+			resent += r->done_items[j].resent;
 			s += r->done_items[j].seconds;
 			chunks += r->done_items[j].chunk ? 1 : 0;
 		}
 		total += rows;
+		total_resent += resent;
+		sent_again(again, sizeof(again), resent);
 		if (chunks)
-			tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows in %zu chunk%s, %.2f s", r->done_items[i].schema,
-			       r->done_items[i].tb, (long long)rows, chunks, chunks == 1 ? "" : "s", s);
+			tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows in %zu chunk%s, %.2f s%s", r->done_items[i].schema,
+			       r->done_items[i].tb, (long long)rows, chunks, chunks == 1 ? "" : "s", s, again);
 		else
-			tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s", r->done_items[i].schema, r->done_items[i].tb,
-			       (long long)rows, s);
+			tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s%s", r->done_items[i].schema,
+			       r->done_items[i].tb, (long long)rows, s, again);
 	}
-	tl_log(log, TL_LOG_NOTICE, "worker '%s' total: %lld rows in %.2f s (%.0f rows/s)", r->opts->worker,
-	       (long long)total, secs, secs > 0 ? (double)total / secs : 0.0);
+	sent_again(again, sizeof(again), total_resent);
+	tl_log(log, TL_LOG_NOTICE, "worker '%s' total: %lld rows in %.2f s (%.0f rows/s)%s", r->opts->worker,
+	       (long long)total, secs, secs > 0 ? (double)total / secs : 0.0, again);
 	tl_recorder_stats(r->rec, &records, &busy);
 	tl_log(log, TL_LOG_INFO, "checkpoints: %ld records written in %.1f ms (%.2f %% of the run)", records,
 	       busy * 1000.0, secs > 0 ? 100.0 * busy / secs : 0.0);
@@ -1110,10 +1130,10 @@ static void fleet_summary(struct run *r, double secs)
 static void phase_summary(struct run *r, double secs)
 {
 	tl_logger *log = r->env.log;
-	int64_t total = 0;
+	int64_t total = 0, total_resent = 0;
 	long records = 0, all;
 	unsigned long retries = 0;
-	char nretry[32];
+	char nretry[32], again[64];
 	double busy = 0;
 	size_t i;
 
@@ -1131,16 +1151,19 @@ static void phase_summary(struct run *r, double secs)
 			continue;
 		}
 		total += res->rows;
+		total_resent += res->resent;
 		retries += res->retries;
 		nretry[0] = '\0';
 		if (res->retries)
 			snprintf(nretry, sizeof(nretry), ", %u %s", res->retries, res->retries == 1 ? "retry" : "retries");
-		tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s%s", it->schema, it->tb,
+		sent_again(again, sizeof(again), res->resent);
+		tl_log(log, TL_LOG_NOTICE, "  %s.%s: %lld rows, %.2f s, %.0f rows/s%s%s%s", it->schema, it->tb,
 		       (long long)res->rows, res->seconds, res->seconds > 0 ? (double)res->rows / res->seconds : 0.0,
-		       res->resumed ? ", resumed" : "", nretry);
+		       res->resumed ? ", resumed" : "", nretry, again);
 	}
-	tl_log(log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)", (long long)total, secs,
-	       secs > 0 ? (double)total / secs : 0.0);
+	sent_again(again, sizeof(again), total_resent);
+	tl_log(log, TL_LOG_NOTICE, "total: %lld rows in %.2f s (%.0f rows/s)%s", (long long)total, secs,
+	       secs > 0 ? (double)total / secs : 0.0, again);
 	if (r->plan.defs)
 		defs_summary(r);
 	all = tl_retry_count(r->retry, NULL, 0);

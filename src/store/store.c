@@ -435,6 +435,35 @@ void tl_store__read_leave(tl_store *s, int owned)
 	}
 }
 
+int tl_store__each_row(tl_store *s, const char *sql, const char *what, const char *const *texts, size_t ntexts,
+		       tl_store__row_fn row, void *ctx, tl_error *err)
+{
+	tl_sdb_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)))
+		return rc;
+	for (i = 0; i < ntexts && !rc; i++)
+		rc = tl_store__bind_text(s, st, (int)i + 1, texts[i], err);
+	while (!rc && (rc = tl_store__step(s, st, what, err)) == 1)
+		rc = row(s, st, ctx, err);
+	tl_store__finalize(s, st);
+	return rc;
+}
+
+int tl_store__foreach(tl_store *s, const char *sql, const char *what, const char *const *texts, size_t ntexts,
+		      tl_store__row_fn row, void *ctx, tl_error *err)
+{
+	int rc, owned = 0;
+
+	if ((rc = tl_store__read_enter(s, &owned, err)))
+		return rc;
+	rc = tl_store__each_row(s, sql, what, texts, ntexts, row, ctx, err);
+	tl_store__read_leave(s, owned);
+	return rc;
+}
+
 int tl_store_begin(tl_store *s, tl_error *err)
 {
 	int rc;

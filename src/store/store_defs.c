@@ -108,48 +108,45 @@ int tl_store_def_steps_add(tl_store *s, const char *task_id, const tl_store_def_
 	return steps_write(s, add_sql, task_id, steps, n, err);
 }
 
+struct each_step {
+	tl_store_def_step_fn fn;
+	void *ctx;
+};
+
+static int step_row(tl_store *s, tl_sdb_stmt *st, void *arg, tl_error *err)
+{
+	const struct each_step *e = arg;
+	tl_store_def_step d;
+
+	memset(&d, 0, sizeof(d));
+	d.step_id = tl_store__col_text(s, st, 1, NULL);
+	d.ord = tl_store__col_i64(s, st, 2);
+	d.kind = tl_store__col_text(s, st, 3, NULL);
+	d.phase = tl_store__col_text(s, st, 4, NULL);
+	d.level = (int)tl_store__col_i64(s, st, 5);
+	d.schema = tl_store__col_text(s, st, 6, NULL);
+	d.tb = tl_store__col_text(s, st, 7, NULL);
+	d.name = tl_store__col_text(s, st, 8, NULL);
+	d.owner_schema = tl_store__col_text(s, st, 9, NULL);
+	d.owner_tb = tl_store__col_text(s, st, 10, NULL);
+	d.state = tl_store__col_text(s, st, 11, NULL);
+	d.found = tl_store__col_text(s, st, 12, NULL);
+	d.created = tl_store__col_i64(s, st, 13) != 0;
+	d.sql_hash = tl_store__col_text(s, st, 14, NULL);
+	d.error = tl_store__col_text(s, st, 15, NULL);
+	d.started_at = tl_store__col_text(s, st, 16, NULL);
+	d.finished_at = tl_store__col_text(s, st, 17, NULL);
+	d.seconds = tl_store__col_null(s, st, 18) ? -1.0 : tl_store__col_double(s, st, 18);
+	return e->fn(e->ctx, tl_store__col_text(s, st, 0, NULL), &d, err);
+}
+
 int tl_store_foreach_def_step(tl_store *s, const char *task_id, tl_store_def_step_fn fn, void *ctx, tl_error *err)
 {
 	static const char sql[] =
 		"SELECT task_id, step_id, ord, kind, phase, level, schema, tb, name, owner_schema, owner_tb, state, found,"
 		" created, sql_hash, error, started_at, finished_at, seconds FROM schema_step"
 		" WHERE CAST(?1 AS TEXT) IS NULL OR task_id = ?1 ORDER BY task_id, ord, step_id";
-	tl_sdb_stmt *st = NULL;
-	tl_store_def_step d;
-	int rc, step, owned = 0;
+	struct each_step e = {fn, ctx};
 
-	if ((rc = tl_store__read_enter(s, &owned, err)))
-		return rc;
-	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
-		goto cleanup;
-	while ((step = tl_store__step(s, st, "listing definition steps", err)) == 1) {
-		const char *task = tl_store__col_text(s, st, 0, NULL);
-
-		memset(&d, 0, sizeof(d));
-		d.step_id = tl_store__col_text(s, st, 1, NULL);
-		d.ord = tl_store__col_i64(s, st, 2);
-		d.kind = tl_store__col_text(s, st, 3, NULL);
-		d.phase = tl_store__col_text(s, st, 4, NULL);
-		d.level = (int)tl_store__col_i64(s, st, 5);
-		d.schema = tl_store__col_text(s, st, 6, NULL);
-		d.tb = tl_store__col_text(s, st, 7, NULL);
-		d.name = tl_store__col_text(s, st, 8, NULL);
-		d.owner_schema = tl_store__col_text(s, st, 9, NULL);
-		d.owner_tb = tl_store__col_text(s, st, 10, NULL);
-		d.state = tl_store__col_text(s, st, 11, NULL);
-		d.found = tl_store__col_text(s, st, 12, NULL);
-		d.created = tl_store__col_i64(s, st, 13) != 0;
-		d.sql_hash = tl_store__col_text(s, st, 14, NULL);
-		d.error = tl_store__col_text(s, st, 15, NULL);
-		d.started_at = tl_store__col_text(s, st, 16, NULL);
-		d.finished_at = tl_store__col_text(s, st, 17, NULL);
-		d.seconds = tl_store__col_null(s, st, 18) ? -1.0 : tl_store__col_double(s, st, 18);
-		if ((rc = fn(ctx, task, &d, err)))
-			goto cleanup;
-	}
-	rc = step;
-cleanup:
-	tl_store__finalize(s, st);
-	tl_store__read_leave(s, owned);
-	return rc;
+	return tl_store__foreach(s, sql, "listing definition steps", &task_id, 1, step_row, &e, err);
 }

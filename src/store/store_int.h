@@ -107,6 +107,18 @@ int64_t tl_store__col_i64n(tl_store *s, tl_sdb_stmt *st, int col);
 double tl_store__col_double(tl_store *s, tl_sdb_stmt *st, int col);
 /* Column text as a heap copy (NULL for SQL NULL); *out untouched on failure. */
 int tl_store__col_dup(tl_store *s, tl_sdb_stmt *st, int col, char **out, tl_error *err);
+/*
+ * The rows of a SELECT, one at a time: prepares sql (both backends' SQL), binds ?1..?ntexts
+ * to texts (NULL binds SQL NULL) and calls row(s, st, ctx, err) on each row until it
+ * returns non-zero (returned) or the rows end (0); `what` names the statement in a
+ * failure's message. foreach does it in one read (tl_store__read_enter), each_row inside
+ * whatever transaction the caller is in (none: the statement's own).
+ */
+typedef int (*tl_store__row_fn)(tl_store *s, tl_sdb_stmt *st, void *ctx, tl_error *err);
+int tl_store__foreach(tl_store *s, const char *sql, const char *what, const char *const *texts, size_t ntexts,
+		      tl_store__row_fn row, void *ctx, tl_error *err);
+int tl_store__each_row(tl_store *s, const char *sql, const char *what, const char *const *texts, size_t ntexts,
+		       tl_store__row_fn row, void *ctx, tl_error *err);
 /* Adds a rate sample (now, rows) for a table and prunes its samples older than 10 minutes. */
 int tl_store__rate_sample(tl_store *s, const char *task_id, const char *schema, const char *tb, int64_t rows,
 			  tl_error *err);

@@ -502,6 +502,33 @@ int tl_store_worker_leave(tl_store *s, const char *task_id, const char *name, co
 	return tl_store__done(s, st, "unregistering the worker", NULL, err);
 }
 
+struct each_worker {
+	tl_store_worker_fn fn;
+	void *ctx;
+};
+
+static int worker_row(tl_store *s, tl_sdb_stmt *st, void *arg, tl_error *err)
+{
+	const struct each_worker *e = arg;
+	double lease = tl_store__col_double(s, st, 8);
+	tl_store_worker w;
+
+	memset(&w, 0, sizeof(w));
+	w.task_id = tl_store__col_text(s, st, 0, NULL);
+	w.name = tl_store__col_text(s, st, 1, NULL);
+	w.host = tl_store__col_text(s, st, 2, NULL);
+	w.pid = (long)tl_store__col_i64(s, st, 3);
+	w.state = tl_store__col_text(s, st, 4, NULL);
+	w.started_at = tl_store__col_double(s, st, 5);
+	w.heartbeat_at = tl_store__col_double(s, st, 6);
+	w.heartbeat_age = tl_store__col_double(s, st, 7);
+	w.alive = w.state && strcmp(w.state, "running") == 0 && w.heartbeat_age <= lease;
+	w.rows_copied = tl_store__col_i64(s, st, 9);
+	w.rate = tl_store__col_null(s, st, 10) ? -1.0 : tl_store__col_double(s, st, 10);
+	w.leases = tl_store__col_i64(s, st, 11);
+	return e->fn(e->ctx, &w, err);
+}
+
 int tl_store_foreach_worker(tl_store *s, const char *task_id, tl_store_worker_fn fn, void *ctx, tl_error *err)
 {
 	static const char sql[] =
@@ -509,58 +536,38 @@ int tl_store_foreach_worker(tl_store *s, const char *task_id, tl_store_worker_fn
 		" rows_copied, rate, (SELECT count(*) FROM work_item i WHERE i.task_id = w.task_id AND i.owner = w.name"
 		" AND i.state = 'claimed' AND i.lease_until >= tl_now())"
 		" FROM worker w WHERE CAST(?1 AS TEXT) IS NULL OR w.task_id = ?1 ORDER BY w.task_id, w.name";
-	tl_sdb_stmt *st = NULL;
-	tl_store_worker w;
-	int rc, step, owned = 0;
+	struct each_worker e = {fn, ctx};
 
-	if ((rc = tl_store__read_enter(s, &owned, err)))
-		return rc;
-	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
-		goto cleanup;
-	while ((step = tl_store__step(s, st, "listing workers", err)) == 1) {
-		double lease = tl_store__col_double(s, st, 8);
-
-		memset(&w, 0, sizeof(w));
-		w.task_id = tl_store__col_text(s, st, 0, NULL);
-		w.name = tl_store__col_text(s, st, 1, NULL);
-		w.host = tl_store__col_text(s, st, 2, NULL);
-		w.pid = (long)tl_store__col_i64(s, st, 3);
-		w.state = tl_store__col_text(s, st, 4, NULL);
-		w.started_at = tl_store__col_double(s, st, 5);
-		w.heartbeat_at = tl_store__col_double(s, st, 6);
-		w.heartbeat_age = tl_store__col_double(s, st, 7);
-		w.alive = w.state && strcmp(w.state, "running") == 0 && w.heartbeat_age <= lease;
-		w.rows_copied = tl_store__col_i64(s, st, 9);
-		w.rate = tl_store__col_null(s, st, 10) ? -1.0 : tl_store__col_double(s, st, 10);
-		w.leases = tl_store__col_i64(s, st, 11);
-		if ((rc = fn(ctx, &w, err)))
-			goto cleanup;
-	}
-	rc = step;
-cleanup:
-	tl_store__finalize(s, st);
-	tl_store__read_leave(s, owned);
-	return rc;
+	return tl_store__foreach(s, sql, "listing workers", &task_id, 1, worker_row, &e, err);
 }
 
-/* The columns of an item row as foreach_item and foreach_lease select them. */
-static void item_row(tl_store *s, tl_sdb_stmt *st, tl_store_item_state *it)
+struct each_item {
+	tl_store_item_fn fn;
+	void *ctx;
+};
+
+/* An item row, with the columns as foreach_item and foreach_lease select them. */
+static int item_row(tl_store *s, tl_sdb_stmt *st, void *arg, tl_error *err)
 {
-	memset(it, 0, sizeof(*it));
-	it->task_id = tl_store__col_text(s, st, 0, NULL);
-	it->kind = tl_store__col_text(s, st, 1, NULL);
-	it->key = tl_store__col_text(s, st, 2, NULL);
-	it->schema = tl_store__col_text(s, st, 3, NULL);
-	it->tb = tl_store__col_text(s, st, 4, NULL);
-	it->state = tl_store__col_text(s, st, 5, NULL);
-	it->owner = tl_store__col_text(s, st, 6, NULL);
-	it->prev_owner = tl_store__col_text(s, st, 7, NULL);
-	it->progress = tl_store__col_text(s, st, 8, NULL);
-	it->result = tl_store__col_text(s, st, 9, NULL);
-	it->token = tl_store__col_i64(s, st, 10);
-	it->attempts = tl_store__col_i64(s, st, 11);
-	it->rows_copied = tl_store__col_i64n(s, st, 12);
-	it->seconds_left = tl_store__col_double(s, st, 13);
+	const struct each_item *e = arg;
+	tl_store_item_state it;
+
+	memset(&it, 0, sizeof(it));
+	it.task_id = tl_store__col_text(s, st, 0, NULL);
+	it.kind = tl_store__col_text(s, st, 1, NULL);
+	it.key = tl_store__col_text(s, st, 2, NULL);
+	it.schema = tl_store__col_text(s, st, 3, NULL);
+	it.tb = tl_store__col_text(s, st, 4, NULL);
+	it.state = tl_store__col_text(s, st, 5, NULL);
+	it.owner = tl_store__col_text(s, st, 6, NULL);
+	it.prev_owner = tl_store__col_text(s, st, 7, NULL);
+	it.progress = tl_store__col_text(s, st, 8, NULL);
+	it.result = tl_store__col_text(s, st, 9, NULL);
+	it.token = tl_store__col_i64(s, st, 10);
+	it.attempts = tl_store__col_i64(s, st, 11);
+	it.rows_copied = tl_store__col_i64n(s, st, 12);
+	it.seconds_left = tl_store__col_double(s, st, 13);
+	return e->fn(e->ctx, &it, err);
 }
 
 int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl_store_item_fn fn, void *ctx,
@@ -570,25 +577,10 @@ int tl_store_foreach_item(tl_store *s, const char *task_id, const char *kind, tl
 		"SELECT task_id, kind, item_key, schema, tb, state, owner, prev_owner, progress, result, token, attempts,"
 		" rows_copied, CASE WHEN state = 'claimed' THEN lease_until - tl_now() ELSE 0 END"
 		" FROM work_item WHERE task_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR kind = ?2) ORDER BY kind, ord";
-	tl_sdb_stmt *st = NULL;
-	tl_store_item_state it;
-	int rc, step, owned = 0;
+	const char *args[] = {task_id, kind};
+	struct each_item e = {fn, ctx};
 
-	if ((rc = tl_store__read_enter(s, &owned, err)))
-		return rc;
-	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)) ||
-	    (rc = tl_store__bind_text(s, st, 2, kind, err)))
-		goto cleanup;
-	while ((step = tl_store__step(s, st, "listing work items", err)) == 1) {
-		item_row(s, st, &it);
-		if ((rc = fn(ctx, &it, err)))
-			goto cleanup;
-	}
-	rc = step;
-cleanup:
-	tl_store__finalize(s, st);
-	tl_store__read_leave(s, owned);
-	return rc;
+	return tl_store__foreach(s, sql, "listing work items", args, 2, item_row, &e, err);
 }
 
 void tl_store_group_clear(tl_store_group *g)
@@ -702,22 +694,7 @@ int tl_store_foreach_lease(tl_store *s, const char *task_id, tl_store_item_fn fn
 		" rows_copied, lease_until - tl_now()"
 		" FROM work_item WHERE state = 'claimed' AND (CAST(?1 AS TEXT) IS NULL OR task_id = ?1)"
 		" ORDER BY task_id, owner, kind, ord";
-	tl_sdb_stmt *st = NULL;
-	tl_store_item_state it;
-	int rc, step, owned = 0;
+	struct each_item e = {fn, ctx};
 
-	if ((rc = tl_store__read_enter(s, &owned, err)))
-		return rc;
-	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
-		goto cleanup;
-	while ((step = tl_store__step(s, st, "listing leases", err)) == 1) {
-		item_row(s, st, &it);
-		if ((rc = fn(ctx, &it, err)))
-			goto cleanup;
-	}
-	rc = step;
-cleanup:
-	tl_store__finalize(s, st);
-	tl_store__read_leave(s, owned);
-	return rc;
+	return tl_store__foreach(s, sql, "listing leases", &task_id, 1, item_row, &e, err);
 }

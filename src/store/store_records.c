@@ -538,32 +538,34 @@ cleanup:
 	return rc;
 }
 
-/* Iterates a query whose columns are those of tl_store_row (kind may be a literal). */
+struct each_record {
+	tl_store_row_fn fn;
+	void *ctx;
+};
+
+/* A row of a query whose columns are those of tl_store_row (kind may be a literal). */
+static int record_row(tl_store *s, tl_sdb_stmt *st, void *arg, tl_error *err)
+{
+	const struct each_record *e = arg;
+	tl_store_row row;
+
+	row.task_id = tl_store__col_text(s, st, 0, NULL);
+	row.schema = tl_store__col_text(s, st, 1, NULL);
+	row.tb = tl_store__col_text(s, st, 2, NULL);
+	row.kind = tl_store__col_text(s, st, 3, NULL);
+	row.json = tl_store__col_text(s, st, 4, NULL);
+	row.updated_at = tl_store__col_text(s, st, 5, NULL);
+	row.source = tl_store__col_text(s, st, 6, NULL);
+	row.line = (long)tl_store__col_i64(s, st, 7);
+	row.rows_copied = tl_store__col_i64n(s, st, 8);
+	return e->fn(e->ctx, &row, err);
+}
+
 static int foreach_rows(tl_store *s, const char *sql, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err)
 {
-	tl_sdb_stmt *st = NULL;
-	tl_store_row row;
-	int rc = 0, step;
+	struct each_record e = {fn, ctx};
 
-	if ((rc = tl_store__prepare(s, sql, NULL, &st, err)) || (rc = tl_store__bind_text(s, st, 1, task_id, err)))
-		goto cleanup;
-	while ((step = tl_store__step(s, st, "listing records", err)) == 1) {
-		row.task_id = tl_store__col_text(s, st, 0, NULL);
-		row.schema = tl_store__col_text(s, st, 1, NULL);
-		row.tb = tl_store__col_text(s, st, 2, NULL);
-		row.kind = tl_store__col_text(s, st, 3, NULL);
-		row.json = tl_store__col_text(s, st, 4, NULL);
-		row.updated_at = tl_store__col_text(s, st, 5, NULL);
-		row.source = tl_store__col_text(s, st, 6, NULL);
-		row.line = (long)tl_store__col_i64(s, st, 7);
-		row.rows_copied = tl_store__col_i64n(s, st, 8);
-		if ((rc = fn(ctx, &row, err)))
-			goto cleanup;
-	}
-	rc = step;
-cleanup:
-	tl_store__finalize(s, st);
-	return rc;
+	return tl_store__each_row(s, sql, "listing records", &task_id, 1, record_row, &e, err);
 }
 
 int tl_store_foreach_position(tl_store *s, const char *task_id, tl_store_row_fn fn, void *ctx, tl_error *err)

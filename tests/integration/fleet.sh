@@ -10,7 +10,7 @@
 #      check task is refused with --worker;
 #   2. the store's server drops the workers' store sessions several times during a copy
 #      (pg_terminate_backend): the workers reconnect and finish, target equal;
-#   4. the store's server (a private PostgreSQL on port base+60) restarts during a copy;
+#   4. the store's server (a private PostgreSQL on port base+65) restarts during a copy;
 #   3. MariaDB to MariaDB, two workers, chunks and a keyless table;
 #   5. a routed table (db_map, col_map, ignore_cols) in chunks: target names, default kept;
 #   6. a whole database into an empty target (#17 item 4): schema, tables, keys, an index, a
@@ -212,7 +212,7 @@ tl_sh_check "the blips were met ($blips sessions ended; a transient store failur
 # 4. the store's server itself restarts during the copy (a private PostgreSQL holds the store)
 empty_target
 base=$(( $(tl_sh_port "$TL_PG_SRC_URL") - 10 ))
-sport=$((base + 60))
+sport=$((base + 65)) # base+60 is pg_durable.sh's (docs/testing.md lists the offsets)
 tl_sh_tmpdir fleetstore; sdir=$TL_SH_TMPDIR
 tl_sh_on_exit "'$TL_SRC/tools/servers/postgres.sh' stop '$sdir' >/dev/null 2>&1"
 if "$TL_SRC/tools/servers/postgres.sh" start "$sdir" $sport >"$work/storesrv.log" 2>&1; then
