@@ -93,6 +93,8 @@ typedef struct tl_migrate_opts {
 	int trace;                      /* log every driver call at debug level (TL_DEBUG_TRACE) */
 	int recopy_lost;                /* --recopy-lost: copy again the tables whose target lost rows */
 	double retry_base_secs;         /* first wait before a retry, 0 = 0.5 s (tests pass less) */
+	double idle_nap_secs;           /* a worker's pause while the others copy the last tables,
+					 * 0 = 50 ms (tests pass less: every run ends with one) */
 	const char *worker;             /* run --worker NAME: one worker of a fleet (fleet.c), or NULL */
 } tl_migrate_opts;
 

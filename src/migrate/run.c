@@ -172,10 +172,11 @@ static void fail(struct run *r, int rc, const tl_error *e)
 		tl_defs_wake(r->plan.defs);
 }
 
-/* A short pause of a worker waiting for a table it may claim. */
-static void nap(void)
+/* A short pause of a worker waiting for a table it may claim (50 ms, or opts->idle_nap_secs). */
+static void nap(const struct run *r)
 {
-	struct timespec ts = {0, 50 * 1000 * 1000};
+	double secs = r->opts->idle_nap_secs > 0 ? r->opts->idle_nap_secs : 0.05;
+	struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
 
 	nanosleep(&ts, NULL);
 }
@@ -391,7 +392,7 @@ static void *worker_main(void *arg)
 		if (defs)
 			tl_defs_wait(defs);
 		else
-			nap();
+			nap(r);
 	}
 cleanup:
 	tl_driver_disconnect(&env->src, src);
@@ -575,7 +576,7 @@ static int fleet_tables_over(struct run *r, tl_error *err)
 				    (long long)failed, failed == 1 ? "" : "s", r->env.cfg->task_id);
 	if (open) {
 		/* added meanwhile (a table being cut): claim again */
-		nap();
+		nap(r);
 		return 0;
 	}
 	pthread_mutex_lock(&r->mu);

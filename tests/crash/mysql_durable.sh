@@ -4,7 +4,7 @@
 # after a checkpoint, started again, the task run again. No session can make such commits
 # durable: the run warns, and when the crash lost committed rows the next run finds the
 # checkpoint's row missing and copies the table again; the target equals the source.
-# CR_TRIALS trials (default 3). Needs TL_MYSQL_SRC_URL / TL_MYSQL_DST_URL (the private
+# CR_TRIALS trials (default 1, 3 with TL_TEST_FULL=1). Needs TL_MYSQL_SRC_URL / TL_MYSQL_DST_URL (the private
 # target listens on the source's port + 61): exit 77 without them (failure when CI is set).
 set -uo pipefail
 : "${CR_BIG_ROWS:=200000}"

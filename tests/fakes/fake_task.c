@@ -117,6 +117,7 @@ int ft_run(ft_env *e, tl_fault *fault, tl_error *err)
 	opts.registry = &tl_fake_registry;
 	opts.fault = fault;
 	opts.retry_base_secs = 0.002; /* retries after transient failures wait milliseconds, not seconds */
+	opts.idle_nap_secs = 0.002;   /* and so does a worker with no table left while others copy */
 	if ((rc = tl_config_load_with(e->ini, &tl_fake_registry, &cfg, err)))
 		return rc;
 	rc = tl_migrate_run(cfg, &opts, err);

@@ -126,8 +126,11 @@ static int fail_then_rerun(const char *extra, int interrupted, int on_target, en
 }
 
 /* Every slot fails at calls 1, 5 and 9, in a fresh run and in a resumed one; the first call
- * of every slot is reached by the resumed run (each failure is real, not a no-op). */
-static void failure_matrix(const char *extra, int split)
+ * of every slot is reached by the resumed run (each failure is real, not a no-op) - but for
+ * row_key with tables in parallel: there the interrupting run may finish every keyed table
+ * before its failure of nokey stops it (the threads' timing decides), leaving no key to
+ * record (batch mode's resumed runs still must reach it). */
+static void failure_matrix(const char *extra, int split, int parallel_tables)
 {
 	size_t i;
 	long nth;
@@ -138,7 +141,7 @@ static void failure_matrix(const char *extra, int split)
 			for (nth = 1; nth <= 9; nth += 4) {
 				int failed = fail_then_rerun(extra, resumed, 0, src_slots[i], nth, 0);
 				/* split tables are read in ranges, without row_key */
-				if (nth == 1 && resumed && !(split && src_slots[i] == TL_SLOT_ROW_KEY))
+				if (nth == 1 && resumed && !((split || parallel_tables) && src_slots[i] == TL_SLOT_ROW_KEY))
 					TL_CHECK_MSG(failed, "source %s was never called (%s)", tl_slot_name(src_slots[i]),
 						     extra ? extra : "batch mode");
 			}
@@ -159,17 +162,17 @@ TL_TEST(failure_of_every_slot_then_rerun_is_row_exact)
 {
 	/* a write fails: the run stops, the rerun resumes */
 	TL_CHECK(fail_then_rerun(NULL, 0, 1, TL_SLOT_WRITE_BATCH, 3, 0));
-	failure_matrix(NULL, 0);
+	failure_matrix(NULL, 0, 0);
 }
 
 TL_TEST(failure_of_every_slot_in_chunk_mode)
 {
-	failure_matrix("[extractor]\nparallel_type=chunk\nparallel_size=3\n", 1);
+	failure_matrix("[extractor]\nparallel_type=chunk\nparallel_size=3\n", 1, 0);
 }
 
 TL_TEST(failure_of_every_slot_tables_in_parallel)
 {
-	failure_matrix("[extractor]\nparallel_size=3\n[runtime]\nposition_format=order_key\n", 0);
+	failure_matrix("[extractor]\nparallel_size=3\n[runtime]\nposition_format=order_key\n", 0, 1);
 }
 
 /* Two failed runs in a row, at different places, before the clean one. */

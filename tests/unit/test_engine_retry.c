@@ -99,8 +99,11 @@ static int transient_in_run(const char *extra, int interrupted, int on_target, e
 }
 
 /* Every slot fails transiently at calls 1, 5 and 9, once and three times in a row, in a fresh
- * run and in a resumed one; the first call of every slot the run makes is reached. */
-static void transient_matrix(const char *extra, int split)
+ * run and in a resumed one; the first call of every slot the run makes is reached. With
+ * tables in parallel the interrupting run may finish every keyed table before its failure
+ * of nokey stops it (the threads' timing decides), and a resumed run then has no key to
+ * record: row_key is required only in the fresh runs there. */
+static void transient_matrix(const char *extra, int split, int parallel_tables)
 {
 	size_t i;
 	long nth;
@@ -114,7 +117,8 @@ static void transient_matrix(const char *extra, int split)
 					/* split tables are read in ranges, without row_key; describe is only
 					 * called by a retry (the plan describes with describe_many) */
 					if (nth == 1 && !(split && src_slots[i] == TL_SLOT_ROW_KEY) &&
-					    src_slots[i] != TL_SLOT_DESCRIBE && !(!split && src_slots[i] == TL_SLOT_NEXT_BOUND))
+					    src_slots[i] != TL_SLOT_DESCRIBE && !(!split && src_slots[i] == TL_SLOT_NEXT_BOUND) &&
+					    !(resumed && parallel_tables && src_slots[i] == TL_SLOT_ROW_KEY))
 						TL_CHECK_MSG(fired, "source %s was never called (%s)", tl_slot_name(src_slots[i]),
 							     extra ? extra : "batch mode");
 				}
@@ -138,17 +142,17 @@ static void transient_matrix(const char *extra, int split)
 
 TL_TEST(transient_failure_of_every_slot_survived_row_exact)
 {
-	transient_matrix(NULL, 0);
+	transient_matrix(NULL, 0, 0);
 }
 
 TL_TEST(transient_failure_of_every_slot_in_chunk_mode)
 {
-	transient_matrix("[extractor]\nparallel_type=chunk\nparallel_size=3\n", 1);
+	transient_matrix("[extractor]\nparallel_type=chunk\nparallel_size=3\n", 1, 0);
 }
 
 TL_TEST(transient_failure_of_every_slot_tables_in_parallel)
 {
-	transient_matrix("[extractor]\nparallel_size=3\n[runtime]\nposition_format=order_key\n", 0);
+	transient_matrix("[extractor]\nparallel_size=3\n[runtime]\nposition_format=order_key\n", 0, 1);
 }
 
 /* A commit whose outcome is unknown, at every write of every table: the rows of that batch
