@@ -281,6 +281,13 @@ cr_new_log() { # DIR: default.log lines written by the last run started with cr_
   [ -f "$1/logs/default.log" ] && tail -n +"$((CR_LOG_MARK + 1))" "$1/logs/default.log"
 }
 
+# cr_new_log_has DIR PATTERN: the last run's log lines hold PATTERN (grep reads a file:
+# `cr_new_log | grep -q` under pipefail fails when grep quits before tail has written all)
+cr_new_log_has() {
+  cr_new_log "$1" > "$CR_WORK/.newlog" || true
+  grep -q -- "$2" "$CR_WORK/.newlog"
+}
+
 cr_count() { # src|dst TABLE
   cr_sql "$1" "SELECT COUNT(*) FROM $(cr_tbl "$2")"
 }
@@ -332,7 +339,7 @@ cr_last_pos() {
 
 # cr_assert_resumed DIR TABLE: the last run resumed TABLE from a position (did not start over).
 cr_assert_resumed() {
-  cr_new_log "$1" | grep -q "resumer, get resume value, schema: $CR_DB, tb: $2," ||
+  cr_new_log_has "$1" "resumer, get resume value, schema: $CR_DB, tb: $2," ||
     cr_fail "the run after the interruption did not resume $CR_DB.$2 (no 'resumer, get resume value' line)"
   local copied
   copied=$(cr_new_log "$1" | sed -n "s/.*table $CR_DB\.$2 finished: \([0-9]*\) rows.*/\1/p" | tail -n 1)
@@ -343,9 +350,9 @@ cr_assert_resumed() {
   # PG, batch mode, a one-column key, started by this task into an empty target: the rows
   # past the position are removed and the rest goes through COPY again (copy.c clear_tail)
   if [ "$CR_KIND" = pg ] && [ "$2" = big ] && [ "${CR_PTYPE:-table}" = table ]; then
-    cr_new_log "$1" | grep -q "table $CR_DB.big: removing the target rows after " ||
+    cr_new_log_has "$1" "table $CR_DB.big: removing the target rows after " ||
       cr_fail "the resumed run did not clear big past its position for the bulk path"
-    cr_new_log "$1" | grep -q "table $CR_DB.big: resuming, .*(bulk path allowed)" ||
+    cr_new_log_has "$1" "table $CR_DB.big: resuming, .*(bulk path allowed)" ||
       cr_fail "the resumed run did not write the rest of big on the bulk path"
   fi
 }
@@ -565,7 +572,7 @@ cr_scenario_term() {
   [ -z "$st" ] || [ "$st" = stopped ] || cr_fail "trial 1: the store says big is '$st' after a clean stop (expected stopped)"
   cr_run_fg "$dir"; cr_expect_done "trial 1 run 2"
   cr_assert_resumed "$dir" big
-  cr_new_log "$dir" | grep -q "tb: big, col: id, result: Some(\"$pos\")" ||
+  cr_new_log_has "$dir" "tb: big, col: id, result: Some(\"$pos\")" ||
     cr_fail "trial 1: run 2 did not resume big after id=$pos"
   copied=$(cr_new_log "$dir" | sed -n "s/.*table $CR_DB\.big finished: \([0-9]*\) rows.*/\1/p" | tail -n 1)
   [ "$copied" = "$((CR_BIG_ROWS - pos))" ] ||
@@ -641,7 +648,7 @@ cr_scenario_inject() {
   cr_inject_trial store_mid_big after_store_commit:$((b / 3))
   cr_assert_resumed "$CR_WORK/store_mid_big" big
   cr_inject_trial finished_big after_store_finished:1
-  cr_new_log "$CR_WORK/finished_big" | grep -q "resumer, check finished: schema: $CR_DB, tb: big, result: true" ||
+  cr_new_log_has "$CR_WORK/finished_big" "resumer, check finished: schema: $CR_DB, tb: big, result: true" ||
     cr_fail "finished_big: the run after the crash did not skip big, recorded as finished in the store"
   cr_inject_trial twice after_target_commit:$((b / 4)) after_store_commit:$((b / 2))
   CR_PAR=3 cr_inject_trial parallel after_target_commit:$((b / 2 + 10))
@@ -734,7 +741,7 @@ cr_scenario_durable() {
     [ "$CR_RC" != 0 ] || cr_log "trial $i: note: the run finished before the crash"
     cr_private_start || cr_fail "trial $i: the target server does not start again"
     cr_run_fg "$dir"; cr_expect_done "trial $i: run after the target crash"
-    if cr_new_log "$dir" | grep -q 'the target lost rows since the last checkpoint'; then
+    if cr_new_log_has "$dir" 'the target lost rows since the last checkpoint'; then
       lost=$((lost + 1))
       [ "$CR_KIND" = mysql ] || cr_fail "trial $i: a checkpoint pointed past rows the crashed target lost: $(cr_new_log "$dir" | grep -m1 'lost rows')"
       cr_log "trial $i: the crash lost committed rows; the run found them missing and copied big again"
