@@ -386,7 +386,9 @@ struct tl_driver_ops {
 	/*
 	 * Optional. The server's running count of live rows of n tables, kept by its
 	 * statistics (no scan; may lag committed changes by seconds), -1 when unknown or the
-	 * table is missing. A cheap first look before exact counts (plan's lost-rows check).
+	 * table is missing (0 for a kind whose tables exist as soon as they are written, as
+	 * MongoDB's collections: a missing one holds no rows). A cheap first look before exact
+	 * counts (plan's lost-rows check).
 	 */
 	int (*live_rows_many)(tl_conn *c, const tl_name *names, size_t n, int64_t *out, tl_error *err);
 	/*
