@@ -21,7 +21,8 @@
 #   7. MongoDB to MongoDB (the Mongo test server; FerretDB too when it runs): collections are
 #      work items copied whole (never chunks), three workers, every collection equal (count,
 #      _ids, document hash), each item and step claimed once; then a worker is killed while it
-#      copies the big collection: the other one takes it over after the lease and resumes it.
+#      copies the big collection: the other one takes it over after the lease, removes what
+#      was written past the last position and resumes it; every collection equal again.
 # Leases are short (3 s) to keep the test quick.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
@@ -315,14 +316,15 @@ fi
 mongo_part() { # LABEL SRC_URL DST_URL DOCS KILL (1: the kill too)
   local label=$1 msrc=$2 mdst=$3 docs=$4 kill=$5 mdb=tl_fleet_mongo t rc victim survivor p_victim p_surv t_part
   t_part=$(date +%s.%N)
-  # mpy data|digest: the data set on the source (the target emptied), or each collection's
-  # count, sorted-_id hash and document hash on SRC and DST
+  # mpy data|data-target|digest: the data set on the source (the target emptied; with
+  # data-target its collections made there, empty), or each collection's count, sorted-_id
+  # hash and document hash on SRC and DST
   mpy() {
     /usr/bin/python3 - "$1" "$msrc" "$mdst" "$mdb" "$docs" <<'PY'
 import sys, hashlib, bson
 from pymongo import MongoClient
 mode, src, dst, db, docs = sys.argv[1], MongoClient(sys.argv[2]), MongoClient(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-if mode == "data":
+if mode.startswith("data"):
     src.drop_database(db); dst.drop_database(db)
     s = src[db]
     base = 0x648195af9aa9cadd41a90000
@@ -334,6 +336,9 @@ if mode == "data":
     s.strs.insert_many([{"_id": "k%05d" % i, "v": [i, {"y": i}]} for i in range(docs // 10)])
     s.mixed.insert_many([{"_id": v, "i": i} for i, v in enumerate([1, 2.5, "a", {"k": 1}, bson.ObjectId(), True])])
     s.empty.insert_one({"_id": 0}); s.empty.delete_many({})
+    if mode == "data-target":
+        for name in s.list_collection_names():
+            dst[db].create_collection(name)
     sys.exit(0)
 for name in sorted(src[db].list_collection_names()):
     out = []
@@ -369,7 +374,7 @@ PY
   tl_sh_check "$label: more than one worker copied" "[ \$(grep -l \"claimed table\" \"\$work\"/logs-${label}1/w*/default.log | wc -l) -ge 2 ]"
   # a worker killed mid-copy: the big collection read in about three seconds
   if [ "$kill" = 1 ]; then
-    mpy data >/dev/null
+    mpy data-target >/dev/null # the collections exist on the target (empty): no definition step
     mtask "${label}2" extractor.max_rps=$((docs / 3))
     start_workers "${label}2" 2
     victim=
@@ -388,7 +393,9 @@ PY
     tl_sh_check "$label: $survivor finishes after the kill (rc $rc)" "[ $rc = 0 ]"
     tl_sh_check "$label: the big collection was taken over from $victim" "grep -q \"claimed table '$mdb.big', taken over from worker '$victim'\" '$work/logs-${label}2/$survivor/default.log'"
     tl_sh_check "$label: after the kill every collection equal (no document lost or twice)" "msame"
-    tl_sh_check "$label: $survivor resumed big from $victim's last position" "grep -q \"table $mdb.big: resuming\" '$work/logs-${label}2/$survivor/default.log'"
+    tl_sh_check "$label: $survivor removed what $victim wrote past its last position, resumed with upserts" \
+      "grep -q \"table $mdb.big: removing the target rows after\" '$work/logs-${label}2/$survivor/default.log' &&
+       grep -q \"table $mdb.big: resuming, batch mode, upsert write\" '$work/logs-${label}2/$survivor/default.log'"
     got=$(ST "SELECT tb || ':' || attempts FROM work_item WHERE task_id = '${label}2' AND kind = 'table' AND state = 'done' ORDER BY tb" | paste -sd' ')
     echo "$label after the kill, claims per collection: $got"
     tl_sh_check "$label: every collection done, big claimed twice" "[ \$(echo '$got' | wc -w) = 5 ] && echo '$got' | grep -q 'big:2'"
