@@ -379,7 +379,7 @@ PY
     start_workers "${label}2" 2
     victim=
     for _ in $(seq 1 200); do
-      victim=$(ST "SELECT owner FROM work_item WHERE task_id = '${label}2' AND tb = 'big' AND state = 'claimed'")
+      victim=$(ST "SELECT owner FROM work_item WHERE task_id = '${label}2' AND kind = 'table' AND tb = 'big' AND state = 'claimed'")
       [ -n "$victim" ] && grep -q '"tb":"big"' "$work/logs-${label}2/$victim/position.log" 2>/dev/null && break
       sleep 0.05
     done
@@ -406,7 +406,7 @@ PY
   echo "$label part: $(echo "$(date +%s.%N) - $t_part" | bc) s"
 }
 if tl_sh_have_env TL_MONGO_SRC_URL TL_MONGO_DST_URL; then
-  mongo_part mongo "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" 18000 1
+  mongo_part mongo "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" 12000 1
 fi
 if tl_sh_have_env TL_FERRETDB_SRC_URL TL_FERRETDB_DST_URL; then
   mongo_part ferret "$TL_FERRETDB_SRC_URL" "$TL_FERRETDB_DST_URL" 6000 0
