@@ -18,6 +18,11 @@
 #      item claimed and run once; a worker started after the end finds it done; then a
 #      worker dies right after a step (its claim taken over, the step run again) and
 #      another is killed mid-copy: the last one finishes, target equal with every definition.
+#   7. MongoDB to MongoDB (the Mongo test server; FerretDB too when it runs): collections are
+#      work items copied whole (never chunks), three workers, every collection equal (count,
+#      _ids, document hash), each item and step claimed once; then a worker is killed while it
+#      copies the big collection: the other one takes it over after the lease, removes what
+#      was written past the last position and resumes it; every collection equal again.
 # Leases are short (3 s) to keep the test quick.
 # shellcheck disable=SC2034  # out, got, ...: read by the tl_sh_check expressions (eval)
 set -uo pipefail
@@ -300,6 +305,111 @@ if tl_sh_have_env TL_MYSQL_SRC_URL TL_MYSQL_DST_URL; then
   got=$(step_items m2); n=${got%%|*}
   tl_sh_check "mysql whole database: each step claimed once and done ($got)" "[ \"$n\" -ge 5 ] && [ \"$got\" = \"$n|$n|$n\" ] && [ \"\$(claimed_steps m2 | sort | uniq -d)\" = '' ]"
   "${M[@]}" -e "DROP DATABASE $wd"; "${N[@]}" -e "DROP DATABASE $wd"
+fi
+
+# 7. MongoDB to MongoDB (the Mongo test server, then FerretDB when it runs): collections are
+#    never cut into chunks (the Mongo driver has no next_bound), so each is one work item
+#    copied whole by one worker; three workers, every collection equal (count, sorted _ids
+#    and a hash of the documents in _id order), each item claimed once; then the worker
+#    copying the big collection is killed mid-copy and another one finishes it from its last
+#    position after the lease: no document lost, none twice.
+mongo_part() { # LABEL SRC_URL DST_URL DOCS KILL (1: the kill too)
+  local label=$1 msrc=$2 mdst=$3 docs=$4 kill=$5 mdb=tl_fleet_mongo t rc victim survivor p_victim p_surv t_part
+  t_part=$(date +%s.%N)
+  # mpy data|data-target|digest: the data set on the source (the target emptied; with
+  # data-target its collections made there, empty), or each collection's count, sorted-_id
+  # hash and document hash on SRC and DST
+  mpy() {
+    /usr/bin/python3 - "$1" "$msrc" "$mdst" "$mdb" "$docs" <<'PY'
+import sys, hashlib, bson
+from pymongo import MongoClient
+mode, src, dst, db, docs = sys.argv[1], MongoClient(sys.argv[2]), MongoClient(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+if mode.startswith("data"):
+    src.drop_database(db); dst.drop_database(db)
+    s = src[db]
+    base = 0x648195af9aa9cadd41a90000
+    big = [{"_id": bson.ObjectId("%024x" % (base + i)), "n": i, "name": "doc %d" % i,
+            "tags": ["a", i % 7], "nested": {"x": i * 1.5}} for i in range(docs)]
+    for i in range(0, len(big), 10000):
+        s.big.insert_many(big[i:i + 10000], ordered=False)
+    s.ints.insert_many([{"_id": i, "v": "int %d" % i} for i in range(docs // 10)])
+    s.strs.insert_many([{"_id": "k%05d" % i, "v": [i, {"y": i}]} for i in range(docs // 10)])
+    s.mixed.insert_many([{"_id": v, "i": i} for i, v in enumerate([1, 2.5, "a", {"k": 1}, bson.ObjectId(), True])])
+    s.empty.insert_one({"_id": 0}); s.empty.delete_many({})
+    if mode == "data-target":
+        for name in s.list_collection_names():
+            dst[db].create_collection(name)
+    sys.exit(0)
+for name in sorted(src[db].list_collection_names()):
+    out = []
+    for c in (src, dst):
+        ids, h = hashlib.md5(), hashlib.md5()
+        n = 0
+        for d in c[db][name].find().sort("_id", 1):
+            n += 1
+            ids.update(bson.encode({"i": d["_id"]})); h.update(bson.encode(d))
+        out.append("%s:%d:%s:%s" % (name, n, ids.hexdigest()[:12], h.hexdigest()[:12]))
+    print(out[0] if out[0] == out[1] else "DIFF %s <> %s" % (out[0], out[1]))
+PY
+  }
+  msame() { local o; o=$(mpy digest) && echo "$o" && ! echo "$o" | grep -q '^DIFF'; }
+  mtask() { # name [SECTION.KEY=VALUE...]
+    tl_sh_task "$work/$1.ini" mongo "$msrc" "$mdst" global.task_id="$1" filter.do_dbs=$mdb extractor.batch_size=1000 \
+      extractor.parallel_size=2 pipeline.checkpoint_interval_secs=1 runtime.log_dir="$work/logs-$1" \
+      resumer.store="$STORE" resumer.lease_secs=3 "${@:2}"
+  }
+  mpy data || { tl_sh_check "$label: the data set is made" false; return; }
+  t=$(date +%s.%N)
+  mtask "${label}1" extractor.max_rps="$docs" # the big collection takes a second: the others join
+  start_workers "${label}1" 3
+  tl_sh_check "$label: three workers succeed" "wait_workers ${label}1"
+  echo "$label, three workers: $(echo "$(date +%s.%N) - $t" | bc) s"
+  tl_sh_check "$label: every collection equal (count, _ids, documents)" "msame"
+  got=$(ST "SELECT kind, count(*), sum(attempts), count(*) FILTER (WHERE state = 'done') FROM work_item WHERE task_id = '${label}1' GROUP BY kind ORDER BY kind" | paste -sd' ')
+  echo "$label items (kind|count|claims|done): $got"
+  tl_sh_check "$label: one table item per collection, each claimed once and done, no chunks" "echo '$got' | grep -q 'table|5|5|5' && ! echo '$got' | grep -q chunk"
+  tl_sh_check "$label: each definition step (a collection made on the target) claimed once" "echo '$got' | grep -Eq '^step\|([0-9]+)\|\1\|\1 '"
+  tl_sh_check "$label: the workers wrote each document once ($(rows_written "${label}1") of $((docs + docs / 5 + 6)))" \
+    "[ \"\$(rows_written ${label}1)\" = $((docs + docs / 5 + 6)) ]"
+  tl_sh_check "$label: more than one worker copied" "[ \$(grep -l \"claimed table\" \"\$work\"/logs-${label}1/w*/default.log | wc -l) -ge 2 ]"
+  # a worker killed mid-copy: the big collection read in about three seconds
+  if [ "$kill" = 1 ]; then
+    mpy data-target >/dev/null # the collections exist on the target (empty): no definition step
+    mtask "${label}2" extractor.max_rps=$((docs / 3))
+    start_workers "${label}2" 2
+    victim=
+    for _ in $(seq 1 200); do
+      victim=$(ST "SELECT owner FROM work_item WHERE task_id = '${label}2' AND kind = 'table' AND tb = 'big' AND state = 'claimed'")
+      [ -n "$victim" ] && grep -q '"tb":"big"' "$work/logs-${label}2/$victim/position.log" 2>/dev/null && break
+      sleep 0.05
+    done
+    [ "$victim" = w1 ] && { p_victim=${wpids[0]}; p_surv=${wpids[1]}; survivor=w2; } || { p_victim=${wpids[1]}; p_surv=${wpids[0]}; survivor=w1; }
+    tl_sh_check "$label: a worker holds big with a position recorded (${victim:-none})" "[ -n '$victim' ]"
+    echo "$label: killing $victim mid-copy"
+    kill -9 "$p_victim"
+    t=$(date +%s.%N)
+    wait "$p_surv"; rc=$?
+    echo "$label: the survivor finished $(echo "$(date +%s.%N) - $t" | bc) s after the kill"
+    tl_sh_check "$label: $survivor finishes after the kill (rc $rc)" "[ $rc = 0 ]"
+    tl_sh_check "$label: the big collection was taken over from $victim" "grep -q \"claimed table '$mdb.big', taken over from worker '$victim'\" '$work/logs-${label}2/$survivor/default.log'"
+    tl_sh_check "$label: after the kill every collection equal (no document lost or twice)" "msame"
+    tl_sh_check "$label: $survivor removed what $victim wrote past its last position, resumed with upserts" \
+      "grep -q \"table $mdb.big: removing the target rows after\" '$work/logs-${label}2/$survivor/default.log' &&
+       grep -q \"table $mdb.big: resuming, batch mode, upsert write\" '$work/logs-${label}2/$survivor/default.log'"
+    got=$(ST "SELECT tb || ':' || attempts FROM work_item WHERE task_id = '${label}2' AND kind = 'table' AND state = 'done' ORDER BY tb" | paste -sd' ')
+    echo "$label after the kill, claims per collection: $got"
+    tl_sh_check "$label: every collection done, big claimed twice" "[ \$(echo '$got' | wc -w) = 5 ] && echo '$got' | grep -q 'big:2'"
+    tl_sh_check "$label: the fleet took no target claim (no lease document in tideline.claims)" \
+      "[ \"\$(/usr/bin/python3 -c 'import sys; from pymongo import MongoClient; print(MongoClient(sys.argv[1]).tideline.claims.count_documents({}))' '$mdst')\" = 0 ]"
+  fi
+  /usr/bin/python3 -c "import sys; from pymongo import MongoClient; [MongoClient(u).drop_database('$mdb') for u in sys.argv[1:]]" "$msrc" "$mdst"
+  echo "$label part: $(echo "$(date +%s.%N) - $t_part" | bc) s"
+}
+if tl_sh_have_env TL_MONGO_SRC_URL TL_MONGO_DST_URL; then
+  mongo_part mongo "$TL_MONGO_SRC_URL" "$TL_MONGO_DST_URL" 12000 1
+fi
+if tl_sh_have_env TL_FERRETDB_SRC_URL TL_FERRETDB_DST_URL; then
+  mongo_part ferret "$TL_FERRETDB_SRC_URL" "$TL_FERRETDB_DST_URL" 6000 0
 fi
 
 S -c 'DROP SCHEMA tl_fleet CASCADE' >/dev/null; D -c 'DROP SCHEMA tl_fleet CASCADE' >/dev/null
