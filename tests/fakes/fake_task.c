@@ -85,6 +85,20 @@ int ft_standard_tables(ft_env *e, int n)
 	return rc ? -1 : 0;
 }
 
+int ft_empty_target(ft_env *e, int n, const char *extra)
+{
+	char ini[2048];
+	size_t i;
+
+	if (ft_setup(e) || ft_standard_tables(e, n))
+		return -1;
+	for (i = 0; ft_tables[i]; i++)
+		if (tl_fake_drop_table(e->dst, "s", ft_tables[i]) != 0)
+			return -1;
+	snprintf(ini, sizeof(ini), "[extractor]\ndb_type=fakeddl\n[sinker]\ndb_type=fakeddl\n%s", extra ? extra : "");
+	return ft_task(e, ini) ? 0 : -1;
+}
+
 const char *ft_task(ft_env *e, const char *extra)
 {
 	FILE *f;

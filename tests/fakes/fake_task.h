@@ -35,6 +35,13 @@ int ft_standard_tables(ft_env *e, int n);
 extern const char *const ft_tables[];
 
 /*
+ * A whole-database task: ft_setup, the standard tables of n rows on the source only (the
+ * target holds none of them), and a task of the "fakeddl" kind (definitions made by the
+ * run) with the INI text `extra` (may be NULL). Returns 0 or -1.
+ */
+int ft_empty_target(ft_env *e, int n, const char *extra);
+
+/*
  * Writes the task file TASK.ini: fake source and target, do_dbs=s, resume_type=from_log
  * with log_dir DIR/logs, checkpoint_interval_secs=0, [extractor] batch_size=7, then the
  * INI text `extra` (whole lines, may re-open sections to override). Returns e->ini.

@@ -15,22 +15,6 @@
 #include "tl_test.h"
 
 #define ROWS 60
-#define DDL "[extractor]\ndb_type=fakeddl\n[sinker]\ndb_type=fakeddl\n"
-
-/* Fresh servers with the standard tables on the source only (the target is empty). */
-static int empty_target(ft_env *e, const char *extra)
-{
-	char ini[2048];
-	size_t i;
-
-	if (ft_setup(e) || ft_standard_tables(e, ROWS))
-		return -1;
-	for (i = 0; ft_tables[i]; i++)
-		if (tl_fake_drop_table(e->dst, "s", ft_tables[i]) != 0)
-			return -1;
-	snprintf(ini, sizeof(ini), DDL "%s", extra ? extra : "");
-	return ft_task(e, ini) ? 0 : -1;
-}
 
 /* Every standard table row-exact, keyed (where it has a key), with its index, view and value. */
 static void check_whole(ft_env *e, const char *what)
@@ -96,7 +80,7 @@ TL_TEST(defs_whole_database_into_an_empty_target)
 	struct steps st;
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, NULL) == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, NULL) == 0);
 	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "run: %s", err.message);
 	check_whole(&e, "first run");
 	/* rows went in before the keys: never an upsert (the fake refuses one into a keyless table) */
@@ -152,7 +136,7 @@ TL_TEST(defs_failure_of_every_step_then_rerun)
 
 		snprintf(what, sizeof(what), "%s call %ld%s%s%s", tl_slot_name(cases[i].slot), cases[i].nth,
 			 cases[i].table ? " on " : "", cases[i].table ? cases[i].table : "", cases[i].after ? " (after)" : "");
-		TL_CHECK(empty_target(&e, NULL) == 0);
+		TL_CHECK(ft_empty_target(&e, ROWS, NULL) == 0);
 		if (cases[i].slot == TL_SLOT_DELETE_AFTER_KEY) {
 			/* a first run stopped mid-table leaves rows past its checkpoint */
 			tl_fake_fail_table(e.dst, TL_SLOT_WRITE_BATCH, "comp", 4, TL_ERR_DB, 1);
@@ -188,7 +172,7 @@ TL_TEST(defs_tables_that_existed_are_left_as_they_are)
 	char why[512];
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, NULL) == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, NULL) == 0);
 	/* the user made s.keyed (with its key, no index) and a view of that name */
 	TL_CHECK(tl_fake_copy_shape(e.src, e.dst, "s", "keyed") == 0);
 	TL_CHECK(tl_fake_add_object(e.dst, "view s.comp_view") == 0);
@@ -211,7 +195,7 @@ TL_TEST(defs_struct_only_and_creation_off)
 	ft_env e;
 
 	/* extract_type=struct: definitions, keys and values, no row */
-	TL_CHECK(empty_target(&e, "[extractor]\nextract_type=struct\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[extractor]\nextract_type=struct\n") == 0);
 	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "run: %s", err.message);
 	TL_CHECK_EQ_INT(tl_fake_count(e.dst, "s", "keyed"), 0);
 	TL_CHECK_EQ_INT(tl_fake_keyed(e.dst, "s", "comp"), 1);
@@ -220,20 +204,20 @@ TL_TEST(defs_struct_only_and_creation_off)
 	ft_teardown(&e);
 
 	/* create_schema=false: tables are the user's, a missing one is an error */
-	TL_CHECK(empty_target(&e, "[sinker]\ncreate_schema=false\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[sinker]\ncreate_schema=false\n") == 0);
 	TL_CHECK(ft_run(&e, NULL, &err) != 0);
 	TL_CHECK_MSG(strstr(err.message, "does not exist") != NULL, "%s", err.message);
 	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_PROBE), 0);
 	ft_teardown(&e);
 
 	/* both at once: nothing would be copied */
-	TL_CHECK(empty_target(&e, "[extractor]\nextract_type=struct\n[sinker]\ncreate_schema=false\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[extractor]\nextract_type=struct\n[sinker]\ncreate_schema=false\n") == 0);
 	TL_CHECK(ft_run(&e, NULL, &err) == TL_ERR_CONFIG);
 	TL_CHECK_MSG(strstr(err.message, "nothing would be copied") != NULL, "%s", err.message);
 	ft_teardown(&e);
 
 	/* do_structures=table: tables and their keys only */
-	TL_CHECK(empty_target(&e, "[filter]\ndo_structures=table\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[filter]\ndo_structures=table\n") == 0);
 	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "run: %s", err.message);
 	TL_CHECK_EQ_INT(tl_fake_keyed(e.dst, "s", "comp"), 1);
 	TL_CHECK(!tl_fake_has_object(e.dst, "index s.comp_v") && !tl_fake_has_object(e.dst, "view s.comp_view") &&
@@ -241,7 +225,7 @@ TL_TEST(defs_struct_only_and_creation_off)
 	ft_teardown(&e);
 
 	/* an unknown word names itself and the line */
-	TL_CHECK(empty_target(&e, "[filter]\ndo_structures=table,bogus\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[filter]\ndo_structures=table,bogus\n") == 0);
 	TL_CHECK(ft_run(&e, NULL, &err) == TL_ERR_CONFIG);
 	TL_CHECK_MSG(strstr(err.message, "bogus") != NULL && strstr(err.message, "task.ini:") != NULL, "%s", err.message);
 	ft_teardown(&e);
@@ -265,7 +249,7 @@ TL_TEST(defs_parallel_workers_keep_the_order)
 
 	for (x = 0; x < sizeof(extras) / sizeof(extras[0]); x++)
 		for (round = 0; round < 8; round++) {
-			TL_CHECK(empty_target(&e, extras[x]) == 0);
+			TL_CHECK(ft_empty_target(&e, ROWS, extras[x]) == 0);
 			TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "%s round %zu: %s", extras[x], round, err.message);
 			if (x == 0) {
 				TL_CHECK_EQ_INT(tl_fake_keyed(e.dst, "s", "comp"), 1);
@@ -287,7 +271,7 @@ TL_TEST(defs_init_after_a_complete_copy)
 	struct steps st;
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, NULL) == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, NULL) == 0);
 	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "run: %s", err.message);
 	/* the source moves on; --init copies everything again into the tables it created */
 	{
@@ -317,7 +301,7 @@ TL_TEST(defs_plan_marks_tables)
 	size_t i, creates = 0;
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, NULL) == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, NULL) == 0);
 	TL_CHECK(tl_fake_copy_shape(e.src, e.dst, "s", "nokey") == 0);
 	TL_CHECK_OK(ft_plan(&e, &p, &cfg, &err), &err);
 	TL_CHECK(p.defs != NULL);
@@ -344,7 +328,7 @@ TL_TEST(defs_created_under_routed_names)
 	size_t i;
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, "[router]\ndb_map=s:r\ntb_map=s.tkey:r.tk2\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[router]\ndb_map=s:r\ntb_map=s.tkey:r.tk2\n") == 0);
 	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "run: %s", err.message);
 	for (i = 0; ft_tables[i]; i++) {
 		const char *t = strcmp(ft_tables[i], "tkey") == 0 ? "tk2" : ft_tables[i];
@@ -387,7 +371,7 @@ TL_TEST(defs_changed_columns_refused_when_created)
 		size_t k, refused = 0;
 		ft_env e;
 
-		TL_CHECK(empty_target(&e, cases[i]) == 0);
+		TL_CHECK(ft_empty_target(&e, ROWS, cases[i]) == 0);
 		TL_CHECK_OK(ft_plan(&e, &p, &cfg, &err), &err);
 		for (k = 0; k < p.n; k++)
 			if (p.items[k].refuse) {
@@ -418,7 +402,7 @@ TL_TEST(defs_check_task_creates_nothing)
 	size_t i;
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, "[sinker]\nsink_type=check\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[sinker]\nsink_type=check\n") == 0);
 	/* plan: no definition steps; the missing target tables are an error, not created */
 	if (ft_plan(&e, &p, &cfg, &err) == 0) {
 		TL_CHECK(p.defs == NULL);
@@ -463,7 +447,7 @@ TL_TEST(defs_retry_of_a_created_table)
 	tl_error err = TL_ERROR_INIT;
 	ft_env e;
 
-	TL_CHECK(empty_target(&e, "[pipeline]\ncheckpoint_interval_secs=0\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[pipeline]\ncheckpoint_interval_secs=0\n") == 0);
 	TL_CHECK_MSG(ft_run(&e, NULL, &err) == 0, "clean run: %s", err.message);
 	clean_applies = (size_t)tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY);
 	ft_teardown(&e);
@@ -473,7 +457,7 @@ TL_TEST(defs_retry_of_a_created_table)
 
 		snprintf(what, sizeof(what), "write %ld of %s%s", cases[i].nth, cases[i].table,
 			 cases[i].after ? " (committed, success lost)" : "");
-		TL_CHECK(empty_target(&e, "[pipeline]\ncheckpoint_interval_secs=0\n") == 0);
+		TL_CHECK(ft_empty_target(&e, ROWS, "[pipeline]\ncheckpoint_interval_secs=0\n") == 0);
 		tl_fake_fail_flags(e.dst, TL_SLOT_WRITE_BATCH, cases[i].table, cases[i].nth, TL_ERR_DB, cases[i].after,
 				   TL_ERRF_TRANSIENT | TL_ERRF_CONN_LOST |
 					   (cases[i].after ? TL_ERRF_COMMIT_UNKNOWN : 0));

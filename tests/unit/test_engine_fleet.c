@@ -548,21 +548,6 @@ TL_TEST(routed_tables_in_a_fleet)
 		}
 }
 
-/* The standard tables on the source only, a fakeddl task (definitions created by the run). */
-static int empty_target(ft_env *e, const char *extra)
-{
-	char ini[2048];
-	size_t i;
-
-	if (ft_setup(e) || ft_standard_tables(e, ROWS))
-		return -1;
-	for (i = 0; ft_tables[i]; i++)
-		if (tl_fake_drop_table(e->dst, "s", ft_tables[i]) != 0)
-			return -1;
-	snprintf(ini, sizeof(ini), "[extractor]\ndb_type=fakeddl\n[sinker]\ndb_type=fakeddl\n%s", extra);
-	return ft_task(e, ini) ? 0 : -1;
-}
-
 TL_TEST(a_whole_database_by_three_workers_applies_each_step_once)
 {
 	static const char *const modes[] = {
@@ -579,7 +564,7 @@ TL_TEST(a_whole_database_by_three_workers_applies_each_step_once)
 		tl_error err = TL_ERROR_INIT;
 		char obj[128];
 
-		TL_CHECK(empty_target(&e, modes[m]) == 0);
+		TL_CHECK(ft_empty_target(&e, ROWS, modes[m]) == 0);
 		run_workers(&e, 3);
 		check_same(&e, modes[m]);
 		/* 5 tables: table, index, view, value each; 4 keys (nokey has none): 24 steps, each applied once */
@@ -614,7 +599,7 @@ TL_TEST(definitions_only_by_two_workers)
 	ft_env e;
 
 	/* extract_type=struct: every phase, no row; each step applied once */
-	TL_CHECK(empty_target(&e, "[extractor]\nextract_type=struct\nparallel_size=2\n[resumer]\nlease_secs=5\n") == 0);
+	TL_CHECK(ft_empty_target(&e, ROWS, "[extractor]\nextract_type=struct\nparallel_size=2\n[resumer]\nlease_secs=5\n") == 0);
 	run_workers(&e, 2);
 	TL_CHECK_EQ_INT(tl_fake_calls(e.dst, TL_SLOT_SCHEMA_APPLY), 24);
 	TL_CHECK_EQ_INT(tl_fake_rows_read(e.src), 0);
