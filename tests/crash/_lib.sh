@@ -590,8 +590,10 @@ cr_scenario_term() {
     0) cr_log "trial 2: the run had finished before SIGTERM" ;;
     *) cr_fail "trial 2: run 1 exited $CR_RC after SIGTERM (expected 130)" ;;
   esac
-  if [ "$CR_RC" = 130 ] && ! grep -q . "$dir/logs/position.log" 2>/dev/null; then
-    cr_fail "trial 2: clean stop in chunk mode but position.log is empty"
+  # (a SIGTERM that lands while the run still plans stops it before any row: nothing to
+  # record; once big has rows on the target, its chunks' positions must be in the log)
+  if [ "$CR_RC" = 130 ] && [ "$(cr_count dst big)" -gt 0 ] && ! grep -q . "$dir/logs/position.log" 2>/dev/null; then
+    cr_fail "trial 2: clean stop in chunk mode with rows of big on the target, but position.log is empty"
   fi
   CR_PAR=2 CR_PTYPE=chunk CR_CKPT=1 cr_task "$dir" # the final run at full speed
   cr_run_fg "$dir"; cr_expect_done "trial 2 final run"
